@@ -1,0 +1,37 @@
+"""Exact formatting of shares: reports round half up (四舍五入) from the exact fraction, not from a float."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+def percent(numerator: int, denominator: int, places: int = 1) -> str | None:
+    """``numerator/denominator`` as a percentage string rounded half up; ``None`` when undefined."""
+    if not denominator:
+        return None
+    exact = Decimal(numerator) * 100 / Decimal(denominator)
+    return str(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def percent_of(value: float | Fraction | None, places: int = 1) -> str | None:
+    """A share held as a Fraction (exact) or a float (e.g. an interval bound), rounded half up."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, Fraction):
+        return percent(value.numerator, value.denominator, places)
+    return str((Decimal(repr(value)) * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval for a binomial share; better than the normal one near 0, 1 and for small n."""
+    if n <= 0:
+        return None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)

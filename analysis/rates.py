@@ -1,0 +1,126 @@
+"""Per-question counts and the rates evaluators report (满意率, 安全感率…), with their exact n.
+
+A rate counts respondents whose chosen option is flagged ``positive`` over the valid respondents
+who answered the question. An option flagged ``dont_know`` is either left out of the denominator
+(policy ``exclude``, the default) or counted as not satisfied (``not_satisfied``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.numbers import percent, percent_of, wilson_interval
+
+
+@dataclass(frozen=True)
+class OptionCount:
+    """How many valid respondents chose one option, and their share of those who answered."""
+
+    key: str
+    text: str
+    count: int
+    answered: int
+
+    @property
+    def percent(self) -> str | None:
+        return percent(self.count, self.answered)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A share with everything needed to print and defend it."""
+
+    question_key: str
+    question_number: str
+    measure: str | None
+    label: str | None  # the questionnaire's own name for the rate, if it set one
+    numerator: int
+    denominator: int
+    positive_options: list[str]
+    dont_know_options: list[str]
+    dont_know_count: int
+    dont_know_policy: str
+    small_sample: bool
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def percent(self) -> str | None:
+        return percent(self.numerator, self.denominator)
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return wilson_interval(self.numerator, self.denominator)
+
+    @property
+    def interval_percent(self) -> tuple[str, str] | None:
+        bounds = self.interval
+        return None if bounds is None else (percent_of(bounds[0]), percent_of(bounds[1]))
+
+
+@dataclass(frozen=True)
+class QuestionSummary:
+    """Everything the results page shows for one question."""
+
+    question: dict
+    answered: int
+    options: list[OptionCount] = field(default_factory=list)
+    rate: Rate | None = None
+    texts: list[str] = field(default_factory=list)
+
+
+def option_counts(question: dict, column: pd.Series) -> tuple[int, list[OptionCount]]:
+    """Counts per option among respondents who answered; multiple choice counts each ticked option."""
+    if question["storage"] == "many":
+        answered_mask = column.map(lambda v: isinstance(v, list) and len(v) > 0)
+        exploded = column[answered_mask].explode()
+    else:
+        answered_mask = column.notna()
+        exploded = column[answered_mask]
+    answered = int(answered_mask.sum())
+    tally = exploded.value_counts()
+    counts = [
+        OptionCount(o["key"], o["text"], int(tally.get(o["key"], 0)), answered) for o in question["options"]
+    ]
+    return answered, counts
+
+
+def question_rate(question: dict, column: pd.Series, dont_know_policy: str, small_n: int) -> Rate | None:
+    """The positive share of a single-answer question, or ``None`` if no option is flagged positive."""
+    positive = [o["key"] for o in question["options"] if o.get("positive")]
+    if question["storage"] != "one" or not positive:
+        return None
+    dont_know = [o["key"] for o in question["options"] if o.get("dont_know")]
+    answered = column.dropna()
+    dont_know_count = int(answered.isin(dont_know).sum())
+    denominator = len(answered) - (dont_know_count if dont_know_policy == "exclude" else 0)
+    return Rate(
+        question_key=question["key"],
+        question_number=question["number"],
+        measure=question.get("measure"),
+        label=question.get("rate_label"),
+        numerator=int(answered.isin(positive).sum()),
+        denominator=denominator,
+        positive_options=[o["text"] for o in question["options"] if o.get("positive")],
+        dont_know_options=[o["text"] for o in question["options"] if o.get("dont_know")],
+        dont_know_count=dont_know_count,
+        dont_know_policy=dont_know_policy,
+        small_sample=denominator < small_n,
+    )
+
+
+def summarise_question(
+    question: dict, column: pd.Series, dont_know_policy: str, small_n: int
+) -> QuestionSummary:
+    """Counts, rate and text answers for one question, over valid responses only."""
+    if question["storage"] == "text":
+        texts = [str(v) for v in column.dropna() if str(v).strip()]
+        return QuestionSummary(question, len(texts), texts=texts)
+    answered, counts = option_counts(question, column)
+    return QuestionSummary(
+        question, answered, counts, question_rate(question, column, dont_know_policy, small_n)
+    )

@@ -1,0 +1,93 @@
+"""Assemble a questionnaire's results: counts, per-question summaries and the overall rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from analysis.frame import answers_frame
+from analysis.numbers import percent, percent_of
+from analysis.rates import QuestionSummary, Rate, summarise_question
+
+
+@dataclass(frozen=True)
+class Overall:
+    """The overall figure and how it was obtained (one question's rate, or the mean of item rates)."""
+
+    method: str
+    rate: Rate | None  # for method "question"
+    items: list[Rate]  # for method "mean": the rates averaged
+
+    @property
+    def exact(self) -> Fraction | None:
+        """The overall share as an exact fraction, so a mean of rates rounds like a hand count."""
+        if self.method == "question":
+            return (
+                Fraction(self.rate.numerator, self.rate.denominator)
+                if self.rate and self.rate.denominator
+                else None
+            )
+        shares = [Fraction(r.numerator, r.denominator) for r in self.items if r.denominator]
+        return sum(shares, Fraction(0)) / len(shares) if shares else None
+
+    @property
+    def value(self) -> float | None:
+        exact = self.exact
+        return None if exact is None else float(exact)
+
+    @property
+    def percent(self) -> str | None:
+        return percent_of(self.exact)
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything the results page, the CLI and exports need for one questionnaire."""
+
+    returned: int  # 回收
+    valid: int  # 有效
+    excluded: int
+    issued: int | None  # 发放
+    questions: list[QuestionSummary]
+    overall: Overall | None
+
+    @property
+    def return_rate(self) -> str | None:  # 回收率 = 回收 / 发放
+        return percent(self.returned, self.issued) if self.issued else None
+
+    @property
+    def valid_rate(self) -> str | None:  # 有效回收率 = 有效 / 发放
+        return percent(self.valid, self.issued) if self.issued else None
+
+    @property
+    def rates(self) -> list[Rate]:
+        return [s.rate for s in self.questions if s.rate is not None]
+
+
+def compute_results(
+    schema: list[dict], settings: dict, records: list[dict], issued: int | None = None, small_n: int = 30
+) -> Results:
+    """Results over ``records`` (dicts with ``status`` and ``answers``); only valid ones are analysed."""
+    valid_answers = [r["answers"] for r in records if r["status"] == "valid"]
+    frame = answers_frame(schema, valid_answers)
+    policy = settings.get("dont_know", "exclude")
+    summaries = [summarise_question(q, frame[q["key"]], policy, small_n) for q in schema]
+    return Results(
+        returned=len(records),
+        valid=len(valid_answers),
+        excluded=len(records) - len(valid_answers),
+        issued=issued,
+        questions=summaries,
+        overall=overall_rate(settings, summaries),
+    )
+
+
+def overall_rate(settings: dict, summaries: list[QuestionSummary]) -> Overall | None:
+    """The overall satisfaction as the questionnaire defines it; ``None`` when it rates nothing."""
+    overall = settings.get("overall") or {"method": "mean"}
+    if overall.get("method") == "question":
+        rate = next((s.rate for s in summaries if s.question["key"] == overall.get("question")), None)
+        return Overall("question", rate, [])
+    measure = overall.get("measure", "satisfaction")
+    items = [s.rate for s in summaries if s.rate is not None and s.rate.measure == measure]
+    return Overall("mean", None, items) if items else None

@@ -1,0 +1,20 @@
+"""Application factory: configuration, extensions, blueprints and CLI, in that order."""
+
+from flask import Flask
+
+from survey import auth, cli, desk, public
+from survey.config import load_config
+from survey.extensions import init_extensions
+from survey.web import init_web
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build a configured app; tests pass ``test_config`` to override everything else."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    init_extensions(app)
+    init_web(app)
+    for blueprint in (auth.bp, desk.bp, public.bp):
+        app.register_blueprint(blueprint)
+    cli.init_app(app)
+    return app

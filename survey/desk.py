@@ -1,0 +1,222 @@
+"""The evaluator desk: projects, questionnaires, links and QR codes, results and exports.
+
+Every route requires a signed-in evaluator and goes through ``survey.access``, so a project is
+reachable only by its members.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from analysis.export import responses_table, to_csv_bytes
+from forms.project import ActionForm, IssuedForm, NewQuestionnaireForm, ProjectForm
+from forms.response import build_response_form_class
+from survey import publishing
+from survey.access import member_project, member_questionnaire, projects_of_current_user
+from survey.definition import DefinitionError, numbered_questions
+from survey.extensions import db
+from survey.qr import public_url, qr_png, qr_svg
+from survey.reporting import questionnaire_results, response_counts, response_records, schema_for
+
+bp = Blueprint("desk", __name__, url_prefix="/desk")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every desk route needs a signed-in evaluator; membership is checked per route."""
+
+
+@bp.get("/")
+def projects():
+    """The evaluator's projects."""
+    return render_template("desk/projects.html", projects=projects_of_current_user(), title=_("评价项目"))
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+def new_project():
+    """Create a project with the current evaluator as its owner."""
+    form = ProjectForm()
+    if form.validate_on_submit():
+        fields = {name: form[name].data for name in ProjectForm.field_names()}
+        project = publishing.create_project(current_user, **_blank_to_default(fields))
+        flash(_("已创建项目“%(name)s”。", name=project.name), "success")
+        return redirect(url_for("desk.project", project_id=project.id))
+    return render_template("desk/project_form.html", form=form, title=_("新建评价项目")), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+def edit_project(project_id: int):
+    """Edit a project's details."""
+    project = member_project(project_id)
+    form = ProjectForm(obj=project)
+    if form.validate_on_submit():
+        for name, value in _blank_to_default({n: form[n].data for n in ProjectForm.field_names()}).items():
+            setattr(project, name, value)
+        db.session.commit()
+        flash(_("项目信息已保存。"), "success")
+        return redirect(url_for("desk.project", project_id=project.id))
+    return render_template("desk/project_form.html", form=form, project=project, title=_("编辑项目")), (
+        422 if form.errors else 200
+    )
+
+
+@bp.get("/projects/<int:project_id>")
+def project(project_id: int):
+    """A project: its details and questionnaires, and a form to add one from a template."""
+    project = member_project(project_id)
+    return render_template(
+        "desk/project.html", project=project, form=NewQuestionnaireForm(), title=project.name
+    )
+
+
+@bp.post("/projects/<int:project_id>/questionnaires")
+def new_questionnaire(project_id: int):
+    """Create a draft questionnaire from a library template."""
+    project = member_project(project_id)
+    form = NewQuestionnaireForm()
+    if not form.validate_on_submit():
+        return render_template("desk/project.html", project=project, form=form, title=project.name), 422
+    questionnaire = publishing.create_questionnaire(project, form.template.data, form.title.data)
+    flash(_("已创建问卷，预览无误后即可发布。"), "success")
+    return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+
+
+@bp.get("/questionnaires/<int:questionnaire_id>")
+def questionnaire(questionnaire_id: int):
+    """A questionnaire: status, public link and QR code, counts, actions."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    return render_template(
+        "desk/questionnaire.html",
+        questionnaire=questionnaire,
+        url=public_url(questionnaire.public_token),
+        action_form=ActionForm(),
+        issued_form=IssuedForm(issued=questionnaire.issued_count),
+        counts=response_counts(questionnaire),
+        title=questionnaire.title,
+    )
+
+
+@bp.get("/questionnaires/<int:questionnaire_id>/preview")
+def preview(questionnaire_id: int):
+    """The draft as a respondent would see it, without a working submit."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    definition = questionnaire.definition
+    return render_template(
+        "public/respond.html",
+        questionnaire=questionnaire,
+        definition=definition,
+        questions=numbered_questions(definition),
+        form=build_response_form_class(definition)(meta={"csrf": False}),
+        preview=True,
+        title=_("预览：%(title)s", title=definition["title"]),
+    )
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/publish")
+def publish(questionnaire_id: int):
+    """Publish (or re-open) the questionnaire."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    if ActionForm().validate_on_submit():
+        try:
+            version = publishing.publish(questionnaire)
+        except DefinitionError as error:
+            flash(_("问卷有问题，暂不能发布：%(problems)s", problems=str(error)), "error")
+        else:
+            flash(_("问卷已发布（第 %(n)d 版），现在可以扫码作答。", n=version.number), "success")
+    return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/close")
+def close(questionnaire_id: int):
+    """Stop collecting answers."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    if ActionForm().validate_on_submit():
+        publishing.close(questionnaire)
+        flash(_("问卷已关闭，不再接受新的回答。"), "success")
+    return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/issued")
+def set_issued(questionnaire_id: int):
+    """Record how many questionnaires were handed out (发放), the base of 回收率."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    form = IssuedForm()
+    if form.validate_on_submit():
+        questionnaire.issued_count = form.issued.data
+        db.session.commit()
+        flash(_("发放份数已保存。"), "success")
+    else:
+        for message in form.issued.errors:
+            flash(message, "error")
+    return redirect(url_for("desk.results", questionnaire_id=questionnaire.id))
+
+
+@bp.get("/questionnaires/<int:questionnaire_id>/qr.<any(png, svg):fmt>")
+def qr_code(questionnaire_id: int, fmt: str):
+    """The QR code of the public link; ``?download=1`` saves it as a file."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    url = public_url(questionnaire.public_token)
+    body, mimetype = (qr_png(url), "image/png") if fmt == "png" else (qr_svg(url), "image/svg+xml")
+    response = Response(body, mimetype=mimetype)
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f"attachment; filename=survey-{questionnaire.id}-qr.{fmt}"
+    return response
+
+
+@bp.get("/questionnaires/<int:questionnaire_id>/results")
+def results(questionnaire_id: int):
+    """Counts, per-option shares and every rate with its n and definition."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    return render_template(
+        "desk/results.html",
+        questionnaire=questionnaire,
+        results=questionnaire_results(questionnaire),
+        issued_form=IssuedForm(issued=questionnaire.issued_count),
+        title=_("结果：%(title)s", title=questionnaire.title),
+    )
+
+
+@bp.get("/questionnaires/<int:questionnaire_id>/responses.csv")
+def export_csv(questionnaire_id: int):
+    """All responses, one row each, option texts as values; UTF-8 with BOM for Excel."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    records = response_records(questionnaire)
+    for record in records:
+        record["submitted_at"] = format_datetime(record["submitted_at"], "yyyy-MM-dd HH:mm:ss")
+        record["status"] = _("有效") if record["status"] == "valid" else _("已排除")
+        record["channel"] = _channel_label(record["channel"])
+    table = responses_table(schema_for(questionnaire), records, _export_labels())
+    filename = f"responses-{questionnaire.id}.csv"
+    return Response(
+        to_csv_bytes(table),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+def _export_labels() -> dict[str, str]:
+    """Column titles of the response metadata, in the evaluator's language."""
+    return {
+        "id": _("编号"),
+        "submitted_at": _("提交时间"),
+        "duration_seconds": _("用时（秒）"),
+        "channel": _("渠道"),
+        "status": _("状态"),
+        "exclusion_reason": _("排除原因"),
+    }
+
+
+def _channel_label(code: str) -> str:
+    """How a channel code reads in exports."""
+    return {"web": _("网络（扫码/链接）"), "paper": _("纸质问卷")}.get(code, code)
+
+
+def _blank_to_default(fields: dict) -> dict:
+    """Optional text fields left blank are stored as empty strings rather than NULL."""
+    return {k: ("" if v is None and k not in ("year", "budget") else v) for k, v in fields.items()}

@@ -1,0 +1,150 @@
+"""Typed SQLAlchemy 2.0 models.
+
+A questionnaire is edited as a draft definition; publishing freezes it into a
+``QuestionnaireVersion`` (a JSON snapshot, never rewritten), and every ``Response`` points at the
+version it answered. Answers live in one JSON document per response, keyed by stable question
+keys: a submission is one INSERT (stored whole or not at all), and analysis reads one row per
+response instead of joining twenty answer rows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+
+
+def utcnow() -> datetime:
+    """Timestamps are stored in UTC and shown in Asia/Shanghai by Flask-Babel."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_public_token() -> str:
+    """Short, unguessable link token: 8 URL-safe characters (48 bits) keep the QR code small."""
+    return secrets.token_urlsafe(6)
+
+
+class User(UserMixin, db.Model):
+    """An evaluator account (评价组成员)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[ProjectMember]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Flask-Login refuses sessions of deactivated accounts."""
+        return self.active
+
+
+class Project(db.Model):
+    """An evaluation project (评价项目): one spending project evaluated for a finance bureau."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(100), default="")
+    year: Mapped[int | None]
+    evaluated_unit: Mapped[str] = mapped_column(String(200), default="")  # 被评价单位
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # 预算金额（元）
+    evaluating_org: Mapped[str] = mapped_column(String(200), default="")  # 评价机构
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[ProjectMember]] = relationship(
+        back_populates="project", cascade="all, delete-orphan"
+    )
+    questionnaires: Mapped[list[Questionnaire]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", order_by="Questionnaire.id"
+    )
+
+
+class ProjectMember(db.Model):
+    """Who may see and change a project: every evaluator route checks this row exists."""
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), default="owner")
+
+    project: Mapped[Project] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class Questionnaire(db.Model):
+    """A questionnaire of a project: a draft definition plus its frozen, published versions."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    template_key: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft / published / closed
+    public_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_token)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)  # the editable draft
+    issued_count: Mapped[int | None]  # 发放份数, entered by the evaluator
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questionnaire_version.id", use_alter=True, ondelete="SET NULL")
+    )
+
+    project: Mapped[Project] = relationship(back_populates="questionnaires")
+    versions: Mapped[list[QuestionnaireVersion]] = relationship(
+        back_populates="questionnaire",
+        foreign_keys="QuestionnaireVersion.questionnaire_id",
+        cascade="all, delete-orphan",
+        order_by="QuestionnaireVersion.number",
+    )
+    current_version: Mapped[QuestionnaireVersion | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True
+    )
+
+
+class QuestionnaireVersion(db.Model):
+    """A frozen snapshot of a definition, made at publish; responses point here, so it never changes."""
+
+    __table_args__ = (UniqueConstraint("questionnaire_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship(
+        back_populates="versions", foreign_keys=[questionnaire_id]
+    )
+
+
+class Response(db.Model):
+    """One submitted questionnaire with all its answers; excluded responses are kept with their reason."""
+
+    __table_args__ = (Index("ix_response_questionnaire_status", "questionnaire_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
+    # Set when the form is served; a second POST with the same id (double tap, retry) stores nothing new.
+    submission_id: Mapped[str] = mapped_column(String(64), unique=True)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    duration_seconds: Mapped[int | None]  # time taken, from serving the form to submitting it
+    channel: Mapped[str] = mapped_column(String(32), default="web")
+    device_hash: Mapped[str | None] = mapped_column(
+        String(64), index=True
+    )  # salted hash, never the raw token
+    status: Mapped[str] = mapped_column(String(16), default="valid")  # valid / excluded
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)

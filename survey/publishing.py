@@ -1,0 +1,61 @@
+"""Creating, publishing and closing questionnaires.
+
+Publishing freezes the draft into a new ``QuestionnaireVersion`` only when it differs from the
+last one, so re-publishing after a close does not multiply identical versions.
+"""
+
+from __future__ import annotations
+
+from survey.definition import validate_definition
+from survey.extensions import db
+from survey.library import load_template
+from survey.models import Project, ProjectMember, Questionnaire, QuestionnaireVersion, User, utcnow
+
+
+def create_project(owner: User, **fields) -> Project:
+    """A project with ``owner`` as its first member."""
+    project = Project(**fields)
+    project.members.append(ProjectMember(user=owner, role="owner"))
+    db.session.add(project)
+    db.session.commit()
+    return project
+
+
+def create_questionnaire(project: Project, template_key: str, title: str | None = None) -> Questionnaire:
+    """A draft questionnaire copied from a library template."""
+    definition = load_template(template_key)
+    if title:
+        definition["title"] = title
+    validate_definition(definition)
+    questionnaire = Questionnaire(
+        project=project, title=definition["title"], template_key=template_key, definition=definition
+    )
+    db.session.add(questionnaire)
+    db.session.commit()
+    return questionnaire
+
+
+def publish(questionnaire: Questionnaire) -> QuestionnaireVersion:
+    """Open the questionnaire for answers, freezing its definition if it changed since the last version."""
+    validate_definition(questionnaire.definition)
+    latest = questionnaire.versions[-1] if questionnaire.versions else None
+    if latest is None or latest.definition != questionnaire.definition:
+        latest = QuestionnaireVersion(
+            questionnaire=questionnaire,
+            number=(latest.number + 1) if latest else 1,
+            definition=questionnaire.definition,
+        )
+        db.session.add(latest)
+    questionnaire.current_version = latest
+    questionnaire.status = "published"
+    questionnaire.published_at = questionnaire.published_at or utcnow()
+    questionnaire.closed_at = None
+    db.session.commit()
+    return latest
+
+
+def close(questionnaire: Questionnaire) -> None:
+    """Stop accepting answers; the link then shows a "closed" page (HTTP 410)."""
+    questionnaire.status = "closed"
+    questionnaire.closed_at = utcnow()
+    db.session.commit()

@@ -1,0 +1,99 @@
+"""Cross-cutting web concerns: error pages, security headers, language choice, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+from analysis.numbers import percent
+from survey.extensions import login_manager
+from survey.public import QuestionnaireClosed
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def init_web(app: Flask) -> None:
+    """Register handlers, headers and template helpers on ``app``."""
+    login_manager.login_message = _l("请先登录。")
+    app.register_error_handler(404, _not_found)
+    app.register_error_handler(QuestionnaireClosed, _closed)
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(500, _server_error)
+    app.after_request(_security_headers)
+    app.after_request(_remember_language)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("desk.projects")))
+    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    app.jinja_env.globals.update(percent=percent, current_locale=lambda: str(get_locale()))
+
+
+def _phone_or_desk() -> str:
+    """Respondent pages get the phone layout for errors too; everything else the desk layout."""
+    return "base_phone.html" if request.blueprint == "public" else "base_desk.html"
+
+
+def _not_found(_error):
+    body = render_template(
+        "errors/message.html",
+        layout=_phone_or_desk(),
+        title=_("页面不存在"),
+        message=_("找不到这个页面。请检查链接或二维码是否完整；如果是问卷链接，它可能还没有发布。"),
+    )
+    return body, 404
+
+
+def _closed(error: QuestionnaireClosed):
+    body = render_template(
+        "errors/message.html",
+        layout="base_phone.html",
+        title=_("问卷已结束"),
+        heading=error.questionnaire.title,
+        message=_("这份问卷已经停止收集答卷，感谢您的关注。"),
+    )
+    return body, 410
+
+
+def _csrf_failed(error: CSRFError):
+    body = render_template(
+        "errors/message.html",
+        layout=_phone_or_desk(),
+        title=_("请求已失效"),
+        message=_("页面停留时间过长或已在别处退出，安全校验未通过。请返回上一页刷新后再试。"),
+    )
+    return body, 400
+
+
+def _server_error(_error):
+    body = render_template(
+        "errors/message.html",
+        layout=_phone_or_desk(),
+        title=_("出错了"),
+        message=_("服务器暂时出了问题，您的操作没有完成。请稍后再试。"),
+    )
+    return body, 500
+
+
+def _security_headers(response):
+    """Headers every page carries: no framing, no sniffing, no leaking of survey links as referrers."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _remember_language(response):
+    """A ``?lang=`` choice sticks for later pages via a cookie."""
+    from flask import current_app
+
+    chosen = request.args.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
