@@ -6,10 +6,16 @@ the check and say it in words a citizen understands, translated through Flask-Ba
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 INVALID_OPTION = _l("所选的选项不在本题的选项中，请重新选择。")
+
+
+def option_choices(question: dict) -> list[SelectChoice]:
+    """A question's options as WTForms choices: the stable option key is the submitted value."""
+    return [SelectChoice(option["key"], option["text"]) for option in question["options"]]
 
 
 class RadioChoiceField(RadioField):
@@ -19,7 +25,7 @@ class RadioChoiceField(RadioField):
         if self.data is None or self.data == "":
             self.data = None
             return
-        if self.data not in {value for value, _label in self.choices}:
+        if self.data not in {choice.value for choice in self.choices}:
             raise StopValidation(INVALID_OPTION)
 
 
@@ -30,7 +36,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form) -> None:
-        allowed = {value for value, _label in self.choices}
+        allowed = {choice.value for choice in self.choices}
         if any(value not in allowed for value in self.data or []):
             raise StopValidation(INVALID_OPTION)
 

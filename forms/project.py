@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from survey.library import load_template, template_keys
@@ -39,7 +40,7 @@ class NewQuestionnaireForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.template.choices = [(key, load_template(key)["title"]) for key in template_keys()]
+        self.template.choices = [SelectChoice(key, load_template(key)["title"]) for key in template_keys()]
 
 
 class IssuedForm(FlaskForm):

@@ -43,6 +43,7 @@ def login():
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         flash(_("用户名或密码不正确。"), "error")
+        return render_template("auth/login.html", form=form, title=_("登录")), 401
     return render_template("auth/login.html", form=form, title=_("登录")), (422 if form.errors else 200)
 
 

@@ -1,6 +1,6 @@
 """Extension objects, created unbound and attached to an app in ``init_extensions``."""
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -29,6 +29,8 @@ def select_locale() -> str:
     """Chinese unless the visitor chose English (``?lang=`` or cookie) or their browser prefers it."""
     from flask import current_app
 
+    if not has_request_context():  # CLI and scripts speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     supported = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in supported:

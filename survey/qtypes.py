@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
-from forms.fields import CheckboxesField, RadioChoiceField, required_answer
+from forms.fields import CheckboxesField, RadioChoiceField, option_choices, required_answer
 
 OTHER_SUFFIX = "__other"
 
@@ -72,7 +72,7 @@ class SingleChoice(_ChoiceType):
 
     def fields(self, question: dict) -> dict[str, Field]:
         field = RadioChoiceField(
-            choices=[(o["key"], o["text"]) for o in question["options"]],
+            choices=option_choices(question),
             validators=[required_answer(question), _other_text_check(question)],
         )
         return {question["key"]: field, **self._other_field(question)}
@@ -102,7 +102,7 @@ class MultipleChoice(_ChoiceType):
 
     def fields(self, question: dict) -> dict[str, Field]:
         field = CheckboxesField(
-            choices=[(o["key"], o["text"]) for o in question["options"]],
+            choices=option_choices(question),
             validators=[required_answer(question), _selection_bounds(question), _other_text_check(question)],
         )
         return {question["key"]: field, **self._other_field(question)}

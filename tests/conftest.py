@@ -1,0 +1,147 @@
+"""Fixtures: an app per test on each database backend, schemas made by the real migrations.
+
+Every test that uses ``app`` runs twice: on SQLite (the embedded default) and on PostgreSQL (the
+production database). PostgreSQL is skipped with a reason only when no server answers, and never
+when ``SURVEY_REQUIRE_SERVICES=1`` (CI sets it).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+
+import psycopg
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from survey.accounts import create_user
+from survey.extensions import db
+
+PG_ADMIN_URL = os.environ.get("SURVEY_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_TEST_DB = os.environ.get("SURVEY_TEST_PG_DB", "survey_test")
+REQUIRE_SERVICES = os.environ.get("SURVEY_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(reason: str) -> None:
+    """Skip for a newcomer without the service; fail in CI, where it must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (SURVEY_REQUIRE_SERVICES=1, so this is an error)")
+    pytest.skip(reason)
+
+
+def _postgres_url() -> str:
+    """Create the test database if needed and return its SQLAlchemy URL."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEST_DB,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{PG_TEST_DB}"')
+    except psycopg.OperationalError as error:
+        unavailable(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}".strip())
+    base = re.sub(r"^postgresql://", "postgresql+psycopg://", PG_ADMIN_URL)
+    return base.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+
+
+def make_config(database_url: str, **extra) -> dict:
+    """The test configuration: CSRF off unless a test turns it on."""
+    return {
+        "SURVEY_ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        **extra,
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as production does.
+
+    The ``app`` fixture keeps an app context open so tests can use ``db``; without this, Flask
+    would reuse that context for requests and ``g`` (current user, locale) would leak between them.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    """One database per backend for the whole run, brought to the head revision by Alembic."""
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    else:
+        url = _postgres_url()
+    app = create_app(make_config(url))
+    with app.app_context():
+        if request.param == "postgresql":
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_all_tables() -> None:
+    """A fresh database per test without re-running migrations: delete every row, children first."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Extra configuration for ``app``; a test overrides it with ``@pytest.mark.parametrize`` or a fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_config):
+    """A fresh app on an empty database of the current backend."""
+    app = create_app(make_config(database_url, **app_config))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        _empty_all_tables()
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def evaluator(app):
+    """A signed-up evaluator (username ``alice``)."""
+    return create_user("alice", "alice-password-1", "Alice")
+
+
+@pytest.fixture
+def other_evaluator(app):
+    """An evaluator who belongs to none of alice's projects."""
+    return create_user("mallory", "mallory-password-1", "Mallory")
+
+
+def login(client, username: str, password: str):
+    """Sign in through the real form."""
+    return client.post("/login", data={"username": username, "password": password})
+
+
+@pytest.fixture
+def logged_in(client, evaluator):
+    """``client`` signed in as alice."""
+    response = login(client, "alice", "alice-password-1")
+    assert response.status_code == 302
+    return client

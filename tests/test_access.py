@@ -1,0 +1,87 @@
+"""Every evaluator route, tried as an outsider: anonymous users go to login, other evaluators get 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import login
+from tests.helpers import make_project, published
+
+
+def desk_urls(app, project_id: int, questionnaire_id: int) -> list[tuple[str, str]]:
+    """(method, url) for every desk route, filled with ids of a project the caller must not reach."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("desk."):
+            continue
+        values = {"project_id": project_id, "questionnaire_id": questionnaire_id, "fmt": "png"}
+        path = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            urls.append((method, path))
+    return urls
+
+
+@pytest.fixture
+def foreign(app, evaluator):
+    """A project of alice's with a published questionnaire."""
+    project = make_project(evaluator)
+    return project, published(project)
+
+
+def test_route_list_covers_the_desk(app, foreign):
+    project, questionnaire = foreign
+    urls = {url for _method, url in desk_urls(app, project.id, questionnaire.id)}
+    assert f"/desk/questionnaires/{questionnaire.id}/results" in urls
+    assert f"/desk/questionnaires/{questionnaire.id}/responses.csv" in urls
+    assert len(urls) >= 12
+
+
+def test_other_evaluator_gets_404_everywhere(app, client, foreign, other_evaluator):
+    project, questionnaire = foreign
+    assert login(client, "mallory", "mallory-password-1").status_code == 302
+    checked = 0
+    for method, url in desk_urls(app, project.id, questionnaire.id):
+        if url in ("/desk/", "/desk/projects/new"):
+            continue  # these list or create the caller's own projects
+        response = client.open(url, method=method, data={"issued": "1", "template": "public_safety", "name": "x"})
+        assert response.status_code == 404, f"{method} {url} gave {response.status_code}"
+        checked += 1
+    assert checked >= 10
+    listing = client.get("/desk/").data.decode()
+    assert project.name not in listing
+
+
+def test_anonymous_is_sent_to_login_everywhere(app, client, foreign):
+    project, questionnaire = foreign
+    for method, url in desk_urls(app, project.id, questionnaire.id):
+        response = client.open(url, method=method)
+        assert response.status_code == 302, f"{method} {url}"
+        assert "/login" in response.headers["Location"]
+
+
+def test_member_reaches_every_get_route(app, logged_in, foreign):
+    project, questionnaire = foreign
+    for method, url in desk_urls(app, project.id, questionnaire.id):
+        if method == "GET":
+            assert logged_in.get(url).status_code == 200, url
+
+
+def test_wrong_password_and_unknown_user_are_refused(client, evaluator):
+    for username, password in (("alice", "wrong-password"), ("nobody", "whatever-123")):
+        response = login(client, username, password)
+        assert response.status_code == 401
+        assert "用户名或密码不正确。" in response.data.decode()
+    assert client.get("/desk/").status_code == 302
+
+
+def test_login_does_not_follow_offsite_next(client, evaluator):
+    response = client.post("/login?next=//evil.example/x", data={"username": "alice", "password": "alice-password-1"})
+    assert response.headers["Location"] == "/desk/"
+
+
+def test_deactivated_account_cannot_sign_in(app, client, evaluator):
+    from survey.extensions import db
+
+    evaluator.active = False
+    db.session.commit()
+    assert login(client, "alice", "alice-password-1").status_code == 401

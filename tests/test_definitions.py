@@ -1,0 +1,89 @@
+"""The template library, definition validation and the question-type registry."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from survey.definition import DefinitionError, analysis_schema, numbered_questions, validate_definition
+from survey.library import load_template, template_keys
+from survey.qtypes import QUESTION_TYPES, get_type
+
+
+def test_registry_has_the_five_types():
+    assert set(QUESTION_TYPES) == {"single_choice", "multiple_choice", "rating", "text", "textarea"}
+    with pytest.raises(KeyError, match="matrix"):
+        get_type("matrix")
+
+
+@pytest.mark.parametrize("key", template_keys())
+def test_every_template_is_valid(app, key):
+    validate_definition(load_template(key))
+
+
+def test_seed_004_has_all_nine_questions_as_printed(app):
+    definition = load_template("fengze_service_object")
+    numbers = [q["number"] for q in numbered_questions(definition)]
+    assert numbers == ["1.1", "1.2", "2", "3", "4", "5", "6", "7", "8", "9"]
+    by_number = {q["number"]: q for q in numbered_questions(definition)}
+    assert [o["text"] for o in by_number["2"]["options"]] == ["有明显改善", "差不多", "有所恶化", "不清楚"]
+    assert [o["text"] for o in by_number["3"]["options"]] == ["很大改变", "有所改善", "没有"]
+    assert [o["text"] for o in by_number["4"]["options"]] == ["满意", "基本满意", "不满意"]
+    assert [o["text"] for o in by_number["5"]["options"]] == ["满意", "基本满意", "不满意"]
+    assert len(by_number["6"]["options"]) == 4 and by_number["6"]["options"][3]["other"] is True
+    assert [o["text"] for o in by_number["7"]["options"]] == ["经常", "偶尔", "从来没有", "不清楚"]
+    assert by_number["8"]["type"] == by_number["9"]["type"] == "textarea"
+
+
+def test_public_safety_uses_the_national_five_levels(app):
+    q1 = load_template("public_safety")["questions"][0]
+    assert q1["text"] == "在目前的社会治安环境下，您感觉安全吗？"
+    assert [o["text"] for o in q1["options"][:5]] == ["很安全", "安全", "基本安全", "不太安全", "不安全"]
+    assert [o["text"] for o in q1["options"] if o.get("positive")] == ["很安全", "安全", "基本安全"]
+    assert q1["options"][5]["dont_know"] is True and q1["measure"] == "safety"
+
+
+def test_problems_are_named_by_path(app):
+    definition = load_template("public_safety")
+    broken = copy.deepcopy(definition)
+    broken["questions"][1]["key"] = "q1"
+    broken["questions"][2]["type"] = "slider"
+    broken["questions"][0]["options"][1]["key"] = "a"
+    broken["questions"][3]["options"] = [{"key": "a", "text": "只有一个"}]
+    broken["settings"]["overall"]["question"] = "q99"
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition(broken)
+    paths = [p.path for p in caught.value.problems]
+    assert paths == [
+        "questions[0].options[1].key",
+        "questions[1].key",
+        "questions[2].type",
+        "questions[3].options",
+        "settings.overall.question",
+    ]
+
+
+def test_empty_definition(app):
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition({"title": "", "questions": []})
+    assert {p.path for p in caught.value.problems} == {"title", "questions"}
+    with pytest.raises(DefinitionError):
+        validate_definition(["not", "an", "object"])
+
+
+def test_schema_carries_storage_kinds(app):
+    schema = analysis_schema(load_template("public_safety"))
+    assert {q["key"]: q["storage"] for q in schema}["q5"] == "many"
+    assert schema[0]["options"][5]["dont_know"] is True
+
+
+def test_migrations_match_the_models(app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from survey.extensions import db
+
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert diff == []
