@@ -43,7 +43,9 @@ def test_other_evaluator_gets_404_everywhere(app, client, foreign, other_evaluat
     for method, url in desk_urls(app, project.id, questionnaire.id):
         if url in ("/desk/", "/desk/projects/new"):
             continue  # these list or create the caller's own projects
-        response = client.open(url, method=method, data={"issued": "1", "template": "public_safety", "name": "x"})
+        response = client.open(
+            url, method=method, data={"issued": "1", "template": "public_safety", "name": "x"}
+        )
         assert response.status_code == 404, f"{method} {url} gave {response.status_code}"
         checked += 1
     assert checked >= 10
@@ -75,7 +77,9 @@ def test_wrong_password_and_unknown_user_are_refused(client, evaluator):
 
 
 def test_login_does_not_follow_offsite_next(client, evaluator):
-    response = client.post("/login?next=//evil.example/x", data={"username": "alice", "password": "alice-password-1"})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"username": "alice", "password": "alice-password-1"}
+    )
     assert response.headers["Location"] == "/desk/"
 
 

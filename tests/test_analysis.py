@@ -69,7 +69,12 @@ def test_counts_and_rate_by_hand():
     assert results.valid_rate == "75.0"  # 9 / 12
     q1 = results.questions[0]
     assert q1.answered == 8
-    assert [(o.text, o.count) for o in q1.options] == [("满意", 3), ("基本满意", 2), ("不满意", 1), ("不清楚", 2)]
+    assert [(o.text, o.count) for o in q1.options] == [
+        ("满意", 3),
+        ("基本满意", 2),
+        ("不满意", 1),
+        ("不清楚", 2),
+    ]
     assert q1.options[0].percent == "37.5"  # 3 / 8
     rate = q1.rate
     # 5 satisfied of 8 answered, the 2 "不清楚" left out of the denominator: 5 / 6.
@@ -164,8 +169,15 @@ def test_option_counts_ignore_unknown_keys():
 
 
 def test_rate_needs_a_positive_option():
-    assert question_rate({**SAT, "options": [{**o, "positive": False} for o in SAT["options"]]},
-                         pd.Series(["a"]), "exclude", 30) is None
+    assert (
+        question_rate(
+            {**SAT, "options": [{**o, "positive": False} for o in SAT["options"]]},
+            pd.Series(["a"]),
+            "exclude",
+            30,
+        )
+        is None
+    )
 
 
 def test_display_and_csv_use_option_texts():

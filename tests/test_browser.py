@@ -51,13 +51,6 @@ PHONE = {
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
 MIN_TAP = 44  # px, the smallest comfortable tap target
 
-# survey/qtypes.py still passes (value, label) tuples as choices, which WTForms 3.3 deprecates. Under
-# ``-W error`` that warning, raised in the server thread, turns every questionnaire page into a 500.
-# Remove this mark once the question types build their choices from ``wtforms.SelectChoice``.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Passing SelectField choices as tuples is deprecated:DeprecationWarning"
-)
-
 
 @dataclass(frozen=True)
 class Survey:

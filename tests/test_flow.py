@@ -12,12 +12,22 @@ from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, publishe
 
 def test_evaluator_creates_publishes_and_reads_results(logged_in):
     client = logged_in
-    response = client.post("/desk/projects/new", data={"name": "丰泽区智慧丰泽项目", "region": "泉州", "year": "2018",
-                                                       "budget": "4443000", "evaluating_org": "集美大学"})
+    response = client.post(
+        "/desk/projects/new",
+        data={
+            "name": "丰泽区智慧丰泽项目",
+            "region": "泉州",
+            "year": "2018",
+            "budget": "4443000",
+            "evaluating_org": "集美大学",
+        },
+    )
     assert response.status_code == 302
     project = db.session.execute(db.select(Project)).scalar_one()
     assert project.budget == 4443000 and project.evaluating_org == "集美大学"
-    response = client.post(f"/desk/projects/{project.id}/questionnaires", data={"template": "fengze_service_object"})
+    response = client.post(
+        f"/desk/projects/{project.id}/questionnaires", data={"template": "fengze_service_object"}
+    )
     assert response.status_code == 302
     questionnaire = db.session.execute(db.select(Questionnaire)).scalar_one()
     assert questionnaire.status == "draft"
@@ -33,8 +43,14 @@ def test_evaluator_creates_publishes_and_reads_results(logged_in):
     answers = [("a", "a"), ("a", "b"), ("b", "c"), ("c", "b"), ("a", "a"), ("b", "b")]  # (q4, q5)
     for index, (q4, q5) in enumerate(answers):
         form = respondent.get(f"/s/{questionnaire.public_token}").data.decode()
-        data = {**SEED_004_ANSWERS, "q4": q4, "q5": q5, "q1a": f"单位{index}",
-                "submission_id": hidden_value(form, "submission_id"), "started": hidden_value(form, "started")}
+        data = {
+            **SEED_004_ANSWERS,
+            "q4": q4,
+            "q5": q5,
+            "q1a": f"单位{index}",
+            "submission_id": hidden_value(form, "submission_id"),
+            "started": hidden_value(form, "started"),
+        }
         result = respondent.post(f"/s/{questionnaire.public_token}", data=data)
         assert result.status_code == 303, result.data.decode()[:500]
         assert result.headers["Location"].endswith(f"/s/{questionnaire.public_token}/thanks")
@@ -62,10 +78,14 @@ def test_missing_required_answer_is_shown_and_answers_kept(app, client, evaluato
     result = client.post(f"/s/{questionnaire.public_token}", data=data)
     assert result.status_code == 422
     html = result.data.decode()
-    block = html[html.index('id="q-q4"'):html.index('id="q-q5"')]
+    block = html[html.index('id="q-q4"') : html.index('id="q-q5"')]
     assert "这是必答题，请作答。" in block
     assert 'value="丰泽公安分局"' in html  # typed text kept
-    assert 'value="b" checked' in html or 'checked value="b"' in html or "checked" in html[html.index('id="q-q3"'):]
+    assert (
+        'value="b" checked' in html
+        or 'checked value="b"' in html
+        or "checked" in html[html.index('id="q-q3"') :]
+    )
     assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 0
 
 
@@ -96,8 +116,10 @@ def test_double_tap_stores_one_response(client, evaluator):
 def test_stored_response_is_whole_with_metadata(client, evaluator):
     questionnaire = published(make_project(evaluator))
     client.get(f"/s/{questionnaire.public_token}")  # sets the device cookie
-    client.post(f"/s/{questionnaire.public_token}",
-                data={**SEED_004_ANSWERS, "q2": "c", "started": "2000-01-01T00:00:00"})
+    client.post(
+        f"/s/{questionnaire.public_token}",
+        data={**SEED_004_ANSWERS, "q2": "c", "started": "2000-01-01T00:00:00"},
+    )
     response = db.session.execute(db.select(Response)).scalar_one()
     expected = {k: v for k, v in SEED_004_ANSWERS.items() if v} | {"q2": "c"}
     assert response.answers == expected
@@ -140,12 +162,15 @@ def test_close_and_reopen_keep_one_version(logged_in, evaluator):
 def test_issued_count_drives_return_rates(logged_in, evaluator, client):
     questionnaire = published(make_project(evaluator))
     for index in range(3):
-        client.post(f"/s/{questionnaire.public_token}", data={**SEED_004_ANSWERS, "submission_id": f"s{index}"})
+        client.post(
+            f"/s/{questionnaire.public_token}", data={**SEED_004_ANSWERS, "submission_id": f"s{index}"}
+        )
     logged_in.post(f"/desk/questionnaires/{questionnaire.id}/issued", data={"issued": "4"})
     html = logged_in.get(f"/desk/questionnaires/{questionnaire.id}/results").data.decode()
     assert "75.0%" in html  # 3 returned of 4 issued
-    bad = logged_in.post(f"/desk/questionnaires/{questionnaire.id}/issued", data={"issued": "-1"},
-                         follow_redirects=True)
+    bad = logged_in.post(
+        f"/desk/questionnaires/{questionnaire.id}/issued", data={"issued": "-1"}, follow_redirects=True
+    )
     assert "发放份数应为非负整数。" in bad.data.decode()
     db.session.refresh(questionnaire)
     assert questionnaire.issued_count == 4

@@ -1,0 +1,150 @@
+"""Take the README screenshots: the questionnaire on a phone, results on a desktop, the link and QR code.
+
+Run from the repository root with the virtual environment active::
+
+    python scripts/screenshots.py            # writes docs/screenshots/*.png
+    python scripts/screenshots.py --out DIR  # somewhere else
+
+It builds a throw-away app (a temporary SQLite file, the migrations, the demo data), serves it on a
+free local port and drives Debian's Chromium (``/usr/bin/chromium``) with Playwright. Nothing outside
+the output directory is touched, and no browser is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WECHAT_ANDROID_UA = (
+    "Mozilla/5.0 (Linux; Android 13; V2241A Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 "
+    "MMWEBSDK/20231202 MMWEBID/2307 MicroMessenger/8.0.47.2560(0x28002F35) WeChat/arm64 "
+    "Weixin NetType/WIFI Language/zh_CN ABI/arm64"
+)
+PHONE = {
+    "viewport": {"width": 375, "height": 667},
+    "user_agent": WECHAT_ANDROID_UA,
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
+
+
+def build_app(workdir: Path):
+    """A fresh app over a migrated temporary database with the demo data; returns ``(app, login)``."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from survey.demo import ensure_demo
+
+    app = create_app(
+        {
+            "SURVEY_ENV": "testing",
+            "SECRET_KEY": "screenshot-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'survey.sqlite'}",
+        }
+    )
+    app.instance_path = str(workdir / "instance")
+    Path(app.instance_path).mkdir()
+    with app.app_context(), warnings.catch_warnings():
+        # migrations/env.py (Flask-Migrate's template) still calls the deprecated db.get_engine().
+        warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
+        upgrade()
+        login = ensure_demo()
+        details = {
+            "username": login.username,
+            "password": login.password,
+            "surveys": {q.template_key: (q.id, q.public_token) for q in login.questionnaires},
+        }
+    return app, details
+
+
+def take(base_url: str, details: dict, out: Path) -> list[Path]:
+    """Drive Chromium through the three pages and save full-page PNGs into ``out``."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    public_id, public_token = details["surveys"]["public_safety"]
+    service_id, _service_token = details["surveys"]["fengze_service_object"]
+    saved = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            phone = browser.new_context(**PHONE).new_page()
+            phone.goto(f"{base_url}/s/{public_token}")
+            saved.append(out / "questionnaire-phone.png")
+            phone.screenshot(path=str(saved[-1]), full_page=True)
+
+            desk = browser.new_context(**DESKTOP).new_page()
+            desk.goto(f"{base_url}/login")
+            desk.fill("input[name=username]", details["username"])
+            desk.fill("input[name=password]", details["password"])
+            desk.click("main form button[type=submit]")
+            desk.wait_for_url("**/desk/**")
+            desk.goto(f"{base_url}/desk/questionnaires/{service_id}/results")
+            desk.locator("#overall").wait_for()
+            saved.append(out / "results-desktop.png")
+            desk.screenshot(path=str(saved[-1]), full_page=True)
+
+            desk.goto(f"{base_url}/desk/questionnaires/{public_id}")
+            desk.locator("img.qr").wait_for()
+            desk.wait_for_function("document.querySelector('img.qr').naturalWidth > 0")
+            saved.append(out / "questionnaire-qr.png")
+            desk.screenshot(path=str(saved[-1]), full_page=True)
+        finally:
+            browser.close()
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="output directory")
+    args = parser.parse_args(argv)
+    if not CHROMIUM.exists():
+        print(f"{CHROMIUM} not found: install Debian's chromium package first.", file=sys.stderr)
+        return 2
+
+    from survey.extensions import db
+
+    with tempfile.TemporaryDirectory(prefix="survey-shots-") as tmp:
+        app, details = build_app(Path(tmp))
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            saved = take(f"http://127.0.0.1:{server.server_port}", details, args.out)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+            with app.app_context():
+                db.engine.dispose()
+    for path in saved:
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
