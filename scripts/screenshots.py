@@ -52,8 +52,8 @@ PHONE = {
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
 
 
-def build_app(workdir: Path):
-    """A fresh app over a migrated temporary database with the demo data; returns ``(app, login)``."""
+def build_app(workdir: Path, public_base_url: str | None = None):
+    """A fresh app over a migrated temporary database with the demo data; returns ``(app, details)``."""
     from flask_migrate import upgrade
 
     from app import create_app
@@ -64,6 +64,7 @@ def build_app(workdir: Path):
             "SURVEY_ENV": "testing",
             "SECRET_KEY": "screenshot-secret-key-not-for-production",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'survey.sqlite'}",
+            "PUBLIC_BASE_URL": public_base_url,
         }
     )
     app.instance_path = str(workdir / "instance")
@@ -121,6 +122,11 @@ def take(base_url: str, details: dict, out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="output directory")
+    parser.add_argument(
+        "--base-url",
+        default="https://survey.example.org",
+        help="PUBLIC_BASE_URL shown in the link and QR code (default: %(default)s; '' for the local server)",
+    )
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} not found: install Debian's chromium package first.", file=sys.stderr)
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     from survey.extensions import db
 
     with tempfile.TemporaryDirectory(prefix="survey-shots-") as tmp:
-        app, details = build_app(Path(tmp))
+        app, details = build_app(Path(tmp), args.base_url or None)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

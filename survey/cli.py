@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from survey import demo
 from survey.accounts import create_user
@@ -57,4 +58,5 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     base = current_app.config.get("PUBLIC_BASE_URL") or f"http://{shown_host}:{port}"
     click.echo(demo.describe(login, base))
     if not no_serve:
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        # ``app.run`` is a no-op inside the ``flask`` command, so serve with Werkzeug directly.
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
