@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-OTHER_SUFFIX = "__other"
+from analysis.frame import OTHER_SUFFIX
 
 
 def _option_text(question: dict, answers: dict, key: str) -> str:

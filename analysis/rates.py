@@ -71,6 +71,7 @@ class QuestionSummary:
     options: list[OptionCount] = field(default_factory=list)
     rate: Rate | None = None
     texts: list[str] = field(default_factory=list)
+    other_texts: list[str] = field(default_factory=list)  # what respondents wrote under "其他"
 
 
 def option_counts(question: dict, column: pd.Series) -> tuple[int, list[OptionCount]]:
@@ -113,14 +114,23 @@ def question_rate(question: dict, column: pd.Series, dont_know_policy: str, smal
     )
 
 
+def non_blank_texts(column: pd.Series | None) -> list[str]:
+    """The written answers of a text column, blanks dropped, in response order."""
+    if column is None:
+        return []
+    return [str(v).strip() for v in column.dropna() if str(v).strip()]
+
+
 def summarise_question(
-    question: dict, column: pd.Series, dont_know_policy: str, small_n: int
+    question: dict, column: pd.Series, dont_know_policy: str, small_n: int, other: pd.Series | None = None
 ) -> QuestionSummary:
-    """Counts, rate and text answers for one question, over valid responses only."""
+    """Counts, rate and text answers for one question, over valid responses only.
+
+    ``other`` is the column of texts written under the question's "其他" option, if it has one.
+    """
     if question["storage"] == "text":
-        texts = [str(v) for v in column.dropna() if str(v).strip()]
+        texts = non_blank_texts(column)
         return QuestionSummary(question, len(texts), texts=texts)
     answered, counts = option_counts(question, column)
-    return QuestionSummary(
-        question, answered, counts, question_rate(question, column, dont_know_policy, small_n)
-    )
+    rate = question_rate(question, column, dont_know_policy, small_n)
+    return QuestionSummary(question, answered, counts, rate, other_texts=non_blank_texts(other))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from analysis.frame import answers_frame
+from analysis.frame import answers_frame, other_column
 from analysis.numbers import percent, percent_of
 from analysis.rates import QuestionSummary, Rate, summarise_question
 
@@ -39,6 +39,12 @@ class Overall:
     def percent(self) -> str | None:
         return percent_of(self.exact)
 
+    @property
+    def small_sample(self) -> bool:
+        """True when any figure the overall rests on is a small-sample figure."""
+        rates = [self.rate] if self.method == "question" and self.rate else self.items
+        return any(r.small_sample for r in rates)
+
 
 @dataclass(frozen=True)
 class Results:
@@ -71,7 +77,9 @@ def compute_results(
     valid_answers = [r["answers"] for r in records if r["status"] == "valid"]
     frame = answers_frame(schema, valid_answers)
     policy = settings.get("dont_know", "exclude")
-    summaries = [summarise_question(q, frame[q["key"]], policy, small_n) for q in schema]
+    summaries = [
+        summarise_question(q, frame[q["key"]], policy, small_n, frame.get(other_column(q))) for q in schema
+    ]
     return Results(
         returned=len(records),
         valid=len(valid_answers),

@@ -18,7 +18,7 @@ from survey import publishing
 from survey.access import member_project, member_questionnaire, projects_of_current_user
 from survey.definition import DefinitionError, numbered_questions
 from survey.extensions import db
-from survey.qr import public_url, qr_png, qr_svg
+from survey.qr import loopback_host, public_url, qr_png, qr_svg
 from survey.reporting import questionnaire_results, response_counts, response_records, schema_for
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -91,10 +91,12 @@ def new_questionnaire(project_id: int):
 def questionnaire(questionnaire_id: int):
     """A questionnaire: status, public link and QR code, counts, actions."""
     questionnaire = member_questionnaire(questionnaire_id)
+    url = public_url(questionnaire.public_token)
     return render_template(
         "desk/questionnaire.html",
         questionnaire=questionnaire,
-        url=public_url(questionnaire.public_token),
+        url=url,
+        loopback=loopback_host(url),
         action_form=ActionForm(),
         issued_form=IssuedForm(issued=questionnaire.issued_count),
         counts=response_counts(questionnaire),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -15,6 +16,12 @@ def public_url(token: str) -> str:
     if base:
         return base.rstrip("/") + url_for("public.respond", token=token)
     return url_for("public.respond", token=token, _external=True)
+
+
+def loopback_host(url: str) -> str | None:
+    """The host of ``url`` if only this machine can reach it (a QR code to it is useless on a phone)."""
+    host = urlsplit(url).hostname or ""
+    return host if host in ("localhost", "::1") or host.startswith("127.") else None
 
 
 def _qr(url: str) -> qrcode.QRCode:

@@ -30,6 +30,14 @@ def init_web(app: Flask) -> None:
     app.add_url_rule("/", "index", lambda: redirect(url_for("desk.projects")))
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals.update(percent=percent, current_locale=lambda: str(get_locale()))
+    app.jinja_env.filters["quoted_list"] = quoted_list
+
+
+def quoted_list(items: list[str]) -> str:
+    """Option texts each in its own quotes, so texts containing commas stay readable."""
+    if str(get_locale()) == "en":
+        return ", ".join(f"“{item}”" for item in items)
+    return "".join(f"“{item}”" for item in items)
 
 
 def _phone_or_desk() -> str:

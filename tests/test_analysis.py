@@ -96,6 +96,7 @@ def test_multiple_choice_counts_each_ticked_option():
     summary = results.questions[0]
     assert summary.answered == 5
     assert [o.count for o in summary.options] == [2, 3, 1]
+    assert summary.other_texts == ["噪音"]
     assert summary.options[1].percent == "60.0"
     assert summary.rate is None
 
@@ -104,6 +105,15 @@ def test_text_answers_listed_without_blanks():
     summary = compute_results([TEXT], {}, RECORDS).questions[0]
     assert summary.texts == ["多巡逻"]
     assert summary.answered == 1
+
+
+def test_overall_flags_small_samples():
+    results = compute_results(
+        [SAT], {"overall": {"method": "question", "question": "q1"}}, RECORDS, small_n=6
+    )
+    assert results.overall.small_sample is False  # n = 6 is not below 6
+    results = compute_results([SAT], {"overall": {"method": "mean"}}, RECORDS, small_n=7)
+    assert results.overall.small_sample is True
 
 
 def test_overall_from_one_question():
