@@ -71,6 +71,8 @@ class QuestionSummary:
     options: list[OptionCount] = field(default_factory=list)
     rate: Rate | None = None
     texts: list[str] = field(default_factory=list)
+    numbers: NumberSummary | None = None
+    attention_passed: int | None = None  # for attention checks: how many chose the right answer
     other_texts: list[str] = field(default_factory=list)  # what respondents wrote under "其他"
 
 
@@ -90,15 +92,30 @@ def option_counts(question: dict, column: pd.Series) -> tuple[int, list[OptionCo
     return answered, counts
 
 
+def dont_know_rule(option: dict, default_policy: str) -> str | None:
+    """How one option counts: ``None`` (an ordinary option), ``exclude`` or ``not_satisfied``."""
+    flag = option.get("dont_know")
+    if not flag:
+        return None
+    return default_policy if flag is True else flag
+
+
 def question_rate(question: dict, column: pd.Series, dont_know_policy: str, small_n: int) -> Rate | None:
-    """The positive share of a single-answer question, or ``None`` if no option is flagged positive."""
+    """The positive share of a single-answer question, or ``None`` if no option is flagged positive.
+
+    Options flagged ``dont_know`` leave the denominator (rule ``exclude``) or stay in it as not
+    positive (``not_satisfied``); each option may set its own rule, else the questionnaire's applies.
+    """
     positive = [o["key"] for o in question["options"] if o.get("positive")]
     if question["storage"] != "one" or not positive:
         return None
-    dont_know = [o["key"] for o in question["options"] if o.get("dont_know")]
+    rules = {o["key"]: dont_know_rule(o, dont_know_policy) for o in question["options"]}
+    dont_know = [key for key, rule in rules.items() if rule]
+    excluded = [key for key, rule in rules.items() if rule == "exclude"]
     answered = column.dropna()
     dont_know_count = int(answered.isin(dont_know).sum())
-    denominator = len(answered) - (dont_know_count if dont_know_policy == "exclude" else 0)
+    denominator = len(answered) - int(answered.isin(excluded).sum())
+    policies = {rule for rule in rules.values() if rule}
     return Rate(
         question_key=question["key"],
         question_number=question["number"],
@@ -107,10 +124,33 @@ def question_rate(question: dict, column: pd.Series, dont_know_policy: str, smal
         numerator=int(answered.isin(positive).sum()),
         denominator=denominator,
         positive_options=[o["text"] for o in question["options"] if o.get("positive")],
-        dont_know_options=[o["text"] for o in question["options"] if o.get("dont_know")],
+        dont_know_options=[o["text"] for o in question["options"] if rules[o["key"]]],
         dont_know_count=dont_know_count,
-        dont_know_policy=dont_know_policy,
+        dont_know_policy=policies.pop() if len(policies) == 1 else "mixed",
         small_sample=denominator < small_n,
+    )
+
+
+@dataclass(frozen=True)
+class NumberSummary:
+    """Distribution of a number question over the valid respondents who answered it."""
+
+    answered: int
+    mean: float | None
+    median: float | None
+    minimum: float | None
+    maximum: float | None
+    std: float | None  # sample standard deviation (n - 1), as SPSS reports it
+
+
+def number_summary(column: pd.Series) -> NumberSummary:
+    """Mean, median, range and standard deviation of the answered numbers."""
+    values = pd.to_numeric(column, errors="coerce").dropna()
+    if values.empty:
+        return NumberSummary(0, None, None, None, None, None)
+    std = float(values.std(ddof=1)) if len(values) > 1 else None
+    return NumberSummary(
+        len(values), float(values.mean()), float(values.median()), float(values.min()), float(values.max()), std
     )
 
 
@@ -131,6 +171,14 @@ def summarise_question(
     if question["storage"] == "text":
         texts = non_blank_texts(column)
         return QuestionSummary(question, len(texts), texts=texts)
+    if question["storage"] == "number":
+        numbers = number_summary(column)
+        return QuestionSummary(question, numbers.answered, numbers=numbers)
     answered, counts = option_counts(question, column)
     rate = question_rate(question, column, dont_know_policy, small_n)
-    return QuestionSummary(question, answered, counts, rate, other_texts=non_blank_texts(other))
+    passed = None
+    if question.get("attention_correct"):
+        passed = int((column == question["attention_correct"]).sum())
+    return QuestionSummary(
+        question, answered, counts, rate, other_texts=non_blank_texts(other), attention_passed=passed
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
+from analysis.breakdown import GroupRow, rates_by_group
 from analysis.frame import answers_frame, other_column
 from analysis.numbers import percent, percent_of
 from analysis.rates import QuestionSummary, Rate, summarise_question
@@ -56,6 +57,8 @@ class Results:
     issued: int | None  # 发放
     questions: list[QuestionSummary]
     overall: Overall | None
+    breakdowns: list[tuple[dict, list[GroupRow]]] = field(default_factory=list)
+    flagged: int = 0  # valid responses carrying a quality flag, waiting for the evaluator's review
 
     @property
     def return_rate(self) -> str | None:  # 回收率 = 回收 / 发放
@@ -80,6 +83,10 @@ def compute_results(
     summaries = [
         summarise_question(q, frame[q["key"]], policy, small_n, frame.get(other_column(q))) for q in schema
     ]
+    rated = [s.question for s in summaries if s.rate is not None]
+    breakdowns = [
+        (q, rates_by_group(frame, q, rated, policy, small_n)) for q in schema if q.get("group") and rated
+    ]
     return Results(
         returned=len(records),
         valid=len(valid_answers),
@@ -87,6 +94,8 @@ def compute_results(
         issued=issued,
         questions=summaries,
         overall=overall_rate(settings, summaries),
+        breakdowns=breakdowns,
+        flagged=sum(1 for r in records if r["status"] == "valid" and r.get("flags")),
     )
 
 

@@ -38,6 +38,7 @@ def store_response(
     started_iso: str | None = None,
     device_token: str | None = None,
     channel: str = "web",
+    flags: list[str] | None = None,
 ) -> tuple[Response, bool]:
     """Insert the response; return ``(response, created)``. A repeated ``submission_id`` stores nothing."""
     existing = db.session.execute(
@@ -55,6 +56,7 @@ def store_response(
         channel=channel,
         device_hash=device_hash(device_token),
         answers=answers,
+        flags=flags or [],
     )
     db.session.add(response)
     try:

@@ -1,159 +1,236 @@
-"""Questionnaire definitions: the JSON a draft holds and a version freezes.
+"""Questionnaire definitions: the JSON a draft holds, a version freezes and an import brings.
 
-``validate_definition`` checks a definition and names every problem by its path
-(``questions[2].options[1].key``), so an evaluator or an import can fix exactly what is wrong.
-It also turns a definition into the storage-kind schema that ``analysis`` consumes, keeping
-analysis free of question types and of Flask.
+``validate_definition`` reports every problem by its path (``sections[0].questions[2].options[1].key``)
+so an evaluator or an import can fix exactly what is wrong; type-specific checks live with each
+type in the registry (``survey.qtypes``). ``analysis_schema`` turns a definition into the plain
+storage-kind description ``analysis`` consumes, keeping analysis free of question types and Flask.
 """
 
 from __future__ import annotations
 
+import copy
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from survey.conditions import answer_keys, referenced_keys
+from survey.problems import DefinitionError, Problem
 from survey.qtypes import QUESTION_TYPES, get_type
+
+__all__ = [
+    "DefinitionError",
+    "Problem",
+    "analysis_schema",
+    "iter_questions",
+    "normalize_definition",
+    "numbered_questions",
+    "numbered_sections",
+    "validate_definition",
+]
 
 FORMAT = "survey-questionnaire/1"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MEASURES = ("satisfaction", "safety", "awareness", "participation")
 OVERALL_METHODS = ("question", "mean")
 DONT_KNOW_POLICIES = ("exclude", "not_satisfied")
+CONDITION_TYPES = ("single_choice", "multiple_choice", "rating", "matrix", "group", "attention")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a definition, located by its path."""
+def normalize_definition(definition: Any) -> Any:
+    """A copy with ``sections``: a flat ``questions`` list becomes one untitled section ``s1``."""
+    if not isinstance(definition, dict):
+        return definition
+    result = copy.deepcopy(definition)
+    if "sections" not in result and "questions" in result:
+        result["sections"] = [{"key": "s1", "title": "", "questions": result.pop("questions")}]
+    result.setdefault("format", FORMAT)
+    return result
 
-    path: str
-    message: str
 
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class DefinitionError(ValueError):
-    """Raised with every problem found, not just the first."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
+def iter_questions(definition: dict) -> list[dict]:
+    """Every question of a (normalised) definition, in order across sections."""
+    return [q for section in definition.get("sections", []) for q in section.get("questions", [])]
 
 
 def validate_definition(definition: Any) -> None:
     """Raise ``DefinitionError`` listing every problem; return quietly for a sound definition."""
-    problems: list[Problem] = []
     if not isinstance(definition, dict):
-        raise DefinitionError([Problem("$", _("问卷定义必须是一个 JSON 对象。"))])
-    if not str(definition.get("title") or "").strip():
-        problems.append(Problem("title", _("问卷标题不能为空。")))
-    questions = definition.get("questions")
-    if not isinstance(questions, list) or not questions:
-        problems.append(Problem("questions", _("问卷至少要有一道题。")))
-        questions = []
-    seen: set[str] = set()
-    for index, question in enumerate(questions):
-        problems.extend(_question_problems(f"questions[{index}]", question, seen))
+        raise DefinitionError([Problem("$", _l("问卷定义必须是一个 JSON 对象。"))])
+    flat = "sections" not in definition and "questions" in definition
+    definition = normalize_definition(definition)
+    problems = _top_level_problems(definition)
+    sections = definition.get("sections")
+    if not isinstance(sections, list) or not sections:
+        problems.append(Problem("sections", _l("问卷至少要有一个部分。")))
+        sections = []
+    structure = _structure_problems(sections)
+    problems.extend(structure)
+    if not structure:  # conditions can only be checked against a sound structure
+        problems.extend(_condition_problems(sections))
+    questions = [q for s in sections if isinstance(s, dict) for q in s.get("questions") or [] if isinstance(q, dict)]
     problems.extend(_settings_problems(definition.get("settings") or {}, questions))
     if problems:
+        if flat:  # name paths as the author wrote them: questions[2], not sections[0].questions[2]
+            problems = [Problem(p.path.replace("sections[0].questions", "questions", 1), p.message) for p in problems]
         raise DefinitionError(problems)
+
+
+def _top_level_problems(definition: dict) -> list[Problem]:
+    problems = []
+    if definition.get("format", FORMAT) != FORMAT:
+        problems.append(Problem("format", _l("不认识的格式“%(value)s”，应为 %(expected)s。",
+                                             value=definition.get("format"), expected=FORMAT)))
+    title = definition.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.append(Problem("title", _l("问卷标题不能为空。")))
+    elif len(title) > 200:
+        problems.append(Problem("title", _l("问卷标题不能超过 200 个字。")))
+    for name in ("intro", "source"):
+        if name in definition and not isinstance(definition[name], str):
+            problems.append(Problem(name, _l("这一项必须是文字。")))
+    return problems
+
+
+def _structure_problems(sections: list) -> list[Problem]:
+    problems: list[Problem] = []
+    section_keys: set[str] = set()
+    question_keys: set[str] = set()
+    total = 0
+    for s_index, section in enumerate(sections):
+        path = f"sections[{s_index}]"
+        if not isinstance(section, dict):
+            problems.append(Problem(path, _l("每个部分必须是一个 JSON 对象。")))
+            continue
+        problems.extend(_key_problems(f"{path}.key", section.get("key"), section_keys, _l("部分编号")))
+        questions = section.get("questions")
+        if not isinstance(questions, list):
+            problems.append(Problem(f"{path}.questions", _l("“questions”必须是题目列表。")))
+            continue
+        total += len(questions)
+        for q_index, question in enumerate(questions):
+            problems.extend(_question_problems(f"{path}.questions[{q_index}]", question, question_keys))
+    if sections and total == 0 and not problems:
+        problems.append(Problem("sections", _l("问卷至少要有一道题。")))
+    return problems
+
+
+def _key_problems(path: str, key: Any, seen: set[str], what) -> list[Problem]:
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        return [Problem(path, _l("%(what)s须以小写字母开头，只含小写字母、数字和下划线，不超过 32 个字符。",
+                                 what=what))]
+    if key in seen:
+        return [Problem(path, _l("%(what)s“%(key)s”重复了。", what=what, key=key))]
+    seen.add(key)
+    return []
 
 
 def _question_problems(path: str, question: Any, seen: set[str]) -> list[Problem]:
     if not isinstance(question, dict):
-        return [Problem(path, _("每道题必须是一个 JSON 对象。"))]
-    problems = []
-    key = question.get("key")
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
-        problems.append(Problem(f"{path}.key", _("题目编号须以小写字母开头，只含小写字母、数字和下划线。")))
-    elif key in seen:
-        problems.append(Problem(f"{path}.key", _("题目编号“%(key)s”重复了。", key=key)))
-    else:
-        seen.add(key)
+        return [Problem(path, _l("每道题必须是一个 JSON 对象。"))]
+    problems = _key_problems(f"{path}.key", question.get("key"), seen, _l("题目编号"))
     if question.get("type") not in QUESTION_TYPES:
-        problems.append(Problem(f"{path}.type", _("未知的题型“%(type)s”。", type=question.get("type"))))
+        problems.append(Problem(f"{path}.type", _l("未知的题型“%(type)s”。可用的题型：%(types)s。",
+                                                   type=question.get("type"), types="、".join(QUESTION_TYPES))))
         return problems
-    if not str(question.get("text") or "").strip():
-        problems.append(Problem(f"{path}.text", _("题目文字不能为空。")))
+    text = question.get("text")
+    if not isinstance(text, str) or not text.strip():
+        problems.append(Problem(f"{path}.text", _l("题目文字不能为空。")))
+    elif len(text) > 500:
+        problems.append(Problem(f"{path}.text", _l("题目文字不能超过 500 个字。")))
     if question.get("measure") not in (None, *MEASURES):
-        problems.append(Problem(f"{path}.measure", _("未知的统计口径“%(m)s”。", m=question.get("measure"))))
-    if get_type(question["type"]).has_options:
-        problems.extend(_option_problems(path, question.get("options")))
+        problems.append(Problem(f"{path}.measure", _l("未知的统计口径“%(m)s”。", m=question.get("measure"))))
+    for flag in ("required",):
+        if flag in question and not isinstance(question[flag], bool):
+            problems.append(Problem(f"{path}.{flag}", _l("这一项只能是 true 或 false。")))
+    for name in ("help", "dimension", "rate_label", "number"):
+        if name in question and not isinstance(question[name], str):
+            problems.append(Problem(f"{path}.{name}", _l("这一项必须是文字。")))
+    problems.extend(get_type(question["type"]).check(question, path))
     return problems
 
 
-def _option_problems(path: str, options: Any) -> list[Problem]:
-    if not isinstance(options, list) or len(options) < 2:
-        return [Problem(f"{path}.options", _("选择题至少要有两个选项。"))]
-    problems, keys = [], set()
-    for index, option in enumerate(options):
-        where = f"{path}.options[{index}]"
-        if not isinstance(option, dict):
-            problems.append(Problem(where, _("每个选项必须是一个 JSON 对象。")))
-            continue
-        key = option.get("key")
-        if not isinstance(key, str) or not key or len(key) > 16:
-            problems.append(Problem(f"{where}.key", _("选项编号不能为空，且不超过 16 个字符。")))
-        elif key in keys:
-            problems.append(Problem(f"{where}.key", _("选项编号“%(key)s”重复了。", key=key)))
-        keys.add(key)
-        if not str(option.get("text") or "").strip():
-            problems.append(Problem(f"{where}.text", _("选项文字不能为空。")))
-        score = option.get("score")
-        if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
-            problems.append(Problem(f"{where}.score", _("选项分值必须是数字。")))
+def _condition_problems(sections: list[dict]) -> list[Problem]:
+    """Every ``show_if`` must read earlier choice answers and name options they have."""
+    earlier: dict[str, dict] = {}  # answer key -> the question it belongs to
+    problems: list[Problem] = []
+    for s_index, section in enumerate(sections):
+        problems.extend(_one_condition(f"sections[{s_index}].show_if", section.get("show_if"), earlier))
+        for q_index, question in enumerate(section["questions"]):
+            path = f"sections[{s_index}].questions[{q_index}].show_if"
+            problems.extend(_one_condition(path, question.get("show_if"), earlier))
+            for key in answer_keys(question):
+                earlier[key] = question
     return problems
 
 
-def _settings_problems(settings: dict, questions: list) -> list[Problem]:
+def _one_condition(path: str, condition: Any, earlier: dict[str, dict]) -> list[Problem]:
+    if condition is None:
+        return []
+    if not isinstance(condition, dict):
+        return [Problem(path, _l("显示条件必须是一个 JSON 对象。"))]
+    if "all" in condition or "any" in condition:
+        nested = condition.get("all", condition.get("any"))
+        if not isinstance(nested, list) or not nested:
+            return [Problem(path, _l("“all”/“any”后面必须是非空的条件列表。"))]
+        name = "all" if "all" in condition else "any"
+        return [p for i, c in enumerate(nested) for p in _one_condition(f"{path}.{name}[{i}]", c, earlier)]
+    key = condition.get("question")
+    values = condition.get("any_of", condition.get("none_of"))
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        return [Problem(path, _l("显示条件需要“any_of”或“none_of”选项编号列表。"))]
+    source = earlier.get(key) if isinstance(key, str) else None
+    if source is None:
+        return [Problem(f"{path}.question", _l("显示条件引用的题目“%(key)s”不存在或不在本题之前。", key=key))]
+    if source["type"] not in CONDITION_TYPES:
+        return [Problem(f"{path}.question", _l("显示条件只能引用选择题。"))]
+    known = {o["key"] for o in source.get("options", [])}
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        return [Problem(path, _l("题目“%(key)s”没有选项“%(options)s”。", key=key, options="、".join(unknown)))]
+    return []
+
+
+def _settings_problems(settings: Any, questions: list[dict]) -> list[Problem]:
+    if not isinstance(settings, dict):
+        return [Problem("settings", _l("“settings”必须是一个 JSON 对象。"))]
     problems = []
     overall = settings.get("overall") or {"method": "mean"}
-    if overall.get("method") not in OVERALL_METHODS:
-        problems.append(
-            Problem("settings.overall.method", _("总体满意度的计算方法只能是 question 或 mean。"))
-        )
+    if not isinstance(overall, dict) or overall.get("method") not in OVERALL_METHODS:
+        problems.append(Problem("settings.overall.method", _l("总体满意度的计算方法只能是 question 或 mean。")))
     elif overall["method"] == "question":
-        keys = {q.get("key") for q in questions if isinstance(q, dict)}
+        keys = {key for q in questions if "key" in q for key in answer_keys(q)}
         if overall.get("question") not in keys:
-            problems.append(Problem("settings.overall.question", _("总体满意度所用的题目不存在。")))
+            problems.append(Problem("settings.overall.question", _l("总体满意度所用的题目不存在。")))
+    elif overall.get("measure", "satisfaction") not in MEASURES:
+        problems.append(Problem("settings.overall.measure", _l("未知的统计口径“%(m)s”。", m=overall.get("measure"))))
     if settings.get("dont_know", "exclude") not in DONT_KNOW_POLICIES:
-        problems.append(
-            Problem("settings.dont_know", _("“不清楚”的处理方式只能是 exclude 或 not_satisfied。"))
-        )
+        problems.append(Problem("settings.dont_know", _l("“不清楚”的处理方式只能是 exclude 或 not_satisfied。")))
     return problems
 
 
-def numbered_questions(definition: dict) -> list[dict]:
-    """Questions with their display number filled in ("1", "2", … unless the definition sets one)."""
+def numbered_sections(definition: dict) -> list[dict]:
+    """Sections with their questions numbered "1", "2", … across the whole questionnaire."""
+    definition = normalize_definition(definition)
+    index = 0
     result = []
-    for index, question in enumerate(definition["questions"], start=1):
-        result.append({**question, "number": str(question.get("number") or index)})
+    for section in definition["sections"]:
+        questions = []
+        for question in section["questions"]:
+            index += 1
+            questions.append({**question, "number": str(question.get("number") or index)})
+        result.append({**section, "questions": questions})
     return result
 
 
+def numbered_questions(definition: dict) -> list[dict]:
+    """Every question with its display number, across sections."""
+    return [q for section in numbered_sections(definition) for q in section["questions"]]
+
+
 def analysis_schema(definition: dict) -> list[dict]:
-    """The plain description analysis needs: key, number, text, storage kind, measure and options."""
-    return [
-        {
-            "key": q["key"],
-            "number": q["number"],
-            "text": q["text"],
-            "storage": get_type(q["type"]).storage,
-            "measure": q.get("measure"),
-            "rate_label": q.get("rate_label"),
-            "options": [
-                {
-                    "key": o["key"],
-                    "text": o["text"],
-                    "score": o.get("score"),
-                    "positive": bool(o.get("positive")),
-                    "dont_know": bool(o.get("dont_know")),
-                    "other": bool(o.get("other")),
-                }
-                for o in q.get("options", [])
-            ],
-        }
-        for q in numbered_questions(definition)
-    ]
+    """The plain description analysis needs: one entry per answer column (a matrix gives one per item)."""
+    schema = []
+    for question in numbered_questions(definition):
+        schema.extend(get_type(question["type"]).schema_entries(question))
+    return schema

@@ -16,9 +16,12 @@ from pathlib import Path
 
 from flask import current_app, url_for
 
+from forms.response import quality_flags
 from survey import publishing
 from survey.accounts import create_user
 from survey.capture import store_response
+from survey.conditions import visible_questions
+from survey.definition import iter_questions
 from survey.extensions import db
 from survey.models import Project, Questionnaire, User, utcnow
 
@@ -90,27 +93,56 @@ def _answer(questionnaire: Questionnaire, rng: random.Random, count: int) -> Non
     """Generate plausible answers (mostly positive, as in the seeds) and store them as respondents would."""
     definition = questionnaire.current_version.definition
     for index in range(count):
-        answers = {}
-        for question in definition["questions"]:
+        answers: dict = {}
+        for question in iter_questions(definition):
             answers.update(_random_answer(question, rng, index))
+        shown = visible_questions(definition["sections"], answers.get)
+        kept = {
+            key: value for key, value in answers.items() if key.split(".")[0].removesuffix("__other") in shown
+        }
         started = utcnow() - timedelta(seconds=rng.randint(45, 400))
-        store_response(questionnaire, answers, uuid.uuid4().hex, started.isoformat())
+        store_response(
+            questionnaire, kept, uuid.uuid4().hex, started.isoformat(), flags=quality_flags(definition, kept)
+        )
+
+
+def _pick_option(options: list[dict], rng: random.Random) -> dict:
+    weights = [6 if o.get("positive") else (1 if o.get("dont_know") else 1.5) for o in options]
+    return rng.choices(options, weights)[0]
 
 
 def _random_answer(question: dict, rng: random.Random, index: int) -> dict:
-    key, options = question["key"], question.get("options", [])
-    if question["type"] in ("single_choice", "rating"):
-        weights = [6 if o.get("positive") else (1 if o.get("dont_know") else 1.5) for o in options]
-        option = rng.choices(options, weights)[0]
+    key, kind, options = question["key"], question["type"], question.get("options", [])
+    if kind == "attention":
+        right = rng.random() < 0.95
+        return {
+            key: question["correct"]
+            if right
+            else next(o["key"] for o in options if o["key"] != question["correct"])
+        }
+    if kind in ("single_choice", "rating", "group"):
+        option = _pick_option(options, rng)
         extra = {f"{key}__other": "希望继续加强夜间巡逻"} if option.get("other") else {}
         return {key: option["key"], **extra}
-    if question["type"] == "multiple_choice":
+    if kind == "matrix":
+        return {f"{key}.{item['key']}": _pick_option(options, rng)["key"] for item in question["items"]}
+    if kind == "multiple_choice":
         plain = [o for o in options if not o.get("other")]
-        picks = rng.sample(plain, rng.randint(1, min(3, question.get("max_choices") or 3)))
+        picks = rng.sample(plain, rng.randint(1, min(len(plain), question.get("max_choices") or 3)))
         return {key: [o["key"] for o in options if o in picks]}
-    if question.get("group") == "unit":
+    return _random_free_answer(question, rng, index)
+
+
+def _random_free_answer(question: dict, rng: random.Random, index: int) -> dict:
+    key, kind = question["key"], question["type"]
+    if kind == "number":
+        low, high = int(question.get("min", 0)), int(question.get("max", 20))
+        return {key: rng.randint(low, min(high, low + 20))}
+    if kind == "date":
+        return {key: f"2019-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"}
+    if question.get("group") == "unit" or key == "q1a":
         return {key: UNITS[index % len(UNITS)]}
-    if question["type"] == "text":
+    if kind == "text":
         return {key: f"{2017 + index % 2}年{rng.randint(1, 12)}月"}
     return {key: "建议增加夜间巡逻和重点路段的监控覆盖。"} if rng.random() < 0.3 else {}
 

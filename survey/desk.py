@@ -16,7 +16,7 @@ from forms.project import ActionForm, IssuedForm, NewQuestionnaireForm, ProjectF
 from forms.response import build_response_form_class
 from survey import publishing
 from survey.access import member_project, member_questionnaire, projects_of_current_user
-from survey.definition import DefinitionError, numbered_questions
+from survey.definition import DefinitionError, numbered_sections
 from survey.extensions import db
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
 from survey.reporting import questionnaire_results, response_counts, response_records, schema_for
@@ -113,7 +113,7 @@ def preview(questionnaire_id: int):
         "public/respond.html",
         questionnaire=questionnaire,
         definition=definition,
-        questions=numbered_questions(definition),
+        sections=numbered_sections(definition),
         form=build_response_form_class(definition)(meta={"csrf": False}),
         preview=True,
         title=_("预览：%(title)s", title=definition["title"]),

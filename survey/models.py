@@ -148,3 +148,5 @@ class Response(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="valid")  # valid / excluded
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Quality flags set on arrival (e.g. "attention_failed"); the evaluator decides what to exclude.
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")

@@ -13,9 +13,9 @@ import uuid
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from forms.response import build_response_form_class, collect_answers
+from forms.response import build_response_form_class, collect_answers, quality_flags
 from survey.capture import store_response
-from survey.definition import numbered_questions
+from survey.definition import numbered_sections
 from survey.extensions import csrf, db
 from survey.models import Questionnaire, utcnow
 
@@ -52,7 +52,7 @@ def _render_form(questionnaire: Questionnaire, form, status: int = 200, csrf_exp
             "public/respond.html",
             questionnaire=questionnaire,
             definition=definition,
-            questions=numbered_questions(definition),
+            sections=numbered_sections(definition),
             form=form,
             csrf_expired=csrf_expired,
             title=definition["title"],
@@ -91,9 +91,11 @@ def submit(token: str):
     if not form.validate():
         expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
         return _render_form(questionnaire, form, status=400 if expired else 422, csrf_expired=expired)
+    answers = collect_answers(form)
     store_response(
         questionnaire,
-        collect_answers(definition, form),
+        answers,
+        flags=quality_flags(definition, answers),
         submission_id=form.submission_id.data or uuid.uuid4().hex,
         started_iso=form.started.data,
         device_token=request.cookies.get(DEVICE_COOKIE),

@@ -6,7 +6,7 @@ last one, so re-publishing after a close does not multiply identical versions.
 
 from __future__ import annotations
 
-from survey.definition import validate_definition
+from survey.definition import normalize_definition, validate_definition
 from survey.extensions import db
 from survey.library import load_template
 from survey.models import Project, ProjectMember, Questionnaire, QuestionnaireVersion, User, utcnow
@@ -23,7 +23,7 @@ def create_project(owner: User, **fields) -> Project:
 
 def create_questionnaire(project: Project, template_key: str, title: str | None = None) -> Questionnaire:
     """A draft questionnaire copied from a library template."""
-    definition = load_template(template_key)
+    definition = normalize_definition(load_template(template_key))
     if title:
         definition["title"] = title
     validate_definition(definition)

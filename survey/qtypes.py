@@ -1,13 +1,18 @@
 """Question types: one registry entry per type.
 
-Each entry knows how to become a form field, how to read and validate its answer, what it stores
-in the response's JSON, and which *storage kind* analysis
-sees (``one`` option key, ``many`` option keys, ``text``). Adding a type means adding one class
-here and registering it; an unknown type raises ``KeyError`` with the type's name.
+Each entry knows, for its type: the definition checks (``check``), the form fields and their
+validators (``fields``), the answers it stores in the response's JSON (``answer``), and the columns
+analysis sees (``schema_entries``: storage kinds ``one`` option key, ``many`` option keys, ``number``,
+``text``). Adding a type means adding one class here and one branch in
+``templates/public/respond.html``; an unknown type raises ``KeyError`` naming it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
+import unicodedata
 from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
@@ -15,13 +20,35 @@ from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from forms.fields import CheckboxesField, RadioChoiceField, option_choices, required_answer
+from survey.problems import Problem
 
 OTHER_SUFFIX = "__other"
+OPTION_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+DONT_KNOW_VALUES = (False, True, "exclude", "not_satisfied")
 
 
 def other_key(question_key: str) -> str:
     """The answers-JSON key holding the free text of an "other" option."""
     return question_key + OTHER_SUFFIX
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def schema_options(question: dict) -> list[dict]:
+    """Options as analysis sees them: flags resolved to plain values."""
+    return [
+        {
+            "key": o["key"],
+            "text": o["text"],
+            "score": o.get("score"),
+            "positive": bool(o.get("positive")),
+            "dont_know": o.get("dont_know") or False,
+            "other": bool(o.get("other")),
+        }
+        for o in question.get("options", [])
+    ]
 
 
 class QuestionType:
@@ -31,7 +58,10 @@ class QuestionType:
     label: ClassVar[Any]
     storage: ClassVar[str]
     has_options: ClassVar[bool] = False
-    template: ClassVar[str] = "text"  # which macro renders it in templates/public/_questions.html
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        """Type-specific problems of a question definition (common fields are checked elsewhere)."""
+        return []
 
     def fields(self, question: dict) -> dict[str, Field]:
         """Unbound form fields for this question, keyed by form field name."""
@@ -41,13 +71,33 @@ class QuestionType:
         """The JSON entries this question adds to a response; empty when unanswered."""
         value = form[question["key"]].data
         value = value.strip() if isinstance(value, str) else value
-        return {question["key"]: value} if value else {}
+        return {question["key"]: value} if value not in (None, "") else {}
+
+    def schema_entries(self, question: dict) -> list[dict]:
+        """Analysis columns of this question (one for most types)."""
+        return [
+            {
+                "key": question["key"],
+                "number": question["number"],
+                "text": question["text"],
+                "type": self.name,
+                "storage": self.storage,
+                "measure": question.get("measure"),
+                "rate_label": question.get("rate_label"),
+                "dimension": question.get("dimension"),
+                "options": schema_options(question),
+            }
+        ]
 
 
 class _ChoiceType(QuestionType):
-    """Shared by the option-based types: option texts and the "other" text box."""
+    """Shared by the option-based types: option checks, option texts and the "other" text box."""
 
     has_options = True
+    allow_other: ClassVar[bool] = True
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        return _option_problems(path, question.get("options"), self.allow_other)
 
     def _other_field(self, question: dict) -> dict[str, Field]:
         if not any(option.get("other") for option in question["options"]):
@@ -63,12 +113,11 @@ class _ChoiceType(QuestionType):
 
 
 class SingleChoice(_ChoiceType):
-    """单选题: one option; may be rated (satisfied/positive flags) and may have an "other" option."""
+    """单选题: one option; may be rated (positive flags) and may have an "other" option."""
 
     name = "single_choice"
     label = _l("单选题")
     storage = "one"
-    template = "single"
 
     def fields(self, question: dict) -> dict[str, Field]:
         field = RadioChoiceField(
@@ -85,11 +134,54 @@ class SingleChoice(_ChoiceType):
 
 
 class RatingScale(SingleChoice):
-    """量表题: labelled levels (满意/基本满意/不满意…) shown as a scale; analysed like a single choice."""
+    """量表题: 3–7 labelled levels (满意/基本满意/不满意…) shown as a scale; analysed like a single choice."""
 
     name = "rating"
     label = _l("评分量表题")
-    template = "rating"
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        problems = super().check(question, path)
+        options = question.get("options")
+        if not problems and isinstance(options, list):
+            points = [o for o in options if not o.get("dont_know")]
+            if not 3 <= len(points) <= 7:
+                problems.append(Problem(f"{path}.options", _l("量表题应有 3 到 7 个等级（“不清楚”类选项不算）。")))
+        return problems
+
+
+class RespondentGroup(SingleChoice):
+    """分组题: who answered (unit, community, age band); results can be broken down by it."""
+
+    name = "group"
+    label = _l("分组题（受访者类别）")
+    allow_other = False
+
+    def schema_entries(self, question: dict) -> list[dict]:
+        return [{**entry, "group": True} for entry in super().schema_entries(question)]
+
+
+class AttentionCheck(SingleChoice):
+    """注意力检测题: one right answer; a wrong one flags the response for review, never enters rates."""
+
+    name = "attention"
+    label = _l("注意力检测题")
+    allow_other = False
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        problems = super().check(question, path)
+        keys = {o.get("key") for o in question.get("options") or [] if isinstance(o, dict)}
+        if question.get("correct") not in keys:
+            problems.append(Problem(f"{path}.correct", _l("注意力检测题必须指定一个存在的正确选项。")))
+        return problems
+
+    def schema_entries(self, question: dict) -> list[dict]:
+        entries = super().schema_entries(question)
+        for entry in entries:
+            entry["attention_correct"] = question["correct"]
+            entry["measure"] = None  # a quality check is never a satisfaction figure
+            for option in entry["options"]:
+                option["positive"] = False
+        return entries
 
 
 class MultipleChoice(_ChoiceType):
@@ -98,7 +190,16 @@ class MultipleChoice(_ChoiceType):
     name = "multiple_choice"
     label = _l("多选题")
     storage = "many"
-    template = "multiple"
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        problems = super().check(question, path)
+        low, high = question.get("min_choices"), question.get("max_choices")
+        for name, value in (("min_choices", low), ("max_choices", high)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                problems.append(Problem(f"{path}.{name}", _l("选择数量限制必须是正整数。")))
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            problems.append(Problem(f"{path}.min_choices", _l("最少选择数不能大于最多选择数。")))
+        return problems
 
     def fields(self, question: dict) -> dict[str, Field]:
         field = CheckboxesField(
@@ -108,10 +209,120 @@ class MultipleChoice(_ChoiceType):
         return {question["key"]: field, **self._other_field(question)}
 
     def answer(self, question: dict, form) -> dict[str, Any]:
-        chosen = [o["key"] for o in question["options"] if o["key"] in (form[question["key"]].data or [])]
+        picked = set(form[question["key"]].data or [])
+        chosen = [o["key"] for o in question["options"] if o["key"] in picked]
         if not chosen:
             return {}
         return {question["key"]: chosen, **self._with_other(question, form, chosen)}
+
+
+class Matrix(_ChoiceType):
+    """矩阵题: several items on one shared scale (the usual satisfaction grid); each item is a column."""
+
+    name = "matrix"
+    label = _l("矩阵量表题")
+    storage = "one"
+    allow_other = False
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        problems = super().check(question, path)
+        items = question.get("items")
+        if not isinstance(items, list) or not items:
+            return [*problems, Problem(f"{path}.items", _l("矩阵题至少要有一个小题。"))]
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            where = f"{path}.items[{index}]"
+            if not isinstance(item, dict):
+                problems.append(Problem(where, _l("每个小题必须是一个 JSON 对象。")))
+                continue
+            key = item.get("key")
+            if not isinstance(key, str) or not OPTION_KEY_PATTERN.match(key) or key in seen:
+                problems.append(Problem(f"{where}.key", _l("小题编号须为 1–16 个字母、数字、下划线或连字符，且不能重复。")))
+            seen.add(key)
+            if not isinstance(item.get("text"), str) or not item["text"].strip():
+                problems.append(Problem(f"{where}.text", _l("小题文字不能为空。")))
+        return problems
+
+    def fields(self, question: dict) -> dict[str, Field]:
+        return {
+            f"{question['key']}.{item['key']}": RadioChoiceField(
+                choices=option_choices(question), validators=[required_answer(question)]
+            )
+            for item in question["items"]
+        }
+
+    def answer(self, question: dict, form) -> dict[str, Any]:
+        result = {}
+        for item in question["items"]:
+            name = f"{question['key']}.{item['key']}"
+            if form[name].data:
+                result[name] = form[name].data
+        return result
+
+    def schema_entries(self, question: dict) -> list[dict]:
+        base = super().schema_entries(question)[0]
+        return [
+            {
+                **base,
+                "key": f"{question['key']}.{item['key']}",
+                "number": f"{question['number']}.{index}",
+                "text": f"{question['text']} — {item['text']}",
+                "item_text": item["text"],
+                "parent": question["key"],
+                "dimension": item.get("dimension") or question.get("dimension"),
+            }
+            for index, item in enumerate(question["items"], start=1)
+        ]
+
+
+class NumberQuestion(QuestionType):
+    """数字题: a count or an amount, bounded; full-width digits are accepted."""
+
+    name = "number"
+    label = _l("数字题")
+    storage = "number"
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        problems = []
+        for name in ("min", "max"):
+            if name in question and not _is_number(question[name]):
+                problems.append(Problem(f"{path}.{name}", _l("上下限必须是数字。")))
+        if not problems and question.get("min", -math.inf) > question.get("max", math.inf):
+            problems.append(Problem(f"{path}.min", _l("下限不能大于上限。")))
+        if "integer" in question and not isinstance(question["integer"], bool):
+            problems.append(Problem(f"{path}.integer", _l("这一项只能是 true 或 false。")))
+        return problems
+
+    def fields(self, question: dict) -> dict[str, Field]:
+        return {question["key"]: StringField(validators=[required_answer(question), _number_check(question)])}
+
+    def answer(self, question: dict, form) -> dict[str, Any]:
+        value = parse_number(form[question["key"]].data)
+        if value is None:
+            return {}
+        return {question["key"]: int(value) if question.get("integer") else value}
+
+
+class DateQuestion(QuestionType):
+    """日期题: a calendar date, stored as ``YYYY-MM-DD``."""
+
+    name = "date"
+    label = _l("日期题")
+    storage = "text"
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        problems = []
+        for name in ("min", "max"):
+            if name in question and parse_date(question[name]) is None:
+                problems.append(Problem(f"{path}.{name}", _l("日期须写成 YYYY-MM-DD。")))
+        return problems
+
+    def fields(self, question: dict) -> dict[str, Field]:
+        return {question["key"]: StringField(validators=[required_answer(question), _date_check(question)])}
+
+    def answer(self, question: dict, form) -> dict[str, Any]:
+        value = parse_date(form[question["key"]].data)
+        return {question["key"]: value.isoformat()} if value else {}
 
 
 class ShortText(QuestionType):
@@ -120,17 +331,23 @@ class ShortText(QuestionType):
     name = "text"
     label = _l("填空题")
     storage = "text"
-    max_length = 200
+    limit: ClassVar[int] = 200
+    default_length: ClassVar[int] = 200
+    field_class: ClassVar[type] = StringField
+
+    def check(self, question: dict, path: str) -> list[Problem]:
+        value = question.get("max_length")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= self.limit):
+            return [Problem(f"{path}.max_length", _l("字数上限应在 1 到 %(n)d 之间。", n=self.limit))]
+        return []
+
+    def max_length(self, question: dict) -> int:
+        """The longest answer accepted."""
+        return question.get("max_length") or self.default_length
 
     def fields(self, question: dict) -> dict[str, Field]:
-        return {
-            question["key"]: StringField(
-                validators=[
-                    required_answer(question),
-                    Length(max=self.max_length, message=_l("回答太长了，请控制在 %(max)d 字以内。")),
-                ]
-            )
-        }
+        length = Length(max=self.max_length(question), message=_l("回答太长了，请控制在 %(max)d 字以内。"))
+        return {question["key"]: self.field_class(validators=[required_answer(question), length])}
 
 
 class LongText(ShortText):
@@ -138,17 +355,100 @@ class LongText(ShortText):
 
     name = "textarea"
     label = _l("问答题")
-    template = "textarea"
-    max_length = 2000
+    limit = 5000
+    default_length = 2000
+    field_class = TextAreaField
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        field = TextAreaField(
-            validators=[
-                required_answer(question),
-                Length(max=self.max_length, message=_l("回答太长了，请控制在 %(max)d 字以内。")),
-            ]
-        )
-        return {question["key"]: field}
+
+def _option_problems(path: str, options: Any, allow_other: bool) -> list[Problem]:
+    if not isinstance(options, list) or len(options) < 2:
+        return [Problem(f"{path}.options", _l("选择题至少要有两个选项。"))]
+    problems, keys = [], set()
+    for index, option in enumerate(options):
+        where = f"{path}.options[{index}]"
+        if not isinstance(option, dict):
+            problems.append(Problem(where, _l("每个选项必须是一个 JSON 对象。")))
+            continue
+        key = option.get("key")
+        if not isinstance(key, str) or not OPTION_KEY_PATTERN.match(key):
+            problems.append(Problem(f"{where}.key", _l("选项编号须为 1–16 个字母、数字、下划线或连字符。")))
+        elif key in keys:
+            problems.append(Problem(f"{where}.key", _l("选项编号“%(key)s”重复了。", key=key)))
+        keys.add(key)
+        text = option.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > 200:
+            problems.append(Problem(f"{where}.text", _l("选项文字不能为空，且不超过 200 个字。")))
+        if option.get("score") is not None and not _is_number(option["score"]):
+            problems.append(Problem(f"{where}.score", _l("选项分值必须是数字。")))
+        if option.get("dont_know", False) not in DONT_KNOW_VALUES:
+            problems.append(Problem(f"{where}.dont_know", _l("“不清楚”设置只能是 true、exclude 或 not_satisfied。")))
+        if option.get("other") and not allow_other:
+            problems.append(Problem(f"{where}.other", _l("这种题型不能有“其他”选项。")))
+    return problems
+
+
+def parse_number(raw: Any) -> float | int | None:
+    """A number typed on a phone: full-width digits and separators normalised; ``None`` if not a number."""
+    if raw is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    return int(value) if value.is_integer() and re.fullmatch(r"[+-]?\d+(\.0*)?", text) else value
+
+
+def parse_date(raw: Any) -> dt.date | None:
+    """An ISO date (``2019-05-01``; ``2019/5/1`` also accepted); ``None`` if not a date."""
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip().replace("/", "-")
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+def _number_check(question: dict):
+    low, high = question.get("min"), question.get("max")
+
+    def check(_form, field) -> None:
+        if field.data in (None, "") or not str(field.data).strip():
+            return
+        value = parse_number(field.data)
+        if value is None:
+            raise ValidationError(_l("请填写一个数字。"))
+        if question.get("integer") and not float(value).is_integer():
+            raise ValidationError(_l("请填写整数。"))
+        if low is not None and value < low:
+            raise ValidationError(_l("不能小于 %(n)s。", n=low))
+        if high is not None and value > high:
+            raise ValidationError(_l("不能大于 %(n)s。", n=high))
+
+    return check
+
+
+def _date_check(question: dict):
+    low, high = parse_date(question.get("min")), parse_date(question.get("max"))
+
+    def check(_form, field) -> None:
+        if not (field.data or "").strip():
+            return
+        value = parse_date(field.data)
+        if value is None:
+            raise ValidationError(_l("请按“年-月-日”填写日期，例如 2019-05-01。"))
+        if low and value < low:
+            raise ValidationError(_l("日期不能早于 %(d)s。", d=low.isoformat()))
+        if high and value > high:
+            raise ValidationError(_l("日期不能晚于 %(d)s。", d=high.isoformat()))
+
+    return check
 
 
 def _other_text_check(question: dict):
@@ -156,8 +456,8 @@ def _other_text_check(question: dict):
     other_keys = {o["key"] for o in question["options"] if o.get("other")}
 
     def check(form, field) -> None:
-        chosen = field.data if isinstance(field.data, list) else [field.data]
-        if other_keys & set(chosen or []) and not (form[other_key(question["key"])].data or "").strip():
+        picked = field.data if isinstance(field.data, list) else [field.data]
+        if other_keys & set(picked or []) and not (form[other_key(question["key"])].data or "").strip():
             raise ValidationError(_l("您选择了“其他”，请填写具体内容。"))
 
     return check
@@ -178,7 +478,19 @@ def _selection_bounds(question: dict):
 
 
 QUESTION_TYPES: dict[str, QuestionType] = {
-    t.name: t for t in (SingleChoice(), RatingScale(), MultipleChoice(), ShortText(), LongText())
+    t.name: t
+    for t in (
+        SingleChoice(),
+        MultipleChoice(),
+        RatingScale(),
+        Matrix(),
+        NumberQuestion(),
+        DateQuestion(),
+        ShortText(),
+        LongText(),
+        RespondentGroup(),
+        AttentionCheck(),
+    )
 }
 
 

@@ -18,6 +18,7 @@ RECORD_COLUMNS = (
     Response.status,
     Response.exclusion_reason,
     Response.answers,
+    Response.flags,
 )
 
 

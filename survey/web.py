@@ -9,12 +9,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from analysis.numbers import percent
+from survey.conditions import answer_keys
 from survey.extensions import login_manager
 from survey.public import QuestionnaireClosed
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
 
 
@@ -31,6 +32,41 @@ def init_web(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals.update(percent=percent, current_locale=lambda: str(get_locale()))
     app.jinja_env.filters["quoted_list"] = quoted_list
+    app.jinja_env.globals.update(
+        condition_index=condition_index, describe_condition=describe_condition,
+        question_has_errors=question_has_errors,
+    )
+
+
+def condition_index(sections: list[dict]) -> dict[str, dict]:
+    """Answer key -> display number and option texts, for describing skip conditions in words."""
+    index = {}
+    for section in sections:
+        for question in section["questions"]:
+            options = {o["key"]: o["text"] for o in question.get("options", [])}
+            for position, key in enumerate(answer_keys(question), start=1):
+                number = question["number"] if question["type"] != "matrix" else f"{question['number']}.{position}"
+                index[key] = {"number": number, "options": options}
+    return index
+
+
+def describe_condition(condition: dict, index: dict[str, dict]) -> str:
+    """A skip condition in words: “第 1 题选择了“不太安全”“不安全””."""
+    if "all" in condition:
+        return _("，并且").join(describe_condition(c, index) for c in condition["all"])
+    if "any" in condition:
+        return _("，或者").join(describe_condition(c, index) for c in condition["any"])
+    entry = index.get(condition["question"], {"number": condition["question"], "options": {}})
+    values = condition.get("any_of") or condition.get("none_of") or []
+    options = quoted_list([entry["options"].get(v, v) for v in values])
+    if "any_of" in condition:
+        return _("第 %(number)s 题选择了%(options)s", number=entry["number"], options=options)
+    return _("第 %(number)s 题没有选择%(options)s", number=entry["number"], options=options)
+
+
+def question_has_errors(form, question: dict) -> bool:
+    """Whether any field of a question (a matrix has several) failed validation."""
+    return any(form[name].errors for name in answer_keys(question) if name in form)
 
 
 def quoted_list(items: list[str]) -> str:
@@ -91,7 +127,7 @@ def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -107,5 +107,5 @@ def test_unknown_environment_is_refused(monkeypatch):
 
 def test_security_headers(client):
     response = client.get("/login")
-    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"

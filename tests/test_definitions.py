@@ -6,15 +6,25 @@ import copy
 
 import pytest
 
-from survey.definition import DefinitionError, analysis_schema, numbered_questions, validate_definition
+from survey.definition import (
+    DefinitionError,
+    analysis_schema,
+    iter_questions,
+    normalize_definition,
+    numbered_questions,
+    validate_definition,
+)
 from survey.library import load_template, template_keys
 from survey.qtypes import QUESTION_TYPES, get_type
 
 
-def test_registry_has_the_five_types():
-    assert set(QUESTION_TYPES) == {"single_choice", "multiple_choice", "rating", "text", "textarea"}
-    with pytest.raises(KeyError, match="matrix"):
-        get_type("matrix")
+def test_registry_has_every_type():
+    assert set(QUESTION_TYPES) == {
+        "single_choice", "multiple_choice", "rating", "matrix", "number", "date", "text", "textarea",
+        "group", "attention",
+    }
+    with pytest.raises(KeyError, match="slider"):
+        get_type("slider")
 
 
 @pytest.mark.parametrize("key", template_keys())
@@ -37,7 +47,7 @@ def test_seed_004_has_all_nine_questions_as_printed(app):
 
 
 def test_public_safety_uses_the_national_five_levels(app):
-    q1 = load_template("public_safety")["questions"][0]
+    q1 = iter_questions(normalize_definition(load_template("public_safety")))[0]
     assert q1["text"] == "在目前的社会治安环境下，您感觉安全吗？"
     assert [o["text"] for o in q1["options"][:5]] == ["很安全", "安全", "基本安全", "不太安全", "不安全"]
     assert [o["text"] for o in q1["options"] if o.get("positive")] == ["很安全", "安全", "基本安全"]
@@ -45,21 +55,21 @@ def test_public_safety_uses_the_national_five_levels(app):
 
 
 def test_problems_are_named_by_path(app):
-    definition = load_template("public_safety")
+    definition = load_template("fengze_service_object")  # a flat file: paths name its own structure
     broken = copy.deepcopy(definition)
-    broken["questions"][1]["key"] = "q1"
-    broken["questions"][2]["type"] = "slider"
-    broken["questions"][0]["options"][1]["key"] = "a"
-    broken["questions"][3]["options"] = [{"key": "a", "text": "只有一个"}]
-    broken["settings"]["overall"]["question"] = "q99"
+    broken["questions"][3]["key"] = "q2"
+    broken["questions"][4]["type"] = "slider"
+    broken["questions"][2]["options"][1]["key"] = "a"
+    broken["questions"][5]["options"] = [{"key": "a", "text": "只有一个"}]
+    broken["settings"]["overall"] = {"method": "question", "question": "q99"}
     with pytest.raises(DefinitionError) as caught:
         validate_definition(broken)
     paths = [p.path for p in caught.value.problems]
     assert paths == [
-        "questions[0].options[1].key",
-        "questions[1].key",
-        "questions[2].type",
-        "questions[3].options",
+        "questions[2].options[1].key",
+        "questions[3].key",
+        "questions[4].type",
+        "questions[5].options",
         "settings.overall.question",
     ]
 
@@ -67,7 +77,7 @@ def test_problems_are_named_by_path(app):
 def test_empty_definition(app):
     with pytest.raises(DefinitionError) as caught:
         validate_definition({"title": "", "questions": []})
-    assert {p.path for p in caught.value.problems} == {"title", "questions"}
+    assert {p.path for p in caught.value.problems} == {"title", "sections"}
     with pytest.raises(DefinitionError):
         validate_definition(["not", "an", "object"])
 
