@@ -2,7 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, RadioField, StringField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -49,6 +50,24 @@ class IssuedForm(FlaskForm):
     issued = IntegerField(
         _l("发放份数"),
         validators=[Optional(), NumberRange(min=0, max=10_000_000, message=_l("发放份数应为非负整数。"))],
+    )
+
+
+class PublishForm(FlaskForm):
+    """Publish the draft; changes that break alignment with collected answers need ``confirm``."""
+
+    confirm = BooleanField(_l("我已了解上述影响，仍要发布新版本"))
+
+
+class ImportForm(FlaskForm):
+    """Upload a questionnaire definition: our JSON format or an XLSForm workbook."""
+
+    file = FileField(
+        _l("问卷文件（JSON 或 XLSForm .xlsx）"),
+        validators=[
+            FileRequired(_l("请选择要导入的文件。")),
+            FileAllowed(["json", "xlsx"], _l("只能导入 .json 或 .xlsx 文件。")),
+        ],
     )
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from survey import demo
+from survey import demo, publishing
 from survey.accounts import create_user
+from survey.extensions import db
+from survey.models import Project, Questionnaire
+from survey.portable import export_json, parse_definition
+from survey.problems import DefinitionError
 
 
 def init_app(app: Flask) -> None:
@@ -16,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(init_db_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(questionnaire_group)
 
 
 @click.command("create-user")
@@ -60,3 +67,42 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if not no_serve:
         # ``app.run`` is a no-op inside the ``flask`` command, so serve with Werkzeug directly.
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+@click.group("questionnaire")
+def questionnaire_group() -> None:
+    """Move questionnaire definitions between installations (JSON; XLSForm on import)."""
+
+
+@questionnaire_group.command("export")
+@click.argument("questionnaire_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+def export_command(questionnaire_id: int, output: str | None) -> None:
+    """Write a questionnaire's definition (its draft) in the portable JSON format."""
+    questionnaire = db.session.get(Questionnaire, questionnaire_id)
+    if questionnaire is None:
+        raise click.ClickException(f"no questionnaire with id {questionnaire_id}")
+    text = export_json(questionnaire.definition)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@questionnaire_group.command("import")
+@click.argument("project_id", type=int)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_command(project_id: int, path: str) -> None:
+    """Create a draft questionnaire in a project from a JSON or XLSForm file; a bad file changes nothing."""
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise click.ClickException(f"no project with id {project_id}")
+    try:
+        definition = parse_definition(Path(path).read_bytes(), path)
+    except DefinitionError as error:
+        for problem in error.problems:
+            click.echo(problem.bilingual(), err=True)
+        raise click.ClickException(f"{len(error.problems)} problem(s) in {path}; nothing was imported") from None
+    questionnaire = publishing.import_questionnaire(project, definition)
+    click.echo(f"imported questionnaire {questionnaire.id}: {questionnaire.title}")

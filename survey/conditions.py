@@ -7,7 +7,7 @@ Pure functions over a definition and a lookup of answers, used by the server on 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 Lookup = Callable[[str], Any]  # answer key -> submitted value (option key, list of keys, or None)
@@ -34,15 +34,6 @@ def holds(condition: dict | None, lookup: Lookup) -> bool:
     if "any_of" in condition:
         return bool(picked & set(condition["any_of"]))
     return bool(picked) and not picked & set(condition.get("none_of", []))
-
-
-def referenced_keys(condition: dict | None) -> Iterable[str]:
-    """Every answer key a condition reads (for validation: they must come earlier)."""
-    if not condition:
-        return []
-    if "all" in condition or "any" in condition:
-        return [key for c in condition.get("all", condition.get("any", [])) for key in referenced_keys(c)]
-    return [condition["question"]]
 
 
 def visible_questions(sections: list[dict], lookup: Lookup) -> set[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from survey.conditions import answer_keys, referenced_keys
+from survey.conditions import answer_keys
 from survey.problems import DefinitionError, Problem
 from survey.qtypes import QUESTION_TYPES, get_type
 
@@ -68,19 +68,31 @@ def validate_definition(definition: Any) -> None:
     problems.extend(structure)
     if not structure:  # conditions can only be checked against a sound structure
         problems.extend(_condition_problems(sections))
-    questions = [q for s in sections if isinstance(s, dict) for q in s.get("questions") or [] if isinstance(q, dict)]
+    questions = [
+        q for s in sections if isinstance(s, dict) for q in s.get("questions") or [] if isinstance(q, dict)
+    ]
     problems.extend(_settings_problems(definition.get("settings") or {}, questions))
     if problems:
         if flat:  # name paths as the author wrote them: questions[2], not sections[0].questions[2]
-            problems = [Problem(p.path.replace("sections[0].questions", "questions", 1), p.message) for p in problems]
+            problems = [
+                Problem(p.path.replace("sections[0].questions", "questions", 1), p.message) for p in problems
+            ]
         raise DefinitionError(problems)
 
 
 def _top_level_problems(definition: dict) -> list[Problem]:
     problems = []
     if definition.get("format", FORMAT) != FORMAT:
-        problems.append(Problem("format", _l("不认识的格式“%(value)s”，应为 %(expected)s。",
-                                             value=definition.get("format"), expected=FORMAT)))
+        problems.append(
+            Problem(
+                "format",
+                _l(
+                    "不认识的格式“%(value)s”，应为 %(expected)s。",
+                    value=definition.get("format"),
+                    expected=FORMAT,
+                ),
+            )
+        )
     title = definition.get("title")
     if not isinstance(title, str) or not title.strip():
         problems.append(Problem("title", _l("问卷标题不能为空。")))
@@ -117,8 +129,12 @@ def _structure_problems(sections: list) -> list[Problem]:
 
 def _key_problems(path: str, key: Any, seen: set[str], what) -> list[Problem]:
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
-        return [Problem(path, _l("%(what)s须以小写字母开头，只含小写字母、数字和下划线，不超过 32 个字符。",
-                                 what=what))]
+        return [
+            Problem(
+                path,
+                _l("%(what)s须以小写字母开头，只含小写字母、数字和下划线，不超过 32 个字符。", what=what),
+            )
+        ]
     if key in seen:
         return [Problem(path, _l("%(what)s“%(key)s”重复了。", what=what, key=key))]
     seen.add(key)
@@ -130,8 +146,16 @@ def _question_problems(path: str, question: Any, seen: set[str]) -> list[Problem
         return [Problem(path, _l("每道题必须是一个 JSON 对象。"))]
     problems = _key_problems(f"{path}.key", question.get("key"), seen, _l("题目编号"))
     if question.get("type") not in QUESTION_TYPES:
-        problems.append(Problem(f"{path}.type", _l("未知的题型“%(type)s”。可用的题型：%(types)s。",
-                                                   type=question.get("type"), types="、".join(QUESTION_TYPES))))
+        problems.append(
+            Problem(
+                f"{path}.type",
+                _l(
+                    "未知的题型“%(type)s”。可用的题型：%(types)s。",
+                    type=question.get("type"),
+                    types="、".join(QUESTION_TYPES),
+                ),
+            )
+        )
         return problems
     text = question.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -187,7 +211,9 @@ def _one_condition(path: str, condition: Any, earlier: dict[str, dict]) -> list[
     known = {o["key"] for o in source.get("options", [])}
     unknown = [v for v in values if v not in known]
     if unknown:
-        return [Problem(path, _l("题目“%(key)s”没有选项“%(options)s”。", key=key, options="、".join(unknown)))]
+        return [
+            Problem(path, _l("题目“%(key)s”没有选项“%(options)s”。", key=key, options="、".join(unknown)))
+        ]
     return []
 
 
@@ -197,15 +223,21 @@ def _settings_problems(settings: Any, questions: list[dict]) -> list[Problem]:
     problems = []
     overall = settings.get("overall") or {"method": "mean"}
     if not isinstance(overall, dict) or overall.get("method") not in OVERALL_METHODS:
-        problems.append(Problem("settings.overall.method", _l("总体满意度的计算方法只能是 question 或 mean。")))
+        problems.append(
+            Problem("settings.overall.method", _l("总体满意度的计算方法只能是 question 或 mean。"))
+        )
     elif overall["method"] == "question":
         keys = {key for q in questions if "key" in q for key in answer_keys(q)}
         if overall.get("question") not in keys:
             problems.append(Problem("settings.overall.question", _l("总体满意度所用的题目不存在。")))
     elif overall.get("measure", "satisfaction") not in MEASURES:
-        problems.append(Problem("settings.overall.measure", _l("未知的统计口径“%(m)s”。", m=overall.get("measure"))))
+        problems.append(
+            Problem("settings.overall.measure", _l("未知的统计口径“%(m)s”。", m=overall.get("measure")))
+        )
     if settings.get("dont_know", "exclude") not in DONT_KNOW_POLICIES:
-        problems.append(Problem("settings.dont_know", _l("“不清楚”的处理方式只能是 exclude 或 not_satisfied。")))
+        problems.append(
+            Problem("settings.dont_know", _l("“不清楚”的处理方式只能是 exclude 或 not_satisfied。"))
+        )
     return problems
 
 

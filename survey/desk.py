@@ -12,14 +12,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from analysis.export import responses_table, to_csv_bytes
-from forms.project import ActionForm, IssuedForm, NewQuestionnaireForm, ProjectForm
+from forms.project import ActionForm, ImportForm, IssuedForm, NewQuestionnaireForm, ProjectForm, PublishForm
 from forms.response import build_response_form_class
 from survey import publishing
 from survey.access import member_project, member_questionnaire, projects_of_current_user
 from survey.definition import DefinitionError, numbered_sections
 from survey.extensions import db
+from survey.portable import export_json, parse_definition
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
 from survey.reporting import questionnaire_results, response_counts, response_records, schema_for
+from survey.versioning import draft_changes, has_unpublished_changes
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -71,7 +73,11 @@ def project(project_id: int):
     """A project: its details and questionnaires, and a form to add one from a template."""
     project = member_project(project_id)
     return render_template(
-        "desk/project.html", project=project, form=NewQuestionnaireForm(), title=project.name
+        "desk/project.html",
+        project=project,
+        form=NewQuestionnaireForm(),
+        import_form=ImportForm(),
+        title=project.name,
     )
 
 
@@ -81,7 +87,9 @@ def new_questionnaire(project_id: int):
     project = member_project(project_id)
     form = NewQuestionnaireForm()
     if not form.validate_on_submit():
-        return render_template("desk/project.html", project=project, form=form, title=project.name), 422
+        return render_template(
+            "desk/project.html", project=project, form=form, import_form=ImportForm(), title=project.name
+        ), 422
     questionnaire = publishing.create_questionnaire(project, form.template.data, form.title.data)
     flash(_("已创建问卷，预览无误后即可发布。"), "success")
     return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
@@ -99,7 +107,10 @@ def questionnaire(questionnaire_id: int):
         loopback=loopback_host(url),
         action_form=ActionForm(),
         issued_form=IssuedForm(issued=questionnaire.issued_count),
+        publish_form=PublishForm(),
         counts=response_counts(questionnaire),
+        unpublished=has_unpublished_changes(questionnaire),
+        changes=draft_changes(questionnaire),
         title=questionnaire.title,
     )
 
@@ -122,16 +133,68 @@ def preview(questionnaire_id: int):
 
 @bp.post("/questionnaires/<int:questionnaire_id>/publish")
 def publish(questionnaire_id: int):
-    """Publish (or re-open) the questionnaire."""
+    """Publish the draft (a new version if it changed); breaking changes need explicit confirmation."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    form = PublishForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+    if any(change.breaking for change in draft_changes(questionnaire)) and not form.confirm.data:
+        flash(_("这次修改会影响已收集的回答，请先阅读说明并勾选确认，再发布。"), "error")
+        return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+    try:
+        version = publishing.publish(questionnaire)
+    except DefinitionError as error:
+        flash(_("问卷有问题，暂不能发布：%(problems)s", problems=str(error)), "error")
+    else:
+        flash(_("问卷已发布（第 %(n)d 版），现在可以扫码作答。", n=version.number), "success")
+    return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/discard")
+def discard(questionnaire_id: int):
+    """Throw away unpublished edits of a published questionnaire."""
     questionnaire = member_questionnaire(questionnaire_id)
     if ActionForm().validate_on_submit():
-        try:
-            version = publishing.publish(questionnaire)
-        except DefinitionError as error:
-            flash(_("问卷有问题，暂不能发布：%(problems)s", problems=str(error)), "error")
-        else:
-            flash(_("问卷已发布（第 %(n)d 版），现在可以扫码作答。", n=version.number), "success")
+        publishing.discard_draft(questionnaire)
+        flash(_("未发布的修改已撤销。"), "success")
     return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+
+
+@bp.get("/questionnaires/<int:questionnaire_id>/definition.json")
+def export_definition(questionnaire_id: int):
+    """The draft definition in the portable JSON format, as a download."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    return Response(
+        export_json(questionnaire.definition),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=questionnaire-{questionnaire.id}.json"},
+    )
+
+
+@bp.post("/projects/<int:project_id>/questionnaires/import")
+def import_definition(project_id: int):
+    """Create a draft questionnaire from an uploaded JSON or XLSForm file; a bad file changes nothing."""
+    project = member_project(project_id)
+    form = ImportForm()
+    problems = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            definition = parse_definition(upload.read(), upload.filename or "")
+        except DefinitionError as error:
+            problems = error.problems
+        else:
+            questionnaire = publishing.import_questionnaire(project, definition)
+            flash(_("已导入问卷“%(title)s”，预览无误后即可发布。", title=questionnaire.title), "success")
+            return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+    return render_template(
+        "desk/project.html",
+        project=project,
+        form=NewQuestionnaireForm(),
+        import_form=form,
+        import_problems=problems,
+        title=project.name,
+    ), 422
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/close")

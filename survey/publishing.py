@@ -39,7 +39,9 @@ def publish(questionnaire: Questionnaire) -> QuestionnaireVersion:
     """Open the questionnaire for answers, freezing its definition if it changed since the last version."""
     validate_definition(questionnaire.definition)
     latest = questionnaire.versions[-1] if questionnaire.versions else None
-    if latest is None or latest.definition != questionnaire.definition:
+    if latest is None or normalize_definition(latest.definition) != normalize_definition(
+        questionnaire.definition
+    ):
         latest = QuestionnaireVersion(
             questionnaire=questionnaire,
             number=(latest.number + 1) if latest else 1,
@@ -47,11 +49,30 @@ def publish(questionnaire: Questionnaire) -> QuestionnaireVersion:
         )
         db.session.add(latest)
     questionnaire.current_version = latest
+    questionnaire.title = questionnaire.definition["title"]
     questionnaire.status = "published"
     questionnaire.published_at = questionnaire.published_at or utcnow()
     questionnaire.closed_at = None
     db.session.commit()
     return latest
+
+
+def import_questionnaire(project: Project, definition: dict) -> Questionnaire:
+    """A draft questionnaire from an already validated, imported definition."""
+    questionnaire = Questionnaire(
+        project=project, title=definition["title"], template_key="import", definition=definition
+    )
+    db.session.add(questionnaire)
+    db.session.commit()
+    return questionnaire
+
+
+def discard_draft(questionnaire: Questionnaire) -> None:
+    """Throw away unpublished edits: the draft becomes the current version again."""
+    if questionnaire.current_version is not None:
+        questionnaire.definition = normalize_definition(questionnaire.current_version.definition)
+        questionnaire.title = questionnaire.definition["title"]
+        db.session.commit()
 
 
 def close(questionnaire: Questionnaire) -> None:
