@@ -42,3 +42,8 @@ def responses_table(schema: list[dict], records: list[dict], meta_labels: dict[s
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with a byte-order mark so Excel and WPS open Chinese text correctly."""
     return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def table_csv(rows: list[dict], columns: list[str]) -> bytes:
+    """Plain rows as a UTF-8-with-BOM CSV with the given column order (lists, logs)."""
+    return to_csv_bytes(pd.DataFrame(rows, columns=columns))

@@ -73,20 +73,35 @@ class Results:
         return [s.rate for s in self.questions if s.rate is not None]
 
 
+CHANNEL_COLUMN = "__channel"
+
+
 def compute_results(
-    schema: list[dict], settings: dict, records: list[dict], issued: int | None = None, small_n: int = 30
+    schema: list[dict],
+    settings: dict,
+    records: list[dict],
+    issued: int | None = None,
+    small_n: int = 30,
+    channel_group: dict | None = None,
 ) -> Results:
-    """Results over ``records`` (dicts with ``status`` and ``answers``); only valid ones are analysed."""
-    valid_answers = [r["answers"] for r in records if r["status"] == "valid"]
+    """Results over ``records`` (dicts with ``status`` and ``answers``); only valid ones are analysed.
+
+    ``channel_group`` (``{"text": …, "options": [{"key": code, "text": name}]}``) adds a breakdown
+    by channel, computed like a respondent-group breakdown.
+    """
+    valid = [r for r in records if r["status"] == "valid"]
+    valid_answers = [r["answers"] for r in valid]
     frame = answers_frame(schema, valid_answers)
+    frame[CHANNEL_COLUMN] = [r.get("channel") for r in valid]
     policy = settings.get("dont_know", "exclude")
     summaries = [
         summarise_question(q, frame[q["key"]], policy, small_n, frame.get(other_column(q))) for q in schema
     ]
     rated = [s.question for s in summaries if s.rate is not None]
-    breakdowns = [
-        (q, rates_by_group(frame, q, rated, policy, small_n)) for q in schema if q.get("group") and rated
-    ]
+    groups = [q for q in schema if q.get("group")]
+    if channel_group:
+        groups.append({**channel_group, "key": CHANNEL_COLUMN})
+    breakdowns = [(g, rates_by_group(frame, g, rated, policy, small_n)) for g in groups if rated]
     return Results(
         returned=len(records),
         valid=len(valid_answers),

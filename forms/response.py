@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import Length, Optional
 
-from survey.conditions import visible_questions
+from survey.conditions import answer_keys, visible_questions
 from survey.definition import iter_questions, normalize_definition
 from survey.qtypes import get_type
 
@@ -64,10 +64,25 @@ def collect_answers(form: ResponseFormBase) -> dict[str, Any]:
     return answers
 
 
+STRAIGHT_LINE_MIN_ITEMS = 5
+
+
 def quality_flags(definition: dict, answers: dict[str, Any]) -> list[str]:
-    """Flags set on arrival for review: a wrong answer to an attention check."""
+    """Flags from the answers themselves: a failed attention check, or the same level on every scale item.
+
+    Straight-lining is only judged over at least ``STRAIGHT_LINE_MIN_ITEMS`` answered scale items
+    (rating questions and matrix items), where identical answers are unlikely from a reader.
+    """
+    flags = []
+    scale_answers = []
     for question in iter_questions(normalize_definition(definition)):
         if question["type"] == "attention" and question["key"] in answers:
-            if answers[question["key"]] != question["correct"]:
-                return ["attention_failed"]
-    return []
+            if answers[question["key"]] != question["correct"] and "attention_failed" not in flags:
+                flags.append("attention_failed")
+        elif question["type"] == "rating" and question["key"] in answers:
+            scale_answers.append(answers[question["key"]])
+        elif question["type"] == "matrix":
+            scale_answers.extend(answers[k] for k in answer_keys(question) if k in answers)
+    if len(scale_answers) >= STRAIGHT_LINE_MIN_ITEMS and len(set(scale_answers)) == 1:
+        flags.append("straight_lining")
+    return flags

@@ -20,7 +20,7 @@ from survey.definition import DefinitionError, numbered_sections
 from survey.extensions import db
 from survey.portable import export_json, parse_definition
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
-from survey.reporting import questionnaire_results, response_counts, response_records, schema_for
+from survey.reporting import channel_label, questionnaire_results, response_counts, response_records, schema_for
 from survey.versioning import draft_changes, has_unpublished_changes
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -255,7 +255,7 @@ def export_csv(questionnaire_id: int):
     for record in records:
         record["submitted_at"] = format_datetime(record["submitted_at"], "yyyy-MM-dd HH:mm:ss")
         record["status"] = _("有效") if record["status"] == "valid" else _("已排除")
-        record["channel"] = _channel_label(record["channel"])
+        record["channel"] = channel_label(record["channel"], questionnaire.channels)
     table = responses_table(schema_for(questionnaire), records, _export_labels())
     filename = f"responses-{questionnaire.id}.csv"
     return Response(
@@ -272,14 +272,10 @@ def _export_labels() -> dict[str, str]:
         "submitted_at": _("提交时间"),
         "duration_seconds": _("用时（秒）"),
         "channel": _("渠道"),
+        "unit_name": _("单位"),
         "status": _("状态"),
         "exclusion_reason": _("排除原因"),
     }
-
-
-def _channel_label(code: str) -> str:
-    """How a channel code reads in exports."""
-    return {"web": _("网络（扫码/链接）"), "paper": _("纸质问卷")}.get(code, code)
 
 
 def _blank_to_default(fields: dict) -> dict:

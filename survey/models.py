@@ -94,6 +94,16 @@ class Questionnaire(db.Model):
     public_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_token)
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)  # the editable draft
     issued_count: Mapped[int | None]  # 发放份数, entered by the evaluator
+    # Collection rules (issue: collection in the field). All optional; None means "no limit".
+    opens_at: Mapped[datetime | None]  # UTC
+    closes_at: Mapped[datetime | None]  # UTC
+    target: Mapped[int | None]  # target sample size (目标样本量)
+    quota: Mapped[int | None]  # stop accepting after this many submissions
+    accepted_count: Mapped[int] = mapped_column(default=0, server_default="0")  # counter the quota is checked on
+    one_per_device: Mapped[bool] = mapped_column(default=True, server_default="1")
+    ip_limit: Mapped[int | None]  # at most this many submissions per hashed IP ...
+    ip_window_minutes: Mapped[int] = mapped_column(default=60, server_default="60")  # ... in this window
+    min_seconds: Mapped[int | None] = mapped_column(default=30)  # faster than this is flagged "too fast"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -111,6 +121,45 @@ class Questionnaire(db.Model):
     current_version: Mapped[QuestionnaireVersion | None] = relationship(
         foreign_keys=[current_version_id], post_update=True
     )
+    channels: Mapped[list[Channel]] = relationship(
+        back_populates="questionnaire", cascade="all, delete-orphan", order_by="Channel.id"
+    )
+    unit_codes: Mapped[list[UnitCode]] = relationship(
+        back_populates="questionnaire", cascade="all, delete-orphan", order_by="UnitCode.id"
+    )
+
+
+class Channel(db.Model):
+    """采集点/渠道: where answers come from (a community, a station, a hall, paper), with its own link."""
+
+    __table_args__ = (UniqueConstraint("questionnaire_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))  # stored on responses: "web", "paper", "c3"…
+    name: Mapped[str] = mapped_column(String(100))
+    token: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_token)
+    target: Mapped[int | None]
+    quota: Mapped[int | None]
+    issued: Mapped[int | None]  # 发放份数 for this channel (paper rounds)
+    accepted_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="channels")
+
+
+class UnitCode(db.Model):
+    """服务对象单位码: a serving-object unit's own link, usable ``max_uses`` times."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
+    unit_name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_token)
+    max_uses: Mapped[int] = mapped_column(default=1)
+    used: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="unit_codes")
 
 
 class QuestionnaireVersion(db.Model):
@@ -150,3 +199,20 @@ class Response(db.Model):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Quality flags set on arrival (e.g. "attention_failed"); the evaluator decides what to exclude.
     flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    unit_code_id: Mapped[int | None] = mapped_column(ForeignKey("unit_code.id", ondelete="SET NULL"), index=True)
+    unit_name: Mapped[str | None] = mapped_column(String(200))  # copied: the response keeps its unit
+    ip_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash, only when an IP limit is set
+    reviewed: Mapped[bool] = mapped_column(default=False, server_default="0")  # flags looked at by an evaluator
+
+
+class ReviewEvent(db.Model):
+    """Append-only log of exclusion decisions: who excluded or kept which response, when and why."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(16))  # exclude / keep / restore
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()

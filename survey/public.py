@@ -1,8 +1,9 @@
-"""The respondent side: ``/s/<token>`` on a phone, no login.
+"""The respondent side: ``/s/<token>`` (questionnaire or channel link) and ``/u/<code>`` (unit code).
 
 The page works without JavaScript. A refused submission is shown again with every answer kept and
 the reason beside each question. CSRF is checked by the form itself (not the global guard) so an
-expired or missing token also re-shows the answers instead of an error page.
+expired or missing token also re-shows the answers instead of an error page. Rules that turn a
+respondent away (closed, not yet open, full, already answered) show a plain page saying why.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from flask_babel import gettext as _
 
 from forms.response import build_response_form_class, collect_answers, quality_flags
-from survey.capture import store_response
+from survey.capture import Arrival, check_open, store_response
 from survey.definition import numbered_sections
 from survey.extensions import csrf, db
-from survey.models import Questionnaire, utcnow
+from survey.models import Channel, Questionnaire, UnitCode, utcnow
 
 bp = Blueprint("public", __name__)
 
@@ -25,35 +26,37 @@ DEVICE_COOKIE = "sv_device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 
 
-class QuestionnaireClosed(Exception):
-    """Raised for a link whose questionnaire no longer takes answers (shown as HTTP 410)."""
-
-    def __init__(self, questionnaire: Questionnaire):
-        super().__init__(questionnaire.public_token)
-        self.questionnaire = questionnaire
-
-
-def open_questionnaire(token: str) -> Questionnaire:
-    """The questionnaire behind a link if it takes answers; 404 unknown/draft, 410 closed."""
-    questionnaire = db.session.execute(
-        db.select(Questionnaire).filter_by(public_token=token)
-    ).scalar_one_or_none()
+def find_arrival(token: str) -> Arrival:
+    """The questionnaire behind a questionnaire or channel token; 404 if unknown or never published."""
+    questionnaire = db.session.execute(db.select(Questionnaire).filter_by(public_token=token)).scalar_one_or_none()
+    channel = None
+    if questionnaire is None:
+        channel = db.session.execute(db.select(Channel).filter_by(token=token)).scalar_one_or_none()
+        questionnaire = channel.questionnaire if channel else None
     if questionnaire is None or questionnaire.current_version is None:
         abort(404)
-    if questionnaire.status != "published":
-        raise QuestionnaireClosed(questionnaire)
-    return questionnaire
+    return Arrival(questionnaire, channel)
 
 
-def _render_form(questionnaire: Questionnaire, form, status: int = 200, csrf_expired: bool = False):
-    definition = questionnaire.current_version.definition
+def find_unit_arrival(code: str) -> Arrival:
+    """The questionnaire behind a unit code; 404 if unknown."""
+    unit = db.session.execute(db.select(UnitCode).filter_by(code=code)).scalar_one_or_none()
+    if unit is None or unit.questionnaire.current_version is None:
+        abort(404)
+    return Arrival(unit.questionnaire, unit=unit)
+
+
+def _render_form(arrival: Arrival, form, status: int = 200, csrf_expired: bool = False, action: str = ""):
+    definition = arrival.questionnaire.current_version.definition
     response = make_response(
         render_template(
             "public/respond.html",
-            questionnaire=questionnaire,
+            questionnaire=arrival.questionnaire,
+            arrival=arrival,
             definition=definition,
             sections=numbered_sections(definition),
             form=form,
+            form_action=action,
             csrf_expired=csrf_expired,
             title=definition["title"],
         ),
@@ -61,54 +64,71 @@ def _render_form(questionnaire: Questionnaire, form, status: int = 200, csrf_exp
     )
     if not request.cookies.get(DEVICE_COOKIE):
         response.set_cookie(
-            DEVICE_COOKIE,
-            secrets.token_urlsafe(18),
-            max_age=DEVICE_COOKIE_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=request.is_secure,
+            DEVICE_COOKIE, secrets.token_urlsafe(18), max_age=DEVICE_COOKIE_AGE,
+            httponly=True, samesite="Lax", secure=request.is_secure,
         )
     return response
 
 
-@bp.get("/s/<token>")
-def respond(token: str):
+def _serve(arrival: Arrival, action: str):
     """Serve the questionnaire with a fresh submission id and the time it was served."""
-    questionnaire = open_questionnaire(token)
-    form = build_response_form_class(questionnaire.current_version.definition)()
+    check_open(arrival)
+    form = build_response_form_class(arrival.questionnaire.current_version.definition)()
     form.submission_id.data = uuid.uuid4().hex
     form.started.data = utcnow().isoformat(timespec="seconds")
-    return _render_form(questionnaire, form)
+    return _render_form(arrival, form, action=action)
+
+
+def _submit(arrival: Arrival, action: str, thanks_url: str):
+    """Validate and store a response, or show the form again with the answers and the reasons."""
+    definition = arrival.questionnaire.current_version.definition
+    form = build_response_form_class(definition)()
+    if not form.validate():
+        expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
+        return _render_form(arrival, form, status=400 if expired else 422, csrf_expired=expired, action=action)
+    answers = collect_answers(form)
+    store_response(
+        arrival,
+        answers,
+        submission_id=form.submission_id.data or uuid.uuid4().hex,
+        started_iso=form.started.data,
+        device_token=request.cookies.get(DEVICE_COOKIE),
+        ip_address=request.remote_addr,
+        flags=quality_flags(definition, answers),
+    )
+    return redirect(thanks_url, code=303)
+
+
+@bp.get("/s/<token>")
+def respond(token: str):
+    """A questionnaire's own link or a channel's link."""
+    return _serve(find_arrival(token), url_for("public.submit", token=token))
 
 
 @bp.post("/s/<token>")
 @csrf.exempt  # the form checks its own token, so a failure keeps the respondent's answers
 def submit(token: str):
-    """Validate and store a response, or show the form again with the answers and reasons."""
-    questionnaire = open_questionnaire(token)
-    definition = questionnaire.current_version.definition
-    form = build_response_form_class(definition)()
-    if not form.validate():
-        expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
-        return _render_form(questionnaire, form, status=400 if expired else 422, csrf_expired=expired)
-    answers = collect_answers(form)
-    store_response(
-        questionnaire,
-        answers,
-        flags=quality_flags(definition, answers),
-        submission_id=form.submission_id.data or uuid.uuid4().hex,
-        started_iso=form.started.data,
-        device_token=request.cookies.get(DEVICE_COOKIE),
-    )
-    return redirect(url_for("public.thanks", token=token), code=303)
+    """Submit through a questionnaire or channel link."""
+    return _submit(find_arrival(token), url_for("public.submit", token=token), url_for("public.thanks", token=token))
+
+
+@bp.get("/u/<code>")
+def respond_unit(code: str):
+    """A serving-object unit's own link: the page names the unit."""
+    return _serve(find_unit_arrival(code), url_for("public.submit_unit", code=code))
+
+
+@bp.post("/u/<code>")
+@csrf.exempt
+def submit_unit(code: str):
+    """Submit through a unit code."""
+    arrival = find_unit_arrival(code)
+    thanks = url_for("public.thanks", token=arrival.questionnaire.public_token)
+    return _submit(arrival, url_for("public.submit_unit", code=code), thanks)
 
 
 @bp.get("/s/<token>/thanks")
 def thanks(token: str):
     """The thank-you page; shown for closed questionnaires too, since a late redirect may land here."""
-    questionnaire = db.session.execute(
-        db.select(Questionnaire).filter_by(public_token=token)
-    ).scalar_one_or_none()
-    if questionnaire is None or questionnaire.current_version is None:
-        abort(404)
-    return render_template("public/thanks.html", questionnaire=questionnaire, title=_("提交成功"))
+    arrival = find_arrival(token)
+    return render_template("public/thanks.html", questionnaire=arrival.questionnaire, title=_("提交成功"))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from analysis.numbers import percent
+from survey.capture import Refused
 from survey.conditions import answer_keys
 from survey.extensions import login_manager
-from survey.public import QuestionnaireClosed
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -23,7 +23,7 @@ def init_web(app: Flask) -> None:
     """Register handlers, headers and template helpers on ``app``."""
     login_manager.login_message = _l("请先登录。")
     app.register_error_handler(404, _not_found)
-    app.register_error_handler(QuestionnaireClosed, _closed)
+    app.register_error_handler(Refused, _refused)
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(500, _server_error)
     app.after_request(_security_headers)
@@ -35,6 +35,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals.update(
         condition_index=condition_index, describe_condition=describe_condition,
         question_has_errors=question_has_errors,
+        has_endpoint=lambda name: name in current_app.view_functions,
     )
 
 
@@ -91,15 +92,10 @@ def _not_found(_error):
     return body, 404
 
 
-def _closed(error: QuestionnaireClosed):
-    body = render_template(
-        "errors/message.html",
-        layout="base_phone.html",
-        title=_("问卷已结束"),
-        heading=error.questionnaire.title,
-        message=_("这份问卷已经停止收集答卷，感谢您的关注。"),
-    )
-    return body, 410
+def _refused(error: Refused):
+    """A respondent turned away by a rule (closed, full, already answered): say why, plainly."""
+    body = render_template("errors/message.html", layout="base_phone.html", title=error.title, message=error.message)
+    return body, error.status
 
 
 def _csrf_failed(error: CSRFError):

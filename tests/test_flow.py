@@ -39,9 +39,9 @@ def test_evaluator_creates_publishes_and_reads_results(logged_in):
     page = client.get(f"/desk/questionnaires/{questionnaire.id}")
     assert f"/s/{questionnaire.public_token}".encode() in page.data
 
-    respondent = client.application.test_client()
     answers = [("a", "a"), ("a", "b"), ("b", "c"), ("c", "b"), ("a", "a"), ("b", "b")]  # (q4, q5)
     for index, (q4, q5) in enumerate(answers):
+        respondent = client.application.test_client()  # each phone is its own device
         form = respondent.get(f"/s/{questionnaire.public_token}").data.decode()
         data = {
             **SEED_004_ANSWERS,

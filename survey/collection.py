@@ -1,0 +1,348 @@
+"""Collection in the field: settings, channels, unit codes, paper entry and the review of flagged answers.
+
+One blueprint for the evaluator's collection desk of a questionnaire; every route requires a member
+of the questionnaire's project (``member_questionnaire``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from analysis.export import table_csv
+from forms.collection import ChannelForm, CollectionSettingsForm, PaperIssuedForm, ReviewForm, UnitCodesForm
+from forms.project import ActionForm
+from forms.response import build_response_form_class, collect_answers, quality_flags
+from survey import review as reviewing
+from survey.access import member_questionnaire
+from survey.capture import Arrival, Refused, store_response
+from survey.extensions import db
+from survey.models import Channel, UnitCode
+from survey.models import Response as SurveyResponse
+from survey.paper import formdata_from_typed, paper_fields
+from survey.qr import public_url, qr_png
+from survey.reporting import channel_counts, unit_counts
+
+bp = Blueprint("collection", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>")
+LOCAL = ZoneInfo("Asia/Shanghai")
+SETTINGS_FIELDS = ("target", "quota", "one_per_device", "ip_limit", "ip_window_minutes", "min_seconds")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every collection route needs a signed-in evaluator; membership is checked per route."""
+
+
+def _to_utc(local: datetime | None) -> datetime | None:
+    return None if local is None else local.replace(tzinfo=LOCAL).astimezone(UTC).replace(tzinfo=None)
+
+
+def _to_local(utc: datetime | None) -> datetime | None:
+    return None if utc is None else utc.replace(tzinfo=UTC).astimezone(LOCAL).replace(tzinfo=None)
+
+
+@bp.route("/collection", methods=["GET", "POST"])
+def settings(questionnaire_id: int):
+    """Schedule, target, quota and the one-response-per-person rules."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    form = CollectionSettingsForm(obj=questionnaire)
+    if request.method == "GET":
+        form.opens_at.data, form.closes_at.data = _to_local(questionnaire.opens_at), _to_local(questionnaire.closes_at)
+    if form.validate_on_submit():
+        for name in SETTINGS_FIELDS:
+            setattr(questionnaire, name, form[name].data)
+        questionnaire.opens_at, questionnaire.closes_at = _to_utc(form.opens_at.data), _to_utc(form.closes_at.data)
+        db.session.commit()
+        flash(_("收集设置已保存。"), "success")
+        return redirect(url_for("collection.settings", questionnaire_id=questionnaire.id))
+    status = 422 if form.errors else 200
+    return render_template(
+        "collection/settings.html",
+        questionnaire=questionnaire,
+        form=form,
+        title=_("收集设置：%(t)s", t=questionnaire.title),
+    ), status
+
+
+def _channel_of(questionnaire, channel_id: int) -> Channel:
+    channel = db.session.get(Channel, channel_id)
+    if channel is None or channel.questionnaire_id != questionnaire.id:
+        abort(404)
+    return channel
+
+
+@bp.route("/channels", methods=["GET", "POST"])
+def channels(questionnaire_id: int):
+    """采集点 list with counts against targets, and a form to add one."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    form = ChannelForm()
+    if form.validate_on_submit():
+        number = len(questionnaire.channels) + 1
+        codes = {c.code for c in questionnaire.channels}
+        while f"c{number}" in codes:
+            number += 1
+        channel = Channel(
+            questionnaire=questionnaire,
+            code=f"c{number}",
+            name=form.name.data.strip(),
+            target=form.target.data,
+            quota=form.quota.data,
+            issued=form.issued.data,
+        )
+        db.session.add(channel)
+        db.session.commit()
+        flash(_("已添加采集点“%(name)s”。", name=channel.name), "success")
+        return redirect(url_for("collection.channels", questionnaire_id=questionnaire.id))
+    return render_template(
+        "collection/channels.html",
+        questionnaire=questionnaire,
+        form=form,
+        action_form=ActionForm(),
+        counts=channel_counts(questionnaire),
+        public_url=public_url,
+        title=_("采集点：%(t)s", t=questionnaire.title),
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/channels/<int:channel_id>")
+def edit_channel(questionnaire_id: int, channel_id: int):
+    """Change a channel's name, target, quota or issued count."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    channel = _channel_of(questionnaire, channel_id)
+    form = ChannelForm()
+    if form.validate_on_submit():
+        channel.name, channel.target = form.name.data.strip(), form.target.data
+        channel.quota, channel.issued = form.quota.data, form.issued.data
+        db.session.commit()
+        flash(_("采集点已保存。"), "success")
+    else:
+        flash(_("采集点没有保存：%(e)s", e="；".join(str(m) for ms in form.errors.values() for m in ms)), "error")
+    return redirect(url_for("collection.channels", questionnaire_id=questionnaire.id))
+
+
+@bp.post("/channels/<int:channel_id>/delete")
+def delete_channel(questionnaire_id: int, channel_id: int):
+    """Remove a channel that has no responses yet (answered channels stay, for the record)."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    channel = _channel_of(questionnaire, channel_id)
+    if ActionForm().validate_on_submit():
+        if channel.accepted_count:
+            flash(_("这个采集点已有回答，不能删除；可以设置配额为 0 来停止收集。"), "error")
+        else:
+            db.session.delete(channel)
+            db.session.commit()
+            flash(_("采集点已删除。"), "success")
+    return redirect(url_for("collection.channels", questionnaire_id=questionnaire.id))
+
+
+@bp.get("/channels/<int:channel_id>/qr.png")
+def channel_qr(questionnaire_id: int, channel_id: int):
+    """The QR code of a channel's link."""
+    channel = _channel_of(member_questionnaire(questionnaire_id), channel_id)
+    response = Response(qr_png(public_url(channel.token)), mimetype="image/png")
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f"attachment; filename=channel-{channel.id}-qr.png"
+    return response
+
+
+@bp.route("/units", methods=["GET", "POST"])
+def units(questionnaire_id: int):
+    """服务对象单位码: add units, see who has answered."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    form = UnitCodesForm()
+    if form.validate_on_submit():
+        names = [line.strip() for line in form.units.data.splitlines() if line.strip()]
+        existing = {u.unit_name for u in questionnaire.unit_codes}
+        added = [
+            UnitCode(questionnaire=questionnaire, unit_name=n[:200], max_uses=form.uses.data)
+            for n in dict.fromkeys(names)
+            if n not in existing
+        ]
+        db.session.add_all(added)
+        db.session.commit()
+        flash(_("已添加 %(n)d 个单位。", n=len(added)), "success")
+        return redirect(url_for("collection.units", questionnaire_id=questionnaire.id))
+    return render_template(
+        "collection/units.html",
+        questionnaire=questionnaire,
+        form=form,
+        action_form=ActionForm(),
+        counts=unit_counts(questionnaire),
+        title=_("服务对象单位：%(t)s", t=questionnaire.title),
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/units/<int:unit_id>/delete")
+def delete_unit(questionnaire_id: int, unit_id: int):
+    """Remove a unit code nobody has used."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    unit = db.session.get(UnitCode, unit_id)
+    if unit is None or unit.questionnaire_id != questionnaire.id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        if unit.used:
+            flash(_("这个单位已经填写过，不能删除。"), "error")
+        else:
+            db.session.delete(unit)
+            db.session.commit()
+            flash(_("单位已删除。"), "success")
+    return redirect(url_for("collection.units", questionnaire_id=questionnaire.id))
+
+
+@bp.get("/units.csv")
+def units_csv(questionnaire_id: int):
+    """Every unit with its link and completion, to hand out by mail or print."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    counts = unit_counts(questionnaire)
+    rows = [
+        {
+            _("单位"): u.unit_name,
+            _("填写链接"): url_for("public.respond_unit", code=u.code, _external=True),
+            _("可填份数"): u.max_uses,
+            _("已填份数"): counts.get(u.id, 0),
+        }
+        for u in questionnaire.unit_codes
+    ]
+    return Response(
+        table_csv(rows, [_("单位"), _("填写链接"), _("可填份数"), _("已填份数")]),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=units-{questionnaire.id}.csv"},
+    )
+
+
+def _paper_channel(questionnaire) -> Channel:
+    """The questionnaire's paper channel, created on first use so its issued count has a home."""
+    channel = next((c for c in questionnaire.channels if c.code == "paper"), None)
+    if channel is None:
+        channel = Channel(questionnaire=questionnaire, code="paper", name=_("纸质问卷"))
+        db.session.add(channel)
+        db.session.commit()
+    return channel
+
+
+@bp.route("/paper", methods=["GET", "POST"])
+def paper(questionnaire_id: int):
+    """Key in a paper questionnaire with option numbers; stored as channel "paper"."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    if questionnaire.current_version is None:
+        flash(_("问卷发布后才能录入纸质问卷。"), "error")
+        return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+    definition = questionnaire.current_version.definition
+    action, typed, errors = ActionForm(), {}, {}
+    if action.validate_on_submit():
+        typed = {row["key"]: request.form.get(f"p_{row['key']}", "") for row in paper_fields(definition)}
+        errors = _store_paper(questionnaire, definition, typed)
+        if not errors:
+            flash(
+                _("已录入 1 份纸质问卷（纸质共 %(n)d 份）。", n=_paper_channel(questionnaire).accepted_count), "success"
+            )
+            return redirect(url_for("collection.paper", questionnaire_id=questionnaire.id))
+    channel = _paper_channel(questionnaire)
+    return render_template(
+        "collection/paper.html",
+        questionnaire=questionnaire,
+        rows=paper_fields(definition),
+        typed=typed,
+        errors=errors,
+        action_form=ActionForm(),
+        issued_form=PaperIssuedForm(issued=channel.issued),
+        channel=channel,
+        title=_("录入纸质问卷：%(t)s", t=questionnaire.title),
+    ), (422 if errors else 200)
+
+
+def _store_paper(questionnaire, definition: dict, typed: dict[str, str]) -> dict[str, str]:
+    """Validate typed codes like a phone's answers and store them; errors by answer key if refused."""
+    data, errors = formdata_from_typed(definition, typed)
+    form = build_response_form_class(definition)(formdata=data, meta={"csrf": False})
+    if not form.validate() or errors:
+        for name, messages in form.errors.items():  # the typist's own mistake is the clearer message
+            if name:
+                errors.setdefault(name, str(messages[0]))
+        return errors
+    answers = collect_answers(form)
+    try:
+        store_response(
+            Arrival(questionnaire, _paper_channel(questionnaire)),
+            answers,
+            uuid.uuid4().hex,
+            flags=quality_flags(definition, answers),
+            by_evaluator=True,
+        )
+    except Refused as refused:
+        return {"": str(refused.message)}
+    return {}
+
+
+@bp.post("/paper/issued")
+def paper_issued(questionnaire_id: int):
+    """Record how many paper questionnaires were handed out."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    form = PaperIssuedForm()
+    if form.validate_on_submit():
+        _paper_channel(questionnaire).issued = form.issued.data
+        db.session.commit()
+        flash(_("纸质问卷发放份数已保存。"), "success")
+    return redirect(url_for("collection.paper", questionnaire_id=questionnaire.id))
+
+
+@bp.get("/review")
+def review(questionnaire_id: int):
+    """Flagged responses waiting for a decision, and the excluded ones."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    return render_template(
+        "collection/review.html",
+        questionnaire=questionnaire,
+        waiting=reviewing.waiting_for_review(questionnaire),
+        excluded=reviewing.excluded(questionnaire),
+        form=ReviewForm(),
+        flag_label=reviewing.flag_label,
+        suggested_reason=reviewing.suggested_reason,
+        title=_("答卷审核：%(t)s", t=questionnaire.title),
+    )
+
+
+@bp.post("/responses/<int:response_id>/<any(exclude, keep, restore):action>")
+def decide(questionnaire_id: int, response_id: int, action: str):
+    """Exclude, keep or restore one response, with the evaluator's reason."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    response = db.session.get(SurveyResponse, response_id)
+    if response is None or response.questionnaire_id != questionnaire.id:
+        abort(404)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        reviewing.decide(response, current_user, action, form.reason.data.strip())
+        flash(_("第 %(id)d 号答卷已处理。", id=response.id), "success")
+    else:
+        flash(_("请写明理由后再提交。"), "error")
+    return redirect(url_for("collection.review", questionnaire_id=questionnaire.id))
+
+
+@bp.get("/review/log.csv")
+def review_log(questionnaire_id: int):
+    """The exclusion log: every decision, who, when, why."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    names = {"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复为有效")}
+    rows = [
+        {
+            _("答卷编号"): e.response_id,
+            _("操作"): names.get(e.action, e.action),
+            _("理由"): e.reason,
+            _("操作人"): e.user.username if e.user else "",
+            _("时间"): format_datetime(e.created_at, "yyyy-MM-dd HH:mm:ss"),
+        }
+        for e in reviewing.review_log(questionnaire)
+    ]
+    columns = [_("答卷编号"), _("操作"), _("理由"), _("操作人"), _("时间")]
+    return Response(
+        table_csv(rows, columns),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=exclusions-{questionnaire.id}.csv"},
+    )
