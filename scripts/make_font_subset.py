@@ -1,21 +1,21 @@
-"""Regenerate the vendored Chinese fonts of the printable posters (static/vendor/fonts/).
+"""Regenerate the vendored fonts of the printable posters (static/vendor/fonts/).
 
-    .venv/bin/python scripts/make_font_subset.py            # from the repository root
-    .venv/bin/python scripts/make_font_subset.py --source-dir /path/to/noto
+    .venv/bin/python scripts/make_font_subset.py            # from the repository root, about 15 s
 
-Input: Noto Sans CJK Regular and Bold as shipped by Debian/Ubuntu ``fonts-noto-cjk``
-(``/usr/share/fonts/opentype/noto/NotoSansCJK-{Regular,Bold}.ttc``). The Simplified Chinese face is
-found by its family name ("Noto Sans CJK SC"), not by a hard-coded index into the collection.
+Inputs are the Debian/Ubuntu font packages ``fonts-noto-cjk`` and ``fonts-dejavu-core``:
 
-Output: ``NotoSansSC-GB2312-{Regular,Bold}.otf`` (CFF outlines, subroutines kept, about 2 MB each), holding ASCII,
-Latin-1, general and CJK punctuation, full-width forms and every character of GB2312 (all 6,763
-hanzi plus its symbols), decoded with Python's ``gb2312`` codec. The family is renamed
-"Noto Sans SC GB2312" so it is never confused with a system-wide Noto Sans CJK SC.
+- ``/usr/share/fonts/opentype/noto/NotoSansCJK-{Regular,Bold}.ttc``: the Simplified Chinese face is
+  found by its family name ("Noto Sans CJK SC"), not by a hard-coded index into the collection.
+  Output ``NotoSansSC-GB2312-{Regular,Bold}.otf`` (CFF outlines, subroutines kept, about 2 MB each):
+  ASCII, Latin-1, general and CJK punctuation, full-width forms and every character of GB2312 (all
+  6,763 hanzi plus its symbols), decoded with Python's ``gb2312`` codec. Licence: SIL OFL 1.1.
+- ``/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf``: output ``DejaVuSansMono-ASCII-Bold.ttf``
+  (ASCII only, a few kB) for the short link: a zero with a dot, distinct 1/l/I, so a link can be typed
+  by hand. Noto Sans Mono CJK draws 0 and O alike, which is why it is not used. Licence: Bitstream Vera.
 
-Also ``NotoSansMonoSC-ASCII-{Regular,Bold}.otf``: ASCII only, from the "Noto Sans Mono CJK SC" face of
-the same collections, for the short link on the posters (monospaced, 0/O and 1/l/I told apart).
-
-Only fontTools is needed (a WeasyPrint dependency). The output is deterministic for a given input.
+The subsets are renamed ("Noto Sans SC GB2312", "DejaVu Sans Mono ASCII") so they are never confused
+with the installed fonts. Only fontTools is needed (a WeasyPrint dependency). The same inputs give the
+same bytes.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = Path("/usr/share/fonts/opentype/noto")
 OUT_DIR = ROOT / "static" / "vendor" / "fonts"
-SOURCE_FAMILY = "Noto Sans CJK SC"
-FAMILY = "Noto Sans SC GB2312"
-MONO_SOURCE_FAMILY = "Noto Sans Mono CJK SC"
-MONO_FAMILY = "Noto Sans Mono SC ASCII"
-WEIGHTS = ("Regular", "Bold")
+NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
+DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
+NOTO_FAMILY = "Noto Sans CJK SC"
+SANS_FAMILY = "Noto Sans SC GB2312"
+MONO_FAMILY = "DejaVu Sans Mono ASCII"
+ASCII = set(range(0x20, 0x7F))
 
 
 def gb2312_characters() -> set[int]:
@@ -49,9 +49,9 @@ def gb2312_characters() -> set[int]:
     return chars
 
 
-def wanted_characters() -> set[int]:
+def chinese_characters() -> set[int]:
     """ASCII, Latin-1, punctuation, CJK punctuation, full-width forms and all of GB2312."""
-    chars = set(range(0x20, 0x7F))  # ASCII
+    chars = set(ASCII)
     chars |= set(range(0xA0, 0x100))  # Latin-1 supplement (·, ×, ©, non-breaking space…)
     chars |= set(range(0x2000, 0x2070))  # general punctuation (“ ” ‘ ’ — … ‰ ※)
     chars |= set(range(0x3000, 0x3040))  # CJK symbols and punctuation (、。《》「」【】〔〕)
@@ -62,7 +62,7 @@ def wanted_characters() -> set[int]:
 
 
 def face_index(ttc_path: Path, family: str) -> int:
-    """The index of the face named ``family`` in a Noto Sans CJK collection (SC is 2 in version 2.004)."""
+    """The index of the face named ``family`` in a font collection (SC is 2 in Noto Sans CJK 2.004)."""
     collection = TTCollection(str(ttc_path), lazy=True)
     for index, font in enumerate(collection.fonts):
         if font["name"].getDebugName(1) == family:
@@ -73,19 +73,25 @@ def face_index(ttc_path: Path, family: str) -> int:
 def rename(font: TTFont, family: str, weight: str) -> None:
     """Give the subset its own family name in every language record (the localised 思源黑体 too)."""
     postscript = f"{family.replace(' ', '')}-{weight}"
-    names = {1: family, 2: weight, 3: f"{postscript};subset", 4: f"{family} {weight}", 6: postscript,
-             16: family, 17: weight}
+    names = {
+        1: family,
+        2: weight,
+        3: f"{postscript};subset",
+        4: f"{family} {weight}",
+        6: postscript,
+        16: family,
+        17: weight,
+    }
     table = font["name"]
     for record in list(table.names):
         if record.nameID in names:
             table.setName(names[record.nameID], record.nameID, record.platformID, record.platEncID, record.langID)
-    font["CFF "].cff.fontNames = [postscript]
+    if "CFF " in font:
+        font["CFF "].cff.fontNames = [postscript]
 
 
-def make_subset(source: Path, weight: str, out_dir: Path, mono: bool = False) -> Path:
-    """Subset one weight and write it as OTF; returns the written path."""
-    index = face_index(source, MONO_SOURCE_FAMILY if mono else SOURCE_FAMILY)
-    font = TTFont(str(source), fontNumber=index, recalcTimestamp=False)  # same input, same bytes
+def make_subset(font: TTFont, unicodes: set[int], family: str, weight: str, target: Path) -> Path:
+    """Subset ``font`` to ``unicodes``, rename it and save it at ``target``."""
     options = subset.Options()
     # fontTools' default features (kerning, vertical forms, ligatures…) but not ``locl``: its Japanese,
     # Korean and traditional-Chinese glyph variants would nearly double the file and are never used here.
@@ -96,24 +102,33 @@ def make_subset(source: Path, weight: str, out_dir: Path, mono: bool = False) ->
     options.hinting = True
     options.desubroutinize = False
     subsetter = subset.Subsetter(options=options)
-    subsetter.populate(unicodes=set(range(0x20, 0x7F)) if mono else wanted_characters())
+    subsetter.populate(unicodes=unicodes)
     subsetter.subset(font)
-    rename(font, MONO_FAMILY if mono else FAMILY, weight)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / (f"NotoSansMonoSC-ASCII-{weight}.otf" if mono else f"NotoSansSC-GB2312-{weight}.otf")
+    rename(font, family, weight)
+    target.parent.mkdir(parents=True, exist_ok=True)
     font.save(str(target))
     return target
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE, help="folder of NotoSansCJK-*.ttc")
+    parser.add_argument("--noto-dir", type=Path, default=NOTO_DIR, help="folder of NotoSansCJK-*.ttc")
+    parser.add_argument("--dejavu-dir", type=Path, default=DEJAVU_DIR, help="folder of DejaVuSansMono-Bold.ttf")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     args = parser.parse_args()
-    for mono in (False, True):
-        for weight in WEIGHTS:
-            target = make_subset(args.source_dir / f"NotoSansCJK-{weight}.ttc", weight, args.out_dir, mono)
-            print(f"{target}: {target.stat().st_size:,} bytes")
+    written = []
+    chinese = chinese_characters()
+    for weight in ("Regular", "Bold"):
+        source = args.noto_dir / f"NotoSansCJK-{weight}.ttc"
+        # recalcTimestamp=False: the same input gives the same bytes.
+        font = TTFont(str(source), fontNumber=face_index(source, NOTO_FAMILY), recalcTimestamp=False)
+        written.append(
+            make_subset(font, chinese, SANS_FAMILY, weight, args.out_dir / f"NotoSansSC-GB2312-{weight}.otf")
+        )
+    font = TTFont(str(args.dejavu_dir / "DejaVuSansMono-Bold.ttf"), recalcTimestamp=False)
+    written.append(make_subset(font, ASCII, MONO_FAMILY, "Bold", args.out_dir / "DejaVuSansMono-ASCII-Bold.ttf"))
+    for target in written:
+        print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}: {target.stat().st_size:,} bytes")
 
 
 if __name__ == "__main__":

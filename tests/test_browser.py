@@ -116,9 +116,7 @@ def live(tmp_path_factory):
             upgrade()
         login = ensure_demo()
         surveys = {
-            q.template_key: Survey(
-                q.id, q.public_token, q.template_key, q.current_version.definition["questions"]
-            )
+            q.template_key: Survey(q.id, q.public_token, q.template_key, _unconditional(q.current_version.definition))
             for q in login.questionnaires
         }
         username, password = login.username, login.password
@@ -146,9 +144,7 @@ def browser():
         _unavailable("the playwright package is not installed (pip install -e '.[test]')")
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
@@ -225,6 +221,17 @@ def _full_answers(questions: list[dict]) -> dict:
         else:
             answers[key] = "东海街道办事处"
     return answers
+
+
+def _unconditional(definition: dict) -> list[dict]:
+    """Questions always shown (skip-logic follow-ups are exercised by their own test)."""
+    return [
+        q
+        for section in definition["sections"]
+        if not section.get("show_if")
+        for q in section["questions"]
+        if not q.get("show_if")
+    ]
 
 
 def _fill(page, questions: list[dict], answers: dict) -> None:
@@ -325,6 +332,26 @@ def test_missing_required_answer_is_shown_beside_the_question_and_answers_are_ke
     assert len(_responses(live, survey)) == before
 
 
+def test_skip_logic_shows_the_follow_up_only_when_it_applies(live, phone):
+    survey = live.surveys["public_safety"]
+    phone.goto(live.url(f"/s/{survey.token}"))
+    follow_up = phone.locator("#q-q1w")
+    assert follow_up.is_hidden()
+    phone.locator("#q-q1 label.option", has_text="不太安全").click()
+    assert follow_up.is_visible()
+    phone.locator("#q-q1w label.option").first.click()
+    phone.locator("#q-q1 label.option", has_text="很安全").click()
+    assert follow_up.is_hidden()
+    _shot(phone, "skip-logic-phone")
+    before = len(_responses(live, survey))
+    _fill(phone, survey.questions, {k: v for k, v in _full_answers(survey.questions).items() if k != "q1"})
+    phone.click("#submit")
+    phone.wait_for_url(f"**/s/{survey.token}/thanks")
+    stored = _responses(live, survey)
+    assert len(stored) == before + 1
+    assert "q1w" not in stored[-1][1]  # hidden on the page, so not stored though it was ticked
+
+
 def test_double_tap_on_submit_stores_one_response(live, phone):
     survey = live.surveys["public_safety"]
     before = len(_responses(live, survey))
@@ -361,7 +388,7 @@ def test_no_sideways_scroll_at_320px_and_options_are_big_enough_to_tap(live, bro
         page = context.new_page()
         page.goto(live.url(f"/s/{survey.token}"))
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
-        heights = page.locator("label.option").evaluate_all(
+        heights = page.locator("label.option:visible").evaluate_all(
             "labels => labels.map(l => [l.textContent.trim(), l.getBoundingClientRect().height])"
         )
         assert len(heights) == sum(len(q.get("options", [])) for q in survey.questions)
