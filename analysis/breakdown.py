@@ -31,5 +31,5 @@ def rates_by_group(
     for option in group["options"]:
         members = frame[frame[group["key"]] == option["key"]]
         rates = [question_rate(q, members[q["key"]], dont_know_policy, small_n) for q in rated]
-        rows.append(GroupRow(option["key"], option["text"], len(members), [r for r in rates if r]))
+        rows.append(GroupRow(option["key"], option["text"], len(members), rates))
     return rows

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from analysis.index import IndexValue, item_index
 from analysis.numbers import percent, percent_of, wilson_interval
+from analysis.uncertainty import margin_of_error
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Rate:
     dont_know_count: int
     dont_know_policy: str
     small_sample: bool
+    population: int | None = None  # for the finite-population correction of the margin of error
 
     @property
     def value(self) -> float | None:
@@ -55,6 +58,15 @@ class Rate:
     @property
     def interval(self) -> tuple[float, float] | None:
         return wilson_interval(self.numerator, self.denominator)
+
+    @property
+    def margin(self) -> float | None:
+        """Margin of error at 95% (normal approximation, finite-population corrected)."""
+        return margin_of_error(self.numerator, self.denominator, self.population)
+
+    @property
+    def margin_percent(self) -> str | None:
+        return percent_of(self.margin, 1)
 
     @property
     def interval_percent(self) -> tuple[str, str] | None:
@@ -72,6 +84,7 @@ class QuestionSummary:
     rate: Rate | None = None
     texts: list[str] = field(default_factory=list)
     numbers: NumberSummary | None = None
+    index: IndexValue | None = None  # satisfaction index 0–100 from option scores
     attention_passed: int | None = None  # for attention checks: how many chose the right answer
     other_texts: list[str] = field(default_factory=list)  # what respondents wrote under "其他"
 
@@ -86,9 +99,7 @@ def option_counts(question: dict, column: pd.Series) -> tuple[int, list[OptionCo
         exploded = column[answered_mask]
     answered = int(answered_mask.sum())
     tally = exploded.value_counts()
-    counts = [
-        OptionCount(o["key"], o["text"], int(tally.get(o["key"], 0)), answered) for o in question["options"]
-    ]
+    counts = [OptionCount(o["key"], o["text"], int(tally.get(o["key"], 0)), answered) for o in question["options"]]
     return answered, counts
 
 
@@ -100,7 +111,9 @@ def dont_know_rule(option: dict, default_policy: str) -> str | None:
     return default_policy if flag is True else flag
 
 
-def question_rate(question: dict, column: pd.Series, dont_know_policy: str, small_n: int) -> Rate | None:
+def question_rate(
+    question: dict, column: pd.Series, dont_know_policy: str, small_n: int, population: int | None = None
+) -> Rate | None:
     """The positive share of a single-answer question, or ``None`` if no option is flagged positive.
 
     Options flagged ``dont_know`` leave the denominator (rule ``exclude``) or stay in it as not
@@ -128,6 +141,7 @@ def question_rate(question: dict, column: pd.Series, dont_know_policy: str, smal
         dont_know_count=dont_know_count,
         dont_know_policy=policies.pop() if len(policies) == 1 else "mixed",
         small_sample=denominator < small_n,
+        population=population,
     )
 
 
@@ -162,7 +176,12 @@ def non_blank_texts(column: pd.Series | None) -> list[str]:
 
 
 def summarise_question(
-    question: dict, column: pd.Series, dont_know_policy: str, small_n: int, other: pd.Series | None = None
+    question: dict,
+    column: pd.Series,
+    dont_know_policy: str,
+    small_n: int,
+    other: pd.Series | None = None,
+    population: int | None = None,
 ) -> QuestionSummary:
     """Counts, rate and text answers for one question, over valid responses only.
 
@@ -175,10 +194,16 @@ def summarise_question(
         numbers = number_summary(column)
         return QuestionSummary(question, numbers.answered, numbers=numbers)
     answered, counts = option_counts(question, column)
-    rate = question_rate(question, column, dont_know_policy, small_n)
+    rate = question_rate(question, column, dont_know_policy, small_n, population)
     passed = None
     if question.get("attention_correct"):
         passed = int((column == question["attention_correct"]).sum())
     return QuestionSummary(
-        question, answered, counts, rate, other_texts=non_blank_texts(other), attention_passed=passed
+        question,
+        answered,
+        counts,
+        rate,
+        other_texts=non_blank_texts(other),
+        attention_passed=passed,
+        index=item_index(question, column),
     )

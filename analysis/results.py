@@ -1,35 +1,51 @@
-"""Assemble a questionnaire's results: counts, per-question summaries and the overall rate."""
+"""Assemble a questionnaire's results: counts, per-question summaries, dimensions, the overall
+figure, the satisfaction index, reliability, breakdowns with tests, and the sample a precision needs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import pandas as pd
+
+from analysis.association import TestResult, association_test
 from analysis.breakdown import GroupRow, rates_by_group
 from analysis.frame import answers_frame, other_column
+from analysis.index import mean_index, scored_options
 from analysis.numbers import percent, percent_of
 from analysis.rates import QuestionSummary, Rate, summarise_question
+from analysis.reliability import ScaleReliability, Sphericity, scale_reliability, sphericity
+from analysis.uncertainty import required_sample
+
+CHANNEL_COLUMN = "__channel"
+
+
+def mean_of_rates(rates: list[Rate], weights: list[float] | None = None) -> Fraction | None:
+    """The (weighted) mean of item rates as an exact fraction, so it rounds like a hand count."""
+    pairs = [
+        (Fraction(r.numerator, r.denominator), Fraction(w))
+        for r, w in zip(rates, weights or [1] * len(rates), strict=True)
+        if r.denominator
+    ]
+    total = sum((w for _, w in pairs), Fraction(0))
+    return sum((share * w for share, w in pairs), Fraction(0)) / total if total else None
 
 
 @dataclass(frozen=True)
 class Overall:
-    """The overall figure and how it was obtained (one question's rate, or the mean of item rates)."""
+    """The overall figure and how it was obtained: one question's rate, or a (weighted) mean of item rates."""
 
-    method: str
+    method: str  # question / mean / weighted
     rate: Rate | None  # for method "question"
-    items: list[Rate]  # for method "mean": the rates averaged
+    items: list[Rate]  # for "mean" and "weighted": the rates combined
+    weights: list[float] = field(default_factory=list)  # for "weighted", aligned with items
 
     @property
     def exact(self) -> Fraction | None:
-        """The overall share as an exact fraction, so a mean of rates rounds like a hand count."""
         if self.method == "question":
-            return (
-                Fraction(self.rate.numerator, self.rate.denominator)
-                if self.rate and self.rate.denominator
-                else None
-            )
-        shares = [Fraction(r.numerator, r.denominator) for r in self.items if r.denominator]
-        return sum(shares, Fraction(0)) / len(shares) if shares else None
+            return Fraction(self.rate.numerator, self.rate.denominator) if self.rate and self.rate.denominator else None
+        return mean_of_rates(self.items, self.weights or None)
 
     @property
     def value(self) -> float | None:
@@ -48,6 +64,34 @@ class Overall:
 
 
 @dataclass(frozen=True)
+class Dimension:
+    """Items sharing a dimension tag: their mean rate, mean index and reliability."""
+
+    name: str
+    keys: list[str]
+    rates: list[Rate]
+    index: float | None
+    reliability: ScaleReliability | None
+
+    @property
+    def exact(self) -> Fraction | None:
+        return mean_of_rates(self.rates)
+
+    @property
+    def percent(self) -> str | None:
+        return percent_of(self.exact)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Rates of the rated questions by a group (a respondent-group question or the channel), with tests."""
+
+    group: dict
+    rows: list[GroupRow]
+    tests: dict[str, TestResult | None]  # question key -> test of positive share across groups
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything the results page, the CLI and exports need for one questionnaire."""
 
@@ -57,8 +101,14 @@ class Results:
     issued: int | None  # 发放
     questions: list[QuestionSummary]
     overall: Overall | None
-    breakdowns: list[tuple[dict, list[GroupRow]]] = field(default_factory=list)
+    breakdowns: list[Breakdown] = field(default_factory=list)
     flagged: int = 0  # valid responses carrying a quality flag, waiting for the evaluator's review
+    dimensions: list[Dimension] = field(default_factory=list)
+    overall_index: float | None = None
+    scale: ScaleReliability | None = None
+    validity: Sphericity | None = None
+    population: int | None = None
+    exclusion_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def return_rate(self) -> str | None:  # 回收率 = 回收 / 发放
@@ -72,8 +122,10 @@ class Results:
     def rates(self) -> list[Rate]:
         return [s.rate for s in self.questions if s.rate is not None]
 
-
-CHANNEL_COLUMN = "__channel"
+    @property
+    def required_samples(self) -> dict[str, int]:
+        """Respondents needed for ±5% and ±3% at 95% (p = 0.5), finite-population corrected if N is known."""
+        return {"5": required_sample(0.05, self.population), "3": required_sample(0.03, self.population)}
 
 
 def compute_results(
@@ -84,34 +136,86 @@ def compute_results(
     small_n: int = 30,
     channel_group: dict | None = None,
 ) -> Results:
-    """Results over ``records`` (dicts with ``status`` and ``answers``); only valid ones are analysed.
+    """Results over ``records`` (dicts with ``status``, ``answers``, optionally ``channel``, ``exclusion_reason``).
 
-    ``channel_group`` (``{"text": …, "options": [{"key": code, "text": name}]}``) adds a breakdown
-    by channel, computed like a respondent-group breakdown.
+    Only valid records are analysed. ``channel_group`` (``{"text": …, "options": [{"key": code,
+    "text": name}]}``) adds a breakdown by channel, computed like a respondent-group breakdown.
     """
     valid = [r for r in records if r["status"] == "valid"]
-    valid_answers = [r["answers"] for r in valid]
-    frame = answers_frame(schema, valid_answers)
+    frame = answers_frame(schema, [r["answers"] for r in valid])
     frame[CHANNEL_COLUMN] = [r.get("channel") for r in valid]
-    policy = settings.get("dont_know", "exclude")
+    policy, population = settings.get("dont_know", "exclude"), settings.get("population")
     summaries = [
-        summarise_question(q, frame[q["key"]], policy, small_n, frame.get(other_column(q))) for q in schema
+        summarise_question(q, frame[q["key"]], policy, small_n, frame.get(other_column(q)), population) for q in schema
     ]
+    scored = [s for s in summaries if s.index is not None]
+    return Results(
+        returned=len(records),
+        valid=len(valid),
+        excluded=len(records) - len(valid),
+        issued=issued,
+        questions=summaries,
+        overall=overall_rate(settings, summaries),
+        breakdowns=_breakdowns(frame, schema, summaries, channel_group, policy, small_n),
+        flagged=sum(1 for r in valid if r.get("flags")),
+        dimensions=_dimensions(frame, summaries),
+        overall_index=mean_index([s.index for s in scored]),
+        scale=scale_reliability(score_frame(frame, [s.question for s in scored])) if len(scored) >= 2 else None,
+        validity=sphericity(score_frame(frame, [s.question for s in scored])) if scored else None,
+        population=population,
+        exclusion_reasons=_exclusion_reasons(records),
+    )
+
+
+def score_frame(frame: pd.DataFrame, questions: list[dict]) -> pd.DataFrame:
+    """Option scores of scored items, one column per item; don't-know and unanswered are missing."""
+    return pd.DataFrame({q["key"]: frame[q["key"]].map(scored_options(q)).astype(float) for q in questions})
+
+
+def _dimensions(frame: pd.DataFrame, summaries: list[QuestionSummary]) -> list[Dimension]:
+    names = list(dict.fromkeys(s.question["dimension"] for s in summaries if s.question.get("dimension")))
+    result = []
+    for name in names:
+        members = [s for s in summaries if s.question.get("dimension") == name]
+        scored = [s.question for s in members if s.index is not None]
+        reliability = scale_reliability(score_frame(frame, scored)) if len(scored) >= 2 else None
+        result.append(
+            Dimension(
+                name,
+                [s.question["key"] for s in members],
+                [s.rate for s in members if s.rate],
+                mean_index([s.index for s in members if s.index]),
+                reliability,
+            )
+        )
+    return result
+
+
+def _breakdowns(frame, schema, summaries, channel_group, policy, small_n) -> list[Breakdown]:
     rated = [s.question for s in summaries if s.rate is not None]
     groups = [q for q in schema if q.get("group")]
     if channel_group:
         groups.append({**channel_group, "key": CHANNEL_COLUMN})
-    breakdowns = [(g, rates_by_group(frame, g, rated, policy, small_n)) for g in groups if rated]
-    return Results(
-        returned=len(records),
-        valid=len(valid_answers),
-        excluded=len(records) - len(valid_answers),
-        issued=issued,
-        questions=summaries,
-        overall=overall_rate(settings, summaries),
-        breakdowns=breakdowns,
-        flagged=sum(1 for r in records if r["status"] == "valid" and r.get("flags")),
-    )
+    result = []
+    for group in groups if rated else []:
+        rows = rates_by_group(frame, group, rated, policy, small_n)
+        tests = {}
+        for position, question in enumerate(rated):
+            table = [
+                [r.rates[position].numerator, r.rates[position].denominator - r.rates[position].numerator] for r in rows
+            ]
+            tests[question["key"]] = association_test(table)
+        result.append(Breakdown(group, rows, tests))
+    return result
+
+
+def _exclusion_reasons(records: list[dict]) -> dict[str, int]:
+    reasons: dict[str, int] = {}
+    for record in records:
+        if record["status"] != "valid":
+            reason = record.get("exclusion_reason") or ""
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return reasons
 
 
 def overall_rate(settings: dict, summaries: list[QuestionSummary]) -> Overall | None:
@@ -120,6 +224,10 @@ def overall_rate(settings: dict, summaries: list[QuestionSummary]) -> Overall | 
     if overall.get("method") == "question":
         rate = next((s.rate for s in summaries if s.question["key"] == overall.get("question")), None)
         return Overall("question", rate, [])
+    if overall.get("method") == "weighted":
+        weights = overall.get("weights") or {}
+        items = [s.rate for s in summaries if s.rate is not None and s.question["key"] in weights]
+        return Overall("weighted", None, items, [weights[r.question_key] for r in items]) if items else None
     measure = overall.get("measure", "satisfaction")
     items = [s.rate for s in summaries if s.rate is not None and s.rate.measure == measure]
     return Overall("mean", None, items) if items else None

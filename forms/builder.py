@@ -23,6 +23,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -31,13 +32,19 @@ from survey.qtypes import QUESTION_TYPES, parse_date, parse_number
 
 BLANK_ROWS = 2  # empty option / item rows offered for adding
 
+
+def choices(pairs) -> list[SelectChoice]:
+    """``(value, label)`` pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 MEASURE_LABELS = {
     "satisfaction": _l("满意率"),
     "safety": _l("安全感率"),
     "awareness": _l("知晓率"),
     "participation": _l("参与率"),
 }
-MEASURE_CHOICES = [("", _l("不计算比率"))] + [(m, MEASURE_LABELS[m]) for m in MEASURES]
+MEASURE_CHOICES = [("", _l("不计算比率"))] + [(m, MEASURE_LABELS[m]) for m in MEASURES]  # pairs
 DONT_KNOW_CHOICES = [
     ("", _l("否")),
     ("true", _l("是，按问卷设置计算")),
@@ -92,15 +99,13 @@ def _date_or_none(text: str | None) -> str | None:
 
 
 class ActionForm(FlaskForm):
-    """A bare form for the builder's POST-only buttons (move, duplicate, delete): it carries the CSRF token."""
+    """A bare form for the builder's POST-only buttons (move, duplicate, delete) to carry the CSRF token."""
 
 
 class BlankQuestionnaireForm(FlaskForm):
     """Start a questionnaire from nothing."""
 
-    title = StringField(
-        _l("问卷标题"), validators=[DataRequired(_l("请填写问卷标题。")), Length(max=200)]
-    )
+    title = StringField(_l("问卷标题"), validators=[DataRequired(_l("请填写问卷标题。")), Length(max=200)])
 
 
 class QuestionnaireForm(FlaskForm):
@@ -111,22 +116,28 @@ class QuestionnaireForm(FlaskForm):
     source = StringField(_l("问卷来源（可不填，如某报告的附件2）"), validators=[Optional(), Length(max=300)])
     overall_method = RadioField(
         _l("总体满意度怎么算"),
-        choices=[("mean", _l("取同一类题目比率的平均值")), ("question", _l("用某一道总体评价题的比率"))],
+        choices=choices(
+            [("mean", _l("取同一类题目比率的平均值")), ("question", _l("用某一道总体评价题的比率"))]
+        ),
         default="mean",
     )
-    overall_measure = SelectField(_l("参与平均的题目"), choices=MEASURE_CHOICES[1:], default="satisfaction")
-    overall_question = SelectField(_l("总体评价题"), choices=[("", "—")], default="")
+    overall_measure = SelectField(
+        _l("参与平均的题目"), choices=choices(MEASURE_CHOICES[1:]), default="satisfaction"
+    )
+    overall_question = SelectField(_l("总体评价题"), choices=choices([("", "—")]), default="")
     dont_know = RadioField(
         _l("“不清楚”类选项怎么算"),
-        choices=[("exclude", _l("不计入分母（常用）")), ("not_satisfied", _l("计入分母，算作不满意"))],
+        choices=choices(
+            [("exclude", _l("不计入分母（常用）")), ("not_satisfied", _l("计入分母，算作不满意"))]
+        ),
         default="exclude",
     )
 
     def set_question_choices(self, questions: list[dict]) -> None:
         """Offer the questions with options (numbered) as the overall question."""
-        self.overall_question.choices = [("", "—")] + [
-            (q["key"], f"{q['number']}. {q['text']}") for q in questions if q.get("options")
-        ]
+        self.overall_question.choices = choices(
+            [("", "—")] + [(q["key"], f"{q['number']}. {q['text']}") for q in questions if q.get("options")]
+        )
 
     @staticmethod
     def data_of(definition: dict) -> dict:
@@ -154,7 +165,7 @@ class AddQuestionForm(FlaskForm):
 
     qtype = SelectField(
         _l("题型"),
-        choices=[(name, t.label) for name, t in QUESTION_TYPES.items()],
+        choices=choices((name, t.label) for name, t in QUESTION_TYPES.items()),
         validators=[DataRequired(_l("请选择题型。"))],
     )
 
@@ -172,7 +183,7 @@ class OptionRow(Form):
     text = StringField(_l("选项文字"), validators=[Optional(), Length(max=200)])
     score = StringField(_l("分值"), validators=[Optional(), _number_text])
     positive = BooleanField(_l("算作满意"))
-    dont_know = SelectField(_l("“不清楚”类"), choices=DONT_KNOW_CHOICES, default="")
+    dont_know = SelectField(_l("“不清楚”类"), choices=choices(DONT_KNOW_CHOICES), default="")
     other = BooleanField(_l("“其他”（需注明）"))
     remove = BooleanField(_l("删除"))
 
@@ -212,8 +223,10 @@ class QuestionForm(FlaskForm):
     number = StringField(_l("题号（可不填，默认按顺序编号）"), validators=[Optional(), Length(max=20)])
     required = BooleanField(_l("必答题"))
     help = StringField(_l("题目下方的提示（可不填）"), validators=[Optional(), Length(max=300)])
-    measure = SelectField(_l("统计口径"), choices=MEASURE_CHOICES, default="")
-    rate_label = StringField(_l("比率名称（可不填，如“社会治安好评率”）"), validators=[Optional(), Length(max=100)])
+    measure = SelectField(_l("统计口径"), choices=choices(MEASURE_CHOICES), default="")
+    rate_label = StringField(
+        _l("比率名称（可不填，如“社会治安好评率”）"), validators=[Optional(), Length(max=100)]
+    )
     dimension = StringField(_l("维度（可不填，如“服务态度”）"), validators=[Optional(), Length(max=100)])
     min_choices = StringField(_l("最少选几项（可不填）"), validators=[Optional(), _whole_number(1, 100)])
     max_choices = StringField(_l("最多选几项（可不填）"), validators=[Optional(), _whole_number(1, 100)])
@@ -232,7 +245,9 @@ class QuestionForm(FlaskForm):
     @classmethod
     def for_question(cls, question: dict) -> QuestionForm:
         """A form showing ``question`` (for GET), with blank rows for new options and items."""
-        data = {name: question.get(name) for name in ("text", "number", "help", "rate_label", "dimension", "unit")}
+        data = {
+            name: question.get(name) for name in ("text", "number", "help", "rate_label", "dimension", "unit")
+        }
         data.update(
             required=bool(question.get("required")),
             measure=question.get("measure") or "",
@@ -244,14 +259,16 @@ class QuestionForm(FlaskForm):
         data[f"{prefix}_min"], data[f"{prefix}_max"] = _text(question.get("min")), _text(question.get("max"))
         blank = [{}] * BLANK_ROWS
         has_options = QUESTION_TYPES[question["type"]].has_options
-        data["options"] = [_option_data(o) for o in question.get("options", [])] + (blank if has_options else [])
+        data["options"] = [_option_data(o) for o in question.get("options", [])] + (
+            blank if has_options else []
+        )
         data["items"] = list(question.get("items", [])) + (blank if question["type"] == "matrix" else [])
         form = cls(data=data)
         form.set_correct_choices(question)
         return form
 
     def set_correct_choices(self, question: dict) -> None:
-        self.correct.choices = [(o["key"], o["text"]) for o in question.get("options", [])]
+        self.correct.choices = choices((o["key"], o["text"]) for o in question.get("options", []))
 
     def changes(self, qtype: str) -> dict[str, Any]:
         """The fields ``survey.authoring.update_question`` should set for a question of ``qtype``."""
@@ -262,14 +279,23 @@ class QuestionForm(FlaskForm):
             "help": self.help.data,
         }
         if qtype in RATED_TYPES:
-            result.update(measure=self.measure.data or None, rate_label=self.rate_label.data,
-                          dimension=self.dimension.data)
+            result.update(
+                measure=self.measure.data or None,
+                rate_label=self.rate_label.data,
+                dimension=self.dimension.data,
+            )
         if qtype == "multiple_choice":
-            result.update(min_choices=_number_or_none(self.min_choices.data),
-                          max_choices=_number_or_none(self.max_choices.data))
+            result.update(
+                min_choices=_number_or_none(self.min_choices.data),
+                max_choices=_number_or_none(self.max_choices.data),
+            )
         elif qtype == "number":
-            result.update(min=_number_or_none(self.number_min.data), max=_number_or_none(self.number_max.data),
-                          integer=bool(self.integer.data), unit=self.unit.data)
+            result.update(
+                min=_number_or_none(self.number_min.data),
+                max=_number_or_none(self.number_max.data),
+                integer=bool(self.integer.data),
+                unit=self.unit.data,
+            )
         elif qtype == "date":
             result.update(min=_date_or_none(self.date_min.data), max=_date_or_none(self.date_max.data))
         elif qtype in ("text", "textarea"):
@@ -317,7 +343,9 @@ class ConditionForm(FlaskForm):
     question = HiddenField(validators=[DataRequired(_l("请先选择一道前面的题目。"))])
     mode = RadioField(
         _l("条件"),
-        choices=[("any_of", _l("选了下面任意一项时显示")), ("none_of", _l("答了但没选下面任何一项时显示"))],
+        choices=choices(
+            [("any_of", _l("选了下面任意一项时显示")), ("none_of", _l("答了但没选下面任何一项时显示"))]
+        ),
         default="any_of",
     )
     values = SelectMultipleField(
@@ -330,4 +358,4 @@ class ConditionForm(FlaskForm):
 
     def set_source(self, source: dict) -> None:
         self.question.data = source["key"]
-        self.values.choices = [(o["key"], o["text"]) for o in source["options"]]
+        self.values.choices = choices((o["key"], o["text"]) for o in source["options"])

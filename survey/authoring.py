@@ -23,7 +23,13 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from survey.conditions import answer_keys
-from survey.definition import CONDITION_TYPES, FORMAT, normalize_definition, numbered_questions, numbered_sections
+from survey.definition import (
+    CONDITION_TYPES,
+    FORMAT,
+    normalize_definition,
+    numbered_questions,
+    numbered_sections,
+)
 from survey.problems import DefinitionError, Problem
 from survey.qtypes import get_type
 
@@ -40,7 +46,9 @@ TYPE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 OPTION_FIELDS = ("text", "score", "positive", "dont_know", "other")
 ITEM_FIELDS = ("text", "dimension")
-KEEP_WHEN_EMPTY = ("text",)  # an emptied text stays (and validation says it is empty); other fields go
+# Kept when emptied or false: a text (validation then says it is empty) and the yes/no fields a form
+# always sends; any other field set to None, "" or False is removed.
+KEEP_WHEN_EMPTY = ("text", "required", "integer")
 
 RATING_SCALE = (
     ("很满意", 100, True),
@@ -107,7 +115,12 @@ def _placeholder_options(count: int = 2) -> list[dict]:
 def new_question(qtype: str, key: str) -> dict:
     """A question of ``qtype`` with sensible defaults that pass validation, ready to be edited."""
     get_type(qtype)  # an unknown type raises KeyError naming it
-    question: dict[str, Any] = {"key": key, "type": qtype, "text": str(_DEFAULT_TEXTS[qtype]), "required": True}
+    question: dict[str, Any] = {
+        "key": key,
+        "type": qtype,
+        "text": str(_DEFAULT_TEXTS[qtype]),
+        "required": True,
+    }
     if qtype == "rating":
         question.update(measure="satisfaction", options=_scale())
     elif qtype in ("single_choice", "multiple_choice", "group"):
@@ -307,7 +320,11 @@ def dependents(
 
 
 def _refuse_if_used(
-    definition: dict, keys: set[str], path: str, what, options: set[str] | None = None,
+    definition: dict,
+    keys: set[str],
+    path: str,
+    what,
+    options: set[str] | None = None,
     skip: set[str] = frozenset(),
 ) -> None:
     """Raise when a skip condition or the overall figure reads ``keys`` (and, if given, ``options``).
@@ -317,14 +334,31 @@ def _refuse_if_used(
     """
     users = dependents(definition, keys, options, skip)
     if users:
-        raise DefinitionError([Problem(path, _l(
-            "%(names)s的显示条件用到了%(what)s，不能删除。请先修改或取消那里的显示条件。",
-            names=_Joined(users), what=what))])
+        raise DefinitionError(
+            [
+                Problem(
+                    path,
+                    _l(
+                        "%(names)s的显示条件用到了%(what)s，不能删除。请先修改或取消那里的显示条件。",
+                        names=_Joined(users),
+                        what=what,
+                    ),
+                )
+            ]
+        )
     overall = (definition.get("settings") or {}).get("overall") or {}
     if options is None and overall.get("method") == "question" and overall.get("question") in keys:
-        raise DefinitionError([Problem(path, _l(
-            "总体满意度是按%(what)s计算的，不能删除。请先在“问卷设置”里改用其他题目或改为取平均值。",
-            what=what))])
+        raise DefinitionError(
+            [
+                Problem(
+                    path,
+                    _l(
+                        "总体满意度是按%(what)s计算的，不能删除。请先在“问卷设置”里改用其他题目或改为取平均值。",
+                        what=what,
+                    ),
+                )
+            ]
+        )
 
 
 # --- questionnaire ----------------------------------------------------------------------------
@@ -344,7 +378,10 @@ def update_questionnaire(definition: dict, title: str, intro: str = "", source: 
 
 
 def update_settings(
-    definition: dict, method: str, question: str | None = None, measure: str | None = None,
+    definition: dict,
+    method: str,
+    question: str | None = None,
+    measure: str | None = None,
     dont_know: str = "exclude",
 ) -> dict:
     """How the overall figure is computed (one question's rate, or the mean of a measure) and “不清楚”."""
@@ -366,7 +403,9 @@ def add_section(
     """A new, empty section at the end."""
     result = _copy(definition)
     key = key or new_section_key(result, history)
-    result["sections"].append({"key": key, "title": title.strip(), "intro": (intro or "").strip(), "questions": []})
+    result["sections"].append(
+        {"key": key, "title": title.strip(), "intro": (intro or "").strip(), "questions": []}
+    )
     return result
 
 
@@ -430,12 +469,11 @@ def update_question(definition: dict, question_key: str, **changes: Any) -> dict
 
 
 def _set_field(target: dict, name: str, value: Any) -> None:
-    if isinstance(value, str) and name != "text":
-        value = value.strip()
-    if (value is None or value == "" or value is False) and name not in (*KEEP_WHEN_EMPTY, "required", "integer"):
+    value = value.strip() if isinstance(value, str) else value
+    if (value is None or value == "" or value is False) and name not in KEEP_WHEN_EMPTY:
         target.pop(name, None)
     else:
-        target[name] = value.strip() if name == "text" and isinstance(value, str) else value
+        target[name] = value
 
 
 def move_question(definition: dict, question_key: str, offset: int) -> dict:
@@ -480,7 +518,9 @@ def delete_question(definition: dict, question_key: str) -> dict:
     return result
 
 
-def duplicate_question(definition: dict, question_key: str, key: str | None = None, history: History = ()) -> dict:
+def duplicate_question(
+    definition: dict, question_key: str, key: str | None = None, history: History = ()
+) -> dict:
     """A copy right after the original, with a fresh key (its options keep theirs: they are per question)."""
     result = _copy(definition)
     s_index, q_index = _position(result, question_key)
@@ -505,7 +545,11 @@ def _option_value(name: str, value: Any) -> Any:
 
 
 def add_option(
-    definition: dict, question_key: str, text: str, key: str | None = None, history: History = (),
+    definition: dict,
+    question_key: str,
+    text: str,
+    key: str | None = None,
+    history: History = (),
     **flags: Any,
 ) -> dict:
     """A new option at the end of a question's options, with a fresh key."""
@@ -552,7 +596,9 @@ def delete_option(definition: dict, question_key: str, option_key: str) -> dict:
     path = f"sections[{s_index}].questions[{q_index}].options[{index}]"
     _refuse_if_used(result, set(answer_keys(question)), path, _l("这个选项"), {option_key})
     if question.get("correct") == option_key:
-        raise DefinitionError([Problem(path, _l("这个选项是本题的正确答案，不能删除。请先另选一个正确答案。"))])
+        raise DefinitionError(
+            [Problem(path, _l("这个选项是本题的正确答案，不能删除。请先另选一个正确答案。"))]
+        )
     question["options"].pop(index)
     return result
 
@@ -597,7 +643,11 @@ def _apply_rows(definition: dict, question_key: str, rows: list[dict], history: 
 
 
 def add_item(
-    definition: dict, question_key: str, text: str, key: str | None = None, history: History = (),
+    definition: dict,
+    question_key: str,
+    text: str,
+    key: str | None = None,
+    history: History = (),
     **fields: Any,
 ) -> dict:
     """A new item (row) of a matrix question, with a fresh key."""
@@ -643,12 +693,20 @@ def delete_item(definition: dict, question_key: str, item_key: str) -> dict:
 
 
 _ROW_OPTIONS = {
-    "field": "options", "fields": OPTION_FIELDS, "add": add_option, "update": update_option,
-    "delete": delete_option, "new_key": new_option_key,
+    "field": "options",
+    "fields": OPTION_FIELDS,
+    "add": add_option,
+    "update": update_option,
+    "delete": delete_option,
+    "new_key": new_option_key,
 }
 _ROW_ITEMS = {
-    "field": "items", "fields": ITEM_FIELDS, "add": add_item, "update": update_item,
-    "delete": delete_item, "new_key": new_item_key,
+    "field": "items",
+    "fields": ITEM_FIELDS,
+    "add": add_item,
+    "update": update_item,
+    "delete": delete_item,
+    "new_key": new_item_key,
 }
 
 
@@ -704,13 +762,21 @@ def condition_sources(definition: dict, kind: str, key: str) -> list[dict]:
                 continue
             if question["type"] == "matrix":
                 for index, item in enumerate(question.get("items", []), start=1):
-                    sources.append({
-                        "key": f"{question['key']}.{item['key']}", "number": f"{question['number']}.{index}",
-                        "text": f"{question['text']} — {item['text']}", "options": question["options"],
-                    })
+                    sources.append(
+                        {
+                            "key": f"{question['key']}.{item['key']}",
+                            "number": f"{question['number']}.{index}",
+                            "text": f"{question['text']} — {item['text']}",
+                            "options": question["options"],
+                        }
+                    )
             else:
-                sources.append({
-                    "key": question["key"], "number": question["number"], "text": question["text"],
-                    "options": question["options"],
-                })
+                sources.append(
+                    {
+                        "key": question["key"],
+                        "number": question["number"],
+                        "text": question["text"],
+                        "options": question["options"],
+                    }
+                )
     return sources

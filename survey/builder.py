@@ -31,6 +31,7 @@ from forms.builder import (
     QuestionForm,
     QuestionnaireForm,
     SectionForm,
+    choices,
 )
 from survey import authoring
 from survey.access import member_project, member_questionnaire
@@ -96,7 +97,9 @@ def _change(questionnaire: Questionnaire, change: Callable[[dict], dict]) -> lis
 def _in_words(definition: dict, problem) -> str:
     """“第 3 题，第 2 个选项：选项文字不能为空……” rather than ``sections[0].questions[2].options[1]``."""
     where = _where(definition, problem.path)
-    return _("%(where)s：%(message)s", where=where, message=problem.message) if where else str(problem.message)
+    return (
+        _("%(where)s：%(message)s", where=where, message=problem.message) if where else str(problem.message)
+    )
 
 
 def _where(definition: dict, path: str) -> str:
@@ -144,19 +147,30 @@ def _render(template: str, questionnaire: Questionnaire, problems=(), status: in
     definition = _draft(questionnaire)
     context.setdefault("title", _("编辑问卷：%(title)s", title=definition["title"]))
     page = render_template(
-        template, questionnaire=questionnaire, definition=definition, sections=numbered_sections(definition),
-        problems=list(problems), action_form=ActionForm(), types=QUESTION_TYPES, hints=TYPE_HINTS,
-        preview_url=_preview_url(questionnaire), preview_focus=context.pop("anchor", None), **context,
+        template,
+        questionnaire=questionnaire,
+        definition=definition,
+        sections=numbered_sections(definition),
+        problems=list(problems),
+        action_form=ActionForm(),
+        types=QUESTION_TYPES,
+        hints=TYPE_HINTS,
+        preview_url=_preview_url(questionnaire),
+        preview_focus=context.pop("anchor", None),
+        **context,
     )
     return page, status
 
 
 def _overview(questionnaire: Questionnaire, problems=()):
-    return _render("builder/overview.html", questionnaire, problems, 422 if problems else 200,
-                   add_form=AddQuestionForm())
+    return _render(
+        "builder/overview.html", questionnaire, problems, 422 if problems else 200, add_form=AddQuestionForm()
+    )
 
 
-def _action(questionnaire: Questionnaire, change: Callable[[dict], dict], done: str, anchor: str | None = None):
+def _action(
+    questionnaire: Questionnaire, change: Callable[[dict], dict], done: str, anchor: str | None = None
+):
     """A button of the overview (move, duplicate, delete): do it and go back, or show why not."""
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -194,15 +208,19 @@ def settings(questionnaire_id: int):
         if not problems:
             flash(_("问卷设置已保存。"), "success")
             return redirect(url_for(".overview", questionnaire_id=questionnaire.id))
-    return _render("builder/settings.html", questionnaire, problems, _status(form, problems), form=form,
-                   measures=dict(form.overall_measure.choices))
+    return _render("builder/settings.html", questionnaire, problems, _status(form, problems), form=form)
 
 
 def _apply_settings(form: QuestionnaireForm, definition: dict) -> dict:
-    result = authoring.update_questionnaire(definition, form.title.data, form.intro.data, form.source.data or "")
+    result = authoring.update_questionnaire(
+        definition, form.title.data, form.intro.data, form.source.data or ""
+    )
     return authoring.update_settings(
-        result, form.overall_method.data, question=form.overall_question.data,
-        measure=form.overall_measure.data, dont_know=form.dont_know.data,
+        result,
+        form.overall_method.data,
+        question=form.overall_question.data,
+        measure=form.overall_measure.data,
+        dont_know=form.dont_know.data,
     )
 
 
@@ -217,12 +235,15 @@ def new_section(questionnaire_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         key = authoring.new_section_key(_draft(questionnaire), _history(questionnaire))
-        problems = _change(questionnaire, lambda d: authoring.add_section(d, form.title.data, form.intro.data, key))
+        problems = _change(
+            questionnaire, lambda d: authoring.add_section(d, form.title.data, form.intro.data, key)
+        )
         if not problems:
             flash(_("已添加新的部分，现在可以在其中添加题目。"), "success")
             return redirect(url_for(".overview", questionnaire_id=questionnaire.id, _anchor=f"sec-{key}"))
-    return _render("builder/section.html", questionnaire, problems, _status(form, problems), form=form,
-                   section=None)
+    return _render(
+        "builder/section.html", questionnaire, problems, _status(form, problems), form=form, section=None
+    )
 
 
 @bp.route("/sections/<section_key>", methods=["GET", "POST"])
@@ -234,13 +255,23 @@ def edit_section(questionnaire_id: int, section_key: str):
     problems: list[str] = []
     if form.validate_on_submit():
         problems = _change(
-            questionnaire, lambda d: authoring.update_section(d, section_key, form.title.data, form.intro.data)
+            questionnaire,
+            lambda d: authoring.update_section(d, section_key, form.title.data, form.intro.data),
         )
         if not problems:
             flash(_("部分已保存。"), "success")
-            return redirect(url_for(".overview", questionnaire_id=questionnaire.id, _anchor=f"sec-{section_key}"))
-    return _render("builder/section.html", questionnaire, problems, _status(form, problems), form=form,
-                   section=section, anchor=f"sec-{section_key}")
+            return redirect(
+                url_for(".overview", questionnaire_id=questionnaire.id, _anchor=f"sec-{section_key}")
+            )
+    return _render(
+        "builder/section.html",
+        questionnaire,
+        problems,
+        _status(form, problems),
+        form=form,
+        section=section,
+        anchor=f"sec-{section_key}",
+    )
 
 
 @bp.post("/sections/<section_key>/<any(up, down):direction>")
@@ -255,7 +286,9 @@ def move_section(questionnaire_id: int, section_key: str, direction: str):
 def delete_section(questionnaire_id: int, section_key: str):
     """Delete a section and its questions (refused when later questions depend on them)."""
     questionnaire = member_questionnaire(questionnaire_id)
-    return _action(questionnaire, partial(authoring.delete_section, section_key=section_key), _("部分已删除。"))
+    return _action(
+        questionnaire, partial(authoring.delete_section, section_key=section_key), _("部分已删除。")
+    )
 
 
 @bp.post("/sections/<section_key>/questions")
@@ -291,8 +324,14 @@ def edit_question(questionnaire_id: int, question_key: str):
         if not problems:
             flash(_("已保存，右侧预览已更新。"), "success")
             anchor = "rows" if form.move_request() else None
-            return redirect(url_for(".edit_question", questionnaire_id=questionnaire.id,
-                                    question_key=question_key, _anchor=anchor))
+            return redirect(
+                url_for(
+                    ".edit_question",
+                    questionnaire_id=questionnaire.id,
+                    question_key=question_key,
+                    _anchor=anchor,
+                )
+            )
     return _question_page(questionnaire, question_key, form, problems)
 
 
@@ -319,10 +358,19 @@ def _question_page(questionnaire: Questionnaire, question_key: str, form: Questi
     numbered = next(q for q in numbered_questions(definition) if q["key"] == question_key)
     sections = definition["sections"]
     move_form = MoveToSectionForm(section=authoring.section_of(definition, question_key)["key"])
-    move_form.section.choices = [(s["key"], str(authoring.section_label(definition, s["key"]))) for s in sections]
+    move_form.section.choices = choices(
+        (s["key"], authoring.section_label(definition, s["key"])) for s in sections
+    )
     return _render(
-        "builder/question.html", questionnaire, problems, _status(form, problems), form=form, question=numbered,
-        qtype=get_type(numbered["type"]), move_form=move_form, anchor=f"q-{question_key}",
+        "builder/question.html",
+        questionnaire,
+        problems,
+        _status(form, problems),
+        form=form,
+        question=numbered,
+        qtype=get_type(numbered["type"]),
+        move_form=move_form,
+        anchor=f"q-{question_key}",
         title=_("编辑第 %(number)s 题", number=numbered["number"]),
     )
 
@@ -369,24 +417,27 @@ def condition(questionnaire_id: int, kind: str, key: str):
     """Show a question or section only when an earlier choice question is answered a certain way."""
     questionnaire = member_questionnaire(questionnaire_id)
     definition = _draft(questionnaire)
-    target = _found(authoring.find_question if kind == "questions" else authoring.find_section, definition, key)
+    find = authoring.find_question if kind == "questions" else authoring.find_section
+    target = _found(find, definition, key)
     sources = authoring.condition_sources(definition, KINDS[kind], key)
     source = _chosen_source(sources, target)
     form = ConditionForm(data=_condition_data(target, source))
     form.set_source(source or {"key": "", "options": []})
     problems: list[str] = []
-    if form.validate_on_submit():
-        if source is None:
-            abort(404)
-        change = partial(authoring.set_condition, kind=KINDS[kind], key=key, source=source["key"],
-                         values=form.values.data, mode=form.mode.data)
-        problems = _change(questionnaire, change)
+    if form.validate_on_submit():  # fails without a source: the form's hidden question is then empty
+        problems = _change(questionnaire, partial(_set_condition, kind, key, source["key"], form))
         if not problems:
             flash(_("显示条件已保存。"), "success")
-            return redirect(url_for(".overview", questionnaire_id=questionnaire.id, _anchor=_anchor(kind, key)))
+            back = url_for(".overview", questionnaire_id=questionnaire.id, _anchor=_anchor(kind, key))
+            return redirect(back)
+    page = {"kind": KINDS[kind], "target": target, "sources": sources, "source": source}
     return _render("builder/condition.html", questionnaire, problems, _status(form, problems), form=form,
-                   kind=KINDS[kind], target=target, sources=sources, source=source, anchor=_anchor(kind, key),
-                   target_label=_label(definition, kind, key), title=_("设置显示条件"))
+                   anchor=_anchor(kind, key), target_label=_label(definition, kind, key),
+                   title=_("设置显示条件"), **page)  # fmt: skip
+
+
+def _set_condition(kind: str, key: str, source: str, form: ConditionForm, definition: dict) -> dict:
+    return authoring.set_condition(definition, KINDS[kind], key, source, form.values.data, form.mode.data)
 
 
 def _label(definition: dict, kind: str, key: str) -> str:
@@ -432,8 +483,9 @@ def blank(project_id: int):
     if form.validate_on_submit():
         definition = authoring.empty_definition(form.title.data.strip())
         validate_definition(definition)
-        questionnaire = Questionnaire(project=project, title=definition["title"], template_key="",
-                                      definition=definition)
+        questionnaire = Questionnaire(
+            project=project, title=definition["title"], template_key="", definition=definition
+        )
         db.session.add(questionnaire)
         db.session.commit()
         flash(_("已创建空白问卷。先改第一道题，再添加更多题目。"), "success")

@@ -32,7 +32,7 @@ __all__ = [
 FORMAT = "survey-questionnaire/1"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MEASURES = ("satisfaction", "safety", "awareness", "participation")
-OVERALL_METHODS = ("question", "mean")
+OVERALL_METHODS = ("question", "mean", "weighted")
 DONT_KNOW_POLICIES = ("exclude", "not_satisfied")
 CONDITION_TYPES = ("single_choice", "multiple_choice", "rating", "matrix", "group", "attention")
 
@@ -230,10 +230,21 @@ def _settings_problems(settings: Any, questions: list[dict]) -> list[Problem]:
         keys = {key for q in questions if "key" in q for key in answer_keys(q)}
         if overall.get("question") not in keys:
             problems.append(Problem("settings.overall.question", _l("总体满意度所用的题目不存在。")))
+    elif overall["method"] == "weighted":
+        weights = overall.get("weights")
+        keys = {key for q in questions if "key" in q for key in answer_keys(q)}
+        if not isinstance(weights, dict) or not weights or any(k not in keys for k in weights):
+            message = _l("加权平均需要“题目编号: 权重”的列表，且题目必须存在。")
+            problems.append(Problem("settings.overall.weights", message))
+        elif any(isinstance(w, bool) or not isinstance(w, int | float) or w <= 0 for w in weights.values()):
+            problems.append(Problem("settings.overall.weights", _l("权重必须是正数。")))
     elif overall.get("measure", "satisfaction") not in MEASURES:
         problems.append(
             Problem("settings.overall.measure", _l("未知的统计口径“%(m)s”。", m=overall.get("measure")))
         )
+    population = settings.get("population")
+    if population is not None and (isinstance(population, bool) or not isinstance(population, int) or population < 1):
+        problems.append(Problem("settings.population", _l("总体规模必须是正整数。")))
     if settings.get("dont_know", "exclude") not in DONT_KNOW_POLICIES:
         problems.append(
             Problem("settings.dont_know", _l("“不清楚”的处理方式只能是 exclude 或 not_satisfied。"))

@@ -160,9 +160,9 @@ def test_every_type_is_analysed(client, all_types):
     assert by_key["chk"].attention_passed == 2 and by_key["chk"].rate is None
     assert by_key["fix"].texts == ["改进"]
     assert results.flagged == 1
-    group, rows_by_group = results.breakdowns[0]
-    assert group["key"] == "grp"
-    north = rows_by_group[0]
+    breakdown = results.breakdowns[0]
+    assert breakdown.group["key"] == "grp"
+    north = breakdown.rows[0]
     assert north.respondents == 2
     assert {r.question_key: (r.numerator, r.denominator) for r in north.rates}["one"] == (1, 2)
 

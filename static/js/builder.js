@@ -23,7 +23,11 @@
   function focusPreview() {
     var id = frame.getAttribute("data-focus");
     var target = id && frame.contentDocument ? frame.contentDocument.getElementById(id) : null;
-    if (target) {
+    // A conditional question is hidden until its condition holds: show what comes just before it.
+    while (target && !target.offsetParent && target.previousElementSibling) {
+      target = target.previousElementSibling;
+    }
+    if (target && target.offsetParent) {
       var view = frame.contentWindow;
       view.scrollTo(0, target.getBoundingClientRect().top + view.pageYOffset - 8);
     }

@@ -1,0 +1,51 @@
+"""Satisfaction index (0–100) from option scores.
+
+An item's index is the mean score of its answers rescaled by the item's own score range:
+(mean − lowest) / (highest − lowest) × 100. With scores 100/80/60/30/0 that is simply the mean
+score; with Likert scores 1–5 it is (mean − 1) / 4 × 100, as the domain brief defines. Options
+without a score and don't-know options are left out. Dimension and overall indices are the
+unweighted means of their items' indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class IndexValue:
+    """An index with the number of scored answers it rests on."""
+
+    value: float | None
+    n: int
+
+
+def scored_options(question: dict) -> dict[str, float]:
+    """Option key → score for options that have a score and are not don't-know."""
+    return {
+        o["key"]: float(o["score"])
+        for o in question.get("options", [])
+        if o.get("score") is not None and not o.get("dont_know")
+    }
+
+
+def item_index(question: dict, column: pd.Series) -> IndexValue | None:
+    """The 0–100 index of one single-answer item, or ``None`` if it has fewer than two scored options."""
+    scores = scored_options(question)
+    if question["storage"] != "one" or len(scores) < 2 or question.get("attention_correct"):
+        return None
+    low, high = min(scores.values()), max(scores.values())
+    if high == low:
+        return None
+    values = column.map(scores).dropna()
+    if values.empty:
+        return IndexValue(None, 0)
+    return IndexValue((float(values.mean()) - low) / (high - low) * 100, len(values))
+
+
+def mean_index(values: list[IndexValue]) -> float | None:
+    """Unweighted mean of the items' indices that have a value."""
+    present = [v.value for v in values if v.value is not None]
+    return sum(present) / len(present) if present else None

@@ -1,0 +1,114 @@
+"""Reliability and validity of a scale: Cronbach's α, α if an item is deleted, corrected item–total
+correlations, KMO and Bartlett's test of sphericity.
+
+Items are numeric scores (option scores); respondents with any item missing are left out
+(listwise deletion, as SPSS's RELIABILITY and FACTOR procedures do by default).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+MIN_ITEMS_FOR_FACTOR_CHECKS = 3
+
+
+@dataclass(frozen=True)
+class ItemStat:
+    """One item's contribution to a scale."""
+
+    key: str
+    alpha_if_deleted: float | None
+    corrected_item_total: float | None
+
+
+@dataclass(frozen=True)
+class ScaleReliability:
+    """α and item statistics of a scale, with the n of complete respondents."""
+
+    n: int
+    alpha: float | None
+    items: list[ItemStat]
+
+
+@dataclass(frozen=True)
+class Sphericity:
+    """KMO measure of sampling adequacy and Bartlett's test of sphericity."""
+
+    n: int
+    kmo: float | None
+    chi_square: float | None
+    df: int
+    p_value: float | None
+
+
+def alpha_band(alpha: float | None) -> str | None:
+    """The usual reading of α: poor < 0.6 ≤ questionable < 0.7 ≤ acceptable < 0.8 ≤ good < 0.9 ≤ excellent."""
+    if alpha is None or math.isnan(alpha):
+        return None
+    for bound, band in ((0.9, "excellent"), (0.8, "good"), (0.7, "acceptable"), (0.6, "questionable")):
+        if alpha >= bound:
+            return band
+    return "poor"
+
+
+def cronbach_alpha(items: pd.DataFrame) -> float | None:
+    """α = k/(k−1) · (1 − Σ item variances / variance of the total), over complete rows."""
+    complete = items.dropna()
+    k = complete.shape[1]
+    if k < 2 or len(complete) < 2:
+        return None
+    total_variance = complete.sum(axis=1).var(ddof=1)
+    if total_variance == 0:
+        return None
+    return k / (k - 1) * (1 - complete.var(ddof=1).sum() / total_variance)
+
+
+def _corrected_item_total(complete: pd.DataFrame, key: str) -> float | None:
+    rest = complete.drop(columns=[key]).sum(axis=1)
+    item = complete[key]
+    if item.std(ddof=1) == 0 or rest.std(ddof=1) == 0:
+        return None
+    return float(np.corrcoef(item, rest)[0, 1])
+
+
+def scale_reliability(items: pd.DataFrame) -> ScaleReliability:
+    """α of the whole scale, and for each item α without it and its correlation with the rest."""
+    complete = items.dropna()
+    stats_ = [
+        ItemStat(
+            key,
+            cronbach_alpha(complete.drop(columns=[key])) if complete.shape[1] > 2 else None,
+            _corrected_item_total(complete, key) if complete.shape[1] > 1 and len(complete) > 2 else None,
+        )
+        for key in complete.columns
+    ]
+    return ScaleReliability(len(complete), cronbach_alpha(complete), stats_)
+
+
+def enough_for_factor_checks(n_items: int, n_respondents: int) -> bool:
+    """KMO and Bartlett need at least 3 items and more respondents than 5 per item (and at least 30)."""
+    return n_items >= MIN_ITEMS_FOR_FACTOR_CHECKS and n_respondents >= max(30, 5 * n_items)
+
+
+def sphericity(items: pd.DataFrame) -> Sphericity | None:
+    """KMO (from partial correlations) and Bartlett's χ² = −(n − 1 − (2p + 5)/6)·ln|R|, df = p(p − 1)/2."""
+    complete = items.dropna()
+    n, p = complete.shape
+    if not enough_for_factor_checks(p, n) or (complete.std(ddof=1) == 0).any():
+        return None
+    r = np.corrcoef(complete.to_numpy(dtype=float), rowvar=False)
+    sign, logdet = np.linalg.slogdet(r)
+    if sign <= 0:
+        return Sphericity(n, None, None, p * (p - 1) // 2, None)
+    inverse = np.linalg.inv(r)
+    partial = -inverse / np.sqrt(np.outer(np.diag(inverse), np.diag(inverse)))
+    off = ~np.eye(p, dtype=bool)
+    r2, q2 = (r[off] ** 2).sum(), (partial[off] ** 2).sum()
+    chi_square = -(n - 1 - (2 * p + 5) / 6) * logdet
+    df = p * (p - 1) // 2
+    return Sphericity(n, float(r2 / (r2 + q2)), float(chi_square), df, float(stats.chi2.sf(chi_square, df)))

@@ -1,0 +1,160 @@
+"""Importing responses from a spreadsheet: upload → mapping → check (dry run) → import.
+
+The upload is parsed at once and kept server-side under a random name (IP columns already blanked,
+see ``survey.response_import``); the file name the browser sends is never used. The mapping travels
+in the form of each step, so nothing is stored until the import itself, which is all or nothing.
+Every view checks membership first: other evaluators get 404.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+
+from survey import response_import
+from survey.access import member_questionnaire
+from survey.models import Questionnaire
+
+bp = Blueprint("imports", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>/import")
+
+
+class UploadForm(FlaskForm):
+    """The spreadsheet to import; its size is bounded by the app's ``MAX_CONTENT_LENGTH``."""
+
+    file = FileField(
+        _l("答卷文件（.xlsx 或 .csv）"),
+        validators=[
+            FileRequired(_l("请选择要导入的文件。")),
+            FileAllowed(["xlsx", "csv"], _l("只能导入 .xlsx 或 .csv 文件。")),
+        ],
+    )
+
+
+class MappingForm(FlaskForm):
+    """Carries the CSRF token of the mapping screen; its column choices are read by ``plan_from_form``."""
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every import route needs a signed-in evaluator; membership is checked per route."""
+
+
+@bp.route("/", methods=["GET", "POST"])
+def upload(questionnaire_id: int):
+    """Choose a file; a readable one is kept and the mapping screen opens."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    form = UploadForm()
+    problem = None
+    if questionnaire.current_version is None:
+        problem = _("问卷尚未发布，发布后才能导入答卷。")
+    elif form.validate_on_submit():
+        try:
+            table = response_import.read_table(form.file.data.read())
+        except response_import.FileProblem as error:
+            problem = error.message
+        else:
+            token = response_import.save_upload(_upload_dir(), questionnaire.id, table)
+            return redirect(url_for(".mapping", questionnaire_id=questionnaire.id, token=token))
+    page = render_template(
+        "imports/upload.html", questionnaire=questionnaire, form=form, problem=problem, title=_("导入答卷")
+    )
+    return page, 422 if request.method == "POST" and (problem or form.errors) else 200
+
+
+@bp.get("/<token>")
+def mapping(questionnaire_id: int, token: str):
+    """The mapping screen, filled in by ``guess_mapping``."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    table = _table(questionnaire, token)
+    plan = response_import.default_plan(table, _definition(questionnaire))
+    return _mapping_page(questionnaire, token, table, plan)
+
+
+@bp.post("/<token>/check")
+def check(questionnaire_id: int, token: str):
+    """Dry run: validate every row with the submitted mapping and show the report."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    table = _table(questionnaire, token)
+    plan = _submitted_plan(questionnaire, table)
+    report = response_import.check_import(questionnaire, table, plan, _timezone())
+    return _mapping_page(questionnaire, token, table, plan, report), 200 if report.ok else 422
+
+
+@bp.post("/<token>/run")
+def run(questionnaire_id: int, token: str):
+    """Import every row, or none: a bad row or cell shows the report and stores nothing."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    table = _table(questionnaire, token)
+    plan = _submitted_plan(questionnaire, table)
+    report = response_import.run_import(questionnaire, table, plan, current_user.id, _timezone())
+    if not report.ok:
+        return _mapping_page(questionnaire, token, table, plan, report), 422
+    response_import.delete_upload(_upload_dir(), token)
+    flash(_("已导入 %(n)d 份答卷。", n=report.imported), "success")
+    return redirect(url_for("desk.results", questionnaire_id=questionnaire.id))
+
+
+@bp.post("/<token>/discard")
+def discard(questionnaire_id: int, token: str):
+    """Give up this import: the kept upload is deleted."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    _table(questionnaire, token)
+    response_import.delete_upload(_upload_dir(), token)
+    flash(_("已放弃这次导入，上传的文件已删除。"), "success")
+    return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
+
+
+def _upload_dir() -> Path:
+    """Where uploads wait for their mapping: ``instance/imports`` unless configured."""
+    configured = current_app.config.get("IMPORT_UPLOAD_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "imports"
+
+
+def _timezone() -> str:
+    """Times in the file are read in the timezone the desk shows times in."""
+    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", response_import.DEFAULT_TIMEZONE)
+
+
+def _definition(questionnaire: Questionnaire) -> dict:
+    if questionnaire.current_version is None:
+        abort(404)
+    return questionnaire.current_version.definition
+
+
+def _table(questionnaire: Questionnaire, token: str) -> response_import.Table:
+    """The kept upload of this questionnaire, or 404 (unknown, expired or someone else's)."""
+    table = response_import.load_upload(_upload_dir(), token, questionnaire.id)
+    if table is None:
+        abort(404)
+    return table
+
+
+def _submitted_plan(questionnaire: Questionnaire, table: response_import.Table) -> response_import.Plan:
+    channels = [value for value, _label in response_import.channel_choices(questionnaire)]
+    return response_import.plan_from_form(request.form, table, _definition(questionnaire), channels)
+
+
+def _mapping_page(questionnaire, token, table, plan, report=None):
+    definition = _definition(questionnaire)
+    return render_template(
+        "imports/mapping.html",
+        questionnaire=questionnaire,
+        token=token,
+        table=table,
+        plan=plan,
+        report=report,
+        form=MappingForm(),
+        columns=response_import.column_views(table, plan),
+        choices=response_import.target_choices(definition),
+        values=response_import.value_views(table, plan, definition),
+        channels=response_import.channel_choices(questionnaire),
+        blank=response_import.BLANK,
+        title=_("导入答卷：对应列与选项"),
+    )

@@ -1,0 +1,1116 @@
+"""Import responses from a spreadsheet: XLSX or CSV, our own export or a 问卷星 (Wenjuanxing) download.
+
+The steps, each a plain function (no request objects here):
+
+1. ``read_table`` turns the uploaded bytes into a header row and rows of text. The format is found
+   from the content, never from the file name: XLSX (openpyxl) or CSV in UTF-8 (with or without BOM),
+   UTF-16 or GBK/GB18030 (what 问卷星 and Excel on Chinese Windows write). Columns that hold IP
+   addresses (问卷星's 来自IP, or values that look like addresses) are blanked at once: a raw IP is
+   never kept, not even in the upload waiting for its mapping.
+2. ``guess_mapping`` proposes what each column holds (a ``Plan``): a question by its number
+   ("1、", "1.", "Q1", "第1题") and/or its text, a matrix item ("5(服务态度)"), one option of a
+   multiple-choice question ("3(盗窃)", "3、…—盗窃"; cells 1/0), or response metadata
+   (提交答卷时间, 所用时间, 来源, and our export's 状态 / 排除原因). The evaluator corrects it.
+3. ``convert_value`` reads a cell as the question's answer: option text, option number (1-based) or
+   letter (A, B, …), "其他〖text〗" or "其他：text" for the "other" option with its text, several
+   options joined by "┋" (问卷星) or "、" (our export); "(跳过)", "(空)" and empty mean unanswered.
+4. ``check_import`` runs every row through the respondent's own form (``build_response_form_class``:
+   the same validators and skip logic) and reports every bad row and cell; ``run_import`` stores all
+   rows in one transaction, or nothing at all.
+
+Mapping targets, one string per column: ``ignore``; ``meta:<field>``; ``ans:<answer key>`` (a question
+or a matrix item, ``ans:grid.att``); ``opt:<question key>:<option key>`` (one column per option);
+``other:<question key>`` (the text of the "other" option in its own column).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import ipaddress
+import json
+import os
+import re
+import secrets
+import time
+import unicodedata
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+import openpyxl
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
+
+from forms.response import build_response_form_class, collect_answers, quality_flags
+from survey.definition import normalize_definition, numbered_questions
+from survey.extensions import db
+from survey.models import Channel, Questionnaire, Response, ReviewEvent, utcnow
+from survey.qtypes import OTHER_SUFFIX, other_key
+
+IGNORE = "ignore"
+BLANK = "__blank__"  # a value override meaning "treat as unanswered"
+COLUMN_CHANNEL = "column"  # channel taken from the 来源 column, as "import:<value>"
+DEFAULT_CHANNEL = "import"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+MAX_ROWS = 20_000
+MAX_COLUMNS = 500
+SAMPLE_VALUES = 3
+MAX_VALUE_ROWS = 40  # distinct values listed per question on the mapping screen
+UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_-]{32}$")
+UPLOAD_MAX_AGE = 24 * 3600  # uploads never imported are removed after a day
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
+
+SINGLE_TYPES = frozenset({"single_choice", "rating", "group", "attention", "matrix"})
+CHOICE_TYPES = SINGLE_TYPES | {"multiple_choice"}
+SKIPPED = frozenset({"(跳过)", "(空)", "跳过"})
+CHOICE_SKIPPED = frozenset({"-2", "-3"})  # 问卷星's numeric codes for "skipped" / "not shown"
+TRUE_MARKS = frozenset({"1", "√", "✓", "✔", "●", "是", "选中", "已选", "y", "yes", "true"})
+FALSE_MARKS = frozenset({"0", "否", "未选", "未选中", "n", "no", "false"})
+SEPARATORS = re.compile(r"(┋|\||、|,|，|;|；)")
+OTHER_BRACKET = re.compile(r"(.*?)\s*〖(.*)〗\s*", re.S)
+PAREN_ONLY = re.compile(r"[(（](.+)[)）]", re.S)
+TYPE_TAG = re.compile(r"[\[【][^\]】]{0,8}题[\]】]")  # "[单选题]", "【多选题】"
+NUMBER_PREFIX = re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?(\d+(?:\.\d+)*)\s*题?\s*(?:[、.:]\s*|\s+|(?=\()|$)")
+IP_HEADER = re.compile(r"(^|[^a-z])ip([^a-z]|$)")
+DATE_TEXT = re.compile(
+    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:[ T]+(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?秒?)?)?"
+)
+DURATION_UNITS = re.compile(
+    r"(?:(\d+)\s*(?:小时|时|h))?\s*(?:(\d+)\s*(?:分钟|分|min|m))?\s*(?:(\d+(?:\.\d+)?)\s*(?:秒钟|秒|sec|s)?)?",
+    re.I,
+)
+DURATION_CLOCK = re.compile(r"(\d+):(\d{1,2})(?::(\d{1,2}))?")
+
+META_NAMES = {
+    "meta:submitted_at": ("提交答卷时间", "提交时间", "答卷时间", "填写时间", "提交日期", "submittedat"),
+    "meta:duration_seconds": ("所用时间", "用时", "用时秒", "答题时长", "作答时长", "答题用时", "timetakenseconds"),
+    "meta:channel": ("来源", "渠道", "来源渠道", "channel"),
+    "meta:unit_name": ("单位", "填写单位", "unit"),
+    "meta:status": ("状态", "status"),
+    "meta:exclusion_reason": ("排除原因", "reasonforexclusion"),
+}
+META_LABELS = {
+    "meta:submitted_at": _l("提交时间"),
+    "meta:duration_seconds": _l("用时（秒）"),
+    "meta:channel": _l("来源 / 渠道"),
+    "meta:unit_name": _l("填写单位（单位码）"),
+    "meta:status": _l("状态（有效 / 已排除）"),
+    "meta:exclusion_reason": _l("排除原因"),
+}
+VALID_MARKS = frozenset({"", "有效", "valid"})
+EXCLUDED_MARKS = frozenset({"已排除", "排除", "无效", "excluded"})
+
+
+class FileProblem(Exception):
+    """The upload cannot be read as a table; ``message`` says why, in the evaluator's language."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+class CellError(Exception):
+    """A cell that cannot be read as the answer of its column's question."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+# --- reading the file -----------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A sheet as text: ``rows[i]`` came from file row ``row_numbers[i]`` (the header is row 1)."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    sha256: str
+    row_numbers: list[int] = field(default_factory=list)
+    private: list[int] = field(default_factory=list)  # blanked columns (IP addresses)
+
+
+def read_table(data: bytes) -> Table:
+    """The header row and data rows of an XLSX or CSV file; ``FileProblem`` if it is neither."""
+    if not data.strip():
+        raise FileProblem(_l("文件是空的。"))
+    if data.startswith(b"PK\x03\x04"):
+        grid = _xlsx_grid(data)
+    elif data.startswith(OLE_MAGIC):
+        raise FileProblem(_l("这是旧版 Excel（.xls）文件。请在 Excel 或 WPS 中另存为 .xlsx 或 CSV 后再导入。"))
+    else:
+        grid = _csv_grid(_decode(data))
+    table = _to_table(grid, hashlib.sha256(data).hexdigest())
+    _blank_private_columns(table)
+    return table
+
+
+def _xlsx_grid(data: bytes) -> list[tuple[int, list[str]]]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # style warnings of files written by other programs
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged or foreign zip
+        raise FileProblem(_l("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from error
+    try:
+        sheet = workbook.worksheets[0]
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()  # some exporters write a wrong sheet size
+        grid = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            grid.append((number, [_cell_text(v) for v in values]))
+            if len(grid) > MAX_ROWS + 1:
+                raise FileProblem(_l("文件超过 %(n)d 行，请分成几个文件导入。", n=MAX_ROWS))
+        return grid
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a person sees in it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d" if value.time() == dt.time() else "%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(int(value.total_seconds()))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ("utf-16",)
+    elif data.startswith(codecs.BOM_UTF8):
+        encodings = ("utf-8-sig",)
+    else:
+        encodings = ("utf-8", "gb18030")  # GB18030 is a superset of GBK and GB2312
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text:
+            return text
+    raise FileProblem(_l("无法识别文件的格式或编码。请上传 .xlsx，或 UTF-8 / GBK 编码的 CSV 文件。"))
+
+
+def _csv_grid(text: str) -> list[tuple[int, list[str]]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", "\t", ";"), key=first_line.count)
+    grid = []
+    try:
+        for number, values in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+            grid.append((number, [v.strip() for v in values]))
+            if len(grid) > MAX_ROWS + 1:
+                raise FileProblem(_l("文件超过 %(n)d 行，请分成几个文件导入。", n=MAX_ROWS))
+    except csv.Error as error:
+        raise FileProblem(_l("CSV 文件格式有误：%(error)s", error=str(error))) from error
+    return grid
+
+
+def _to_table(grid: list[tuple[int, list[str]]], sha256: str) -> Table:
+    grid = [(number, values) for number, values in grid if any(values)]
+    if not grid:
+        raise FileProblem(_l("文件中没有表格内容。"))
+    width = max(max((i + 1 for i, v in enumerate(values) if v), default=0) for _n, values in grid)
+    if width > MAX_COLUMNS:
+        raise FileProblem(_l("文件超过 %(n)d 列，无法导入。", n=MAX_COLUMNS))
+    padded = [(number, (values + [""] * width)[:width]) for number, values in grid]
+    (_header_number, headers), rows = padded[0], padded[1:]
+    return Table(
+        headers=headers,
+        rows=[values for _n, values in rows],
+        sha256=sha256,
+        row_numbers=[number for number, _v in rows],
+    )
+
+
+def _is_ip(value: str) -> bool:
+    candidate = re.split(r"[(（\s]", value.strip(), maxsplit=1)[0]  # 问卷星: "1.2.3.4(福建-泉州)"
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def is_private_column(header: str, values: list[str]) -> bool:
+    """A column holding IP addresses: by its header (来自IP, IP地址) or because its values are addresses."""
+    if IP_HEADER.search(_clean(header).lower()):
+        return True
+    sample = [v for v in values if v][:50]
+    return bool(sample) and sum(_is_ip(v) for v in sample) * 2 > len(sample)
+
+
+def _blank_private_columns(table: Table) -> None:
+    for index, header in enumerate(table.headers):
+        if is_private_column(header, [row[index] for row in table.rows]):
+            table.private.append(index)
+            for row in table.rows:
+                row[index] = ""
+
+
+# --- keeping the upload between steps --------------------------------------------------------------
+
+
+def save_upload(directory: Path, questionnaire_id: int, table: Table) -> str:
+    """Keep the parsed table (IP columns already blanked) under a random name; return that name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    purge_uploads(directory)
+    token = secrets.token_urlsafe(24)
+    payload = {"questionnaire_id": questionnaire_id, **table.__dict__}
+    descriptor = os.open(directory / f"{token}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, ensure_ascii=False)
+    return token
+
+
+def load_upload(directory: Path, token: str, questionnaire_id: int) -> Table | None:
+    """The table kept under ``token`` for this questionnaire, or ``None``."""
+    if not UPLOAD_NAME.match(token):
+        return None
+    try:
+        payload = json.loads((directory / f"{token}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if payload.pop("questionnaire_id", None) != questionnaire_id:
+        return None
+    return Table(**payload)
+
+
+def delete_upload(directory: Path, token: str) -> None:
+    """Remove a kept upload (after the import, or when the evaluator gives up)."""
+    if UPLOAD_NAME.match(token):
+        (directory / f"{token}.json").unlink(missing_ok=True)
+
+
+def purge_uploads(directory: Path, max_age: int = UPLOAD_MAX_AGE) -> None:
+    """Remove uploads older than ``max_age`` seconds that were never imported."""
+    limit = time.time() - max_age
+    for path in directory.glob("*.json"):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+        except OSError:
+            continue
+
+
+# --- targets and guessing ----------------------------------------------------------------------------
+
+
+def _clean(value: Any) -> str:
+    """Full-width forms folded (NFKC), surrounding space removed."""
+    return unicodedata.normalize("NFKC", str(value or "")).strip()
+
+
+def _norm(value: Any) -> str:
+    """Text for comparison: folded, lower case, without spaces or punctuation."""
+    return re.sub(r"[\W_]+", "", _clean(value)).lower()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something a column can hold."""
+
+    value: str
+    label: Any
+    kind: str  # ignore / meta / ans / opt / other
+    question: dict | None = None
+    option: dict | None = None
+    field: str = ""  # the form field it feeds
+    norm: str = ""  # its text, for similarity
+
+
+def question_targets(definition: dict) -> list[Target]:
+    """Every answer target of a definition, in questionnaire order."""
+    targets = []
+    for question in numbered_questions(definition):
+        key, label, norm = question["key"], f"{question['number']}. {question['text']}", _norm(question["text"])
+        if question["type"] == "matrix":
+            for item in question["items"]:
+                targets.append(
+                    Target(
+                        f"ans:{key}.{item['key']}",
+                        f"{label} — {item['text']}",
+                        "ans",
+                        question,
+                        field=f"{key}.{item['key']}",
+                        norm=norm + _norm(item["text"]),
+                    )
+                )
+            continue
+        targets.append(Target(f"ans:{key}", label, "ans", question, field=key, norm=norm))
+        if question["type"] == "multiple_choice":
+            for option in question["options"]:
+                targets.append(
+                    Target(
+                        f"opt:{key}:{option['key']}",
+                        _l("%(q)s — 选项“%(o)s”（每个选项一列，1 为选中）", q=label, o=option["text"]),
+                        "opt",
+                        question,
+                        option,
+                        field=key,
+                        norm=norm + _norm(option["text"]),
+                    )
+                )
+        for option in question.get("options", []):
+            if option.get("other"):
+                targets.append(
+                    Target(
+                        f"other:{key}",
+                        _l("%(q)s — “%(o)s”后填写的文字", q=label, o=option["text"]),
+                        "other",
+                        question,
+                        option,
+                        field=other_key(key),
+                        norm=norm + _norm(option["text"]),
+                    )
+                )
+    return targets
+
+
+def all_targets(definition: dict) -> dict[str, Target]:
+    """Target value -> target: "do not import", the metadata fields, then the questions."""
+    targets = [Target(IGNORE, _l("不导入"), "ignore")]
+    targets += [Target(value, label, "meta") for value, label in META_LABELS.items()]
+    targets += question_targets(definition)
+    return {t.value: t for t in targets}
+
+
+def target_choices(definition: dict) -> list[tuple[str, Any]]:
+    """(value, label) pairs for the mapping screen's selects."""
+    return [(t.value, t.label) for t in all_targets(definition).values()]
+
+
+def _similarity(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+class _Guesser:
+    """Matches one header at a time to a target."""
+
+    def __init__(self, definition: dict):
+        self.targets = all_targets(definition)
+        self.questions = numbered_questions(definition)
+        self.by_number: dict[str, list[tuple[dict, dict | None]]] = {}
+        for question in self.questions:
+            self.by_number.setdefault(question["number"], []).append((question, None))
+            for index, item in enumerate(question.get("items", []) if question["type"] == "matrix" else [], 1):
+                self.by_number.setdefault(f"{question['number']}.{index}", []).append((question, item))
+        self.by_position = {str(i): q for i, q in enumerate(self.questions, start=1)}
+        self.text_targets = [t for t in self.targets.values() if t.kind in ("ans", "opt", "other")]
+
+    def guess(self, header: str) -> tuple[str, float]:
+        """(target, confidence): metadata names 3, a question number 1–2, text alone 0.6–1."""
+        clean = TYPE_TAG.sub("", _clean(header)).strip()
+        name = _norm(clean)
+        if not name or IP_HEADER.search(clean.lower()):
+            return IGNORE, 0.0
+        for target, names in META_NAMES.items():
+            if name in names:
+                return target, 3.0
+        match = NUMBER_PREFIX.match(clean)
+        rest = clean[match.end() :].strip() if match else clean
+        numbered = self._numbered(match.group(1), rest) if match else None
+        rest_norm = _norm(rest)
+        if numbered and (not rest_norm or PAREN_ONLY.fullmatch(rest)):
+            return numbered.value, 1.5
+        best, score = self._best_text(rest_norm or name)
+        own = _similarity(rest_norm, numbered.norm) if numbered else 0.0
+        # The number wins unless the text clearly names another question (问卷星 numbers 1, 2, 3, …
+        # where a questionnaire may number 1.1, 1.2, 2, …).
+        if numbered and score < own + 0.1:
+            return numbered.value, 1.0 + own
+        if best is not None and score >= 0.6:
+            return best.value, score
+        return (numbered.value, 1.0 + own) if numbered else (IGNORE, 0.0)
+
+    def _numbered(self, number: str, rest: str) -> Target | None:
+        """The target a numbered header names: by display number first, then by position (问卷星 counts 1, 2, …)."""
+        paren = PAREN_ONLY.fullmatch(rest)
+        sub = paren.group(1) if paren else None
+        candidates = list(self.by_number.get(number, []))
+        if number in self.by_position:
+            candidates.append((self.by_position[number], None))
+        for question, item in candidates:
+            value = self._refine(question, item, _norm(rest), sub)
+            if value:
+                return self.targets[value]
+        return None
+
+    def _refine(self, question: dict, item: dict | None, rest_norm: str, sub: str | None) -> str | None:
+        key = question["key"]
+        if item is not None:
+            return f"ans:{key}.{item['key']}"
+        qnorm = _norm(question["text"])
+        if question["type"] == "matrix":
+            found = _part(question["items"], sub, rest_norm, qnorm)
+            return f"ans:{key}.{found['key']}" if found else None
+        options = question.get("options", [])
+        if question["type"] == "multiple_choice":
+            found = None if (sub is None and rest_norm == qnorm) else _part(options, sub, rest_norm, qnorm)
+            if found:
+                return f"opt:{key}:{found['key']}"
+            return f"ans:{key}" if sub is None else None
+        if sub is not None:
+            found = _part([o for o in options if o.get("other")], sub, rest_norm, qnorm)
+            return f"other:{key}" if found else None
+        return f"ans:{key}"
+
+    def _best_text(self, name: str) -> tuple[Target | None, float]:
+        best, score = None, 0.0
+        for target in self.text_targets:
+            matcher = SequenceMatcher(None, name, target.norm, autojunk=False)
+            if matcher.real_quick_ratio() <= score or matcher.quick_ratio() <= score:
+                continue
+            ratio = matcher.ratio()
+            if ratio > score:
+                best, score = target, ratio
+        return best, score
+
+
+def _part(parts: list[dict], sub: str | None, rest_norm: str, qnorm: str) -> dict | None:
+    """The item or option a header names: in "(…)", or at the end of "question text—option text"."""
+    if sub is not None:
+        wanted = _norm(sub)
+        return next((p for p in parts if _norm(p["text"]) == wanted), None)
+    if not rest_norm or rest_norm == qnorm:
+        return None
+    found = [p for p in parts if _norm(p["text"]) and rest_norm.endswith(_norm(p["text"]))]
+    return max(found, key=lambda p: len(_norm(p["text"])), default=None)
+
+
+def guess_mapping(headers: list[str], definition: dict) -> list[str]:
+    """A target per column; when two columns want one target, the surer guess (then the earlier column) wins."""
+    guesser = _Guesser(normalize_definition(definition))
+    guesses = [guesser.guess(header) for header in headers]
+    winners: dict[str, int] = {}
+    for index, (target, confidence) in enumerate(guesses):
+        if target != IGNORE and (target not in winners or confidence > guesses[winners[target]][1]):
+            winners[target] = index
+    return [target if winners.get(target) == index else IGNORE for index, (target, _c) in enumerate(guesses)]
+
+
+# --- plans ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What the evaluator decided: a target per column, value overrides per question, the channel."""
+
+    mapping: list[str]
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # question key -> {value: option key}
+    channel: str = COLUMN_CHANNEL
+
+
+def default_plan(table: Table, definition: dict) -> Plan:
+    """The guessed plan; columns with IP addresses are never imported."""
+    mapping = guess_mapping(table.headers, definition)
+    for index in table.private:
+        mapping[index] = IGNORE
+    channel = COLUMN_CHANNEL if "meta:channel" in mapping else DEFAULT_CHANNEL
+    return Plan(mapping, {}, channel)
+
+
+def plan_from_form(formdata, table: Table, definition: dict, channels: list[str]) -> Plan:
+    """The plan the mapping screen submitted (``col-N``, ``channel``, ``vq-N``/``vt-N``/``vv-N``)."""
+    mapping = [formdata.get(f"col-{i}", IGNORE) or IGNORE for i in range(len(table.headers))]
+    for index in table.private:
+        mapping[index] = IGNORE
+    questions = {q["key"]: q for q in numbered_questions(definition)}
+    overrides: dict[str, dict[str, str]] = {}
+    n = 0
+    while f"vq-{n}" in formdata:
+        question = questions.get(formdata.get(f"vq-{n}", ""))
+        value, chosen = formdata.get(f"vt-{n}", ""), formdata.get(f"vv-{n}", "")
+        n += 1
+        if question is None or not chosen:
+            continue
+        if chosen == BLANK or chosen in {o["key"] for o in question.get("options", [])}:
+            overrides.setdefault(question["key"], {})[_clean(value)] = chosen
+    channel = formdata.get("channel", DEFAULT_CHANNEL)
+    return Plan(mapping, overrides, channel if channel in channels else DEFAULT_CHANNEL)
+
+
+def channel_choices(questionnaire: Questionnaire) -> list[tuple[str, Any]]:
+    """How imported responses are labelled: by the 来源 column, or one fixed channel."""
+    choices = [
+        (COLUMN_CHANNEL, _l("按“来源”列记录（记为 import:来源）")),
+        (DEFAULT_CHANNEL, _l("导入（import）")),
+        ("paper", _l("纸质问卷（paper）")),
+    ]
+    taken = {value for value, _label in choices}
+    choices += [(c.code, f"{c.name}（{c.code}）") for c in questionnaire.channels if c.code not in taken]
+    return choices
+
+
+# --- converting cells --------------------------------------------------------------------------------
+
+
+class Converted(NamedTuple):
+    """A cell read as an answer: an option key, a list of keys, text, or ``None`` (unanswered)."""
+
+    value: str | list[str] | None
+    other: str | None = None
+
+
+def _is_blank(text: str, question: dict) -> bool:
+    return not text or text in SKIPPED or (question["type"] in CHOICE_TYPES and text in CHOICE_SKIPPED)
+
+
+def _match_main(question: dict, text: str, overrides: dict[str, str] | None) -> str | None:
+    """The option key ``text`` names (by override, text, number or letter), ``BLANK``, or ``None``."""
+    options = question["options"]
+    if overrides and text in overrides:
+        return overrides[text]
+    for option in options:
+        if _clean(option["text"]) == text:
+            return option["key"]
+    wanted = _norm(text)
+    for option in options:
+        if wanted and _norm(option["text"]) == wanted:
+            return option["key"]
+    if re.fullmatch(r"\d{1,3}", text) and 1 <= int(text) <= len(options):
+        return options[int(text) - 1]["key"]
+    if re.fullmatch(r"[A-Za-z]", text) and ord(text.upper()) - ord("A") < len(options):
+        return options[ord(text.upper()) - ord("A")]["key"]
+    return None
+
+
+def _resolve(question: dict, token: str, overrides: dict[str, str] | None) -> tuple[str, str | None, str | None]:
+    """(the value as written, the "other" text, the option key or ``BLANK`` or ``None`` if unknown).
+
+    Options are matched on folded text; the respondent's "other" text is kept exactly as written.
+    """
+    raw, token = token.strip(), _clean(token)
+    key = _match_main(question, token, overrides)
+    if key is not None:
+        return token, None, key
+    bracket = OTHER_BRACKET.fullmatch(raw)
+    if bracket:
+        main = _clean(bracket.group(1))
+        return main, bracket.group(2).strip(), _match_main(question, main, overrides)
+    for option in question["options"]:
+        for prefix in {option["text"].strip(), _clean(option["text"])} if option.get("other") else ():
+            for colon in ("：", ":"):
+                if raw.startswith(prefix + colon):
+                    return _clean(option["text"]), raw[len(prefix) + 1 :].strip(), option["key"]
+    return token, None, None
+
+
+def _pieces(question: dict, text: str, overrides: dict[str, str] | None) -> list[tuple[str, str | None, str | None]]:
+    """The options a cell holds; a multiple-choice cell is split on ┋ | 、 , ; keeping option texts whole."""
+    if question["type"] != "multiple_choice":
+        return [_resolve(question, text, overrides)]
+    parts = SEPARATORS.split(text)
+    words, seps = parts[0::2], parts[1::2]
+    found, i = [], 0
+    while i < len(words):
+        if not words[i].strip():
+            i += 1
+            continue
+        for j in range(len(words) - 1, i - 1, -1):
+            candidate = "".join(w + (seps[k] if k < j else "") for k, w in enumerate(words[i : j + 1], start=i))
+            piece = _resolve(question, candidate, overrides)
+            if piece[2] is not None:
+                found.append(piece)
+                i = j + 1
+                break
+        else:
+            found.append((_clean(words[i]), None, None))
+            i += 1
+    return found
+
+
+def _is_other(question: dict, key: str) -> bool:
+    return any(o["key"] == key and o.get("other") for o in question.get("options", []))
+
+
+def convert_value(question: dict, cell: Any, overrides: dict[str, str] | None = None) -> Converted:
+    """A cell as the answer to ``question``; raises ``CellError`` for a value that is not an option."""
+    raw = str(cell or "").strip()
+    if _is_blank(_clean(raw), question):
+        return Converted(None)
+    if question["type"] == "date":
+        return Converted(_iso_date(_clean(raw)))
+    if question["type"] not in CHOICE_TYPES:
+        return Converted(raw)  # free text kept exactly as written (full-width punctuation too)
+    keys, other = [], None
+    for main, extra, key in _pieces(question, raw, overrides):
+        if key is None:
+            raise CellError(_l("“%(value)s”不是本题的选项。", value=main))
+        if key == BLANK:
+            continue
+        if extra and not _is_other(question, key):
+            raise CellError(_l("选项“%(value)s”后面不能附带文字“%(extra)s”。", value=main, extra=extra))
+        if key not in keys:
+            keys.append(key)
+        other = extra or other
+    if question["type"] == "multiple_choice":
+        return Converted(keys or None, other)
+    if len(keys) > 1:
+        raise CellError(_l("本题只能选一项，这里有 %(n)d 项。", n=len(keys)))
+    return Converted(keys[0] if keys else None, other)
+
+
+def convert_option_cell(question: dict, option: dict, cell: Any) -> Converted:
+    """A one-column-per-option cell: 1 (chosen) or 0 / empty (not chosen); an "other" column may hold text."""
+    raw = str(cell or "").strip()
+    text = _clean(raw)
+    mark = text.lower()
+    if _is_blank(text, question) or mark in FALSE_MARKS:
+        return Converted(None)
+    if mark in TRUE_MARKS or _norm(text) == _norm(option["text"]):
+        return Converted([option["key"]])
+    bracket = OTHER_BRACKET.fullmatch(raw)
+    if option.get("other"):
+        if bracket and (
+            _clean(bracket.group(1)).lower() in TRUE_MARKS or _norm(bracket.group(1)) == _norm(option["text"])
+        ):
+            return Converted([option["key"]], bracket.group(2).strip() or None)
+        return Converted([option["key"]], raw)  # the column holds what the respondent wrote
+    raise CellError(_l("“%(value)s”无法识别：选项列应填 1（选中）或 0（未选）。", value=text))
+
+
+def _iso_date(text: str) -> str:
+    match = DATE_TEXT.fullmatch(text)
+    if not match:
+        return text  # left to the form's date check, which says how to write it
+    year, month, day = (int(p) for p in match.groups()[:3])
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def parse_duration(cell: Any) -> int | None:
+    """所用时间 as seconds: "123秒", "2分3秒", "1小时2分", "123", "2:03"; ``ValueError`` if unreadable."""
+    text = _clean(cell)
+    if not text or text in SKIPPED:
+        return None
+    clock = DURATION_CLOCK.fullmatch(text)
+    if clock:
+        parts = [int(p) for p in clock.groups() if p is not None]
+        return parts[0] * 60 + parts[1] if len(parts) == 2 else parts[0] * 3600 + parts[1] * 60 + parts[2]
+    match = DURATION_UNITS.fullmatch(text)
+    if not match or not any(match.groups()):
+        raise ValueError(text)
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + round(float(seconds or 0))
+
+
+def parse_submitted(cell: Any, timezone: str = DEFAULT_TIMEZONE) -> dt.datetime | None:
+    """提交答卷时间 (local time of ``timezone``) as naive UTC; ``ValueError`` if unreadable."""
+    text = _clean(cell)
+    if not text:
+        return None
+    match = DATE_TEXT.fullmatch(text)
+    if not match:
+        raise ValueError(text)
+    local = dt.datetime(*(int(p or 0) for p in match.groups()), tzinfo=ZoneInfo(timezone))
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _channel_code(cell: str) -> str:
+    text = cell.strip()
+    if not text:
+        return DEFAULT_CHANNEL
+    code = text if text.startswith("import:") else f"import:{text}"
+    return code[:32]
+
+
+# --- checking and importing --------------------------------------------------------------------------
+
+
+@dataclass
+class RowProblem:
+    """One bad cell or row: file row number, column (index and header, ``None`` if not in the file), message."""
+
+    row: int
+    column: int | None
+    header: str
+    message: str
+
+
+@dataclass
+class Report:
+    """The outcome of a check or an import."""
+
+    total: int = 0
+    general: list[str] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+    imported: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.general and not self.problems
+
+    @property
+    def bad_rows(self) -> int:
+        return len({p.row for p in self.problems})
+
+
+def submission_id(questionnaire_id: int, sha256: str, row_index: int) -> str:
+    """The same row of the same file for the same questionnaire always gets the same id."""
+    return hashlib.sha256(f"import:{questionnaire_id}:{sha256}:{row_index}".encode()).hexdigest()
+
+
+class _Checker:
+    """Validates rows against one questionnaire version with one plan."""
+
+    def __init__(self, questionnaire: Questionnaire, table: Table, plan: Plan, timezone: str):
+        self.questionnaire, self.table, self.plan, self.timezone = questionnaire, table, plan, timezone
+        self.definition = normalize_definition(questionnaire.current_version.definition)
+        self.form_class = build_response_form_class(self.definition)
+        self.targets = all_targets(self.definition)
+        self.columns: list[tuple[int, Target]] = []
+        self.meta: dict[str, int] = {}
+        self.field_columns: dict[str, int] = {}
+        self.labels = {t.field: t.label for t in self.targets.values() if t.kind == "ans"}
+
+    def mapping_problems(self) -> list[str]:
+        problems, seen = [], {}
+        for index, value in enumerate(self.plan.mapping):
+            target = self.targets.get(value)
+            if target is None:
+                problems.append(str(_l("第 %(n)d 列的对应项无效，请重新选择。", n=index + 1)))
+                continue
+            if target.kind == "ignore":
+                continue
+            if value in seen:
+                problems.append(
+                    str(
+                        _l(
+                            "第 %(a)d 列和第 %(b)d 列都对应到“%(label)s”，请只保留一列。",
+                            a=seen[value] + 1,
+                            b=index + 1,
+                            label=target.label,
+                        )
+                    )
+                )
+                continue
+            seen[value] = index
+            if target.kind == "meta":
+                self.meta[value] = index
+            else:
+                self.columns.append((index, target))
+                self.field_columns.setdefault(target.field, index)
+        if not self.columns:
+            problems.append(str(_l("没有任何一列对应到问卷的题目。")))
+        return problems
+
+    def check_row(self, position: int, row: list[str]) -> tuple[list[RowProblem], dict | None]:
+        number = self.table.row_numbers[position]
+        formdata, problems, failed = self._formdata(number, row)
+        record = self._metadata(number, row, problems)
+        form = self.form_class(formdata=formdata, meta={"csrf": False})
+        form.validate()
+        for name, messages in form.errors.items():
+            if name not in failed:
+                problems.extend(self._problem(number, name, str(m)) for m in messages)
+        answers = collect_answers(form)
+        if not problems and not answers:
+            problems.append(RowProblem(number, None, "", str(_l("这一行没有任何回答。"))))
+        if problems:
+            return problems, None
+        record["answers"] = answers
+        return [], record
+
+    def _formdata(self, number: int, row: list[str]) -> tuple[MultiDict, list[RowProblem], set[str]]:
+        singles: dict[str, str] = {}
+        picks: dict[str, list[str]] = {}
+        others: dict[str, str] = {}
+        problems, failed = [], set()
+        for index, target in self.columns:
+            question = target.question
+            try:
+                converted = self._convert(target, row[index])
+            except CellError as error:
+                problems.append(RowProblem(number, index, self.table.headers[index], str(error.message)))
+                failed.update({target.field, question["key"], other_key(question["key"])})
+                continue
+            if isinstance(converted.value, list):
+                picks.setdefault(question["key"], [])
+                picks[question["key"]] += [k for k in converted.value if k not in picks[question["key"]]]
+            elif converted.value is not None:
+                singles[target.field] = converted.value
+            if converted.other:
+                others[other_key(question["key"])] = converted.other
+        formdata = MultiDict(list(singles.items()) + list(others.items()))
+        for key, chosen in picks.items():
+            for option_key in chosen:
+                formdata.add(key, option_key)
+        return formdata, problems, failed
+
+    def _convert(self, target: Target, cell: str) -> Converted:
+        question = target.question
+        if target.kind == "opt":
+            return convert_option_cell(question, target.option, cell)
+        if target.kind == "other":
+            raw = str(cell or "").strip()
+            return Converted(None, None if _is_blank(_clean(raw), {"type": "text"}) else raw)
+        return convert_value(question, cell, self.plan.overrides.get(question["key"]))
+
+    def _metadata(self, number: int, row: list[str], problems: list[RowProblem]) -> dict:
+        record: dict[str, Any] = {"submitted_at": None, "duration_seconds": None, "status": "valid"}
+        readers = {
+            "meta:submitted_at": (
+                "submitted_at",
+                lambda c: parse_submitted(c, self.timezone),
+                _l("无法识别的时间“%(value)s”，请写成 2019-05-01 12:30:00。"),
+            ),
+            "meta:duration_seconds": (
+                "duration_seconds",
+                parse_duration,
+                _l("无法识别的用时“%(value)s”，请写成秒数或“2分3秒”。"),
+            ),
+            "meta:status": ("status", _status, _l("状态“%(value)s”只能是“有效”或“已排除”。")),
+        }
+        for target, (name, reader, message) in readers.items():
+            if target in self.meta:
+                cell = row[self.meta[target]]
+                try:
+                    value = reader(cell)
+                except ValueError:
+                    index = self.meta[target]
+                    problems.append(RowProblem(number, index, self.table.headers[index], message % {"value": cell}))
+                    continue
+                if value is not None:
+                    record[name] = value
+        reason = row[self.meta["meta:exclusion_reason"]].strip() if "meta:exclusion_reason" in self.meta else ""
+        record["exclusion_reason"] = (reason or str(_l("导入前已排除"))) if record["status"] == "excluded" else None
+        record["channel"] = self._channel(row)
+        unit = row[self.meta["meta:unit_name"]].strip() if "meta:unit_name" in self.meta else ""
+        record["unit_name"] = unit[:200] or None
+        return record
+
+    def _channel(self, row: list[str]) -> str:
+        if self.plan.channel != COLUMN_CHANNEL:
+            return self.plan.channel
+        if "meta:channel" in self.meta:
+            return _channel_code(row[self.meta["meta:channel"]])
+        return DEFAULT_CHANNEL
+
+    def _problem(self, number: int, name: str | None, message: str) -> RowProblem:
+        name = name or ""
+        index = self.field_columns.get(name)
+        if index is None and name.endswith(OTHER_SUFFIX):
+            index = self.field_columns.get(name[: -len(OTHER_SUFFIX)])
+        if index is not None:
+            return RowProblem(number, index, self.table.headers[index], message)
+        label = self.labels.get(name, name)
+        return RowProblem(number, None, str(_l("（文件中没有这一题）%(label)s", label=label)), message)
+
+
+def _status(cell: str) -> str:
+    text = _clean(cell).lower()
+    if text in VALID_MARKS:
+        return "valid"
+    if text in EXCLUDED_MARKS:
+        return "excluded"
+    raise ValueError(cell)
+
+
+def _too_fast(questionnaire: Questionnaire, duration: int | None) -> list[str]:
+    """The flag respondents get for answering faster than ``min_seconds``."""
+    limit = questionnaire.min_seconds
+    return ["too_fast"] if limit and duration is not None and duration < limit else []
+
+
+def _already_imported(ids: list[str]) -> int:
+    found = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = db.select(db.func.count(Response.id)).where(Response.submission_id.in_(chunk))
+        found += db.session.execute(query).scalar() or 0
+    return found
+
+
+def check_import(questionnaire: Questionnaire, table: Table, plan: Plan, timezone: str = DEFAULT_TIMEZONE) -> Report:
+    """A dry run: every row through the respondent's form; the report lists every bad row and cell."""
+    report = Report(total=len(table.rows))
+    if questionnaire.current_version is None:
+        report.general.append(str(_l("问卷尚未发布，发布后才能导入答卷。")))
+        return report
+    if not table.rows:
+        report.general.append(str(_l("文件中只有标题行，没有答卷。")))
+        return report
+    checker = _Checker(questionnaire, table, plan, timezone)
+    report.general.extend(checker.mapping_problems())
+    if report.general:
+        return report
+    for position, row in enumerate(table.rows):
+        problems, record = checker.check_row(position, row)
+        report.problems.extend(problems)
+        if record is not None:
+            record["submission_id"] = submission_id(questionnaire.id, table.sha256, position)
+            record["flags"] = quality_flags(checker.definition, record["answers"])
+            record["flags"] += _too_fast(questionnaire, record["duration_seconds"])
+            report.records.append(record)
+    ids = [submission_id(questionnaire.id, table.sha256, i) for i in range(len(table.rows))]
+    existing = _already_imported(ids)
+    if existing:
+        report.general.append(str(_duplicate_message(existing)))
+    return report
+
+
+def _duplicate_message(n: int):
+    return _l("这个文件已经导入过这份问卷（其中 %(n)d 行已存在）。为避免重复，本次没有导入任何答卷。", n=n)
+
+
+def run_import(
+    questionnaire: Questionnaire,
+    table: Table,
+    plan: Plan,
+    user_id: int | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> Report:
+    """Check, then store every row in one transaction; any problem stores nothing."""
+    report = check_import(questionnaire, table, plan, timezone)
+    if not report.ok:
+        return report
+    version_id = questionnaire.current_version_id
+    now = utcnow()
+    responses = [
+        Response(
+            questionnaire_id=questionnaire.id, version_id=version_id, **{**r, "submitted_at": r["submitted_at"] or now}
+        )
+        for r in report.records
+    ]
+    try:
+        db.session.add_all(responses)
+        _count(questionnaire, responses)
+        db.session.flush()
+        db.session.add_all(
+            ReviewEvent(response_id=r.id, user_id=user_id, action="exclude", reason=r.exclusion_reason)
+            for r in responses
+            if r.status == "excluded"
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        report.general.append(str(_duplicate_message(len(responses))))
+        return report
+    except Exception:
+        db.session.rollback()
+        raise
+    report.imported = len(responses)
+    return report
+
+
+def _count(questionnaire: Questionnaire, responses: list[Response]) -> None:
+    """Add the imported responses to the questionnaire's counter (and a chosen channel's), atomically."""
+    db.session.execute(
+        update(Questionnaire)
+        .where(Questionnaire.id == questionnaire.id)
+        .values(accepted_count=Questionnaire.accepted_count + len(responses))
+    )
+    per_channel = Counter(r.channel for r in responses)
+    for channel in questionnaire.channels:
+        if per_channel.get(channel.code):
+            db.session.execute(
+                update(Channel)
+                .where(Channel.id == channel.id)
+                .values(accepted_count=Channel.accepted_count + per_channel[channel.code])
+            )
+
+
+# --- what the mapping screen shows --------------------------------------------------------------------
+
+
+@dataclass
+class ColumnView:
+    """One column on the mapping screen."""
+
+    index: int
+    header: str
+    target: str
+    samples: list[str]
+    private: bool
+
+
+@dataclass
+class ValueView:
+    """One distinct value of a choice question in the file and the option it is read as."""
+
+    question: str
+    value: str
+    count: int
+    auto: str | None  # option text recognised automatically, or None
+    chosen: str  # the evaluator's override ("" = automatic)
+
+
+@dataclass
+class QuestionValues:
+    """The values of one choice question, with its options for the override selects."""
+
+    key: str
+    label: str
+    options: list[tuple[str, str]]
+    values: list[ValueView]
+    more: int = 0  # distinct values not listed
+
+
+def column_views(table: Table, plan: Plan) -> list[ColumnView]:
+    """Each column with a few sample values and its current target."""
+    views = []
+    for index, header in enumerate(table.headers):
+        samples: list[str] = []
+        for row in table.rows:
+            if row[index] and row[index] not in samples:
+                samples.append(row[index])
+            if len(samples) == SAMPLE_VALUES:
+                break
+        views.append(ColumnView(index, header, plan.mapping[index], samples, index in table.private))
+    return views
+
+
+def value_views(table: Table, plan: Plan, definition: dict) -> list[QuestionValues]:
+    """For every choice question fed by a whole-answer column: its distinct values and their options."""
+    targets = all_targets(normalize_definition(definition))
+    by_question: dict[str, tuple[dict, Counter]] = {}
+    for index, value in enumerate(plan.mapping):
+        target = targets.get(value)
+        if target is None or target.kind != "ans" or target.question["type"] not in CHOICE_TYPES:
+            continue
+        question = target.question
+        counter = by_question.setdefault(question["key"], (question, Counter()))[1]
+        overrides = plan.overrides.get(question["key"])
+        for row in table.rows:
+            text = _clean(row[index])
+            if not _is_blank(text, question):
+                counter.update(main for main, _extra, _key in _pieces(question, text, overrides))
+    return [_question_values(q, counter, plan.overrides.get(q["key"], {})) for q, counter in by_question.values()]
+
+
+def _question_values(question: dict, counter: Counter, overrides: dict[str, str]) -> QuestionValues:
+    texts = {o["key"]: o["text"] for o in question["options"]}
+    values = []
+    for value, count in counter.most_common(MAX_VALUE_ROWS):
+        auto = _match_main(question, value, None)
+        values.append(ValueView(question["key"], value, count, texts.get(auto or ""), overrides.get(value, "")))
+    return QuestionValues(
+        key=question["key"],
+        label=f"{question['number']}. {question['text']}",
+        options=list(texts.items()),
+        values=values,
+        more=max(0, len(counter) - MAX_VALUE_ROWS),
+    )

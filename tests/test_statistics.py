@@ -1,0 +1,126 @@
+"""Uncertainty, index, reliability and association tests against hand values and independent libraries
+(statsmodels, pingouin, factor_analyzer, scipy), plus property tests."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pingouin
+import pytest
+from factor_analyzer.factor_analyzer import calculate_bartlett_sphericity, calculate_kmo
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from analysis.association import association_test
+from analysis.index import item_index, mean_index
+from analysis.numbers import wilson_interval
+from analysis.reliability import alpha_band, cronbach_alpha, scale_reliability, sphericity
+from analysis.uncertainty import margin_of_error, required_sample
+
+FIVE = {"key": "q", "storage": "one", "options": [
+    {"key": "a", "score": 100}, {"key": "b", "score": 80}, {"key": "c", "score": 60},
+    {"key": "d", "score": 30}, {"key": "e", "score": 0}, {"key": "x", "score": None, "dont_know": True}]}
+LIKERT = {"key": "l", "storage": "one", "options": [{"key": str(i), "score": i} for i in range(1, 6)]}
+
+
+def test_required_sample_sizes():
+    assert required_sample(0.05) == 385  # the textbook figure
+    assert required_sample(0.03) == 1068
+    assert required_sample(0.05, population=10_000) == 370  # 384.15 / (1 + 383.15/10000) = 369.97
+    assert required_sample(0.05, population=500) == 218
+
+
+def test_margin_of_error_by_hand():
+    # p = 0.9, n = 100: 1.96 * sqrt(0.09/100) = 0.0588
+    assert margin_of_error(90, 100) == pytest.approx(1.959963984540054 * 0.03)
+    # with N = 1000 the fpc is sqrt(900/999)
+    assert margin_of_error(90, 100, population=1000) == pytest.approx(1.959963984540054 * 0.03 * math.sqrt(900 / 999))
+    assert margin_of_error(0, 0) is None
+    assert margin_of_error(6, 6, population=6) == 0  # a census has no sampling error
+
+
+def test_index_by_hand():
+    column = pd.Series(["a", "b", "b", "e", "x", None], dtype="object")
+    value = item_index(FIVE, column)
+    assert value.n == 4 and value.value == pytest.approx((100 + 80 + 80 + 0) / 4)
+    likert = item_index(LIKERT, pd.Series(["5", "4", "3", "1"], dtype="object"))
+    assert likert.value == pytest.approx((13 / 4 - 1) / 4 * 100)  # (mean − 1)/4 × 100
+    assert mean_index([value, likert]) == pytest.approx((65 + 56.25) / 2)
+    assert item_index(FIVE, pd.Series([None], dtype="object")).value is None
+
+
+@pytest.fixture(scope="module")
+def survey_items() -> pd.DataFrame:
+    """200 respondents × 6 correlated 5-point items with a few missing values."""
+    rng = np.random.default_rng(7)
+    trait = rng.normal(size=200)
+    data = {f"i{k}": np.clip(np.round(3 + trait + rng.normal(scale=0.9, size=200)), 1, 5) for k in range(6)}
+    frame = pd.DataFrame(data)
+    frame.iloc[[3, 50, 77], [1, 4, 2]] = np.nan
+    return frame
+
+
+def test_alpha_matches_pingouin(survey_items):
+    expected, _ci = pingouin.cronbach_alpha(survey_items, nan_policy="listwise")
+    assert cronbach_alpha(survey_items) == pytest.approx(expected, abs=1e-12)
+
+
+def test_alpha_if_deleted_and_item_total_by_definition(survey_items):
+    result = scale_reliability(survey_items)
+    complete = survey_items.dropna()
+    assert result.n == len(complete) == 197
+    for item in result.items:
+        rest = complete.drop(columns=[item.key])
+        expected_alpha, _ = pingouin.cronbach_alpha(rest)
+        assert item.alpha_if_deleted == pytest.approx(expected_alpha, abs=1e-12)
+        r, _p = stats.pearsonr(complete[item.key], rest.sum(axis=1))
+        assert item.corrected_item_total == pytest.approx(r, abs=1e-12)
+    assert alpha_band(result.alpha) in ("good", "excellent")
+
+
+def test_kmo_and_bartlett_match_factor_analyzer(survey_items):
+    complete = survey_items.dropna()
+    result = sphericity(survey_items)
+    chi2, p = calculate_bartlett_sphericity(complete)
+    _per_item, kmo = calculate_kmo(complete)
+    assert result.kmo == pytest.approx(kmo, abs=1e-10)
+    assert result.chi_square == pytest.approx(chi2, rel=1e-10)
+    assert result.df == 15 and result.p_value == pytest.approx(p, abs=1e-12)
+
+
+def test_edge_cases_of_reliability():
+    constant = pd.DataFrame({"a": [3, 3, 3], "b": [3, 3, 3]})
+    assert cronbach_alpha(constant) is None  # zero variance: undefined, not an error
+    assert cronbach_alpha(pd.DataFrame({"a": [1.0]})) is None
+    assert sphericity(pd.DataFrame({"a": [1, 2], "b": [2, 1], "c": [1, 1]})) is None  # too few respondents
+    assert alpha_band(0.59) == "poor" and alpha_band(0.7) == "acceptable" and alpha_band(0.9) == "excellent"
+
+
+def test_chi_square_matches_scipy_and_fisher_for_small_2x2():
+    table = [[30, 10], [20, 25], [15, 30]]
+    result = association_test(table)
+    chi2, p, df, _ = stats.chi2_contingency(table, correction=False)
+    assert (result.method, result.df) == ("chi2", df)
+    assert result.statistic == pytest.approx(chi2) and result.p_value == pytest.approx(p)
+    small = association_test([[5, 1], [1, 4]])
+    assert small.method == "fisher"
+    assert small.p_value == pytest.approx(stats.fisher_exact([[5, 1], [1, 4]])[1])
+    assert association_test([[3, 0], [0, 0]]) is None  # one row and one column left: nothing to test
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=2000), st.integers(min_value=1, max_value=2000))
+def test_wilson_interval_contains_the_rate_and_stays_in_0_1(successes, n):
+    successes = min(successes, n)
+    low, high = wilson_interval(successes, n)
+    assert 0 <= low <= successes / n <= high <= 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "d", "e", "x", None]), max_size=60))
+def test_index_stays_in_0_100(values):
+    result = item_index(FIVE, pd.Series(values, dtype="object"))
+    assert result.value is None or 0 <= result.value <= 100
