@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -15,6 +16,8 @@ from survey.extensions import db
 from survey.models import Project, Questionnaire
 from survey.portable import export_json, parse_definition
 from survey.problems import DefinitionError
+from survey.reporting import questionnaire_results
+from survey.results_json import results_dict
 
 
 def init_app(app: Flask) -> None:
@@ -23,13 +26,12 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(questionnaire_group)
+    app.cli.add_command(results_command)
 
 
 @click.command("create-user")
 @click.argument("username")
-@click.option(
-    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."
-)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
 @click.option("--name", "display_name", default="", help="Name shown in the desk.")
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
 def create_user_command(username: str, password: str, display_name: str, admin: bool) -> None:
@@ -106,3 +108,29 @@ def import_command(project_id: int, path: str) -> None:
         raise click.ClickException(f"{len(error.problems)} problem(s) in {path}; nothing was imported") from None
     questionnaire = publishing.import_questionnaire(project, definition)
     click.echo(f"imported questionnaire {questionnaire.id}: {questionnaire.title}")
+
+
+@click.command("results")
+@click.argument("questionnaire_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON (schema: docs/analysis.md).")
+def results_command(questionnaire_id: int, as_json: bool) -> None:
+    """Print a questionnaire's results: the same figures as the results page."""
+    questionnaire = db.session.get(Questionnaire, questionnaire_id)
+    if questionnaire is None:
+        raise click.ClickException(f"no questionnaire with id {questionnaire_id}")
+    data = results_dict(questionnaire, questionnaire_results(questionnaire))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    counts = data["counts"]
+    click.echo(f"{data['questionnaire']['title']}")
+    click.echo(
+        f"issued {counts['issued']}  returned {counts['returned']}  valid {counts['valid']}  "
+        f"excluded {counts['excluded']}"
+    )
+    for question in data["questions"]:
+        rate = question["rate"]
+        if rate:
+            click.echo(f"{question['number']:>5}  {rate['name']} {rate['percent'] or '-'}%  n={rate['denominator']}")
+    if data["overall"]:
+        click.echo(f"overall ({data['overall']['method']}): {data['overall']['percent'] or '-'}%")

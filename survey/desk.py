@@ -21,6 +21,7 @@ from survey.extensions import db
 from survey.portable import export_json, parse_definition
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
 from survey.reporting import channel_label, questionnaire_results, response_counts, response_records, schema_for
+from survey.results_json import results_dict
 from survey.versioning import draft_changes, has_unpublished_changes
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -222,6 +223,20 @@ def set_issued(questionnaire_id: int):
     return redirect(url_for("desk.results", questionnaire_id=questionnaire.id))
 
 
+@bp.post("/questionnaires/<int:questionnaire_id>/population")
+def set_population(questionnaire_id: int):
+    """总体规模 N for the finite-population correction (a fact of the fieldwork, not of the wording)."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    raw = (request.form.get("population") or "").strip()
+    if ActionForm().validate_on_submit() and (raw == "" or (raw.isdigit() and 0 < int(raw) <= 2_000_000_000)):
+        questionnaire.population = int(raw) if raw else None
+        db.session.commit()
+        flash(_("总体规模已保存。"), "success")
+    else:
+        flash(_("总体规模应为正整数。"), "error")
+    return redirect(url_for("desk.results", questionnaire_id=questionnaire.id))
+
+
 @bp.get("/questionnaires/<int:questionnaire_id>/qr.<any(png, svg):fmt>")
 def qr_code(questionnaire_id: int, fmt: str):
     """The QR code of the public link; ``?download=1`` saves it as a file."""
@@ -238,10 +253,13 @@ def qr_code(questionnaire_id: int, fmt: str):
 def results(questionnaire_id: int):
     """Counts, per-option shares and every rate with its n and definition."""
     questionnaire = member_questionnaire(questionnaire_id)
+    results = questionnaire_results(questionnaire)
     return render_template(
         "desk/results.html",
         questionnaire=questionnaire,
-        results=questionnaire_results(questionnaire),
+        results=results,
+        results_data=results_dict(questionnaire, results),
+        question_numbers={s.question["key"]: s.question["number"] for s in results.questions},
         issued_form=IssuedForm(issued=questionnaire.issued_count),
         title=_("结果：%(title)s", title=questionnaire.title),
     )

@@ -98,6 +98,7 @@ class Questionnaire(db.Model):
     opens_at: Mapped[datetime | None]  # UTC
     closes_at: Mapped[datetime | None]  # UTC
     target: Mapped[int | None]  # target sample size (目标样本量)
+    population: Mapped[int | None]  # 总体规模 N, for the finite-population correction
     quota: Mapped[int | None]  # stop accepting after this many submissions
     accepted_count: Mapped[int] = mapped_column(default=0, server_default="0")  # counter the quota is checked on
     one_per_device: Mapped[bool] = mapped_column(default=True, server_default="1")

@@ -78,7 +78,10 @@ def schema_for(questionnaire: Questionnaire) -> list[dict]:
 def settings_for(questionnaire: Questionnaire) -> dict:
     """Analysis settings of the version results are computed for."""
     version = questionnaire.current_version
-    return (version.definition if version else questionnaire.definition).get("settings", {})
+    settings = dict((version.definition if version else questionnaire.definition).get("settings") or {})
+    if questionnaire.population:
+        settings["population"] = questionnaire.population
+    return settings
 
 
 def effective_issued(questionnaire: Questionnaire) -> int | None:

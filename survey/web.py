@@ -9,9 +9,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from analysis.numbers import percent
+from analysis.reliability import alpha_band
 from survey.capture import Refused
 from survey.conditions import answer_keys
 from survey.extensions import login_manager
+from survey.presenting import quoted_list, rate_definition, rate_name
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -32,10 +34,12 @@ def init_web(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals.update(percent=percent, current_locale=lambda: str(get_locale()))
     app.jinja_env.filters["quoted_list"] = quoted_list
+    app.jinja_env.globals.update(rate_name=rate_name, rate_definition=rate_definition)
     app.jinja_env.globals.update(
         condition_index=condition_index, describe_condition=describe_condition,
         question_has_errors=question_has_errors,
         has_endpoint=lambda name: name in current_app.view_functions,
+        alpha_band=alpha_band,
     )
 
 
@@ -68,13 +72,6 @@ def describe_condition(condition: dict, index: dict[str, dict]) -> str:
 def question_has_errors(form, question: dict) -> bool:
     """Whether any field of a question (a matrix has several) failed validation."""
     return any(form[name].errors for name in answer_keys(question) if name in form)
-
-
-def quoted_list(items: list[str]) -> str:
-    """Option texts each in its own quotes, so texts containing commas stay readable."""
-    if str(get_locale()) == "en":
-        return ", ".join(f"“{item}”" for item in items)
-    return "".join(f"“{item}”" for item in items)
 
 
 def _phone_or_desk() -> str:

@@ -124,3 +124,27 @@ def test_wilson_interval_contains_the_rate_and_stays_in_0_1(successes, n):
 def test_index_stays_in_0_100(values):
     result = item_index(FIVE, pd.Series(values, dtype="object"))
     assert result.value is None or 0 <= result.value <= 100
+
+
+def test_results_page_shows_index_precision_dimensions_and_reliability(app, logged_in, evaluator):
+    from survey import publishing
+    from survey.extensions import db
+    from tests.helpers import make_project
+
+    questionnaire = publishing.create_questionnaire(make_project(evaluator), "service_grid")
+    publishing.publish(questionnaire)
+    version_definition = questionnaire.current_version.definition
+    import random
+
+    from survey.demo import _answer
+
+    # 20 scale items: KMO needs 100 complete rows; about 4 in 10 generated respondents answer every item
+    _answer(questionnaire, random.Random(5), 300)
+    html = logged_in.get(f"/desk/questionnaires/{questionnaire.id}/results").data.decode()
+    for needle in ("满意度指数", "样本量与精度", "需要 385 份", "分维度结果", "Cronbach α", "删除该题后的 α", "KMO = "):
+        assert needle in html, needle
+    logged_in.post(f"/desk/questionnaires/{questionnaire.id}/population", data={"population": "1000"})
+    db.session.refresh(questionnaire)
+    assert questionnaire.population == 1000
+    assert questionnaire.current_version.definition == version_definition  # versions are never rewritten
+    assert "需要 278 份" in logged_in.get(f"/desk/questionnaires/{questionnaire.id}/results").data.decode()

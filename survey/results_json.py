@@ -1,0 +1,159 @@
+"""Results as data: the documented JSON (``docs/analysis.md``) behind ``flask results --json``,
+the results page's charts and the read API. Same numbers as the page, from the same ``Results``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.rates import QuestionSummary, Rate
+from analysis.reliability import alpha_band
+from analysis.results import Results
+from survey.models import Questionnaire
+from survey.presenting import rate_definition, rate_name
+
+SCHEMA_VERSION = 1
+
+
+def rate_dict(rate: Rate | None) -> dict[str, Any] | None:
+    """A rate with its definition, n, exact counts, interval and margin."""
+    if rate is None:
+        return None
+    interval = rate.interval
+    return {
+        "question": rate.question_key,
+        "name": rate_name(rate),
+        "measure": rate.measure,
+        "numerator": rate.numerator,
+        "denominator": rate.denominator,
+        "value": rate.value,
+        "percent": rate.percent,
+        "ci95": list(interval) if interval else None,
+        "margin_of_error": rate.margin,
+        "small_sample": rate.small_sample,
+        "positive_options": rate.positive_options,
+        "dont_know_options": rate.dont_know_options,
+        "dont_know_count": rate.dont_know_count,
+        "dont_know_policy": rate.dont_know_policy,
+        "definition": rate_definition(rate),
+    }
+
+
+def _question_dict(summary: QuestionSummary) -> dict[str, Any]:
+    q = summary.question
+    numbers = summary.numbers
+    return {
+        "key": q["key"],
+        "number": q["number"],
+        "text": q["text"],
+        "type": q.get("type"),
+        "storage": q["storage"],
+        "dimension": q.get("dimension"),
+        "group": bool(q.get("group")),
+        "answered": summary.answered,
+        "options": [{"key": o.key, "text": o.text, "count": o.count, "percent": o.percent} for o in summary.options],
+        "rate": rate_dict(summary.rate),
+        "index": None if summary.index is None else {"value": summary.index.value, "n": summary.index.n},
+        "numbers": None if numbers is None else numbers.__dict__.copy(),
+        "attention_passed": summary.attention_passed,
+        "texts": summary.texts,
+        "other_texts": summary.other_texts,
+    }
+
+
+def _reliability_dict(results: Results) -> dict[str, Any]:
+    scale, validity = results.scale, results.validity
+    return {
+        "scale": None
+        if scale is None
+        else {
+            "n": scale.n,
+            "alpha": scale.alpha,
+            "band": alpha_band(scale.alpha),
+            "items": [i.__dict__.copy() for i in scale.items],
+        },
+        "kmo": None if validity is None else validity.kmo,
+        "bartlett": None
+        if validity is None or validity.chi_square is None
+        else {
+            "chi_square": validity.chi_square,
+            "df": validity.df,
+            "p_value": validity.p_value,
+            "n": validity.n,
+        },
+    }
+
+
+def _breakdowns(results: Results) -> list[dict[str, Any]]:
+    return [
+        {
+            "group": {"key": b.group["key"], "text": b.group["text"]},
+            "rows": [
+                {
+                    "key": row.key,
+                    "text": row.text,
+                    "respondents": row.respondents,
+                    "rates": {r.question_key: rate_dict(r) for r in row.rates if r},
+                }
+                for row in b.rows
+            ],
+            "tests": {key: (None if t is None else t.__dict__.copy()) for key, t in b.tests.items()},
+        }
+        for b in results.breakdowns
+    ]
+
+
+def results_dict(questionnaire: Questionnaire, results: Results) -> dict[str, Any]:
+    """Everything the results page shows, as plain JSON-ready data."""
+    overall = results.overall
+    version = questionnaire.current_version
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "questionnaire": {
+            "id": questionnaire.id,
+            "title": questionnaire.title,
+            "version": version.number if version else None,
+            "status": questionnaire.status,
+        },
+        "counts": {
+            "issued": results.issued,
+            "returned": results.returned,
+            "valid": results.valid,
+            "excluded": results.excluded,
+            "return_rate": results.return_rate,
+            "valid_rate": results.valid_rate,
+            "exclusion_reasons": results.exclusion_reasons,
+            "flagged": results.flagged,
+        },
+        "precision": {
+            "population": results.population,
+            "required_sample_5": results.required_samples["5"],
+            "required_sample_3": results.required_samples["3"],
+        },
+        "overall": None
+        if overall is None
+        else {
+            "method": overall.method,
+            "value": overall.value,
+            "percent": overall.percent,
+            "small_sample": overall.small_sample,
+            "rate": rate_dict(overall.rate),
+            "items": [r.question_key for r in overall.items],
+            "weights": overall.weights,
+        },
+        "overall_index": results.overall_index,
+        "dimensions": [
+            {
+                "name": d.name,
+                "questions": d.keys,
+                "value": None if d.exact is None else float(d.exact),
+                "percent": d.percent,
+                "index": d.index,
+                "alpha": d.reliability.alpha if d.reliability else None,
+            }
+            for d in results.dimensions
+        ],
+        "reliability": _reliability_dict(results),
+        "breakdowns": _breakdowns(results),
+        "questions": [_question_dict(s) for s in results.questions],
+    }
