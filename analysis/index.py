@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+
+from analysis.frame import scores_of
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,9 @@ def item_index(question: dict, column: pd.Series) -> IndexValue | None:
     low, high = min(scores.values()), max(scores.values())
     if high == low:
         return None
-    values = column.map(scores).dropna()
-    if values.empty:
+    values = scores_of(column, scores)
+    values = values[~np.isnan(values)]
+    if not len(values):
         return IndexValue(None, 0)
     return IndexValue((float(values.mean()) - low) / (high - low) * 100, len(values))
 

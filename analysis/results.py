@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.association import TestResult, association_test
 from analysis.breakdown import GroupRow, rates_by_group
-from analysis.frame import answers_frame, other_column
+from analysis.frame import answers_frame, other_column, scores_of
 from analysis.index import mean_index, scored_options
 from analysis.numbers import percent, percent_of
 from analysis.rates import QuestionSummary, Rate, summarise_question
@@ -128,48 +128,68 @@ class Results:
         return {"5": required_sample(0.05, self.population), "3": required_sample(0.03, self.population)}
 
 
+@dataclass(frozen=True)
+class ResponseSet:
+    """What analysis needs of a questionnaire's responses: the valid ones as a frame, the rest as counts."""
+
+    frame: pd.DataFrame  # valid responses, one column per answer key, plus CHANNEL_COLUMN
+    returned: int
+    exclusion_reasons: dict[str, int]
+    flagged: int  # valid responses carrying a quality flag
+
+
+def response_set(schema: list[dict], records: list[dict]) -> ResponseSet:
+    """A ``ResponseSet`` from record dicts (``status``, ``answers``, optional ``channel``, ``flags``,
+    ``exclusion_reason``): the simple path, used by tests and small sets."""
+    valid = [r for r in records if r["status"] == "valid"]
+    frame = answers_frame(schema, [r["answers"] for r in valid])
+    frame[CHANNEL_COLUMN] = pd.Series([r.get("channel") for r in valid], dtype="object")
+    return ResponseSet(frame, len(records), _exclusion_reasons(records), sum(1 for r in valid if r.get("flags")))
+
+
 def compute_results(
     schema: list[dict],
     settings: dict,
-    records: list[dict],
+    responses: ResponseSet | list[dict],
     issued: int | None = None,
     small_n: int = 30,
     channel_group: dict | None = None,
 ) -> Results:
-    """Results over ``records`` (dicts with ``status``, ``answers``, optionally ``channel``, ``exclusion_reason``).
+    """Results over the responses; only valid ones are analysed.
 
-    Only valid records are analysed. ``channel_group`` (``{"text": …, "options": [{"key": code,
-    "text": name}]}``) adds a breakdown by channel, computed like a respondent-group breakdown.
+    ``responses`` is a ``ResponseSet`` or a list of record dicts. ``channel_group`` (``{"text": …,
+    "options": [{"key": code, "text": name}]}``) adds a breakdown by channel, computed like a
+    respondent-group breakdown.
     """
-    valid = [r for r in records if r["status"] == "valid"]
-    frame = answers_frame(schema, [r["answers"] for r in valid])
-    frame[CHANNEL_COLUMN] = [r.get("channel") for r in valid]
+    if not isinstance(responses, ResponseSet):
+        responses = response_set(schema, responses)
+    frame = responses.frame
     policy, population = settings.get("dont_know", "exclude"), settings.get("population")
     summaries = [
         summarise_question(q, frame[q["key"]], policy, small_n, frame.get(other_column(q)), population) for q in schema
     ]
     scored = [s for s in summaries if s.index is not None]
     return Results(
-        returned=len(records),
-        valid=len(valid),
-        excluded=len(records) - len(valid),
+        returned=responses.returned,
+        valid=len(frame),
+        excluded=responses.returned - len(frame),
         issued=issued,
         questions=summaries,
         overall=overall_rate(settings, summaries),
         breakdowns=_breakdowns(frame, schema, summaries, channel_group, policy, small_n),
-        flagged=sum(1 for r in valid if r.get("flags")),
+        flagged=responses.flagged,
         dimensions=_dimensions(frame, summaries),
         overall_index=mean_index([s.index for s in scored]),
         scale=scale_reliability(score_frame(frame, [s.question for s in scored])) if len(scored) >= 2 else None,
         validity=sphericity(score_frame(frame, [s.question for s in scored])) if scored else None,
         population=population,
-        exclusion_reasons=_exclusion_reasons(records),
+        exclusion_reasons=responses.exclusion_reasons,
     )
 
 
 def score_frame(frame: pd.DataFrame, questions: list[dict]) -> pd.DataFrame:
     """Option scores of scored items, one column per item; don't-know and unanswered are missing."""
-    return pd.DataFrame({q["key"]: frame[q["key"]].map(scored_options(q)).astype(float) for q in questions})
+    return pd.DataFrame({q["key"]: scores_of(frame[q["key"]], scored_options(q)) for q in questions})
 
 
 def _dimensions(frame: pd.DataFrame, summaries: list[QuestionSummary]) -> list[Dimension]:

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from survey.coding import response_codes
 from survey.extensions import db
 from survey.models import Channel, Questionnaire, Response, UnitCode, utcnow
 
@@ -201,6 +202,7 @@ def store_response(
             unit_code_id=arrival.unit.id if arrival.unit else None,
             unit_name=arrival.unit.unit_name if arrival.unit else None,
             answers=answers,
+            codes=response_codes(questionnaire.current_version.definition, answers),
             flags=all_flags,
         )
         db.session.add(response)

@@ -25,6 +25,7 @@ from survey.results_json import results_dict
 from survey.versioning import draft_changes, has_unpublished_changes
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
+TEXT_LIMIT = 200  # text answers listed on the results page; all are in the exports
 
 
 @bp.before_request
@@ -258,7 +259,8 @@ def results(questionnaire_id: int):
         "desk/results.html",
         questionnaire=questionnaire,
         results=results,
-        results_data=results_dict(questionnaire, results),
+        results_data=results_dict(questionnaire, results, text_limit=TEXT_LIMIT),
+        text_limit=TEXT_LIMIT,
         question_numbers={s.question["key"]: s.question["number"] for s in results.questions},
         issued_form=IssuedForm(issued=questionnaire.issued_count),
         title=_("结果：%(title)s", title=questionnaire.title),

@@ -52,6 +52,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from forms.response import build_response_form_class, collect_answers, quality_flags
+from survey.coding import response_codes
 from survey.definition import normalize_definition, numbered_questions
 from survey.extensions import db
 from survey.models import Channel, Questionnaire, Response, ReviewEvent, utcnow
@@ -989,9 +990,13 @@ def run_import(
         return report
     version_id = questionnaire.current_version_id
     now = utcnow()
+    definition = questionnaire.current_version.definition
     responses = [
         Response(
-            questionnaire_id=questionnaire.id, version_id=version_id, **{**r, "submitted_at": r["submitted_at"] or now}
+            questionnaire_id=questionnaire.id,
+            version_id=version_id,
+            codes=response_codes(definition, r["answers"]),
+            **{**r, "submitted_at": r["submitted_at"] or now},
         )
         for r in report.records
     ]

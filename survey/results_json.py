@@ -39,7 +39,7 @@ def rate_dict(rate: Rate | None) -> dict[str, Any] | None:
     }
 
 
-def _question_dict(summary: QuestionSummary) -> dict[str, Any]:
+def _question_dict(summary: QuestionSummary, text_limit: int | None) -> dict[str, Any]:
     q = summary.question
     numbers = summary.numbers
     return {
@@ -56,8 +56,8 @@ def _question_dict(summary: QuestionSummary) -> dict[str, Any]:
         "index": None if summary.index is None else {"value": summary.index.value, "n": summary.index.n},
         "numbers": None if numbers is None else numbers.__dict__.copy(),
         "attention_passed": summary.attention_passed,
-        "texts": summary.texts,
-        "other_texts": summary.other_texts,
+        "texts": summary.texts[:text_limit],
+        "other_texts": summary.other_texts[:text_limit],
     }
 
 
@@ -103,8 +103,12 @@ def _breakdowns(results: Results) -> list[dict[str, Any]]:
     ]
 
 
-def results_dict(questionnaire: Questionnaire, results: Results) -> dict[str, Any]:
-    """Everything the results page shows, as plain JSON-ready data."""
+def results_dict(questionnaire: Questionnaire, results: Results, text_limit: int | None = None) -> dict[str, Any]:
+    """Everything the results page shows, as plain JSON-ready data.
+
+    ``text_limit`` keeps only the first texts of each text question (the page and its charts need a
+    sample, not 100,000 suggestions); ``answered`` still counts them all, and the CLI passes ``None``.
+    """
     overall = results.overall
     version = questionnaire.current_version
     return {
@@ -155,5 +159,5 @@ def results_dict(questionnaire: Questionnaire, results: Results) -> dict[str, An
         ],
         "reliability": _reliability_dict(results),
         "breakdowns": _breakdowns(results),
-        "questions": [_question_dict(s) for s in results.questions],
+        "questions": [_question_dict(s, text_limit) for s in results.questions],
     }
