@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from analysis.rates import Rate, question_rate
+from analysis.rates import Rate, rate_from_counts
 
 
 @dataclass(frozen=True)
@@ -19,17 +20,43 @@ class GroupRow:
     rates: list[Rate]
 
 
+def group_codes(column: pd.Series, options: list[dict]) -> np.ndarray:
+    """Each respondent's group as a position in ``options`` (−1 when unanswered or unknown)."""
+    keys = [o["key"] for o in options]
+    if isinstance(column.dtype, pd.CategoricalDtype) and list(column.cat.categories) == keys:
+        return column.cat.codes.to_numpy().astype(np.int64)
+    lookup = {key: i for i, key in enumerate(keys)}
+    return np.array([lookup.get(v, -1) for v in column], dtype=np.int64)
+
+
 def rates_by_group(
     frame: pd.DataFrame, group: dict, rated: list[dict], dont_know_policy: str, small_n: int
 ) -> list[GroupRow]:
     """For each option of ``group``, the rates of ``rated`` questions among respondents who chose it.
 
     Respondents who did not answer the group question are left out of every row (their group is
-    unknown); each cell carries its own n, and cells below ``small_n`` are flagged.
+    unknown); each cell carries its own n, and cells below ``small_n`` are flagged. Counted for all
+    groups at once with one ``bincount`` per question.
     """
+    groups = group_codes(frame[group["key"]], group["options"])
+    size = len(group["options"])
+    known = groups >= 0
+    respondents = np.bincount(groups[known], minlength=size)
+    cells = {q["key"]: _cell_counts(frame[q["key"]], q, groups, size) for q in rated}
     rows = []
-    for option in group["options"]:
-        members = frame[frame[group["key"]] == option["key"]]
-        rates = [question_rate(q, members[q["key"]], dont_know_policy, small_n) for q in rated]
-        rows.append(GroupRow(option["key"], option["text"], len(members), rates))
+    for g, option in enumerate(group["options"]):
+        rates = [
+            rate_from_counts(q, cells[q["key"]][g], int(cells[q["key"]][g].sum()), dont_know_policy, small_n, None)
+            for q in rated
+        ]
+        rows.append(GroupRow(option["key"], option["text"], int(respondents[g]), rates))
     return rows
+
+
+def _cell_counts(column: pd.Series, question: dict, groups: np.ndarray, size: int) -> np.ndarray:
+    """A (groups × options) table of counts for one question."""
+    width = len(question["options"])
+    answers = group_codes(column, question["options"])
+    both = (groups >= 0) & (answers >= 0)
+    flat = np.bincount(groups[both] * width + answers[both], minlength=size * width)
+    return flat.reshape(size, width)

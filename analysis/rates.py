@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.index import IndexValue, item_index
@@ -91,16 +92,17 @@ class QuestionSummary:
 
 def option_counts(question: dict, column: pd.Series) -> tuple[int, list[OptionCount]]:
     """Counts per option among respondents who answered; multiple choice counts each ticked option."""
-    if question["storage"] == "many":
-        answered_mask = column.map(lambda v: isinstance(v, list) and len(v) > 0)
-        exploded = column[answered_mask].explode()
-    else:
-        answered_mask = column.notna()
-        exploded = column[answered_mask]
+    if question["storage"] != "many":
+        tally, answered = option_tally(question, column)
+        return answered, [
+            OptionCount(o["key"], o["text"], int(n), answered) for o, n in zip(question["options"], tally, strict=True)
+        ]
+    answered_mask = column.map(lambda v: isinstance(v, list) and len(v) > 0)
     answered = int(answered_mask.sum())
-    tally = exploded.value_counts()
-    counts = [OptionCount(o["key"], o["text"], int(tally.get(o["key"], 0)), answered) for o in question["options"]]
-    return answered, counts
+    tally = column[answered_mask].explode().value_counts()
+    return answered, [
+        OptionCount(o["key"], o["text"], int(tally.get(o["key"], 0)), answered) for o in question["options"]
+    ]
 
 
 def dont_know_rule(option: dict, default_policy: str) -> str | None:
@@ -111,6 +113,18 @@ def dont_know_rule(option: dict, default_policy: str) -> str | None:
     return default_policy if flag is True else flag
 
 
+def option_tally(question: dict, column: pd.Series) -> tuple[np.ndarray, int]:
+    """Counts per option (in the question's order) and the number who answered."""
+    options = [o["key"] for o in question["options"]]
+    if isinstance(column.dtype, pd.CategoricalDtype) and list(column.cat.categories) == options:
+        codes = column.cat.codes.to_numpy()
+        counts = np.bincount(codes[codes >= 0], minlength=len(options))
+        return counts, int(counts.sum())
+    answered = column.dropna()
+    tally = answered.value_counts()
+    return np.array([int(tally.get(key, 0)) for key in options]), len(answered)
+
+
 def question_rate(
     question: dict, column: pd.Series, dont_know_policy: str, small_n: int, population: int | None = None
 ) -> Rate | None:
@@ -119,25 +133,32 @@ def question_rate(
     Options flagged ``dont_know`` leave the denominator (rule ``exclude``) or stay in it as not
     positive (``not_satisfied``); each option may set its own rule, else the questionnaire's applies.
     """
-    positive = [o["key"] for o in question["options"] if o.get("positive")]
-    if question["storage"] != "one" or not positive:
+    if question["storage"] != "one" or not any(o.get("positive") for o in question["options"]):
         return None
-    rules = {o["key"]: dont_know_rule(o, dont_know_policy) for o in question["options"]}
-    dont_know = [key for key, rule in rules.items() if rule]
-    excluded = [key for key, rule in rules.items() if rule == "exclude"]
-    answered = column.dropna()
-    dont_know_count = int(answered.isin(dont_know).sum())
-    denominator = len(answered) - int(answered.isin(excluded).sum())
-    policies = {rule for rule in rules.values() if rule}
+    counts, answered = option_tally(question, column)
+    return rate_from_counts(question, counts, answered, dont_know_policy, small_n, population)
+
+
+def rate_from_counts(
+    question: dict, counts: np.ndarray, answered: int, dont_know_policy: str, small_n: int, population: int | None
+) -> Rate:
+    """A rate from per-option counts (shared by whole-sample rates and breakdown cells)."""
+    options = question["options"]
+    rules = [dont_know_rule(o, dont_know_policy) for o in options]
+    numerator = int(sum(c for c, o in zip(counts, options, strict=True) if o.get("positive")))
+    dont_know_count = int(sum(c for c, rule in zip(counts, rules, strict=True) if rule))
+    excluded = int(sum(c for c, rule in zip(counts, rules, strict=True) if rule == "exclude"))
+    denominator = answered - excluded
+    policies = {rule for rule in rules if rule}
     return Rate(
         question_key=question["key"],
         question_number=question["number"],
         measure=question.get("measure"),
         label=question.get("rate_label"),
-        numerator=int(answered.isin(positive).sum()),
+        numerator=numerator,
         denominator=denominator,
-        positive_options=[o["text"] for o in question["options"] if o.get("positive")],
-        dont_know_options=[o["text"] for o in question["options"] if rules[o["key"]]],
+        positive_options=[o["text"] for o in options if o.get("positive")],
+        dont_know_options=[o["text"] for o, rule in zip(options, rules, strict=True) if rule],
         dont_know_count=dont_know_count,
         dont_know_policy=policies.pop() if len(policies) == 1 else "mixed",
         small_sample=denominator < small_n,

@@ -56,38 +56,44 @@ def alpha_band(alpha: float | None) -> str | None:
     return "poor"
 
 
+def _alpha_from_covariance(cov: np.ndarray) -> float | None:
+    """α from an item covariance matrix: k/(k−1) · (1 − trace / sum)."""
+    k = cov.shape[0]
+    total = cov.sum()
+    if k < 2 or total <= 0:
+        return None
+    return float(k / (k - 1) * (1 - np.trace(cov) / total))
+
+
 def cronbach_alpha(items: pd.DataFrame) -> float | None:
     """α = k/(k−1) · (1 − Σ item variances / variance of the total), over complete rows."""
     complete = items.dropna()
-    k = complete.shape[1]
-    if k < 2 or len(complete) < 2:
+    if complete.shape[1] < 2 or len(complete) < 2:
         return None
-    total_variance = complete.sum(axis=1).var(ddof=1)
-    if total_variance == 0:
-        return None
-    return k / (k - 1) * (1 - complete.var(ddof=1).sum() / total_variance)
-
-
-def _corrected_item_total(complete: pd.DataFrame, key: str) -> float | None:
-    rest = complete.drop(columns=[key]).sum(axis=1)
-    item = complete[key]
-    if item.std(ddof=1) == 0 or rest.std(ddof=1) == 0:
-        return None
-    return float(np.corrcoef(item, rest)[0, 1])
+    return _alpha_from_covariance(np.cov(complete.to_numpy(dtype=float), rowvar=False))
 
 
 def scale_reliability(items: pd.DataFrame) -> ScaleReliability:
-    """α of the whole scale, and for each item α without it and its correlation with the rest."""
+    """α of the whole scale, and for each item α without it and its correlation with the rest.
+
+    Everything follows from one covariance matrix of the complete rows, so a million respondents
+    cost one pass over the data, not one per item.
+    """
     complete = items.dropna()
-    stats_ = [
-        ItemStat(
-            key,
-            cronbach_alpha(complete.drop(columns=[key])) if complete.shape[1] > 2 else None,
-            _corrected_item_total(complete, key) if complete.shape[1] > 1 and len(complete) > 2 else None,
-        )
-        for key in complete.columns
-    ]
-    return ScaleReliability(len(complete), cronbach_alpha(complete), stats_)
+    keys, n = list(complete.columns), len(complete)
+    if n < 2 or len(keys) < 2:
+        return ScaleReliability(n, None, [ItemStat(key, None, None) for key in keys])
+    cov = np.atleast_2d(np.cov(complete.to_numpy(dtype=float), rowvar=False))
+    stats_ = []
+    for i, key in enumerate(keys):
+        rest = [j for j in range(len(keys)) if j != i]
+        alpha_without = _alpha_from_covariance(cov[np.ix_(rest, rest)]) if len(rest) >= 2 else None
+        rest_variance = cov[np.ix_(rest, rest)].sum()
+        covariance = cov[i, rest].sum()
+        denominator = np.sqrt(cov[i, i] * rest_variance)
+        item_total = float(covariance / denominator) if n > 2 and denominator > 0 else None
+        stats_.append(ItemStat(key, alpha_without, item_total))
+    return ScaleReliability(n, _alpha_from_covariance(cov), stats_)
 
 
 def enough_for_factor_checks(n_items: int, n_respondents: int) -> bool:
