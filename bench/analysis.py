@@ -123,16 +123,25 @@ def main() -> None:
         print(f"  database size {os.path.getsize(big) / 2**20:.0f} MiB")
         floor = run_step("floor", big, qid)
         full = run_step("results", big, qid)
-        print(f"floor  (read raw answers, {floor['rows']:,} rows): {floor['seconds']:.2f} s, peak {floor['peak_mib']:.0f} MiB")
-        print(f"results (everything, one breakdown):      {full['seconds']:.2f} s, peak {full['peak_mib']:.0f} MiB"
-              f"  [valid {full['valid']:,}, overall {full['overall']}%, breakdowns {full['breakdowns']}]")
-        print(f"ratio results / floor: {full['seconds'] / floor['seconds']:.2f}   (goals: <= 10 s, <= 2 GiB, ratio <= 2)")
+        print(
+            f"floor  (read raw answers, {floor['rows']:,} rows): {floor['seconds']:.2f} s, "
+            f"peak {floor['peak_mib']:.0f} MiB"
+        )
+        print(
+            f"results (everything, one breakdown):      {full['seconds']:.2f} s, peak {full['peak_mib']:.0f} MiB"
+            f"  [valid {full['valid']:,}, overall {full['overall']}%, breakdowns {full['breakdowns']}]"
+        )
+        print(
+            f"ratio results / floor: {full['seconds'] / floor['seconds']:.2f}   (goals: <= 10 s, <= 2 GiB, ratio <= 2)"
+        )
         small = os.path.join(folder, "page.sqlite")
         print(f"preparing {args.page_responses:,} responses for the results page ...")
         qid_small = prepare(small, args.page_responses)
         page = run_step("page", small, qid_small)
-        print(f"results page ({args.page_responses:,} responses): {page['seconds']:.2f} s, "
-              f"{page['bytes'] / 1024:.0f} KiB, peak {page['peak_mib']:.0f} MiB   (goal: <= 1 s)")
+        print(
+            f"results page ({args.page_responses:,} responses): {page['seconds']:.2f} s, "
+            f"{page['bytes'] / 1024:.0f} KiB, peak {page['peak_mib']:.0f} MiB   (goal: <= 1 s)"
+        )
 
 
 if __name__ == "__main__":

@@ -22,17 +22,39 @@ DIMENSIONS = ["治安状况", "服务态度", "办事效率", "项目效果"]
 def twenty_questions() -> dict:
     """The 20-question public questionnaire the goals are stated for: 15 rated, 5 others."""
     rated = [
-        {"key": f"r{i}", "type": "rating", "text": f"满意度评价第 {i} 项", "required": True,
-         "measure": "satisfaction", "dimension": DIMENSIONS[i % 4], "options": SCALE}
+        {
+            "key": f"r{i}",
+            "type": "rating",
+            "text": f"满意度评价第 {i} 项",
+            "required": True,
+            "measure": "satisfaction",
+            "dimension": DIMENSIONS[i % 4],
+            "options": SCALE,
+        }
         for i in range(1, 16)
     ]
     others = [
-        {"key": "area", "type": "group", "text": "您所在的街道", "required": True,
-         "options": [{"key": k, "text": t} for k, t in zip("abcde", ["东海", "清源", "城东", "北峰", "华大"], strict=True)]},
-        {"key": "age", "type": "single_choice", "text": "年龄段",
-         "options": [{"key": k, "text": t} for k, t in zip("abcd", ["18–30", "31–45", "46–60", "60+"], strict=True)]},
-        {"key": "worry", "type": "multiple_choice", "text": "担心的问题",
-         "options": [{"key": k, "text": t} for k, t in zip("abcd", ["盗窃", "诈骗", "交通", "噪音"], strict=True)]},
+        {
+            "key": "area",
+            "type": "group",
+            "text": "您所在的街道",
+            "required": True,
+            "options": [
+                {"key": k, "text": t} for k, t in zip("abcde", ["东海", "清源", "城东", "北峰", "华大"], strict=True)
+            ],
+        },
+        {
+            "key": "age",
+            "type": "single_choice",
+            "text": "年龄段",
+            "options": [{"key": k, "text": t} for k, t in zip("abcd", ["18–30", "31–45", "46–60", "60+"], strict=True)],
+        },
+        {
+            "key": "worry",
+            "type": "multiple_choice",
+            "text": "担心的问题",
+            "options": [{"key": k, "text": t} for k, t in zip("abcd", ["盗窃", "诈骗", "交通", "噪音"], strict=True)],
+        },
         {"key": "visits", "type": "number", "text": "今年办事次数", "integer": True, "min": 0, "max": 99},
         {"key": "idea", "type": "textarea", "text": "建议"},
     ]
@@ -61,11 +83,14 @@ def bulk_insert(
 ) -> None:
     """Insert ``count`` responses straight into SQLite, with their codes as a submission stores them
     (the benchmark measures reading, not writing)."""
-    from survey.coding import response_codes
+    from survey.coding import response_codes, response_extras
 
     rng = random.Random(seed)
     answers = [synthetic_answers(rng) for _ in range(5000)]
-    pool = [(json.dumps(a, ensure_ascii=False), response_codes(definition, a)) for a in answers]
+    pool = [
+        (json.dumps(a, ensure_ascii=False), response_codes(definition, a), response_extras(definition, a))
+        for a in answers
+    ]
     now = datetime(2026, 11, 1).isoformat(sep=" ")
     connection = sqlite3.connect(db_path)
     rows = (
@@ -74,7 +99,7 @@ def bulk_insert(
     )
     connection.executemany(
         "INSERT INTO response (questionnaire_id, version_id, submission_id, submitted_at, duration_seconds, "
-        "channel, status, answers, codes, flags, reviewed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', 0)",
+        "channel, status, answers, codes, extras, flags, reviewed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', 0)",
         rows,
     )
     connection.execute("UPDATE questionnaire SET accepted_count = ? WHERE id = ?", (count, questionnaire_id))

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from survey.coding import response_codes
+from survey.coding import response_codes, response_extras
 from survey.extensions import db
 from survey.models import Channel, Questionnaire, Response, UnitCode, utcnow
 
@@ -203,6 +203,7 @@ def store_response(
             unit_name=arrival.unit.unit_name if arrival.unit else None,
             answers=answers,
             codes=response_codes(questionnaire.current_version.definition, answers),
+            extras=response_extras(questionnaire.current_version.definition, answers),
             flags=all_flags,
         )
         db.session.add(response)

@@ -1,9 +1,10 @@
-"""The compact ``codes`` string stored with each response, for fast analysis.
+"""What each response stores for fast analysis, derived from its answers when it is stored.
 
-One character per single-answer item of the response's version (``analysis.frame.code_layout``).
-The answers JSON stays the source of truth; codes are derived from it when a response is stored,
-and ``survey.reporting`` falls back to the JSON for any row without them, so both paths give the
-same results (``tests/test_coding.py`` checks that).
+``codes``: one character per single-answer item of the response's version (``analysis.frame.code_layout``).
+``extras``: the few other answers (multiple choice, numbers, texts, "other" texts) as a small JSON
+object, so analysis never parses the whole answers document. The answers JSON stays the source of
+truth; ``survey.reporting`` falls back to it for any row stored without codes, and both paths give
+the same results (``tests/test_coding.py`` checks that).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from analysis.frame import code_layout, encode_answers
+import orjson
+
+from analysis.frame import code_layout, encode_answers, uncoded_keys
 from survey.definition import analysis_schema
 
 
@@ -28,3 +31,15 @@ def layout(definition: dict) -> list[tuple[str, list[str]]]:
 def response_codes(definition: dict, answers: dict) -> str:
     """The codes string of ``answers`` to the version ``definition``."""
     return encode_answers(layout(definition), answers)
+
+
+@lru_cache(maxsize=256)
+def _extra_keys_for(definition_json: str) -> tuple[str, ...]:
+    return tuple(uncoded_keys(analysis_schema(json.loads(definition_json))))
+
+
+def response_extras(definition: dict, answers: dict) -> str | None:
+    """The answers not in the codes, as compact JSON; ``None`` when there are none."""
+    keys = _extra_keys_for(json.dumps(definition, sort_keys=True))
+    extras = {key: answers[key] for key in keys if key in answers}
+    return orjson.dumps(extras).decode() if extras else None

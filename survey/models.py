@@ -201,6 +201,7 @@ class Response(db.Model):
     # One character per single-answer item of the version, derived from ``answers`` (survey.coding): read
     # for a million responses in a second, where parsing a million JSON documents takes ten.
     codes: Mapped[str | None] = mapped_column(Text)
+    extras: Mapped[str | None] = mapped_column(Text)  # the other answers, compact JSON (survey.coding)
     # Quality flags set on arrival (e.g. "attention_failed"); the evaluator decides what to exclude.
     flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     unit_code_id: Mapped[int | None] = mapped_column(ForeignKey("unit_code.id", ondelete="SET NULL"), index=True)

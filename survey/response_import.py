@@ -52,7 +52,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from forms.response import build_response_form_class, collect_answers, quality_flags
-from survey.coding import response_codes
+from survey.coding import response_codes, response_extras
 from survey.definition import normalize_definition, numbered_questions
 from survey.extensions import db
 from survey.models import Channel, Questionnaire, Response, ReviewEvent, utcnow
@@ -996,6 +996,7 @@ def run_import(
             questionnaire_id=questionnaire.id,
             version_id=version_id,
             codes=response_codes(definition, r["answers"]),
+            extras=response_extras(definition, r["answers"]),
             **{**r, "submitted_at": r["submitted_at"] or now},
         )
         for r in report.records

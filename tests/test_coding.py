@@ -53,7 +53,7 @@ def test_codes_match_the_answers_across_versions_and_exclusions(app, evaluator):
     responses = db.session.execute(db.select(Response).order_by(Response.id)).scalars().all()
     assert {r.version_id for r in responses} == {v.id for v in questionnaire.versions}
     responses[3].status, responses[3].exclusion_reason = "excluded", "用时过短"
-    responses[50].codes = None  # a row stored without codes (older data) falls back to its JSON
+    responses[50].codes = responses[50].extras = None  # a row stored without them falls back to its JSON
     db.session.commit()
     same(questionnaire_results(questionnaire), recomputed(questionnaire))
 
