@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.association import TestResult, association_test
+from analysis.index import index_from_counts, mean_index
 from analysis.rates import Rate, rate_from_counts
 
 
@@ -18,6 +20,7 @@ class GroupRow:
     text: str
     respondents: int
     rates: list[Rate]
+    index: float | None = None  # mean of the item indices among the group's respondents
 
 
 def group_codes(column: pd.Series, options: list[dict]) -> np.ndarray:
@@ -30,7 +33,12 @@ def group_codes(column: pd.Series, options: list[dict]) -> np.ndarray:
 
 
 def rates_by_group(
-    frame: pd.DataFrame, group: dict, rated: list[dict], dont_know_policy: str, small_n: int
+    frame: pd.DataFrame,
+    group: dict,
+    rated: list[dict],
+    dont_know_policy: str,
+    small_n: int,
+    scored: list[dict] | None = None,
 ) -> list[GroupRow]:
     """For each option of ``group``, the rates of ``rated`` questions among respondents who chose it.
 
@@ -38,19 +46,28 @@ def rates_by_group(
     unknown); each cell carries its own n, and cells below ``small_n`` are flagged. Counted for all
     groups at once with one ``bincount`` per question.
     """
+    scored = scored or []
     groups = group_codes(frame[group["key"]], group["options"])
     size = len(group["options"])
     known = groups >= 0
     respondents = np.bincount(groups[known], minlength=size)
-    cells = {q["key"]: _cell_counts(frame[q["key"]], q, groups, size) for q in rated}
+    cells = {q["key"]: _cell_counts(frame[q["key"]], q, groups, size) for q in rated + scored}
     rows = []
     for g, option in enumerate(group["options"]):
         rates = [
             rate_from_counts(q, cells[q["key"]][g], int(cells[q["key"]][g].sum()), dont_know_policy, small_n, None)
             for q in rated
         ]
-        rows.append(GroupRow(option["key"], option["text"], int(respondents[g]), rates))
+        indices = [index_from_counts(q, cells[q["key"]][g]) for q in scored]
+        rows.append(GroupRow(option["key"], option["text"], int(respondents[g]), rates, mean_index(indices)))
     return rows
+
+
+def distribution_tests(frame: pd.DataFrame, group: dict, questions: list[dict]) -> dict[str, TestResult | None]:
+    """For each single-answer question, χ² (or Fisher) on the whole groups × options table."""
+    groups = group_codes(frame[group["key"]], group["options"])
+    size = len(group["options"])
+    return {q["key"]: association_test(_cell_counts(frame[q["key"]], q, groups, size)) for q in questions}
 
 
 def _cell_counts(column: pd.Series, question: dict, groups: np.ndarray, size: int) -> np.ndarray:

@@ -53,3 +53,15 @@ def mean_index(values: list[IndexValue]) -> float | None:
     """Unweighted mean of the items' indices that have a value."""
     present = [v.value for v in values if v.value is not None]
     return sum(present) / len(present) if present else None
+
+
+def index_from_counts(question: dict, counts) -> IndexValue:
+    """An item's index from per-option counts (breakdown cells), the same formula as ``item_index``."""
+    scores = scored_options(question)
+    low, high = min(scores.values()), max(scores.values())
+    pairs = [(scores[o["key"]], int(n)) for o, n in zip(question["options"], counts, strict=True) if o["key"] in scores]
+    total = sum(n for _, n in pairs)
+    if not total or high == low:
+        return IndexValue(None, total)
+    mean = sum(score * n for score, n in pairs) / total
+    return IndexValue((mean - low) / (high - low) * 100, total)

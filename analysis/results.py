@@ -10,7 +10,7 @@ from fractions import Fraction
 import pandas as pd
 
 from analysis.association import TestResult, association_test
-from analysis.breakdown import GroupRow, rates_by_group
+from analysis.breakdown import GroupRow, distribution_tests, rates_by_group
 from analysis.frame import answers_frame, other_column, scores_of
 from analysis.index import mean_index, scored_options
 from analysis.numbers import percent, percent_of
@@ -89,6 +89,7 @@ class Breakdown:
     group: dict
     rows: list[GroupRow]
     tests: dict[str, TestResult | None]  # question key -> test of positive share across groups
+    distribution_tests: dict[str, TestResult | None] = field(default_factory=dict)  # whole option tables
 
 
 @dataclass(frozen=True)
@@ -216,16 +217,18 @@ def _breakdowns(frame, schema, summaries, channel_group, policy, small_n) -> lis
     groups = [q for q in schema if q.get("group")]
     if channel_group:
         groups.append({**channel_group, "key": CHANNEL_COLUMN})
+    scored = [s.question for s in summaries if s.index is not None]
+    single = [s.question for s in summaries if s.question["storage"] == "one" and not s.question.get("group")]
     result = []
-    for group in groups if rated else []:
-        rows = rates_by_group(frame, group, rated, policy, small_n)
+    for group in groups if rated or scored else []:
+        rows = rates_by_group(frame, group, rated, policy, small_n, scored)
         tests = {}
         for position, question in enumerate(rated):
             table = [
                 [r.rates[position].numerator, r.rates[position].denominator - r.rates[position].numerator] for r in rows
             ]
             tests[question["key"]] = association_test(table)
-        result.append(Breakdown(group, rows, tests))
+        result.append(Breakdown(group, rows, tests, distribution_tests(frame, group, single)))
     return result
 
 

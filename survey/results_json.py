@@ -98,6 +98,9 @@ def _breakdowns(results: Results) -> list[dict[str, Any]]:
                 for row in b.rows
             ],
             "tests": {key: (None if t is None else t.__dict__.copy()) for key, t in b.tests.items()},
+            "distribution_tests": {
+                key: (None if t is None else t.__dict__.copy()) for key, t in b.distribution_tests.items()
+            },
         }
         for b in results.breakdowns
     ]

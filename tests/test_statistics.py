@@ -148,3 +148,23 @@ def test_results_page_shows_index_precision_dimensions_and_reliability(app, logg
     assert questionnaire.population == 1000
     assert questionnaire.current_version.definition == version_definition  # versions are never rewritten
     assert "需要 278 份" in logged_in.get(f"/desk/questionnaires/{questionnaire.id}/results").data.decode()
+
+
+def test_breakdown_index_and_distribution_by_hand():
+    from analysis.results import compute_results
+
+    group = {"key": "g", "number": "1", "text": "社区", "storage": "one", "group": True,
+             "options": [{"key": "n", "text": "北"}, {"key": "s", "text": "南"}]}
+    item = {**FIVE, "key": "q", "number": "2", "text": "满意吗", "measure": "satisfaction",
+            "options": [{**o, "text": o["key"], "positive": o["key"] in "abc"} for o in FIVE["options"]]}
+    records = [{"status": "valid", "answers": {"g": g, "q": q}}
+               for g, q in [("n", "a"), ("n", "b"), ("n", "x"), ("s", "e"), ("s", "c"), ("s", "c"), (None, "a")]]
+    results = compute_results([group, item], {}, records)
+    breakdown = results.breakdowns[0]
+    north, south = breakdown.rows
+    assert (north.respondents, south.respondents) == (3, 3)  # the respondent without a group is in neither
+    assert north.index == pytest.approx(90) and south.index == pytest.approx(40)  # (100+80)/2, (0+60+60)/3
+    assert (north.rates[0].numerator, north.rates[0].denominator) == (2, 2)
+    table = [[1, 1, 0, 0, 0, 1], [0, 0, 2, 0, 1, 0]]
+    expected = stats.chi2_contingency(np.array(table)[:, [0, 1, 2, 4, 5]], correction=False)
+    assert breakdown.distribution_tests["q"].p_value == pytest.approx(expected[1])
