@@ -31,7 +31,7 @@ class RuleError(ValueError):
 
 @dataclass(frozen=True)
 class Wording:
-    """A sentence to translate: msgid and values."""
+    """A sentence to translate: msgid and values (values may be wordings or lists of wordings)."""
 
     message: str
     values: dict[str, Any]
@@ -124,7 +124,11 @@ class ThresholdStep(Rule):
         return clamp(points - steps * D(params["deduct"]), points)
 
     def describe(self, params: dict, points: Decimal) -> Wording:
-        partial = {"ceil": N_("不足一档按一档扣"), "floor": N_("不足一档不扣"), "linear": N_("不足一档按比例扣")}
+        partial = {
+            "ceil": Wording(N_("不足一档按一档扣"), {}),
+            "floor": Wording(N_("不足一档不扣"), {}),
+            "linear": Wording(N_("不足一档按比例扣"), {}),
+        }
         return Wording(
             N_("达到 %(threshold)s 得满分 %(points)s 分；每低 %(step)s 扣 %(deduct)s 分（%(partial)s），扣完为止。"),
             {
@@ -186,10 +190,12 @@ class Tiers(Rule):
         return Decimal(0)
 
     def describe(self, params: dict, points: Decimal) -> Wording:
-        parts = "；".join(
-            f"≥{t['min']} 得 {t['points']} 分" if t.get("min") is not None else f"其余得 {t['points']} 分"
+        parts = [
+            Wording(N_("达到 %(min)s 得 %(points)s 分"), {"min": t["min"], "points": t["points"]})
+            if t.get("min") is not None
+            else Wording(N_("其余得 %(points)s 分"), {"points": t["points"]})
             for t in params["tiers"]
-        )
+        ]
         return Wording(
             N_("各分项分档计分（%(tiers)s），合计不超过 %(points)s 分。"), {"tiers": parts, "points": points}
         )
@@ -238,7 +244,12 @@ class Lateness(Rule):
 
     def describe(self, params: dict, points: Decimal) -> Wording:
         steps = params.get("steps") or self.DEFAULT_STEPS
-        parts = "；".join(f"延迟不超过 {s['max_months']} 个月扣 {s['deduct']} 分" for s in steps)
+        parts = [
+            Wording(
+                N_("延迟不超过 %(months)s 个月扣 %(deduct)s 分"), {"months": s["max_months"], "deduct": s["deduct"]}
+            )
+            for s in steps
+        ]
         return Wording(
             N_("按时完成得 %(points)s 分；%(steps)s；超过 %(last)s 个月不得分。"),
             {"points": points, "steps": parts, "last": steps[-1]["max_months"]},

@@ -21,8 +21,8 @@ TRANSLATIONS=translations
 POT="$TRANSLATIONS/messages.pot"
 LOCALES=(en)
 # Keywords beyond Babel's defaults (_, gettext, ngettext, pgettext, ...).
-# Keep in sync with EXTRA_KEYWORDS in tests/test_i18n.py.
-KEYWORDS=(-k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2)
+# tests/test_i18n.py reads this line, so the test extracts exactly what the catalog is built from.
+KEYWORDS=(-k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 -k N_)
 
 mkdir -p "$TRANSLATIONS"
 tmp_pot="$(mktemp)"

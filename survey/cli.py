@@ -7,14 +7,17 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask_babel import force_locale
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from analysis.indicators import iter_nodes, score_table, validate_table
 from survey import demo, publishing
 from survey.accounts import create_user
 from survey.extensions import db
 from survey.models import Project, Questionnaire
 from survey.portable import export_json, parse_definition
+from survey.presenting import say
 from survey.problems import DefinitionError
 from survey.reporting import questionnaire_results
 from survey.results_json import results_dict
@@ -27,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(questionnaire_group)
     app.cli.add_command(results_command)
+    app.cli.add_command(indicators_group)
 
 
 @click.command("create-user")
@@ -134,3 +138,80 @@ def results_command(questionnaire_id: int, as_json: bool) -> None:
             click.echo(f"{question['number']:>5}  {rate['name']} {rate['percent'] or '-'}%  n={rate['denominator']}")
     if data["overall"]:
         click.echo(f"overall ({data['overall']['method']}): {data['overall']['percent'] or '-'}%")
+
+
+@click.group("indicators")
+def indicators_group() -> None:
+    """Check and score indicator tables (docs/indicator-format.md)."""
+
+
+def _read_table(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{path}: not valid UTF-8 JSON ({error})") from None
+
+
+def _report_problems(table: dict) -> bool:
+    """Print every problem (both languages); True if any is an error, not just a warning."""
+    problems = validate_table(table)
+    for problem in problems:
+        with force_locale("zh_Hans_CN"):
+            chinese = say(problem.wording)
+        with force_locale("en"):
+            english = say(problem.wording)
+        kind = "warning" if problem.warning else "error"
+        click.echo(f"{kind}: {problem.path}: {chinese} / {english}", err=True)
+    return any(not p.warning for p in problems)
+
+
+@indicators_group.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def indicators_check(path: str) -> None:
+    """Validate a table file; exit status 1 if it has errors (warnings alone pass)."""
+    if _report_problems(_read_table(path)):
+        raise click.ClickException("the table has errors")
+    click.echo("ok")
+
+
+@indicators_group.command("score")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print scores, total, grade and deductions as JSON.")
+def indicators_score(path: str, as_json: bool) -> None:
+    """Score a table file: every node's score, the total, the grade and the 扣分 list."""
+    table = _read_table(path)
+    if _report_problems(table):
+        raise click.ClickException("the table has errors; nothing was scored")
+    result = score_table(table)
+    if as_json:
+        click.echo(json.dumps(table_score_dict(table, result), ensure_ascii=False, indent=2))
+        return
+    for node, _path, level in iter_nodes(table["indicators"]):
+        value = result.scores.get(node["key"])
+        shown = "-" if value is None else str(value)
+        click.echo(f"{'  ' * (level - 1)}{node['name']}  {node['points']}  {shown}")
+    click.echo(f"total {result.total}  grade {result.grade}" + ("" if result.complete else "  (incomplete)"))
+    for deduction in result.deductions:
+        click.echo(f"-{deduction.lost}  {deduction.name}: {say(deduction.reason)}")
+
+
+def table_score_dict(table: dict, result) -> dict:
+    """A scored table as JSON-ready data."""
+    return {
+        "total": str(result.total),
+        "grade": result.grade,
+        "complete": result.complete,
+        "scores": {key: None if value is None else str(value) for key, value in result.scores.items()},
+        "errors": {key: say(wording) for key, wording in result.errors.items()},
+        "deductions": [
+            {
+                "key": d.key,
+                "name": d.name,
+                "points": str(d.points),
+                "score": str(d.score),
+                "lost": str(d.lost),
+                "reason": say(d.reason),
+            }
+            for d in result.deductions
+        ],
+    }

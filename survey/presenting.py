@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from analysis.rates import Rate
+from analysis.scoring import Wording
 
 
 def quoted_list(items: list[str]) -> str:
@@ -55,3 +56,20 @@ def rate_definition(rate: Rate) -> str:
         "选择%(dk)s的 %(count)d 人计为不满意。",
         **values,
     )
+
+
+def say(wording: Wording | str) -> str:
+    """A sentence from ``analysis`` (msgid and values) in the reader's language; plain text as is.
+
+    Values may themselves be wordings, or lists of them (joined with the list separator).
+    """
+    if isinstance(wording, str):
+        return wording
+    values = {}
+    for name, value in wording.values.items():
+        if isinstance(value, Wording):
+            value = say(value)
+        elif isinstance(value, list):
+            value = _("；").join(say(part) for part in value)
+        values[name] = value
+    return _(wording.message, **values) if values else _(wording.message)

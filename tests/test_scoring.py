@@ -43,7 +43,7 @@ def test_registry_has_every_rule_with_words():
     for name, rule in RULES.items():
         wording = rule.describe(params[name], FIVE)
         assert "%(" in wording.message or wording.values == {}
-        assert (wording.message % wording.values).strip()
+        assert wording.message.strip(), name
 
 
 @pytest.mark.parametrize("value,expected", [(91.4, "4.57"), (100, "5.00"), (120, "5.00"), (0, "0.00"), (99.99, "5.00")])
@@ -213,5 +213,5 @@ def test_deductions_list_and_linked_values():
     assert result.scores["e2"] == Decimal("3.00") and result.total == Decimal("6.00") and result.complete
     reasons = {d.key: d.reason for d in result.deductions}
     assert reasons["e1"] == "图像监控员队伍薄弱"
-    assert "93" in reasons["e2"].message % reasons["e2"].values
+    assert reasons["e2"].values["threshold"] == 93
     assert [d.lost for d in result.deductions] == [Decimal(2), Decimal(2)]
