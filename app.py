@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from survey import auth, builder, cli, collection, desk, imports, posters_views, public
+from survey import auth, builder, cli, collection, desk, imports, indicators_views, posters_views, public
 from survey.config import load_config
 from survey.extensions import init_extensions
 from survey.web import init_web
@@ -15,7 +15,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_extensions(app)
     init_web(app)
     for blueprint in (
-        auth.bp, desk.bp, public.bp, collection.bp, builder.bp, builder.blank_bp, imports.bp, posters_views.bp
+        auth.bp, desk.bp, public.bp, collection.bp, builder.bp, builder.blank_bp, imports.bp, posters_views.bp,
+        indicators_views.bp,
     ):
         app.register_blueprint(blueprint)
     cli.init_app(app)

@@ -1,0 +1,502 @@
+"""Indicator tables on the desk (指标评分表, 附件1): start from a template or another project, edit, score, print.
+
+Every change is validated with ``analysis.indicators.validate_table`` before it is saved: errors refuse
+the change (422, nothing saved, every message shown), warnings (e.g. a total other than 100) are shown
+but allowed. Linked leaves take their value from the project's questionnaires (``survey.indicator_links``)
+each time the table is shown, so their scores follow the responses.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, iter_nodes, score_table, validate_table
+from analysis.scoring import RULES, D, RuleError, Wording, get_rule
+from survey.access import member_project, projects_of_current_user
+from survey.extensions import db
+from survey.indicator_links import FIGURES, link_of, resolve_links
+from survey.models import IndicatorTable, Project
+
+bp = Blueprint("indicators", __name__, url_prefix="/desk/projects/<int:project_id>/indicators")
+LIBRARY = Path(__file__).resolve().parent.parent / "analysis" / "indicator_library"
+INPUT_FIELDS = ("value", "count", "months", "score")
+LEVEL_NAMES = {1: "一级指标", 2: "二级指标", 3: "三级指标"}
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every indicator route needs a signed-in evaluator; membership is checked per route."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def say(wording: Wording | str) -> str:
+    """A wording from ``analysis`` in the current language."""
+    if isinstance(wording, str):
+        return wording
+    return _(wording.message, **wording.values)
+
+
+def library_templates() -> dict[str, dict]:
+    """The indicator-table templates on disk, by file stem (unreadable files are skipped)."""
+    templates = {}
+    for path in sorted(LIBRARY.glob("*.json")) if LIBRARY.is_dir() else []:
+        try:
+            table = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(table, dict):
+            templates[path.stem] = table
+    return templates
+
+
+def table_of(project: Project) -> IndicatorTable | None:
+    return db.session.execute(db.select(IndicatorTable).filter_by(project_id=project.id)).scalar_one_or_none()
+
+
+def table_or_404(project: Project) -> IndicatorTable:
+    table = table_of(project)
+    if table is None:
+        abort(404)
+    return table
+
+
+def find_node(definition: dict, key: str) -> tuple[dict, list[dict], int]:
+    """The node with ``key``, its ancestors (outermost first) and its level; 404 when there is none."""
+
+    def walk(nodes, ancestors):
+        for node in nodes:
+            if isinstance(node, dict) and node.get("key") == key:
+                return node, ancestors
+            found = walk(node.get("children") or [], [*ancestors, node]) if isinstance(node, dict) else None
+            if found:
+                return found
+        return None
+
+    found = walk(definition.get("indicators") or [], [])
+    if found is None:
+        abort(404)
+    return found[0], found[1], len(found[1]) + 1
+
+
+def json_number(text: str) -> int | float:
+    """A number typed by the evaluator, as a JSON number (raises ``ValueError``)."""
+    try:
+        value = Decimal(text.strip().replace("，", "").replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not value.is_finite():
+        raise ValueError(text)
+    return int(value) if value == value.to_integral_value() else float(str(value))
+
+
+def save(project: Project, definition: dict, row: IndicatorTable | None = None):
+    """Validate and save; on errors return the problems (nothing saved), else ``None``."""
+    problems = validate_table(definition)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        db.session.rollback()
+        return errors
+    row = row or table_of(project)
+    if row is None:
+        db.session.add(IndicatorTable(project_id=project.id, definition=definition))
+    else:
+        row.definition = definition
+    db.session.commit()
+    for warning in (p for p in problems if p.warning):
+        flash(say(warning.wording), "warning")
+    return None
+
+
+def adjust_ancestors(ancestors: list[dict], difference) -> None:
+    """Keep every parent equal to the sum of its children after a change of ``difference`` points."""
+    for node in ancestors:
+        node["points"] = json_number(str(D(node["points"]) + difference))
+
+
+def new_key(definition: dict, parent: dict | None) -> str:
+    used = {node.get("key") for node, _path, _level in iter_nodes(definition.get("indicators") or [])}
+    if parent is None:
+        candidates = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [f"i{n}" for n in range(1, 1000)]
+    else:
+        candidates = [f"{parent['key']}{n}" for n in range(1, 1000)] + [f"{parent['key']}_{n}" for n in range(1, 1000)]
+    return next(c for c in candidates if c not in used and KEY.match(c))
+
+
+@dataclass
+class Row:
+    """One 三级 row of the 附件1 layout, with the cells it opens (rowspan > 0) for its ancestors."""
+
+    cells: list[tuple[dict, int, int]]  # (node, level, rowspan) for the nodes whose cells start here
+    leaf: dict
+    level: int
+
+
+def layout_rows(nodes: list[dict]) -> list[Row]:
+    """Rows of the table: one per leaf; a 一级/二级 cell spans all its leaves."""
+
+    def count(node):
+        children = node.get("children") or []
+        return sum(count(c) for c in children) if children else 1
+
+    rows: list[Row] = []
+
+    def walk(node, level, opening):
+        children = node.get("children") or []
+        opening = [*opening, (node, level, count(node))]
+        if not children:
+            rows.append(Row(opening, node, level))
+            return
+        for index, child in enumerate(children):
+            walk(child, level + 1, opening if index == 0 else [])
+
+    for node in nodes:
+        walk(node, 1, [])
+    return rows
+
+
+def standard_text(node: dict) -> str:
+    rule = node.get("rule") or {}
+    try:
+        wording = get_rule(rule.get("type")).describe(rule.get("params") or {}, D(node.get("points")))
+    except (KeyError, RuleError, TypeError, ValueError, ArithmeticError):
+        return ""
+    return say(wording)
+
+
+def link_text(project: Project, link: dict) -> str:
+    questionnaire = next((q for q in project.questionnaires if q.id == link.get("questionnaire")), None)
+    parts = [questionnaire.title if questionnaire else _("（问卷不存在）"), say(FIGURES.get(link.get("figure"), "?"))]
+    for name in ("question", "dimension"):
+        if link.get(name):
+            parts.append(str(link[name]))
+    if link.get("channel"):
+        parts.append(_("渠道 %(channel)s", channel=link["channel"]))
+    return " · ".join(parts)
+
+
+def view_model(project: Project, definition: dict) -> dict:
+    """Everything the table page shows: rows, scores, links, deductions, problems."""
+    problems = validate_table(definition)
+    errors = [p for p in problems if not p.warning]
+    links = resolve_links(project, definition) if not errors else None
+    result = score_table(definition, linked=links.values) if not errors else None
+    unscored = []
+    if result is not None:
+        names = {n["key"]: n.get("name") for n, _p, _l in iter_nodes(definition["indicators"])}
+        for key, wording in result.errors.items():
+            why = links.errors.get(key, wording)
+            unscored.append((key, names.get(key), say(why)))
+    return {
+        "definition": definition,
+        "rows": layout_rows(definition.get("indicators") or []) if not errors else [],
+        "result": result,
+        "problems": [(p.path, say(p.wording), p.warning) for p in problems],
+        "unscored": unscored,
+        "standard": standard_text,
+        "link_text": lambda link: link_text(project, link),
+        "link_of": link_of,
+        "say": say,
+        "grades": definition.get("grades") or DEFAULT_GRADES,
+        "total_points": sum((D(n["points"]) for n in definition["indicators"]), Decimal(0)) if not errors else None,
+    }
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.get("/")
+def overview(project_id: int):
+    """The project's table in the 附件1 layout, or the ways to start one."""
+    project = member_project(project_id)
+    row = table_of(project)
+    if row is None:
+        others = [p for p in projects_of_current_user() if p.id != project.id and table_of(p) is not None]
+        return render_template(
+            "indicators/start.html",
+            project=project,
+            templates=library_templates(),
+            others=others,
+            title=_("指标评分表"),
+        )
+    template = "indicators/print.html" if request.args.get("print") else "indicators/overview.html"
+    return render_template(template, project=project, title=_("指标评分表"), **view_model(project, row.definition))
+
+
+@bp.get("/print")
+def print_view(project_id: int):
+    """The 附件1 table alone, for printing."""
+    project = member_project(project_id)
+    row = table_or_404(project)
+    return render_template(
+        "indicators/print.html", project=project, title=_("指标评分表"), **view_model(project, row.definition)
+    )
+
+
+@bp.post("/start")
+def start(project_id: int):
+    """Start the table from a library template or a copy of another project's table."""
+    project = member_project(project_id)
+    if table_of(project) is not None:
+        flash(_("这个项目已经有指标评分表。"), "error")
+        return redirect(url_for("indicators.overview", project_id=project.id))
+    source = request.form.get("source", "")
+    definition = None
+    if source.startswith("template:"):
+        definition = library_templates().get(source.removeprefix("template:"))
+    elif source.startswith("project:") and source.removeprefix("project:").isdigit():
+        other_id = int(source.removeprefix("project:"))
+        if any(p.id == other_id for p in projects_of_current_user()):
+            other = table_of(db.session.get(Project, other_id))
+            definition = copy.deepcopy(other.definition) if other else None
+            if definition:
+                _unlink(definition)
+    if definition is None:
+        flash(_("请选择一个模板或一个项目。"), "error")
+        return redirect(url_for("indicators.overview", project_id=project.id))
+    definition = {"format": FORMAT, **copy.deepcopy(definition)}
+    errors = save(project, definition)
+    if errors:
+        return _refused(project, errors, "indicators/start.html", templates=library_templates(), others=[])
+    flash(_("已建立指标评分表。"), "success")
+    return redirect(url_for("indicators.overview", project_id=project.id))
+
+
+def _unlink(definition: dict) -> None:
+    """Links of a copied table point at the other project's questionnaires: keep the leaf, drop the link."""
+    for node, _path, _level in iter_nodes(definition.get("indicators") or []):
+        if link_of(node) is not None:
+            node["input"] = {}
+
+
+def _refused(project: Project, errors, template: str, **context):
+    db.session.rollback()
+    return (
+        render_template(
+            template,
+            project=project,
+            refused=[(p.path, say(p.wording)) for p in errors],
+            title=_("指标评分表"),
+            **context,
+        ),
+        422,
+    )
+
+
+@bp.route("/nodes/<key>", methods=["GET", "POST"])
+def edit_node(project_id: int, key: str):
+    """Rename a node and change its points; for a leaf also its rule, standard and input (or survey link)."""
+    project = member_project(project_id)
+    row = table_or_404(project)
+    definition = copy.deepcopy(row.definition)
+    node, ancestors, level = find_node(definition, key)
+    context = {
+        "node": node,
+        "level": level,
+        "is_leaf": not node.get("children"),
+        "rules": RULES,
+        "figures": FIGURES,
+        "questionnaires": project.questionnaires,
+        "form": request.form if request.method == "POST" else None,
+        "say": say,
+    }
+    if request.method == "GET":
+        return render_template("indicators/node.html", project=project, title=node.get("name"), **context)
+    mistakes = _apply_node_form(node, ancestors, request.form)
+    if mistakes:
+        return _refused(project, mistakes, "indicators/node.html", **context)
+    errors = save(project, definition, row)
+    if errors:
+        return _refused(project, errors, "indicators/node.html", **context)
+    flash(_("已保存“%(name)s”。", name=node["name"]), "success")
+    return redirect(url_for("indicators.overview", project_id=project.id))
+
+
+@dataclass(frozen=True)
+class FormProblem:
+    path: str
+    wording: Wording
+
+
+def _apply_node_form(node: dict, ancestors: list[dict], form) -> list[FormProblem]:
+    """Apply the edit form to ``node`` (in a copy of the table); what cannot be read is returned."""
+    mistakes = []
+    node["name"] = form.get("name", "").strip()
+    try:
+        points = json_number(form.get("points", ""))
+    except ValueError:
+        return [FormProblem("points", Wording("分值必须是数字。", {}))]
+    if form.get("adjust_parents"):
+        adjust_ancestors(ancestors, D(points) - D(node.get("points", 0)))
+    node["points"] = points
+    if node.get("children"):
+        return mistakes
+    rule_type = form.get("rule_type", "")
+    try:
+        params = json.loads(form.get("params") or "{}")
+    except ValueError:
+        params = None
+    if not isinstance(params, dict):
+        return [FormProblem("rule.params", Wording('评分参数必须是一个 JSON 对象，例如 {"target": 100}。', {}))]
+    node["rule"] = {"type": rule_type, "params": params} if params else {"type": rule_type}
+    standard = form.get("standard", "").strip()
+    if standard:
+        node["standard"] = standard
+    else:
+        node.pop("standard", None)
+    if form.get("mode") == "link":
+        node["input"] = {"link": _link_from_form(form)}
+        return mistakes
+    entry = {}
+    for name in INPUT_FIELDS:
+        text = form.get(name, "").strip()
+        if text:
+            try:
+                entry[name] = json_number(text)
+            except ValueError:
+                mistakes.append(FormProblem(f"input.{name}", Wording("“%(value)s”不是数字。", {"value": text})))
+    values = form.get("values", "").replace("，", ",").replace("、", ",").strip()
+    if values:
+        try:
+            entry["values"] = [json_number(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            mistakes.append(FormProblem("input.values", Wording("各项实际值须是用逗号分隔的数字。", {})))
+    for name in ("justification", "source"):
+        text = form.get(name, "").strip()
+        if text:
+            entry[name] = text
+    node["input"] = entry
+    return mistakes
+
+
+def _link_from_form(form) -> dict:
+    link = {"figure": form.get("figure", "")}
+    if form.get("questionnaire", "").isdigit():
+        link["questionnaire"] = int(form["questionnaire"])
+    for name in ("question", "dimension", "channel"):
+        text = form.get(name, "").strip()
+        if text:
+            link[name] = text
+    return link
+
+
+@bp.route("/add", methods=["GET", "POST"])
+def add_node(project_id: int):
+    """Add a node: a 一级 without ``parent``, else a child of ``parent`` (at most three levels)."""
+    project = member_project(project_id)
+    row = table_or_404(project)
+    definition = copy.deepcopy(row.definition)
+    parent_key = request.values.get("parent", "")
+    parent, ancestors, level = find_node(definition, parent_key) if parent_key else (None, [], 0)
+    if level >= 3:
+        abort(404)
+    context = {"parent": parent, "level": level + 1, "form": request.form if request.method == "POST" else None}
+    if request.method == "GET":
+        return render_template("indicators/add.html", project=project, title=_("添加指标"), **context)
+    try:
+        points = json_number(request.form.get("points", ""))
+    except ValueError:
+        return _refused(
+            project, [FormProblem("points", Wording("分值必须是数字。", {}))], "indicators/add.html", **context
+        )
+    node = {
+        "key": new_key(definition, parent),
+        "name": request.form.get("name", "").strip(),
+        "points": points,
+        "rule": {"type": "judgement"},
+    }
+    if parent is None:
+        definition.setdefault("indicators", []).append(node)
+    else:
+        if not parent.get("children"):
+            parent.pop("rule", None)
+            parent.pop("input", None)
+            parent.pop("standard", None)
+            parent["children"] = []
+            difference = D(points) - D(parent["points"])
+        else:
+            difference = D(points)
+        parent["children"].append(node)
+        if request.form.get("adjust_parents"):
+            adjust_ancestors([*ancestors, parent], difference)
+    errors = save(project, definition, row)
+    if errors:
+        return _refused(project, errors, "indicators/add.html", **context)
+    flash(_("已添加“%(name)s”。", name=node["name"]), "success")
+    return redirect(url_for("indicators.overview", project_id=project.id))
+
+
+@bp.post("/nodes/<key>/delete")
+def delete_node(project_id: int, key: str):
+    """Delete a node and everything under it; with ``adjust_parents`` the parents lose its points."""
+    project = member_project(project_id)
+    row = table_or_404(project)
+    definition = copy.deepcopy(row.definition)
+    node, ancestors, _level = find_node(definition, key)
+    siblings = ancestors[-1]["children"] if ancestors else definition["indicators"]
+    siblings.remove(node)
+    if request.form.get("adjust_parents"):
+        adjust_ancestors(ancestors, -D(node["points"]))
+    if ancestors and not siblings:
+        errors = [FormProblem(key, Wording("不能删除最后一个下级指标：请改为删除上级指标。", {}))]
+    else:
+        errors = save(project, definition, row)
+    if errors:
+        return _refused(
+            project, errors, "indicators/overview.html", **{**view_model(project, row.definition), "title": None}
+        )
+    flash(_("已删除“%(name)s”。", name=node["name"]), "success")
+    return redirect(url_for("indicators.overview", project_id=project.id))
+
+
+@bp.route("/grades", methods=["GET", "POST"])
+def grades(project_id: int):
+    """Edit the grade bands (one per line: name and lowest total) and the decimals of leaf scores."""
+    project = member_project(project_id)
+    row = table_or_404(project)
+    definition = copy.deepcopy(row.definition)
+    bands = definition.get("grades") or DEFAULT_GRADES
+    context = {
+        "bands_text": "\n".join(f"{b.get('grade')} {b.get('min')}" for b in bands),
+        "decimals": definition.get("decimals", 2),
+        "form": request.form if request.method == "POST" else None,
+    }
+    if request.method == "GET":
+        return render_template("indicators/grades.html", project=project, title=_("等级与小数位"), **context)
+    mistakes, parsed = [], []
+    for line in request.form.get("grades", "").splitlines():
+        parts = line.replace("≥", " ").split()
+        if not parts:
+            continue
+        try:
+            parsed.append({"grade": " ".join(parts[:-1]), "min": json_number(parts[-1])})
+        except ValueError:
+            mistakes.append(FormProblem("grades", Wording("“%(value)s”应写成“等级名 最低分”。", {"value": line})))
+    decimals = request.form.get("decimals", "").strip()
+    if decimals.isdigit() and int(decimals) <= 4:
+        definition["decimals"] = int(decimals)
+    else:
+        mistakes.append(FormProblem("decimals", Wording("小数位须是 0 到 4 的整数。", {})))
+    definition["grades"] = parsed
+    if mistakes:
+        return _refused(project, mistakes, "indicators/grades.html", **context)
+    errors = save(project, definition, row)
+    if errors:
+        return _refused(project, errors, "indicators/grades.html", **context)
+    flash(_("等级与小数位已保存。"), "success")
+    return redirect(url_for("indicators.overview", project_id=project.id))
+
+
+@bp.context_processor
+def _helpers():
+    return {"level_names": LEVEL_NAMES}

@@ -1,0 +1,273 @@
+"""Indicator tables on the desk: start from a template or another project, edit, link to survey figures, print."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from survey import indicators_views
+from survey.extensions import db
+from survey.indicator_links import link_value, linked_values
+from survey.models import IndicatorTable, Response
+from survey.review import decide
+from tests.conftest import login
+from tests.helpers import SEED_004_ANSWERS, make_project, published
+
+TABLE = {
+    "format": "indicator-table/1",
+    "title": "测试评分表",
+    "indicators": [
+        {
+            "key": "a",
+            "name": "决策",
+            "points": 20,
+            "children": [
+                {
+                    "key": "a1",
+                    "name": "项目立项",
+                    "points": 20,
+                    "children": [
+                        {
+                            "key": "a11",
+                            "name": "立项依据充分性",
+                            "points": 20,
+                            "rule": {"type": "judgement"},
+                            "input": {"score": 18, "justification": "依据不够充分"},
+                        }
+                    ],
+                }
+            ],
+        },
+        {
+            "key": "b",
+            "name": "效益",
+            "points": 80,
+            "children": [
+                {
+                    "key": "b1",
+                    "name": "项目效益",
+                    "points": 80,
+                    "children": [
+                        {
+                            "key": "b11",
+                            "name": "服务对象满意度",
+                            "points": 10,
+                            "rule": {"type": "proportional", "params": {"target": 100}},
+                            "standard": "以问卷调查结果为准",
+                        },
+                        {
+                            "key": "b12",
+                            "name": "建设任务完成率",
+                            "points": 70,
+                            "rule": {"type": "proportional", "params": {"target": 100}},
+                            "input": {"value": 100},
+                        },
+                    ],
+                }
+            ],
+        },
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def library(tmp_path, monkeypatch):
+    """A template library of one table, so the tests do not depend on the real library's contents."""
+    (tmp_path / "test_table.json").write_text(json.dumps(TABLE, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    monkeypatch.setattr(indicators_views, "LIBRARY", tmp_path)
+    return tmp_path
+
+
+def base(project) -> str:
+    return f"/desk/projects/{project.id}/indicators/"
+
+
+def started(client, project):
+    response = client.post(base(project) + "start", data={"source": "template:test_table"})
+    assert response.status_code == 302
+    return db.session.execute(db.select(IndicatorTable).filter_by(project_id=project.id)).scalar_one()
+
+
+def page(client, project) -> str:
+    response = client.get(base(project))
+    assert response.status_code == 200
+    return response.data.decode()
+
+
+def respond(app, questionnaire, choices, batch="a"):
+    for index, q4 in enumerate(choices):
+        answers = {**SEED_004_ANSWERS, "q4": q4, "submission_id": f"s{questionnaire.id}-{batch}{index}"}
+        assert app.test_client().post(f"/s/{questionnaire.public_token}", data=answers).status_code in (200, 302, 303)
+
+
+def test_start_from_a_template_and_see_the_attachment_layout(logged_in, evaluator):
+    project = make_project(evaluator)
+    offer = page(logged_in, project)
+    assert "测试评分表" in offer and "template:test_table" in offer and "broken" not in offer
+    row = started(logged_in, project)
+    assert row.definition["indicators"][0]["key"] == "a"
+    html = page(logged_in, project)
+    assert 'rowspan="1"' in html and 'rowspan="2"' in html  # 效益 and 项目效益 span their two leaves
+    assert "评价组根据核查情况在 0 到 20 分之间酌情打分" in html  # the rule in words
+    assert "以问卷调查结果为准" in html  # the leaf's own standard
+    assert 'id="total">88.00<' in html and 'id="grade">良<' in html  # 18 + 70; 满意度 not scored yet
+    assert "依据不够充分" in html  # the 扣分 list
+    assert 'id="unscored"' in html and "服务对象满意度" in html
+    # a second start does nothing
+    logged_in.post(base(project) + "start", data={"source": "template:test_table"})
+    assert db.session.execute(db.select(db.func.count(IndicatorTable.id))).scalar_one() == 1
+    assert "指标评分表" in logged_in.get(f"/desk/projects/{project.id}").data.decode()  # linked from the project
+
+
+def test_editing_a_leaf_input_changes_score_total_and_grade(logged_in, evaluator):
+    project = make_project(evaluator)
+    started(logged_in, project)
+    form = logged_in.get(base(project) + "nodes/b12").data.decode()
+    assert 'name="params"' in form and "按完成比例计分" in form
+    data = {
+        "name": "建设任务完成率",
+        "points": "70",
+        "rule_type": "proportional",
+        "params": '{"target": 100}',
+        "mode": "entered",
+        "value": "50",
+        "justification": "半数点位未建成",
+        "source": "验收报告",
+    }
+    assert logged_in.post(base(project) + "nodes/b12", data=data).status_code == 302
+    html = page(logged_in, project)
+    assert 'id="total">53.00<' in html and 'id="grade">差<' in html  # 18 + 35
+    assert "半数点位未建成" in html
+    entry = db.session.get(IndicatorTable, 1) or db.session.execute(db.select(IndicatorTable)).scalar_one()
+    leaf = entry.definition["indicators"][1]["children"][0]["children"][1]
+    assert leaf["input"] == {"value": 50, "justification": "半数点位未建成", "source": "验收报告"}
+
+
+def test_linked_satisfaction_follows_responses_and_exclusions(app, logged_in, evaluator):
+    project = make_project(evaluator)
+    questionnaire = published(project)
+    started(logged_in, project)
+    link = {
+        "name": "服务对象满意度",
+        "points": "10",
+        "rule_type": "proportional",
+        "params": '{"target": 100}',
+        "mode": "link",
+        "questionnaire": str(questionnaire.id),
+        "figure": "rate",
+        "question": "q4",
+    }
+    assert logged_in.post(base(project) + "nodes/b11", data=link).status_code == 302
+    html = page(logged_in, project)
+    assert "关联" in html and questionnaire.title in html
+    assert "还没有" in html  # no responses yet: listed with why
+    respond(app, questionnaire, ["a", "a", "b", "c"])  # q4: 3 of 4 satisfied
+    html = page(logged_in, project)
+    assert 'id="total">95.50<' in html and 'id="grade">优<' in html  # 18 + 7.50 + 70
+    row = db.session.execute(db.select(IndicatorTable)).scalar_one()
+    assert linked_values(project, row.definition) == {"b11": Decimal(75)}
+    unhappy = db.session.execute(db.select(Response).where(Response.answers["q4"].as_string() == "c")).scalar_one()
+    decide(unhappy, evaluator, "exclude", "重复作答")
+    assert 'id="total">98.00<' in page(logged_in, project)  # 100% satisfied now
+    decide(unhappy, evaluator, "restore", "误判")
+    respond(app, questionnaire, ["c", "c"], batch="b")
+    value = link_value(project, {"questionnaire": questionnaire.id, "figure": "rate", "question": "q4"})
+    assert value == Decimal(3) * 100 / Decimal(6) == Decimal(50)
+    overall = link_value(project, {"questionnaire": questionnaire.id, "figure": "overall_rate"})
+    assert isinstance(overall, Decimal) and 0 <= overall <= 100
+    web = link_value(project, {"questionnaire": questionnaire.id, "figure": "rate", "question": "q4", "channel": "web"})
+    assert web == value  # every answer came through the web link
+
+
+def test_validation_errors_refuse_the_change(logged_in, evaluator):
+    project = make_project(evaluator)
+    row = started(logged_in, project)
+    before = json.dumps(row.definition, sort_keys=True)
+    data = {"name": "立项依据充分性", "points": "25", "rule_type": "judgement", "params": "{}", "mode": "entered"}
+    response = logged_in.post(base(project) + "nodes/a11", data=data)  # 25 under a parent of 20
+    assert response.status_code == 422
+    assert "下级指标分值合计 25 分" in response.data.decode()
+    bad = {**data, "points": "20", "rule_type": "threshold_step", "params": '{"step": 0}'}
+    assert logged_in.post(base(project) + "nodes/a11", data=bad).status_code == 422
+    assert logged_in.post(base(project) + "nodes/a11", data={**data, "params": "[1"}).status_code == 422
+    db.session.expire_all()
+    assert json.dumps(db.session.get(IndicatorTable, row.id).definition, sort_keys=True) == before
+    # with the parents adjusted the same change is saved; a total ≠ 100 is only a warning
+    assert logged_in.post(base(project) + "nodes/a11", data={**data, "adjust_parents": "1"}).status_code == 302
+    html = page(logged_in, project)
+    assert "与 100 分相差 5 分" in html
+
+
+def test_add_rename_delete_nodes_and_grades(logged_in, evaluator):
+    project = make_project(evaluator)
+    row = started(logged_in, project)
+    added = logged_in.post(base(project) + "add", data={"parent": "a1", "name": "绩效目标明确性", "points": "5"})
+    assert added.status_code == 422  # parents not adjusted: 20 ≠ 25
+    ok = logged_in.post(
+        base(project) + "add", data={"parent": "a1", "name": "绩效目标明确性", "points": "5", "adjust_parents": "1"}
+    )
+    assert ok.status_code == 302
+    db.session.expire_all()
+    a = db.session.get(IndicatorTable, row.id).definition["indicators"][0]
+    assert a["points"] == 25 and [c["key"] for c in a["children"][0]["children"]] == ["a11", "a12"]
+    rename = {"name": "决策（调整）", "points": "25"}
+    assert logged_in.post(base(project) + "nodes/a", data=rename).status_code == 302
+    assert "决策（调整）" in page(logged_in, project)
+    assert logged_in.post(base(project) + "nodes/a12/delete", data={"adjust_parents": "1"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(IndicatorTable, row.id).definition["indicators"][0]["points"] == 20
+    grades = {"grades": "优秀 85\n合格 0", "decimals": "1"}
+    assert logged_in.post(base(project) + "grades", data=grades).status_code == 302
+    html = page(logged_in, project)
+    assert 'id="grade">优秀<' in html and 'id="total">88.0<' in html
+    assert logged_in.post(base(project) + "grades", data={"grades": "优秀", "decimals": "1"}).status_code == 422
+    assert logged_in.get(base(project) + "nodes/nope").status_code == 404
+
+
+def test_copy_from_another_project(app, logged_in, evaluator):
+    first = make_project(evaluator, "项目一")
+    questionnaire = published(first)
+    row = started(logged_in, first)
+    definition = json.loads(json.dumps(row.definition))
+    definition["indicators"][1]["children"][0]["children"][0]["input"] = {
+        "link": {"questionnaire": questionnaire.id, "figure": "overall_rate"}
+    }
+    row.definition = definition
+    db.session.commit()
+    second = make_project(evaluator, "项目二")
+    offer = page(logged_in, second)
+    assert f"project:{first.id}" in offer and "项目一" in offer
+    assert logged_in.post(base(second) + "start", data={"source": f"project:{first.id}"}).status_code == 302
+    copy = db.session.execute(db.select(IndicatorTable).filter_by(project_id=second.id)).scalar_one()
+    assert copy.definition["title"] == "测试评分表"
+    assert copy.definition["indicators"][1]["children"][0]["children"][0]["input"] == {}  # the link is not carried
+
+
+def test_print_view(logged_in, evaluator):
+    project = make_project(evaluator)
+    started(logged_in, project)
+    for url in (base(project) + "print", base(project) + "?print=1"):
+        html = logged_in.get(url).data.decode()
+        assert "附件1" in html and "立项依据充分性" in html and 'id="total">88.00<' in html
+        assert "/nodes/" not in html and "扣分情况" not in html
+
+
+def test_another_evaluator_gets_404_everywhere(app, client, evaluator, other_evaluator):
+    project = make_project(evaluator)
+    other = make_project(other_evaluator, "别人的项目")
+    db.session.add(IndicatorTable(project_id=project.id, definition=TABLE))
+    db.session.commit()
+    assert login(client, "mallory", "mallory-password-1").status_code == 302
+    urls = [("GET", ""), ("GET", "print"), ("GET", "?print=1"), ("POST", "start"), ("GET", "nodes/a11")]
+    urls += [("POST", "nodes/a11"), ("POST", "nodes/a11/delete"), ("GET", "add"), ("POST", "add")]
+    urls += [("GET", "grades"), ("POST", "grades")]
+    for method, tail in urls:
+        response = client.open(base(project) + tail, method=method, data={"name": "x", "points": "1"})
+        assert response.status_code == 404, f"{method} {tail}"
+    # nor can an outsider's project copy alice's table
+    response = client.post(base(other) + "start", data={"source": f"project:{project.id}"})
+    assert response.status_code == 302
+    assert db.session.execute(db.select(IndicatorTable).filter_by(project_id=other.id)).scalar_one_or_none() is None
