@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -24,6 +24,7 @@ from survey.access import member_project, projects_of_current_user
 from survey.extensions import db
 from survey.indicator_links import FIGURES, link_of, resolve_links
 from survey.models import IndicatorTable, Project
+from survey.presenting import say
 
 bp = Blueprint("indicators", __name__, url_prefix="/desk/projects/<int:project_id>/indicators")
 LIBRARY = Path(__file__).resolve().parent.parent / "analysis" / "indicator_library"
@@ -38,13 +39,6 @@ def require_login():
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def say(wording: Wording | str) -> str:
-    """A wording from ``analysis`` in the current language."""
-    if isinstance(wording, str):
-        return wording
-    return _(wording.message, **wording.values)
 
 
 def library_templates() -> dict[str, dict]:
@@ -185,6 +179,10 @@ def link_text(project: Project, link: dict) -> str:
     return " · ".join(parts)
 
 
+def _percent_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def view_model(project: Project, definition: dict) -> dict:
     """Everything the table page shows: rows, scores, links, deductions, problems."""
     problems = validate_table(definition)
@@ -205,6 +203,7 @@ def view_model(project: Project, definition: dict) -> dict:
         "unscored": unscored,
         "standard": standard_text,
         "link_text": lambda link: link_text(project, link),
+        "linked_value": lambda key: _percent_text(links.values.get(key)) if links else None,
         "link_of": link_of,
         "say": say,
         "grades": definition.get("grades") or DEFAULT_GRADES,
@@ -286,8 +285,7 @@ def _refused(project: Project, errors, template: str, **context):
             template,
             project=project,
             refused=[(p.path, say(p.wording)) for p in errors],
-            title=_("指标评分表"),
-            **context,
+            **{"title": _("指标评分表"), **context},
         ),
         422,
     )
@@ -452,9 +450,7 @@ def delete_node(project_id: int, key: str):
     else:
         errors = save(project, definition, row)
     if errors:
-        return _refused(
-            project, errors, "indicators/overview.html", **{**view_model(project, row.definition), "title": None}
-        )
+        return _refused(project, errors, "indicators/overview.html", **view_model(project, row.definition))
     flash(_("已删除“%(name)s”。", name=node["name"]), "success")
     return redirect(url_for("indicators.overview", project_id=project.id))
 

@@ -225,6 +225,9 @@ def test_add_rename_delete_nodes_and_grades(logged_in, evaluator):
     assert 'id="grade">优秀<' in html and 'id="total">88.0<' in html
     assert logged_in.post(base(project) + "grades", data={"grades": "优秀", "decimals": "1"}).status_code == 422
     assert logged_in.get(base(project) + "nodes/nope").status_code == 404
+    refused = logged_in.post(base(project) + "nodes/a11/delete", data={"adjust_parents": "1"})  # a1's only child
+    assert refused.status_code == 422 and "不能删除最后一个下级指标" in refused.data.decode()
+    assert logged_in.get(base(project) + "?lang=en").status_code == 200
 
 
 def test_copy_from_another_project(app, logged_in, evaluator):
