@@ -35,9 +35,7 @@ def login():
         return redirect(url_for("desk.projects"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.execute(
-            db.select(User).filter_by(username=form.username.data.strip())
-        ).scalar_one_or_none()
+        user = db.session.execute(db.select(User).filter_by(username=form.username.data.strip())).scalar_one_or_none()
         if user is not None and user.active and check_password(user, form.password.data):
             session.clear()  # a new session on login: nothing set before sign-in carries over
             login_user(user, remember=form.remember.data)

@@ -403,9 +403,7 @@ def add_section(
     """A new, empty section at the end."""
     result = _copy(definition)
     key = key or new_section_key(result, history)
-    result["sections"].append(
-        {"key": key, "title": title.strip(), "intro": (intro or "").strip(), "questions": []}
-    )
+    result["sections"].append({"key": key, "title": title.strip(), "intro": (intro or "").strip(), "questions": []})
     return result
 
 
@@ -446,9 +444,7 @@ def delete_section(definition: dict, section_key: str) -> dict:
 # --- questions --------------------------------------------------------------------------------
 
 
-def add_question(
-    definition: dict, section_key: str, qtype: str, key: str | None = None, history: History = ()
-) -> dict:
+def add_question(definition: dict, section_key: str, qtype: str, key: str | None = None, history: History = ()) -> dict:
     """A new question of ``qtype`` at the end of a section, with defaults (see ``new_question``)."""
     result = _copy(definition)
     section = result["sections"][_section_index(result, section_key)]
@@ -518,9 +514,7 @@ def delete_question(definition: dict, question_key: str) -> dict:
     return result
 
 
-def duplicate_question(
-    definition: dict, question_key: str, key: str | None = None, history: History = ()
-) -> dict:
+def duplicate_question(definition: dict, question_key: str, key: str | None = None, history: History = ()) -> dict:
     """A copy right after the original, with a fresh key (its options keep theirs: they are per question)."""
     result = _copy(definition)
     s_index, q_index = _position(result, question_key)
@@ -596,9 +590,7 @@ def delete_option(definition: dict, question_key: str, option_key: str) -> dict:
     path = f"sections[{s_index}].questions[{q_index}].options[{index}]"
     _refuse_if_used(result, set(answer_keys(question)), path, _l("这个选项"), {option_key})
     if question.get("correct") == option_key:
-        raise DefinitionError(
-            [Problem(path, _l("这个选项是本题的正确答案，不能删除。请先另选一个正确答案。"))]
-        )
+        raise DefinitionError([Problem(path, _l("这个选项是本题的正确答案，不能删除。请先另选一个正确答案。"))])
     question["options"].pop(index)
     return result
 
@@ -721,9 +713,7 @@ def _condition_target(definition: dict, kind: str, key: str) -> dict:
     raise ValueError(f"unknown condition target {kind!r}")
 
 
-def set_condition(
-    definition: dict, kind: str, key: str, source: str, values: list[str], mode: str = "any_of"
-) -> dict:
+def set_condition(definition: dict, kind: str, key: str, source: str, values: list[str], mode: str = "any_of") -> dict:
     """Show a question (``kind="question"``) or section only when ``source`` is answered with ``values``.
 
     ``mode`` is ``any_of`` (one of these chosen) or ``none_of`` (answered, none of these chosen).

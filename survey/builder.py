@@ -97,9 +97,7 @@ def _change(questionnaire: Questionnaire, change: Callable[[dict], dict]) -> lis
 def _in_words(definition: dict, problem) -> str:
     """“第 3 题，第 2 个选项：选项文字不能为空……” rather than ``sections[0].questions[2].options[1]``."""
     where = _where(definition, problem.path)
-    return (
-        _("%(where)s：%(message)s", where=where, message=problem.message) if where else str(problem.message)
-    )
+    return _("%(where)s：%(message)s", where=where, message=problem.message) if where else str(problem.message)
 
 
 def _where(definition: dict, path: str) -> str:
@@ -168,9 +166,7 @@ def _overview(questionnaire: Questionnaire, problems=()):
     )
 
 
-def _action(
-    questionnaire: Questionnaire, change: Callable[[dict], dict], done: str, anchor: str | None = None
-):
+def _action(questionnaire: Questionnaire, change: Callable[[dict], dict], done: str, anchor: str | None = None):
     """A button of the overview (move, duplicate, delete): do it and go back, or show why not."""
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -212,9 +208,7 @@ def settings(questionnaire_id: int):
 
 
 def _apply_settings(form: QuestionnaireForm, definition: dict) -> dict:
-    result = authoring.update_questionnaire(
-        definition, form.title.data, form.intro.data, form.source.data or ""
-    )
+    result = authoring.update_questionnaire(definition, form.title.data, form.intro.data, form.source.data or "")
     return authoring.update_settings(
         result,
         form.overall_method.data,
@@ -235,15 +229,11 @@ def new_section(questionnaire_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         key = authoring.new_section_key(_draft(questionnaire), _history(questionnaire))
-        problems = _change(
-            questionnaire, lambda d: authoring.add_section(d, form.title.data, form.intro.data, key)
-        )
+        problems = _change(questionnaire, lambda d: authoring.add_section(d, form.title.data, form.intro.data, key))
         if not problems:
             flash(_("已添加新的部分，现在可以在其中添加题目。"), "success")
             return redirect(url_for(".overview", questionnaire_id=questionnaire.id, _anchor=f"sec-{key}"))
-    return _render(
-        "builder/section.html", questionnaire, problems, _status(form, problems), form=form, section=None
-    )
+    return _render("builder/section.html", questionnaire, problems, _status(form, problems), form=form, section=None)
 
 
 @bp.route("/sections/<section_key>", methods=["GET", "POST"])
@@ -260,9 +250,7 @@ def edit_section(questionnaire_id: int, section_key: str):
         )
         if not problems:
             flash(_("部分已保存。"), "success")
-            return redirect(
-                url_for(".overview", questionnaire_id=questionnaire.id, _anchor=f"sec-{section_key}")
-            )
+            return redirect(url_for(".overview", questionnaire_id=questionnaire.id, _anchor=f"sec-{section_key}"))
     return _render(
         "builder/section.html",
         questionnaire,
@@ -286,9 +274,7 @@ def move_section(questionnaire_id: int, section_key: str, direction: str):
 def delete_section(questionnaire_id: int, section_key: str):
     """Delete a section and its questions (refused when later questions depend on them)."""
     questionnaire = member_questionnaire(questionnaire_id)
-    return _action(
-        questionnaire, partial(authoring.delete_section, section_key=section_key), _("部分已删除。")
-    )
+    return _action(questionnaire, partial(authoring.delete_section, section_key=section_key), _("部分已删除。"))
 
 
 @bp.post("/sections/<section_key>/questions")
@@ -358,9 +344,7 @@ def _question_page(questionnaire: Questionnaire, question_key: str, form: Questi
     numbered = next(q for q in numbered_questions(definition) if q["key"] == question_key)
     sections = definition["sections"]
     move_form = MoveToSectionForm(section=authoring.section_of(definition, question_key)["key"])
-    move_form.section.choices = choices(
-        (s["key"], authoring.section_label(definition, s["key"])) for s in sections
-    )
+    move_form.section.choices = choices((s["key"], authoring.section_label(definition, s["key"])) for s in sections)
     return _render(
         "builder/question.html",
         questionnaire,

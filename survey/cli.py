@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from analysis.indicator_io import IndicatorFormatError, dump, load_table
 from analysis.indicators import iter_nodes, score_table, validate_table
 from survey import demo, publishing
 from survey.accounts import create_user
@@ -146,10 +147,17 @@ def indicators_group() -> None:
 
 
 def _read_table(path: str) -> dict:
+    """A table from a .json, .yaml/.yml or .xlsx file; every problem is printed with its location."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise click.ClickException(f"{path}: not valid UTF-8 JSON ({error})") from None
+        return load_table(Path(path).read_bytes(), path)
+    except IndicatorFormatError as error:
+        for where, wording in error.problems:
+            with force_locale("zh_Hans_CN"):
+                chinese = say(wording)
+            with force_locale("en"):
+                english = say(wording)
+            click.echo(f"error: {where}: {chinese} / {english}", err=True)
+        raise click.ClickException(f"{path}: {len(error.problems)} problem(s); nothing was done") from None
 
 
 def _report_problems(table: dict) -> bool:
@@ -193,6 +201,21 @@ def indicators_score(path: str, as_json: bool) -> None:
     click.echo(f"total {result.total}  grade {result.grade}" + ("" if result.complete else "  (incomplete)"))
     for deduction in result.deductions:
         click.echo(f"-{deduction.lost}  {deduction.name}: {say(deduction.reason)}")
+
+
+@indicators_group.command("export")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="OUT.yaml, OUT.xlsx or OUT.json."
+)
+def indicators_export(path: str, output: str) -> None:
+    """Convert a table file between JSON, YAML and Excel (附件1 layout, with the scores)."""
+    table = _read_table(path)
+    if not output.lower().endswith((".json", ".yaml", ".yml", ".xlsx")):
+        raise click.ClickException("the output must end in .json, .yaml, .yml or .xlsx")
+    score = score_table(table) if output.lower().endswith(".xlsx") else None
+    Path(output).write_bytes(dump(table, output, score))
+    click.echo(f"wrote {output}")
 
 
 def table_score_dict(table: dict, result) -> dict:

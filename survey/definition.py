@@ -68,15 +68,11 @@ def validate_definition(definition: Any) -> None:
     problems.extend(structure)
     if not structure:  # conditions can only be checked against a sound structure
         problems.extend(_condition_problems(sections))
-    questions = [
-        q for s in sections if isinstance(s, dict) for q in s.get("questions") or [] if isinstance(q, dict)
-    ]
+    questions = [q for s in sections if isinstance(s, dict) for q in s.get("questions") or [] if isinstance(q, dict)]
     problems.extend(_settings_problems(definition.get("settings") or {}, questions))
     if problems:
         if flat:  # name paths as the author wrote them: questions[2], not sections[0].questions[2]
-            problems = [
-                Problem(p.path.replace("sections[0].questions", "questions", 1), p.message) for p in problems
-            ]
+            problems = [Problem(p.path.replace("sections[0].questions", "questions", 1), p.message) for p in problems]
         raise DefinitionError(problems)
 
 
@@ -211,9 +207,7 @@ def _one_condition(path: str, condition: Any, earlier: dict[str, dict]) -> list[
     known = {o["key"] for o in source.get("options", [])}
     unknown = [v for v in values if v not in known]
     if unknown:
-        return [
-            Problem(path, _l("题目“%(key)s”没有选项“%(options)s”。", key=key, options="、".join(unknown)))
-        ]
+        return [Problem(path, _l("题目“%(key)s”没有选项“%(options)s”。", key=key, options="、".join(unknown)))]
     return []
 
 
@@ -223,9 +217,7 @@ def _settings_problems(settings: Any, questions: list[dict]) -> list[Problem]:
     problems = []
     overall = settings.get("overall") or {"method": "mean"}
     if not isinstance(overall, dict) or overall.get("method") not in OVERALL_METHODS:
-        problems.append(
-            Problem("settings.overall.method", _l("总体满意度的计算方法只能是 question 或 mean。"))
-        )
+        problems.append(Problem("settings.overall.method", _l("总体满意度的计算方法只能是 question 或 mean。")))
     elif overall["method"] == "question":
         keys = {key for q in questions if "key" in q for key in answer_keys(q)}
         if overall.get("question") not in keys:
@@ -239,16 +231,12 @@ def _settings_problems(settings: Any, questions: list[dict]) -> list[Problem]:
         elif any(isinstance(w, bool) or not isinstance(w, int | float) or w <= 0 for w in weights.values()):
             problems.append(Problem("settings.overall.weights", _l("权重必须是正数。")))
     elif overall.get("measure", "satisfaction") not in MEASURES:
-        problems.append(
-            Problem("settings.overall.measure", _l("未知的统计口径“%(m)s”。", m=overall.get("measure")))
-        )
+        problems.append(Problem("settings.overall.measure", _l("未知的统计口径“%(m)s”。", m=overall.get("measure"))))
     population = settings.get("population")
     if population is not None and (isinstance(population, bool) or not isinstance(population, int) or population < 1):
         problems.append(Problem("settings.population", _l("总体规模必须是正整数。")))
     if settings.get("dont_know", "exclude") not in DONT_KNOW_POLICIES:
-        problems.append(
-            Problem("settings.dont_know", _l("“不清楚”的处理方式只能是 exclude 或 not_satisfied。"))
-        )
+        problems.append(Problem("settings.dont_know", _l("“不清楚”的处理方式只能是 exclude 或 not_satisfied。")))
     return problems
 
 

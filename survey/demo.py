@@ -97,9 +97,7 @@ def _answer(questionnaire: Questionnaire, rng: random.Random, count: int) -> Non
         for question in iter_questions(definition):
             answers.update(_random_answer(question, rng, index))
         shown = visible_questions(definition["sections"], answers.get)
-        kept = {
-            key: value for key, value in answers.items() if key.split(".")[0].removesuffix("__other") in shown
-        }
+        kept = {key: value for key, value in answers.items() if key.split(".")[0].removesuffix("__other") in shown}
         started = utcnow() - timedelta(seconds=rng.randint(45, 400))
         store_response(
             questionnaire, kept, uuid.uuid4().hex, started.isoformat(), flags=quality_flags(definition, kept)
@@ -116,9 +114,7 @@ def _random_answer(question: dict, rng: random.Random, index: int) -> dict:
     if kind == "attention":
         right = rng.random() < 0.95
         return {
-            key: question["correct"]
-            if right
-            else next(o["key"] for o in options if o["key"] != question["correct"])
+            key: question["correct"] if right else next(o["key"] for o in options if o["key"] != question["correct"])
         }
     if kind in ("single_choice", "rating", "group"):
         option = _pick_option(options, rng)

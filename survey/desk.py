@@ -49,9 +49,7 @@ def new_project():
         project = publishing.create_project(current_user, **_blank_to_default(fields))
         flash(_("已创建项目“%(name)s”。", name=project.name), "success")
         return redirect(url_for("desk.project", project_id=project.id))
-    return render_template("desk/project_form.html", form=form, title=_("新建评价项目")), (
-        422 if form.errors else 200
-    )
+    return render_template("desk/project_form.html", form=form, title=_("新建评价项目")), (422 if form.errors else 200)
 
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])

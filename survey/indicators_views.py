@@ -13,13 +13,15 @@ import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
 from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, iter_nodes, score_table, validate_table
-from analysis.scoring import RULES, D, RuleError, Wording, get_rule
+from analysis.scoring import N_, RULES, D, RuleError, Wording, get_rule
 from survey.access import member_project, projects_of_current_user
 from survey.extensions import db
 from survey.indicator_links import FIGURES, link_of, resolve_links
@@ -490,6 +492,58 @@ def grades(project_id: int):
     if errors:
         return _refused(project, errors, "indicators/grades.html", **context)
     flash(_("等级与小数位已保存。"), "success")
+    return redirect(url_for("indicators.overview", project_id=project.id))
+
+
+def _download(project: Project, data: bytes, extension: str, mimetype: str) -> Response:
+    name = f"指标评分表-{project.name}.{extension}"
+    disposition = f"attachment; filename=indicators.{extension}; filename*=UTF-8''{quote(name)}"
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+@bp.get("/export.yaml")
+def export_yaml(project_id: int):
+    """The project's table as YAML (docs/indicator-format.md)."""
+    project = member_project(project_id)
+    row = table_or_404(project)
+    return _download(project, dump_yaml(row.definition).encode("utf-8"), "yaml", "application/yaml")
+
+
+@bp.get("/export.xlsx")
+def export_xlsx(project_id: int):
+    """The project's table as an Excel sheet in the 附件1 layout, with the current scores (linked values too)."""
+    project = member_project(project_id)
+    row = table_or_404(project)
+    definition = row.definition
+    errors = [p for p in validate_table(definition) if not p.warning]
+    result = None
+    if not errors:
+        result = score_table(definition, linked=resolve_links(project, definition).values)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _download(project, dump_xlsx(definition, result), "xlsx", xlsx)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_table(project_id: int):
+    """Replace the project's table with an uploaded .json/.yaml/.xlsx file, after validating it."""
+    project = member_project(project_id)
+    context = {"has_table": table_of(project) is not None}
+    if request.method == "GET":
+        return render_template("indicators/import.html", project=project, title=_("导入指标评分表"), **context)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        problems = [FormProblem("file", Wording(N_("请选择要导入的文件。"), {}))]
+        return _refused(project, problems, "indicators/import.html", **context)
+    try:
+        definition = load_table(upload.read(), upload.filename)
+    except IndicatorFormatError as error:
+        problems = [FormProblem(where, wording) for where, wording in error.problems]
+        return _refused(project, problems, "indicators/import.html", **context)
+    definition = {"format": FORMAT, **definition}
+    errors = save(project, definition)
+    if errors:
+        return _refused(project, errors, "indicators/import.html", **context)
+    flash(_("已导入指标评分表。"), "success")
     return redirect(url_for("indicators.overview", project_id=project.id))
 
 

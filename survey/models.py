@@ -42,9 +42,7 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    memberships: Mapped[list[ProjectMember]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[ProjectMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -64,9 +62,7 @@ class Project(db.Model):
     evaluating_org: Mapped[str] = mapped_column(String(200), default="")  # 评价机构
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    members: Mapped[list[ProjectMember]] = relationship(
-        back_populates="project", cascade="all, delete-orphan"
-    )
+    members: Mapped[list[ProjectMember]] = relationship(back_populates="project", cascade="all, delete-orphan")
     questionnaires: Mapped[list[Questionnaire]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="Questionnaire.id"
     )
@@ -174,9 +170,7 @@ class QuestionnaireVersion(db.Model):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    questionnaire: Mapped[Questionnaire] = relationship(
-        back_populates="versions", foreign_keys=[questionnaire_id]
-    )
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions", foreign_keys=[questionnaire_id])
 
 
 class Response(db.Model):
@@ -192,9 +186,7 @@ class Response(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     duration_seconds: Mapped[int | None]  # time taken, from serving the form to submitting it
     channel: Mapped[str] = mapped_column(String(32), default="web")
-    device_hash: Mapped[str | None] = mapped_column(
-        String(64), index=True
-    )  # salted hash, never the raw token
+    device_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # salted hash, never the raw token
     status: Mapped[str] = mapped_column(String(16), default="valid")  # valid / excluded
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)

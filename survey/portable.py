@@ -44,6 +44,4 @@ def _decode_json(data: bytes) -> object:
         return json.loads(text)
     except json.JSONDecodeError as error:
         where = f"$ (line {error.lineno}, column {error.colno})"
-        raise DefinitionError(
-            [Problem(where, _l("不是有效的 JSON：%(reason)s。", reason=error.msg))]
-        ) from None
+        raise DefinitionError([Problem(where, _l("不是有效的 JSON：%(reason)s。", reason=error.msg))]) from None

@@ -64,8 +64,12 @@ def _render_form(arrival: Arrival, form, status: int = 200, csrf_expired: bool =
     )
     if not request.cookies.get(DEVICE_COOKIE):
         response.set_cookie(
-            DEVICE_COOKIE, secrets.token_urlsafe(18), max_age=DEVICE_COOKIE_AGE,
-            httponly=True, samesite="Lax", secure=request.is_secure,
+            DEVICE_COOKIE,
+            secrets.token_urlsafe(18),
+            max_age=DEVICE_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
         )
     return response
 

@@ -39,9 +39,7 @@ def publish(questionnaire: Questionnaire) -> QuestionnaireVersion:
     """Open the questionnaire for answers, freezing its definition if it changed since the last version."""
     validate_definition(questionnaire.definition)
     latest = questionnaire.versions[-1] if questionnaire.versions else None
-    if latest is None or normalize_definition(latest.definition) != normalize_definition(
-        questionnaire.definition
-    ):
+    if latest is None or normalize_definition(latest.definition) != normalize_definition(questionnaire.definition):
         latest = QuestionnaireVersion(
             questionnaire=questionnaire,
             number=(latest.number + 1) if latest else 1,

@@ -145,9 +145,7 @@ class RatingScale(SingleChoice):
         if not problems and isinstance(options, list):
             points = [o for o in options if not o.get("dont_know")]
             if not 3 <= len(points) <= 7:
-                problems.append(
-                    Problem(f"{path}.options", _l("量表题应有 3 到 7 个等级（“不清楚”类选项不算）。"))
-                )
+                problems.append(Problem(f"{path}.options", _l("量表题应有 3 到 7 个等级（“不清楚”类选项不算）。")))
         return problems
 
 
@@ -240,9 +238,7 @@ class Matrix(_ChoiceType):
             key = item.get("key")
             if not isinstance(key, str) or not OPTION_KEY_PATTERN.match(key) or key in seen:
                 problems.append(
-                    Problem(
-                        f"{where}.key", _l("小题编号须为 1–16 个字母、数字、下划线或连字符，且不能重复。")
-                    )
+                    Problem(f"{where}.key", _l("小题编号须为 1–16 个字母、数字、下划线或连字符，且不能重复。"))
                 )
             seen.add(key)
             if not isinstance(item.get("text"), str) or not item["text"].strip():
@@ -389,9 +385,7 @@ def _option_problems(path: str, options: Any, allow_other: bool) -> list[Problem
         if option.get("score") is not None and not _is_number(option["score"]):
             problems.append(Problem(f"{where}.score", _l("选项分值必须是数字。")))
         if option.get("dont_know", False) not in DONT_KNOW_VALUES:
-            problems.append(
-                Problem(f"{where}.dont_know", _l("“不清楚”设置只能是 true、exclude 或 not_satisfied。"))
-            )
+            problems.append(Problem(f"{where}.dont_know", _l("“不清楚”设置只能是 true、exclude 或 not_satisfied。")))
         if option.get("other") and not allow_other:
             problems.append(Problem(f"{where}.other", _l("这种题型不能有“其他”选项。")))
     return problems

@@ -43,9 +43,7 @@ def draft_changes(questionnaire: Questionnaire) -> list[Change]:
     """Consequences of publishing the draft over the current version; empty if nothing was answered."""
     if questionnaire.current_version is None:
         return []
-    return compare(
-        questionnaire.current_version.definition, questionnaire.definition, answer_usage(questionnaire)
-    )
+    return compare(questionnaire.current_version.definition, questionnaire.definition, answer_usage(questionnaire))
 
 
 def has_unpublished_changes(questionnaire: Questionnaire) -> bool:

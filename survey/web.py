@@ -36,7 +36,8 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["quoted_list"] = quoted_list
     app.jinja_env.globals.update(rate_name=rate_name, rate_definition=rate_definition)
     app.jinja_env.globals.update(
-        condition_index=condition_index, describe_condition=describe_condition,
+        condition_index=condition_index,
+        describe_condition=describe_condition,
         question_has_errors=question_has_errors,
         has_endpoint=lambda name: name in current_app.view_functions,
         alpha_band=alpha_band,

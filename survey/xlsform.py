@@ -34,9 +34,25 @@ KEY_LENGTH = 32
 # Rows that record something about the interview rather than ask a question.
 SKIPPED_TYPES = frozenset(
     {
-        "note", "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber",
-        "username", "email", "audit", "calculate", "hidden", "start-geopoint", "imei",
-        "background-audio", "xml-external", "csv-external", "end_repeat",
+        "note",
+        "start",
+        "end",
+        "today",
+        "deviceid",
+        "subscriberid",
+        "simserial",
+        "phonenumber",
+        "username",
+        "email",
+        "audit",
+        "calculate",
+        "hidden",
+        "start-geopoint",
+        "imei",
+        "background-audio",
+        "xml-external",
+        "csv-external",
+        "end_repeat",
     }
 )
 SIMPLE_TYPES: dict[str, dict[str, Any]] = {

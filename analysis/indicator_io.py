@@ -1,0 +1,468 @@
+"""Indicator tables as files: JSON, YAML and an Excel sheet in the report's 附件1 layout (pure; no Flask).
+
+``load_table`` reads any of the three (by content or file name) and validates the result; every problem is
+raised at once as ``IndicatorFormatError`` with its location: ``line 12`` (JSON/YAML syntax), ``附件1!D7`` or
+``row 7`` (Excel), or the JSON path from ``validate_table``. ``dump_yaml`` and ``dump_xlsx`` write the same
+table back; a round trip keeps every key, name, point, text, rule and input. Layout: ``docs/indicator-format.md``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from analysis.indicators import FORMAT, TableScore, iter_nodes, validate_table
+from analysis.scoring import N_, RULES, Wording
+
+SHEET = "附件1"
+# (header, field, level): the visible columns of the 附件1 layout, then the technical ones (hidden).
+COLUMNS = [
+    ("一级指标", "name", 1),
+    ("分值", "points", 1),
+    ("二级指标", "name", 2),
+    ("分值", "points", 2),
+    ("三级指标", "name", 3),
+    ("分值", "points", 3),
+    ("指标说明", "explanation", 0),
+    ("评分标准", "standard", 0),
+    ("评分规则", "rule", 0),
+    ("规则参数", "params", 0),
+    ("取值", "input", 0),
+    ("得分", "score", 0),
+    ("一级编号", "key", 1),
+    ("二级编号", "key", 2),
+    ("三级编号", "key", 3),
+    ("附加信息", "extra", 0),
+]
+VISIBLE = 12
+WIDTHS = [10, 6, 14, 6, 22, 6, 36, 36, 14, 24, 22, 8, 8, 8, 8, 20]
+LEAF_FIELDS = ("key", "name", "points", "explanation", "standard", "rule", "input")
+PARENT_FIELDS = ("key", "name", "points", "children")
+HEADER_NAMES = {"一级指标": 1, "二级指标": 2, "三级指标": 3}
+TEXT_FIELDS = {"explanation", "standard"}
+
+
+class IndicatorFormatError(ValueError):
+    """A table file that cannot be used; ``problems`` is every ``(location, Wording)``."""
+
+    def __init__(self, problems: list[tuple[str, Wording]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{where}: {say_plain(wording)}" for where, wording in problems))
+
+
+def say_plain(wording: Wording | str) -> str:
+    """The Chinese text of a wording (the CLI and logs; the desk translates with ``say``)."""
+    if isinstance(wording, str):
+        return wording
+    return wording.message % wording.values if wording.values else wording.message
+
+
+def _problem(where: str, message: str, **values: Any) -> tuple[str, Wording]:
+    return where, Wording(message, values)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_table(data: bytes, filename: str = "") -> dict:
+    """A validated table from JSON, YAML or XLSX bytes; raises ``IndicatorFormatError`` with every problem."""
+    name = filename.lower()
+    if data[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
+        table, rows = _load_xlsx(data)
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise IndicatorFormatError([_problem("$", N_("文件不是 UTF-8 编码的文本。"))]) from None
+        table, rows = (_load_yaml(text) if name.endswith((".yaml", ".yml")) else _load_json(text)), {}
+    problems = [p for p in validate_table(table) if not p.warning]
+    if problems:
+        raise IndicatorFormatError([(_locate(table, p.path, rows), p.wording) for p in problems])
+    return table
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise IndicatorFormatError(
+            [_problem(f"line {error.lineno}", N_("JSON 格式错误：%(error)s"), error=error.msg)]
+        ) from None
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "$"
+        detail = getattr(error, "problem", None) or str(error)
+        raise IndicatorFormatError([_problem(where, N_("YAML 格式错误：%(error)s"), error=detail)]) from None
+
+
+def _locate(table: Any, path: str, rows: dict[int, tuple[str, int]]) -> str:
+    """A validation path, with the sheet row of its node for tables read from Excel."""
+    if not rows or not isinstance(table, dict) or not isinstance(table.get("indicators"), list):
+        return path
+    best = None
+    for node, where, _level in iter_nodes([n for n in table["indicators"] if isinstance(n, dict)]):
+        if (path == where or path.startswith(where + ".")) and id(node) in rows:
+            best = rows[id(node)]
+    if best is None:
+        return path
+    sheet, row = best
+    return f"{sheet}!row {row} ({path})"
+
+
+def _cell_number(value: Any) -> int | float | None:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return value
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(value) from None
+    if not number.is_finite():
+        raise ValueError(value)
+    return int(number) if number == number.to_integral_value() and "." not in str(value) else float(str(number))
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text if text.strip() else None
+
+
+def _load_xlsx(data: bytes) -> tuple[dict, dict[int, tuple[str, int]]]:  # noqa: C901 - one pass over the sheet
+    try:
+        workbook = load_workbook(io.BytesIO(data), data_only=True)
+    except Exception as error:  # noqa: BLE001 - any unreadable workbook is a format problem
+        raise IndicatorFormatError([_problem("$", N_("无法读取 Excel 文件：%(error)s"), error=str(error))]) from None
+    ws = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
+    sheet = ws.title
+    merged = {}
+    for cells in ws.merged_cells.ranges:
+        top = ws.cell(cells.min_row, cells.min_col).value
+        for r in range(cells.min_row, cells.max_row + 1):
+            for c in range(cells.min_col, cells.max_col + 1):
+                merged[(r, c)] = top
+
+    def value(r: int, c: int) -> Any:
+        return merged[(r, c)] if (r, c) in merged else ws.cell(r, c).value
+
+    header_row, columns = None, {}
+    for r in range(1, min(ws.max_row, 10) + 1):
+        texts = [str(value(r, c) or "").strip() for c in range(1, ws.max_column + 1)]
+        if "一级指标" in texts:
+            header_row, level = r, 0
+            for c, text in enumerate(texts, start=1):
+                if text in HEADER_NAMES:
+                    level = HEADER_NAMES[text]
+                    columns[("name", level)] = c
+                elif text == "分值" and level:
+                    columns.setdefault(("points", level), c)
+                else:
+                    for header, fieldname, lvl in COLUMNS:
+                        if text == header and fieldname not in ("name", "points"):
+                            columns.setdefault((fieldname, lvl), c)
+            break
+    if header_row is None:
+        raise IndicatorFormatError([_problem(f"{sheet}!A1", N_("找不到表头：第一列应为“一级指标”。"))])
+
+    def at(fieldname: str, level: int, r: int) -> Any:
+        c = columns.get((fieldname, level))
+        return None if c is None else value(r, c)
+
+    def where(fieldname: str, level: int, r: int) -> str:
+        c = columns.get((fieldname, level))
+        return f"{sheet}!{get_column_letter(c)}{r}" if c else f"row {r}"
+
+    table: dict[str, Any] = {"format": FORMAT}
+    title = _text(value(header_row - 1, 1)) if header_row > 1 else None
+    meta_text = at("extra", 0, header_row - 1) if header_row > 1 else None
+    problems: list[tuple[str, Wording]] = []
+    if meta_text:
+        try:
+            meta = json.loads(meta_text)
+            if not isinstance(meta, dict):
+                raise ValueError(meta_text)
+            table.update(meta)
+        except ValueError:
+            problems.append(_problem(where("extra", 0, header_row - 1), N_("附加信息必须是一个 JSON 对象。")))
+    if title is not None:
+        table["title"] = title
+    indicators: list[dict] = []
+    table["indicators"] = indicators
+    rows: dict[int, tuple[str, int]] = {}
+    extras: dict[str, dict] = {}
+    chain: list[dict | None] = [None, None, None, None]
+    chain_ids: list[tuple | None] = [None, None, None, None]
+    leaf_ids: set[int] = set()
+    for r in range(header_row + 1, ws.max_row + 1):
+        names = {lvl: _text(at("name", lvl, r)) for lvl in (1, 2, 3)}
+        keys = {lvl: _text(at("key", lvl, r)) for lvl in (1, 2, 3)}
+        if names[1] in ("总分", "评价等级") and not keys[1]:
+            break
+        depth = max((lvl for lvl in (1, 2, 3) if names[lvl] or keys[lvl]), default=0)
+        if depth == 0:
+            continue
+        reuse = True
+        broken = False
+        for lvl in range(1, depth + 1):
+            ident = (keys[lvl], names[lvl]) if keys[lvl] else (None, names[lvl])
+            if lvl < depth and reuse and chain_ids[lvl] == ident and chain[lvl] is not None:
+                if id(chain[lvl]) in leaf_ids:
+                    problems.append(
+                        _problem(
+                            where("name", lvl, r), N_("“%(name)s”已是末级指标，不能再有下级指标。"), name=names[lvl]
+                        )
+                    )
+                    broken = True
+                    break
+                continue
+            reuse = False
+            if not names[lvl] and not keys[lvl]:
+                problems.append(_problem(where("name", lvl, r), N_("缺少上级指标名称。")))
+                broken = True
+                break
+            node: dict[str, Any] = {}
+            if keys[lvl]:
+                node["key"] = keys[lvl]
+            if names[lvl] is not None:
+                node["name"] = names[lvl]
+            try:
+                points = _cell_number(at("points", lvl, r))
+            except ValueError:
+                problems.append(
+                    _problem(where("points", lvl, r), N_("分值“%(value)s”不是数字。"), value=at("points", lvl, r))
+                )
+                points = None
+            if points is not None:
+                node["points"] = points
+            siblings = indicators if lvl == 1 else chain[lvl - 1].setdefault("children", [])
+            siblings.append(node)
+            rows[id(node)] = (sheet, r)
+            chain[lvl], chain_ids[lvl] = node, ident
+            for deeper in range(lvl + 1, 4):
+                chain[deeper], chain_ids[deeper] = None, None
+            if lvl == depth:
+                leaf_ids.add(id(node))
+                problems.extend(_read_leaf(node, r, at, where))
+        if broken:
+            continue
+        extra = at("extra", 0, r)
+        if extra:
+            try:
+                parsed = json.loads(extra)
+                if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
+                    raise ValueError(extra)
+                for key, fields in parsed.items():
+                    extras.setdefault(key, {}).update(fields)
+            except ValueError:
+                problems.append(_problem(where("extra", 0, r), N_("附加信息必须是一个 JSON 对象。")))
+    if problems:
+        raise IndicatorFormatError(problems)
+    _finish(indicators, extras)
+    return table, rows
+
+
+def _read_leaf(node: dict, r: int, at, where) -> list[tuple[str, Wording]]:
+    problems = []
+    for fieldname in ("explanation", "standard"):
+        text = at(fieldname, 0, r)
+        if text is not None and str(text) != "":
+            node[fieldname] = text if isinstance(text, str) else str(text)
+    rule_type = _text(at("rule", 0, r))
+    if rule_type is not None:
+        rule_type = rule_type.strip()
+        if rule_type not in RULES:
+            problems.append(
+                _problem(
+                    where("rule", 0, r),
+                    N_("不认识的评分规则“%(value)s”（可用：%(types)s）。"),
+                    value=rule_type,
+                    types="、".join(RULES),
+                )
+            )
+        rule: dict[str, Any] = {"type": rule_type}
+        params = _text(at("params", 0, r))
+        if params is not None:
+            try:
+                rule["params"] = json.loads(params)
+                if not isinstance(rule["params"], dict):
+                    raise ValueError(params)
+            except ValueError:
+                problems.append(_problem(where("params", 0, r), N_("规则参数必须是一个 JSON 对象。")))
+        node["rule"] = rule
+    raw = at("input", 0, r)
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        node["input"] = {"value": raw}
+    elif _text(raw) is not None:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, int | float) and not isinstance(parsed, bool):
+            parsed = {"value": parsed}
+        if isinstance(parsed, dict):
+            node["input"] = parsed
+        else:
+            problems.append(_problem(where("input", 0, r), N_("取值须是一个数字或一个 JSON 对象。")))
+    return problems
+
+
+def _finish(nodes: list[dict], extras: dict[str, dict]) -> None:
+    """Parents without points get the sum of their children; extra fields go back on their nodes."""
+    for node in nodes:
+        children = node.get("children")
+        if children:
+            _finish(children, extras)
+            if "points" not in node and all(isinstance(c.get("points"), int | float) for c in children):
+                total = sum(Decimal(str(c["points"])) for c in children)
+                node["points"] = int(total) if total == total.to_integral_value() else float(total)
+        node.update(extras.get(node.get("key"), {}))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def dump_yaml(table: dict) -> str:
+    """The table as YAML (Chinese as is, keys in their order)."""
+    return yaml.safe_dump(table, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _leaf_rows(nodes: list[dict], chain: list[dict]) -> list[tuple[list[dict], dict]]:
+    rows = []
+    for node in nodes:
+        if node.get("children"):
+            rows.extend(_leaf_rows(node["children"], [*chain, node]))
+        else:
+            rows.append(([*chain, node], node))
+    return rows
+
+
+def _count_leaves(node: dict) -> int:
+    children = node.get("children") or []
+    return sum(_count_leaves(c) for c in children) if children else 1
+
+
+def dump_xlsx(table: dict, score: TableScore | None = None) -> bytes:  # noqa: C901 - one pass, cell by cell
+    """One sheet “附件1”: title, header, one row per leaf (一级/二级 cells merged), the total and the grade."""
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = SHEET
+    col = {(fieldname, level): index for index, (_h, fieldname, level) in enumerate(COLUMNS, start=1)}
+    thin = Side(style="thin", color="000000")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="center")
+    centre = Alignment(wrap_text=True, vertical="center", horizontal="center")
+
+    ws.cell(1, 1, table.get("title") or "绩效评价指标体系及评分表").font = Font(bold=True, size=14)
+    ws.cell(1, 1).alignment = centre
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=VISIBLE)
+    meta = {k: v for k, v in table.items() if k not in ("title", "indicators")}
+    ws.cell(1, col[("extra", 0)], _json(meta))
+    ws.row_dimensions[1].height = 30
+    for index, (header, _f, _l) in enumerate(COLUMNS, start=1):
+        cell = ws.cell(2, index, header)
+        cell.font = Font(bold=True)
+        cell.alignment = centre
+        cell.border = border
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        ws.column_dimensions[get_column_letter(index)].width = WIDTHS[index - 1]
+    for index in range(VISIBLE + 1, len(COLUMNS) + 1):
+        ws.column_dimensions[get_column_letter(index)].hidden = True
+
+    r = 3
+    opened: set[int] = set()
+    for chain, leaf in _leaf_rows(table.get("indicators") or [], []):
+        extras: dict[str, dict] = {}
+        for level, node in enumerate(chain, start=1):
+            ws.cell(r, col[("key", level)], node.get("key"))
+            is_leaf = node is leaf
+            known = LEAF_FIELDS if is_leaf else PARENT_FIELDS
+            extra = {k: v for k, v in node.items() if k not in known}
+            if is_leaf:
+                for fieldname in TEXT_FIELDS:
+                    if fieldname in node and not (isinstance(node[fieldname], str) and node[fieldname]):
+                        extra[fieldname] = node[fieldname]
+                rule = node.get("rule")
+                if rule is not None and (not isinstance(rule, dict) or set(rule) - {"type", "params"}):
+                    extra["rule"] = rule
+            if id(node) in opened:
+                continue
+            opened.add(id(node))
+            ws.cell(r, col[("name", level)], node.get("name"))
+            ws.cell(r, col[("points", level)], node.get("points"))
+            if extra:
+                extras[str(node.get("key"))] = extra
+            span = 1 if is_leaf else _count_leaves(node)
+            if span > 1:
+                for fieldname in ("name", "points"):
+                    c = col[(fieldname, level)]
+                    ws.merge_cells(start_row=r, start_column=c, end_row=r + span - 1, end_column=c)
+        for fieldname in TEXT_FIELDS:
+            if isinstance(leaf.get(fieldname), str) and leaf[fieldname]:
+                ws.cell(r, col[(fieldname, 0)], leaf[fieldname])
+        rule = leaf.get("rule")
+        if isinstance(rule, dict) and "rule" not in extras.get(str(leaf.get("key")), {}):
+            ws.cell(r, col[("rule", 0)], rule.get("type"))
+            if "params" in rule:
+                ws.cell(r, col[("params", 0)], _json(rule["params"]))
+        if "input" in leaf:
+            entry = leaf["input"]
+            plain = isinstance(entry, dict) and set(entry) == {"value"} and isinstance(entry["value"], int | float)
+            ws.cell(r, col[("input", 0)], entry["value"] if plain else _json(entry))
+        if score is not None and score.scores.get(leaf.get("key")) is not None:
+            ws.cell(r, col[("score", 0)], float(score.scores[leaf["key"]]))
+        if extras:
+            ws.cell(r, col[("extra", 0)], _json(extras))
+        r += 1
+    total_points = sum((Decimal(str(n.get("points", 0))) for n in table.get("indicators") or []), Decimal(0))
+    ws.cell(r, 1, "总分")
+    ws.cell(r, col[("points", 1)], float(total_points) if total_points % 1 else int(total_points))
+    ws.cell(r + 1, 1, "评价等级")
+    if score is not None:
+        ws.cell(r, col[("score", 0)], float(score.total))
+        ws.cell(r + 1, col[("score", 0)], score.grade or "")
+        if not score.complete:
+            ws.cell(r, col[("input", 0)], "（部分指标尚未评分）")
+    for row in (r, r + 1):
+        for c in range(1, VISIBLE + 1):
+            ws.cell(row, c).font = Font(bold=True)
+    for row in ws.iter_rows(min_row=2, max_row=r + 1, max_col=VISIBLE):
+        for cell in row:
+            cell.border = border
+            cell.alignment = centre if cell.column in (2, 4, 6, 12) else wrap
+    ws.freeze_panes = "A3"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def dump(table: dict, filename: str, score: TableScore | None = None) -> bytes:
+    """The table in the format the file name asks for (.yaml/.yml, .xlsx, else JSON)."""
+    name = filename.lower()
+    if name.endswith((".yaml", ".yml")):
+        return dump_yaml(table).encode("utf-8")
+    if name.endswith(".xlsx"):
+        return dump_xlsx(table, score)
+    return (json.dumps(table, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+__all__ = ["IndicatorFormatError", "dump", "dump_xlsx", "dump_yaml", "load_table", "say_plain"]

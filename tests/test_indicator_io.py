@@ -1,0 +1,163 @@
+"""Indicator tables as YAML and as an Excel sheet in the 附件1 layout: round trips, located errors, CLI, import."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
+from analysis.indicators import score_table
+from survey.extensions import db
+from survey.models import IndicatorTable
+from tests.conftest import login
+from tests.helpers import make_project
+
+LIBRARY = Path(__file__).resolve().parent.parent / "analysis" / "indicator_library"
+TABLES = sorted(LIBRARY.glob("*.json"))
+
+
+def library_table(stem: str) -> dict:
+    return json.loads((LIBRARY / f"{stem}.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", TABLES, ids=[p.stem for p in TABLES])
+def test_yaml_and_xlsx_round_trips_are_lossless(path):
+    table = json.loads(path.read_text(encoding="utf-8"))
+    assert load_table(dump_yaml(table).encode("utf-8"), "t.yaml") == table
+    assert load_table(dump_xlsx(table, score_table(table)), "t.xlsx") == table
+    assert load_table(json.dumps(table, ensure_ascii=False).encode("utf-8"), "t.json") == table
+
+
+def test_xlsx_has_the_attachment_layout_with_merged_cells_and_total():
+    table = library_table("seed_002_xinjian")
+    sheet = load_workbook(io.BytesIO(dump_xlsx(table, score_table(table))))["附件1"]
+    headers = [cell.value for cell in sheet[2]]
+    assert headers[:12] == ["一级指标", "分值", "二级指标", "分值", "三级指标", "分值", "指标说明", "评分标准",
+                            "评分规则", "规则参数", "取值", "得分"]  # fmt: skip
+    merged = [str(r) for r in sheet.merged_cells.ranges]
+    assert any(r.startswith("A") and r.split(":")[0][1:] != r.split(":")[1][1:] for r in merged)  # 一级 names
+    assert any(r.startswith("C") for r in merged)  # 二级 names
+    assert any(r.startswith("B") for r in merged)  # 一级 分值 shown once
+    rows = {row[0].value: row for row in sheet.iter_rows(min_row=3)}
+    assert rows["总分"][11].value == pytest.approx(93.07)
+    assert rows["评价等级"][11].value == "优"
+
+
+def test_unmerged_rows_repeating_parent_names_also_load():
+    table = library_table("seed_004_fengze")
+    workbook = load_workbook(io.BytesIO(dump_xlsx(table, None)))
+    sheet = workbook["附件1"]
+    for cells in list(sheet.merged_cells.ranges):
+        top = sheet.cell(cells.min_row, cells.min_col).value
+        sheet.unmerge_cells(str(cells))
+        for r in range(cells.min_row, cells.max_row + 1):
+            sheet.cell(r, cells.min_col, top)
+    out = io.BytesIO()
+    workbook.save(out)
+    assert load_table(out.getvalue(), "t.xlsx") == table
+
+
+def test_bad_yaml_names_the_line():
+    with pytest.raises(IndicatorFormatError) as error:
+        load_table("format: indicator-table/1\nindicators:\n  - key: a\n    name: [oops\n".encode(), "t.yaml")
+    assert error.value.problems[0][0].startswith("line ")
+
+
+def test_xlsx_with_non_numeric_points_names_the_cell():
+    table = library_table("seed_002_xinjian")
+    workbook = load_workbook(io.BytesIO(dump_xlsx(table, None)))
+    sheet = workbook["附件1"]
+    sheet["F5"] = "五分"  # a 三级 分值 (or an empty level) on row 5
+    sheet["B3"].value = "十八"  # 一级 分值
+    out = io.BytesIO()
+    workbook.save(out)
+    with pytest.raises(IndicatorFormatError) as error:
+        load_table(out.getvalue(), "t.xlsx")
+    locations = [where for where, _wording in error.value.problems]
+    assert "附件1!B3" in locations
+
+
+def test_unknown_rule_is_located_in_xlsx_and_json():
+    table = library_table("seed_002_xinjian")
+    workbook = load_workbook(io.BytesIO(dump_xlsx(table, None)))
+    sheet = workbook["附件1"]
+    sheet["I3"] = "guesswork"
+    out = io.BytesIO()
+    workbook.save(out)
+    with pytest.raises(IndicatorFormatError) as error:
+        load_table(out.getvalue(), "t.xlsx")
+    assert [where for where, _w in error.value.problems] == ["附件1!I3"]
+    broken = copy.deepcopy(table)
+    broken["indicators"][0]["children"][0]["rule"]["type"] = "guesswork"
+    with pytest.raises(IndicatorFormatError) as error:
+        load_table(json.dumps(broken).encode(), "t.json")
+    assert error.value.problems[0][0] == "indicators[0].children[0].rule"
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".xlsx"])
+def test_cli_scores_yaml_and_xlsx(runner, tmp_path, suffix):
+    source = LIBRARY / "seed_002_xinjian.json"
+    target = tmp_path / f"table{suffix}"
+    result = runner.invoke(args=["indicators", "export", str(source), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["indicators", "score", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "total 93.07  grade 优" in result.output
+    result = runner.invoke(args=["indicators", "score", str(target), "--json"])
+    assert json.loads(result.output)["total"] == "93.07"
+
+
+def test_cli_prints_every_located_problem(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: indicator-table/1\nindicators: [\n", encoding="utf-8")
+    result = runner.invoke(args=["indicators", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "line " in result.output and "YAML" in result.output
+
+
+def base(project) -> str:
+    return f"/desk/projects/{project.id}/indicators/"
+
+
+def test_import_replaces_the_table_and_bad_upload_changes_nothing(app, logged_in, evaluator, client):
+    project = make_project(evaluator)
+    table = library_table("seed_002_xinjian")
+    upload = {"file": (io.BytesIO(dump_xlsx(table, None)), "附件1.xlsx")}
+    response = logged_in.post(base(project) + "import", data=upload, content_type="multipart/form-data")
+    assert response.status_code == 302
+    row = db.session.execute(db.select(IndicatorTable).filter_by(project_id=project.id)).scalar_one()
+    assert row.definition == table
+    page = logged_in.get(base(project)).data.decode()
+    assert "export.xlsx" in page and "export.yaml" in page and "93.07" in page
+
+    bad = dump_yaml(table).replace("type: judgement", "type: guesswork", 1).encode("utf-8")
+    response = logged_in.post(
+        base(project) + "import", data={"file": (io.BytesIO(bad), "t.yaml")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+    assert "indicators[" in response.data.decode()
+    db.session.expire_all()
+    assert db.session.get(IndicatorTable, row.id).definition == table
+
+    exported = logged_in.get(base(project) + "export.xlsx")
+    assert exported.status_code == 200
+    assert load_table(exported.data, "t.xlsx") == table
+    assert load_workbook(io.BytesIO(exported.data))["附件1"].cell(1, 1).value == table["title"]
+    assert load_table(logged_in.get(base(project) + "export.yaml").data, "t.yaml") == table
+
+    logged_in.post("/logout")
+    from survey.accounts import create_user
+
+    create_user("mallory", "mallory-password-1", "Mallory")
+    login(client, "mallory", "mallory-password-1")
+    for path in ("export.xlsx", "export.yaml", "import"):
+        assert client.get(base(project) + path).status_code == 404
+    response = client.post(
+        base(project) + "import", data={"file": (io.BytesIO(bad), "t.yaml")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 404
