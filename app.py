@@ -2,7 +2,20 @@
 
 from flask import Flask
 
-from survey import auth, builder, cli, collection, desk, imports, indicators_views, posters_views, public
+from survey import (
+    auth,
+    builder,
+    cli,
+    collection,
+    dataset_views,
+    desk,
+    imports,
+    indicators_views,
+    posters_views,
+    public,
+    report_views,
+    workbook_views,
+)
 from survey.config import load_config
 from survey.extensions import init_extensions
 from survey.web import init_web
@@ -16,7 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_web(app)
     for blueprint in (
         auth.bp, desk.bp, public.bp, collection.bp, builder.bp, builder.blank_bp, imports.bp, posters_views.bp,
-        indicators_views.bp,
+        indicators_views.bp, report_views.bp, dataset_views.bp, workbook_views.bp,
     ):
         app.register_blueprint(blueprint)
     cli.init_app(app)

@@ -1,0 +1,312 @@
+"""The report's satisfaction section (报告满意度部分) as Chinese text, generated from the figures.
+
+``report_context`` gathers the numbers (发放/回收/有效, rates with definitions and n, intervals, the
+score each linked indicator leaf earns under its rule); ``render_report`` fills a template with them.
+Templates are Jinja text run in a sandbox (no attribute tricks, no undefined names); a team may keep
+its house style by saving its own template for the project.
+
+Storage: one plain-text file per project, ``<instance>/report_templates/<project_id>.txt`` (or the
+directory in ``REPORT_TEMPLATE_DIR``), written atomically. A deliberate, simple choice that needs no
+migration; move it into the database when a model for project settings exists.
+
+Layout of the output: a blank line starts a new paragraph; single line breaks inside a paragraph are
+joined (Chinese needs no space between lines), so templates can stay readable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import traceback
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from analysis.indicators import leaves, score_table, validate_table
+from analysis.scoring import D, RuleError, get_rule
+from survey.extensions import db
+from survey.indicator_links import LinkError, link_of, link_value
+from survey.models import IndicatorTable, Project, Questionnaire
+from survey.presenting import rate_definition, rate_name, say
+from survey.reporting import questionnaire_results
+
+TEMPLATE_NAME = "<template>"  # the file name Jinja gives templates made from strings
+MAX_TEMPLATE_CHARS = 20_000
+
+DEFAULT_TEMPLATE = """\
+{% if issued is not none %}
+本次共发放问卷{{ issued }}份，回收{{ returned }}份，有效问卷{{ valid }}份
+{%- if excluded %}（剔除无效问卷{{ excluded }}份）{% endif %}
+{%- if return_rate %}，回收率为{{ return_rate }}%，有效回收率为{{ valid_rate }}%{% endif %}。
+{% else %}
+本次共回收问卷{{ returned }}份，有效问卷{{ valid }}份
+{%- if excluded %}（剔除无效问卷{{ excluded }}份）{% endif %}。
+{% endif %}
+
+{% if overall and overall.percent %}
+经统计，总体满意度为{{ overall.percent }}%。{{ overall.definition }}
+{% endif %}
+
+{% for r in rates if r.percent %}
+{% if loop.first %}分题来看，{% endif %}
+第{{ r.number }}题“{{ r.text }}”的{{ r.name }}为{{ r.percent }}%
+（{{ r.numerator }}/{{ r.denominator }}，n={{ r.denominator }}
+{%- if r.ci_low %}，95%置信区间为{{ r.ci_low }}%～{{ r.ci_high }}%{% endif %}）
+{{- "。" if loop.last else "；" }}
+{% endfor %}
+
+{% for i in indicators %}
+“{{ i.name }}”指标分值{{ i.points }}分{% if i.rule %}，评分标准为：{{ i.rule }}{% else %}。{% endif %}
+{% if i.score is not none %}
+{% if i.value %}该指标取值{{ i.value }}%，{% endif %}根据评分标准该项指标得{{ i.score }}分。
+{% else %}
+该项指标暂不能计分：{{ i.problem }}
+{% endif %}
+
+{% endfor %}
+
+{% for r in rates if r.small_sample %}
+其中第{{ r.number }}题有效回答仅{{ r.denominator }}份，样本量较小，结论仅供参考。
+{% endfor %}
+"""
+
+
+class ReportTemplateError(Exception):
+    """A template that cannot be used; ``message`` says why in the reader's language, naming the line."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _number(value: Decimal | None) -> str | None:
+    """5.00 → "5", 4.50 → "4.5": scores and points as a report prints them."""
+    if value is None:
+        return None
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _rule_text(node: dict) -> str:
+    rule = node.get("rule") or {}
+    try:
+        return say(get_rule(rule.get("type")).describe(rule.get("params") or {}, D(node.get("points"))))
+    except (KeyError, RuleError, TypeError, ValueError, ArithmeticError):
+        return ""
+
+
+def _overall_definition(overall) -> str:
+    if overall.method == "question" and overall.rate:
+        return _(
+            "总体满意度取第 %(number)s 题的%(name)s。",
+            number=overall.rate.question_number,
+            name=rate_name(overall.rate),
+        )
+    if overall.method == "mean":
+        return (
+            _("口径：总体满意度 = 各题满意率的算术平均，参与平均的题目如下：")
+            + _("、").join(_("第 %(number)s 题", number=r.question_number) for r in overall.items)
+            + _("。")
+        )
+    return (
+        _("口径：总体满意度 = 各题满意率按设定权重的加权平均，参与的题目和权重如下：")
+        + _("、").join(
+            _("第 %(number)s 题", number=r.question_number) + f" × {w}"
+            for r, w in zip(overall.items, overall.weights, strict=False)
+        )
+        + _("。")
+    )
+
+
+def _indicators(questionnaire: Questionnaire, results) -> list[dict[str, Any]]:
+    """Leaves of the project's indicator table whose input is a figure of this questionnaire."""
+    row = db.session.execute(
+        db.select(IndicatorTable).filter_by(project_id=questionnaire.project_id)
+    ).scalar_one_or_none()
+    if row is None or any(not p.warning for p in validate_table(row.definition)):
+        return []
+    project: Project = questionnaire.project
+    definition = row.definition
+    cache = {questionnaire.id: results}
+    mine, values, problems = [], {}, {}
+    for leaf in leaves(definition):
+        link = link_of(leaf)
+        if link is None:
+            continue
+        try:
+            values[leaf["key"]] = link_value(project, link, cache)
+        except LinkError as error:
+            problems[leaf["key"]] = say(error.wording)
+        if link.get("questionnaire") == questionnaire.id:
+            mine.append(leaf)
+    if not mine:
+        return []
+    scored = score_table(definition, linked=values)
+    found = []
+    for leaf in mine:
+        key = leaf["key"]
+        value = values.get(key)
+        found.append(
+            {
+                "key": key,
+                "name": leaf.get("name") or key,
+                "points": _number(D(leaf.get("points"))),
+                "score": _number(scored.scores.get(key)),
+                "value": None if value is None else _number(value.quantize(Decimal("0.01"))),
+                "rule": _rule_text(leaf),
+                "problem": problems.get(key) or (say(scored.errors[key]) if key in scored.errors else ""),
+            }
+        )
+    return found
+
+
+def report_context(questionnaire: Questionnaire) -> dict[str, Any]:
+    """Every figure the report section may quote, as plain values (strings for percents)."""
+    results = questionnaire_results(questionnaire)
+    overall = results.overall
+    rates = []
+    for summary in results.questions:
+        rate = summary.rate
+        if rate is None:
+            continue
+        bounds = rate.interval_percent
+        rates.append(
+            {
+                "key": rate.question_key,
+                "number": rate.question_number,
+                "text": summary.question.get("text") or "",
+                "name": rate_name(rate),
+                "percent": rate.percent,
+                "numerator": rate.numerator,
+                "denominator": rate.denominator,
+                "ci_low": bounds[0] if bounds else None,
+                "ci_high": bounds[1] if bounds else None,
+                "small_sample": rate.small_sample,
+                "definition": rate_definition(rate),
+            }
+        )
+    return {
+        "title": questionnaire.title,
+        "project": questionnaire.project.name,
+        "issued": results.issued,
+        "returned": results.returned,
+        "valid": results.valid,
+        "excluded": results.excluded,
+        "return_rate": results.return_rate,
+        "valid_rate": results.valid_rate,
+        "overall": None
+        if overall is None
+        else {
+            "method": overall.method,
+            "percent": overall.percent,
+            "small_sample": overall.small_sample,
+            "definition": _overall_definition(overall),
+        },
+        "rates": rates,
+        "small_sample_rates": [r for r in rates if r["small_sample"]],
+        "indicators": _indicators(questionnaire, results),
+    }
+
+
+def _environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False
+    )
+
+
+def _template_line(error: BaseException) -> int | None:
+    """The template line an error happened on (Jinja rewrites tracebacks to point into the template)."""
+    line = getattr(error, "lineno", None)
+    if line:
+        return line
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == TEMPLATE_NAME]
+    return frames[-1].lineno if frames else None
+
+
+def _describe(error: BaseException) -> str:
+    detail = getattr(error, "message", None) or str(error)
+    if isinstance(error, TemplateSyntaxError):
+        return _("模板语法错误（%(detail)s）。", detail=detail)
+    if isinstance(error, SecurityError):
+        return _("模板试图访问不允许的内容，已被拒绝（%(detail)s）。", detail=detail)
+    if isinstance(error, UndefinedError):
+        return _("模板用到了不存在的变量或属性（%(detail)s）。", detail=detail)
+    return _("模板无法生成文字（%(detail)s）。", detail=detail)
+
+
+def paragraphs(text: str) -> list[str]:
+    """Blank lines separate paragraphs; the lines of one paragraph are joined."""
+    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
+    joined = ("".join(line.strip() for line in block.split("\n")) for block in blocks)
+    return [p for p in joined if p]
+
+
+def render_report(template_text: str, context: dict[str, Any]) -> str:
+    """Fill ``template_text`` with ``context`` in the sandbox; paragraphs separated by one blank line.
+
+    Raises ``ReportTemplateError`` (with the line, when known) for a template that does not parse,
+    names something undefined, or reaches for what the sandbox refuses.
+    """
+    if len(template_text) > MAX_TEMPLATE_CHARS:
+        raise ReportTemplateError(_("报告模板太长（最多 %(max)d 个字符）。", max=MAX_TEMPLATE_CHARS))
+    try:
+        template = _environment().from_string(template_text)
+        output = template.render(context)
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as error:
+        line = _template_line(error)
+        if line:
+            raise ReportTemplateError(
+                _("报告模板第 %(line)d 行有误：%(error)s", line=line, error=_describe(error)), line
+            ) from error
+        raise ReportTemplateError(_("报告模板有误：%(error)s", error=_describe(error))) from error
+    return "\n\n".join(paragraphs(output))
+
+
+# ---------------------------------------------------------------- a project's own template
+
+
+def _template_dir() -> Path:
+    configured = current_app.config.get("REPORT_TEMPLATE_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "report_templates"
+
+
+def template_path(project_id: int) -> Path:
+    return _template_dir() / f"{int(project_id)}.txt"
+
+
+def saved_template(project_id: int) -> str | None:
+    """The project's own template, or ``None`` when it uses the default."""
+    path = template_path(project_id)
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def template_for(project_id: int) -> str:
+    return saved_template(project_id) or DEFAULT_TEMPLATE
+
+
+def save_template(project_id: int, text: str) -> None:
+    """Write the project's template atomically (temporary file in the same directory, then rename)."""
+    directory = _template_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{int(project_id)}-", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text.replace("\r\n", "\n"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, template_path(project_id))
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def reset_template(project_id: int) -> None:
+    """Back to the default template."""
+    template_path(project_id).unlink(missing_ok=True)
