@@ -3,8 +3,11 @@
 from flask import Flask
 
 from survey import (
+    api,
+    api_tokens_views,
     auth,
     builder,
+    bundle_views,
     cli,
     collection,
     dataset_views,
@@ -13,6 +16,7 @@ from survey import (
     indicators_views,
     posters_views,
     public,
+    report_pdf_views,
     report_views,
     workbook_views,
 )
@@ -29,7 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_web(app)
     for blueprint in (
         auth.bp, desk.bp, public.bp, collection.bp, builder.bp, builder.blank_bp, imports.bp, posters_views.bp,
-        indicators_views.bp, report_views.bp, dataset_views.bp, workbook_views.bp,
+        indicators_views.bp, report_views.bp, report_pdf_views.bp, dataset_views.bp, workbook_views.bp,
+        bundle_views.bp,
+        api.bp, api_tokens_views.bp,
     ):
         app.register_blueprint(blueprint)
     cli.init_app(app)

@@ -1,0 +1,179 @@
+"""The working-paper bundle (底稿): one ZIP a reviewer can check nothing changed in afterwards.
+
+It holds the frozen questionnaire definition, the raw responses (CSV and XLSX), the results workbook, the
+exclusion log, the project's indicator table (when it has one), the report PDF (when ``survey.report_pdf``
+provides ``report_pdf``), ``manifest.json`` with the size and SHA-256 of every file and the time the data was
+frozen (the newest response's submission time), and ``SHA256SUMS`` so ``sha256sum -c SHA256SUMS`` verifies.
+Every file is built by the same functions as its own download on the desk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+
+import pandas as pd
+import xlsxwriter
+from flask import current_app
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from analysis.export import responses_table, table_csv, to_csv_bytes
+from analysis.indicator_io import dump_xlsx, dump_yaml
+from analysis.indicators import score_table, validate_table
+from analysis.workbook import results_workbook
+from survey.desk import _export_labels
+from survey.indicator_links import resolve_links
+from survey.indicators_views import table_of
+from survey.models import Questionnaire
+from survey.portable import export_json
+from survey.reporting import channel_label, questionnaire_results, response_records, schema_for
+from survey.results_json import results_dict
+from survey.review import review_log
+from survey.workbook_views import workbook_labels
+
+TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+
+
+def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = None) -> bytes:
+    """The ZIP (deflated) of the questionnaire's working papers; needs a published (frozen) version."""
+    version = questionnaire.current_version
+    if version is None:
+        raise ValueError("the questionnaire has no frozen version")
+    records = response_records(questionnaire)
+    frozen = max((r["submitted_at"] for r in records), default=None)
+    table = responses_table(schema_for(questionnaire), display_records(questionnaire, records), _export_labels())
+    files: dict[str, bytes] = {
+        f"questionnaire-v{version.number}.json": export_json(version.definition).encode("utf-8"),
+        "responses.csv": to_csv_bytes(table),
+        "responses.xlsx": responses_xlsx(table, _("原始数据")),
+        "results.xlsx": results_workbook(
+            results_dict(questionnaire, questionnaire_results(questionnaire)), table, workbook_labels()
+        ),
+        "exclusions.csv": exclusions_csv(questionnaire),
+    }
+    files.update(indicator_files(questionnaire))
+    skipped = []
+    try:
+        pdf = report_pdf_of(questionnaire)
+    except Exception as error:  # noqa: BLE001 - the papers are still worth having; the manifest says why
+        current_app.logger.exception("report PDF for questionnaire %s failed", questionnaire.id)
+        pdf, why = None, _("生成报告 PDF 时出错：%(error)s", error=f"{type(error).__name__}: {error}")
+    else:
+        why = _("报告 PDF 尚不可用")
+    if pdf is None:
+        skipped.append({"name": "report.pdf", "reason": why})
+    else:
+        files["report.pdf"] = pdf
+    manifest = {
+        "questionnaire": {
+            "id": questionnaire.id,
+            "title": questionnaire.title,
+            "project": questionnaire.project.name,
+        },
+        "version": version.number,
+        "frozen_at": _utc_iso(frozen),
+        "generated_at": _utc_iso(now or datetime.now(UTC)),
+        "responses": len(records),
+        "files": [{"name": n, "bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()],
+        "skipped": skipped,
+    }
+    files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    files["SHA256SUMS"] = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in files.items()).encode()
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return output.getvalue()
+
+
+def display_records(questionnaire: Questionnaire, records: list[dict]) -> list[dict]:
+    """Response records with time, status and channel in words, as the desk's CSV and workbook show them."""
+    shown = []
+    for record in records:
+        shown.append(
+            {
+                **record,
+                "submitted_at": format_datetime(record["submitted_at"], TIME_FORMAT),
+                "status": _("有效") if record["status"] == "valid" else _("已排除"),
+                "channel": channel_label(record["channel"], questionnaire.channels),
+            }
+        )
+    return shown
+
+
+def responses_xlsx(table: pd.DataFrame, sheet_name: str) -> bytes:
+    """The responses table as a one-sheet workbook (streamed row by row, so large tables stay small in memory)."""
+    output = io.BytesIO()
+    book = xlsxwriter.Workbook(output, {"in_memory": True, "constant_memory": True, "strings_to_numbers": False})
+    sheet = book.add_worksheet(sheet_name[:31])
+    header = book.add_format({"bold": True})
+    for col, column in enumerate(table.columns):
+        sheet.write_string(0, col, str(column), header)
+    for row, values in enumerate(table.itertuples(index=False, name=None), start=1):
+        for col, value in enumerate(values):
+            if value is None or (isinstance(value, float) and value != value):
+                continue
+            sheet.write(row, col, value.item() if hasattr(value, "item") else value)
+    sheet.freeze_panes(1, 0)
+    book.close()
+    return output.getvalue()
+
+
+def exclusions_csv(questionnaire: Questionnaire) -> bytes:
+    """The exclusion log (every exclude / keep / restore decision) as a UTF-8-with-BOM CSV."""
+    actions = {"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复为有效")}
+    columns = [_("答卷编号"), _("操作"), _("原因"), _("操作人"), _("时间")]
+    rows = [
+        dict(
+            zip(
+                columns,
+                (
+                    event.response_id,
+                    actions.get(event.action, event.action),
+                    event.reason,
+                    (event.user.display_name or event.user.username) if event.user else "",
+                    format_datetime(event.created_at, TIME_FORMAT),
+                ),
+                strict=True,
+            )
+        )
+        for event in review_log(questionnaire)
+    ]
+    return table_csv(rows, columns)
+
+
+def indicator_files(questionnaire: Questionnaire) -> dict[str, bytes]:
+    """``indicators.xlsx`` (附件1 layout, current scores) and ``indicators.yaml`` when the project has a table."""
+    row = table_of(questionnaire.project)
+    if row is None:
+        return {}
+    definition = row.definition
+    score = None
+    if not [p for p in validate_table(definition) if not p.warning]:
+        score = score_table(definition, linked=resolve_links(questionnaire.project, definition).values)
+    return {"indicators.xlsx": dump_xlsx(definition, score), "indicators.yaml": dump_yaml(definition).encode("utf-8")}
+
+
+def report_pdf_of(questionnaire: Questionnaire) -> bytes | None:
+    """The report PDF from ``survey.report_pdf.report_pdf`` when that module and function exist, else None.
+
+    Imported lazily: the bundle works before (and without) the report module; its own errors propagate."""
+    if importlib.util.find_spec("survey.report_pdf") is None:
+        return None
+    render = getattr(importlib.import_module("survey.report_pdf"), "report_pdf", None)
+    return render(questionnaire) if render is not None else None
+
+
+def _utc_iso(moment: datetime | None) -> str | None:
+    """Stored times are naive UTC; written as ISO 8601 with an explicit offset."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")

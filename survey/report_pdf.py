@@ -1,0 +1,184 @@
+"""Printable PDFs of a questionnaire: the results report, and the questionnaire as a paper form.
+
+Both are laid out by WeasyPrint from ``templates/pdf/`` with the vendored CJK font subset embedded,
+exactly as ``survey.posters`` does (local files and ``data:`` URIs only, nothing leaves the machine).
+Charts are inline SVG drawn by the template from numbers computed here: no JavaScript in a PDF.
+
+The report: cover, method (sample, channels, rate definitions, the generated report text), counts,
+charts, tables of rates and frequencies, the project's indicator table (附件1) and the exclusions.
+The paper form: the current version (or the draft), every question numbered, options numbered as
+paper entry (``survey.paper``) expects them, skip logic in words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import weasyprint
+from flask import render_template
+from flask_babel import gettext as _
+
+from analysis.results import Results
+from survey.definition import numbered_sections
+from survey.indicators_views import table_of, view_model
+from survey.models import Questionnaire
+from survey.posters import FONT_FILES, _fonts_dir, _url_fetcher
+from survey.presenting import rate_definition, rate_name
+from survey.report_text import (
+    DEFAULT_TEMPLATE,
+    ReportTemplateError,
+    paragraphs,
+    render_report,
+    report_context,
+    template_for,
+)
+from survey.reporting import channel_counts, channel_label, questionnaire_results
+from survey.review import excluded, review_log
+from survey.web import condition_index, describe_condition
+
+# Bar charts: SVG user units (1 unit = 1 px at 96 dpi in WeasyPrint); the label column, then the bar.
+CHART_WIDTH = 640
+LABEL_WIDTH = 230
+BAR_WIDTH = CHART_WIDTH - LABEL_WIDTH - 60
+ROW_HEIGHT = 22
+
+
+def _render(template: str, **context: Any) -> bytes:
+    fonts = _fonts_dir()
+    html = render_template(
+        template, font_uri={key: (fonts / name).as_uri() for key, name in FONT_FILES.items()}, **context
+    )
+    document = weasyprint.HTML(string=html, base_url=fonts.as_uri() + "/", url_fetcher=_url_fetcher())
+    return document.write_pdf()
+
+
+def _short(text: str, limit: int = 16) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bars(rows: list[dict]) -> dict:
+    """Geometry of a horizontal bar chart: ``rows`` have label, value (0–1), optional low/high, small."""
+    bars = []
+    for index, row in enumerate(rows):
+        value = row.get("value") or 0.0
+        bar = {
+            "label": _short(row["label"]),
+            "text": row.get("text", ""),
+            "y": index * ROW_HEIGHT + 4,
+            "width": round(BAR_WIDTH * value, 1),
+            "small": row.get("small", False),
+            "whisker": None,
+        }
+        if row.get("low") is not None and row.get("high") is not None:
+            bar["whisker"] = (round(BAR_WIDTH * row["low"], 1), round(BAR_WIDTH * row["high"], 1))
+        bars.append(bar)
+    return {
+        "bars": bars,
+        "height": len(rows) * ROW_HEIGHT + 22,
+        "label_width": LABEL_WIDTH,
+        "bar_width": BAR_WIDTH,
+        "width": CHART_WIDTH,
+        "row_height": ROW_HEIGHT,
+        "ticks": [(round(BAR_WIDTH * t / 100, 1), t) for t in (0, 25, 50, 75, 100)],
+    }
+
+
+def _rate_chart(results: Results) -> dict | None:
+    rows = []
+    for summary in results.questions:
+        rate = summary.rate
+        if rate is None or rate.value is None:
+            continue
+        interval = rate.interval
+        rows.append(
+            {
+                "label": _("第 %(number)s 题", number=rate.question_number) + " " + summary.question.get("text", ""),
+                "value": rate.value,
+                "low": interval[0] if interval else None,
+                "high": interval[1] if interval else None,
+                "small": rate.small_sample,
+                "text": f"{rate.percent}%",
+            }
+        )
+    return _bars(rows) if rows else None
+
+
+def _option_charts(results: Results) -> dict[str, dict]:
+    charts = {}
+    for summary in results.questions:
+        if summary.options and summary.answered:
+            rows = [
+                {
+                    "label": f"{number}. {o.text}",
+                    "value": o.count / o.answered if o.answered else 0.0,
+                    "text": f"{o.percent}%" if o.percent is not None else "—",
+                }
+                for number, o in enumerate(summary.options, start=1)
+            ]
+            charts[summary.question["key"]] = _bars(rows)
+    return charts
+
+
+def _indicator_table(questionnaire: Questionnaire) -> dict | None:
+    row = table_of(questionnaire.project)
+    return None if row is None else view_model(questionnaire.project, row.definition)
+
+
+def _report_text(questionnaire: Questionnaire) -> list[str]:
+    context = report_context(questionnaire)
+    try:
+        text = render_report(template_for(questionnaire.project_id), context)
+    except ReportTemplateError:  # a saved template the figures no longer fit: the default still does
+        text = render_report(DEFAULT_TEMPLATE, context)
+    return paragraphs(text)
+
+
+def _channels(questionnaire: Questionnaire) -> list[dict]:
+    return [
+        {"label": channel_label(code, questionnaire.channels), "valid": n["valid"], "excluded": n["excluded"]}
+        for code, n in sorted(channel_counts(questionnaire).items(), key=lambda item: item[0] or "")
+    ]
+
+
+def report_pdf(questionnaire: Questionnaire) -> bytes:
+    """The printable results report of ``questionnaire`` as PDF bytes."""
+    results = questionnaire_results(questionnaire)
+    version = questionnaire.current_version
+    return _render(
+        "pdf/report.html",
+        questionnaire=questionnaire,
+        project=questionnaire.project,
+        version=version,
+        today=dt.date.today(),
+        results=results,
+        report_paragraphs=_report_text(questionnaire),
+        channels=_channels(questionnaire),
+        rate_chart=_rate_chart(results),
+        option_charts=_option_charts(results),
+        rates=[s.rate for s in results.questions if s.rate is not None],
+        rate_name=rate_name,
+        rate_definition=rate_definition,
+        indicators=_indicator_table(questionnaire),
+        excluded=excluded(questionnaire),
+        review_log=review_log(questionnaire),
+        actions={"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复")},
+    )
+
+
+def paper_form_pdf(questionnaire: Questionnaire) -> bytes:
+    """The current version (or the draft) of ``questionnaire`` as a printable paper questionnaire."""
+    version = questionnaire.current_version
+    definition = version.definition if version else questionnaire.definition
+    sections = numbered_sections(definition)
+    conditions = condition_index(sections)
+    return _render(
+        "pdf/paper_form.html",
+        questionnaire=questionnaire,
+        project=questionnaire.project,
+        version=version,
+        title=definition.get("title") or questionnaire.title,
+        intro=[line for line in (definition.get("intro") or "").split("\n") if line.strip()],
+        sections=sections,
+        condition=lambda show_if: describe_condition(show_if, conditions),
+    )

@@ -1,0 +1,103 @@
+"""Printable report and paper questionnaire (PDF): text layer, figures equal to the results, embedded fonts."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pypdf
+import pytest
+from fontTools.ttLib import TTFont
+
+from survey.definition import numbered_questions
+from survey.extensions import db
+from survey.models import Response
+from survey.reporting import questionnaire_results
+from survey.review import decide
+from tests.conftest import login
+from tests.helpers import SEED_004_ANSWERS, make_project, published
+
+ORG = "泉州市丰泽区财政绩效评价中心"
+
+
+@pytest.fixture
+def answered(app, evaluator):
+    """Seed 004's questionnaire, 8 issued, 5 returned (one excluded with a reason)."""
+    project = make_project(evaluator)
+    project.evaluating_org = ORG
+    questionnaire = published(project)
+    questionnaire.issued_count = 8
+    db.session.commit()
+    for index, q4 in enumerate("aabca"):
+        answers = {**SEED_004_ANSWERS, "q4": q4, "submission_id": f"pdf{questionnaire.id}-{index}"}
+        assert app.test_client().post(f"/s/{questionnaire.public_token}", data=answers).status_code in (302, 303)
+    last = db.session.execute(db.select(Response).order_by(Response.id.desc())).scalars().first()
+    decide(last, evaluator, "exclude", "用时过短（3 秒）")
+    db.session.commit()
+    return questionnaire
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def pdf_text(data: bytes) -> str:
+    return flat("".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages))
+
+
+def font_families(data: bytes) -> set[str]:
+    """Names of the embedded font programs; fails if any font of any page is not embedded."""
+    families = set()
+    for page in pypdf.PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            parts = [d.get_object() for d in font["/DescendantFonts"]] if font["/Subtype"] == "/Type0" else [font]
+            for part in parts:
+                descriptor = part["/FontDescriptor"].get_object()
+                embedded = [key for key in ("/FontFile", "/FontFile2", "/FontFile3") if key in descriptor]
+                assert embedded, f"{part['/BaseFont']} is not embedded"
+                program = TTFont(io.BytesIO(descriptor[embedded[0]].get_object().get_data()))
+                families.add(program["name"].getDebugName(1))
+    return families
+
+
+def test_report_pdf(logged_in, answered):
+    response = logged_in.get(f"/desk/questionnaires/{answered.id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == f"attachment; filename=report-{answered.id}.pdf"
+    text = pdf_text(response.data)
+    results = questionnaire_results(answered)
+    assert results.overall is not None and results.overall.percent
+    assert flat(answered.title) in text
+    assert answered.project.name in text and ORG in text
+    assert "本次共发放问卷8份，回收5份，有效问卷4份" in text
+    assert f"总体满意度：{results.overall.percent}%" in text
+    assert f"总体满意度为{results.overall.percent}%" in text
+    assert "用时过短（3秒）" in text  # the exclusion with its reason, in the table and the review log
+    assert "<svg" not in text and "<script" not in response.data.decode("latin-1")
+    assert font_families(response.data) == {"Noto Sans SC GB2312"}
+
+
+def test_paper_form_pdf(logged_in, answered):
+    response = logged_in.get(f"/desk/questionnaires/{answered.id}/paper-form.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == f"attachment; filename=paper-form-{answered.id}.pdf"
+    text = pdf_text(response.data)
+    assert flat(answered.current_version.definition["title"]) in text
+    for question in numbered_questions(answered.current_version.definition):
+        assert flat(f"{question['number']}.{question['text']}") in text, question["key"]
+        for number, option in enumerate(question.get("options", []), start=1):
+            assert flat(f"{number}.{option['text']}") in text, (question["key"], option["key"])
+    assert "○1.满意" in text
+    assert font_families(response.data) == {"Noto Sans SC GB2312"}
+
+
+def test_other_evaluator_gets_404(client, answered, other_evaluator):
+    login(client, "mallory", "mallory-password-1")
+    assert client.get(f"/desk/questionnaires/{answered.id}/report.pdf").status_code == 404
+    assert client.get(f"/desk/questionnaires/{answered.id}/paper-form.pdf").status_code == 404
+
+
+def test_anonymous_goes_to_login(client, answered):
+    response = client.get(f"/desk/questionnaires/{answered.id}/paper-form.pdf")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
