@@ -20,10 +20,9 @@ from datetime import UTC, datetime
 import pandas as pd
 import xlsxwriter
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from analysis.export import responses_table, table_csv, to_csv_bytes
+from analysis.export import responses_table, to_csv_bytes
 from analysis.indicator_io import dump_xlsx, dump_yaml
 from analysis.indicators import score_table, validate_table
 from analysis.workbook import results_workbook
@@ -32,12 +31,10 @@ from survey.indicator_links import resolve_links
 from survey.indicators_views import table_of
 from survey.models import Questionnaire
 from survey.portable import export_json
-from survey.reporting import channel_label, questionnaire_results, response_records, schema_for
+from survey.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results_json import results_dict
-from survey.review import review_log
+from survey.review import exclusion_log_csv
 from survey.workbook_views import workbook_labels
-
-TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 
 
 def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = None) -> bytes:
@@ -55,7 +52,7 @@ def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = No
         "results.xlsx": results_workbook(
             results_dict(questionnaire, questionnaire_results(questionnaire)), table, workbook_labels()
         ),
-        "exclusions.csv": exclusions_csv(questionnaire),
+        "exclusions.csv": exclusion_log_csv(questionnaire),
     }
     files.update(indicator_files(questionnaire))
     skipped = []
@@ -92,21 +89,6 @@ def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = No
     return output.getvalue()
 
 
-def display_records(questionnaire: Questionnaire, records: list[dict]) -> list[dict]:
-    """Response records with time, status and channel in words, as the desk's CSV and workbook show them."""
-    shown = []
-    for record in records:
-        shown.append(
-            {
-                **record,
-                "submitted_at": format_datetime(record["submitted_at"], TIME_FORMAT),
-                "status": _("有效") if record["status"] == "valid" else _("已排除"),
-                "channel": channel_label(record["channel"], questionnaire.channels),
-            }
-        )
-    return shown
-
-
 def responses_xlsx(table: pd.DataFrame, sheet_name: str) -> bytes:
     """The responses table as a one-sheet workbook (streamed row by row, so large tables stay small in memory)."""
     output = io.BytesIO()
@@ -123,29 +105,6 @@ def responses_xlsx(table: pd.DataFrame, sheet_name: str) -> bytes:
     sheet.freeze_panes(1, 0)
     book.close()
     return output.getvalue()
-
-
-def exclusions_csv(questionnaire: Questionnaire) -> bytes:
-    """The exclusion log (every exclude / keep / restore decision) as a UTF-8-with-BOM CSV."""
-    actions = {"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复为有效")}
-    columns = [_("答卷编号"), _("操作"), _("原因"), _("操作人"), _("时间")]
-    rows = [
-        dict(
-            zip(
-                columns,
-                (
-                    event.response_id,
-                    actions.get(event.action, event.action),
-                    event.reason,
-                    (event.user.display_name or event.user.username) if event.user else "",
-                    format_datetime(event.created_at, TIME_FORMAT),
-                ),
-                strict=True,
-            )
-        )
-        for event in review_log(questionnaire)
-    ]
-    return table_csv(rows, columns)
 
 
 def indicator_files(questionnaire: Questionnaire) -> dict[str, bytes]:

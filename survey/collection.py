@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -329,20 +328,8 @@ def decide(questionnaire_id: int, response_id: int, action: str):
 def review_log(questionnaire_id: int):
     """The exclusion log: every decision, who, when, why."""
     questionnaire = member_questionnaire(questionnaire_id)
-    names = {"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复为有效")}
-    rows = [
-        {
-            _("答卷编号"): e.response_id,
-            _("操作"): names.get(e.action, e.action),
-            _("理由"): e.reason,
-            _("操作人"): e.user.username if e.user else "",
-            _("时间"): format_datetime(e.created_at, "yyyy-MM-dd HH:mm:ss"),
-        }
-        for e in reviewing.review_log(questionnaire)
-    ]
-    columns = [_("答卷编号"), _("操作"), _("理由"), _("操作人"), _("时间")]
     return Response(
-        table_csv(rows, columns),
+        reviewing.exclusion_log_csv(questionnaire),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename=exclusions-{questionnaire.id}.csv"},
     )

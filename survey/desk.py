@@ -7,7 +7,6 @@ reachable only by its members.
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,7 +19,13 @@ from survey.definition import DefinitionError, numbered_sections
 from survey.extensions import db
 from survey.portable import export_json, parse_definition
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
-from survey.reporting import channel_label, questionnaire_results, response_counts, response_records, schema_for
+from survey.reporting import (
+    display_records,
+    questionnaire_results,
+    response_counts,
+    response_records,
+    schema_for,
+)
 from survey.results_json import results_dict
 from survey.versioning import draft_changes, has_unpublished_changes
 
@@ -269,11 +274,7 @@ def results(questionnaire_id: int):
 def export_csv(questionnaire_id: int):
     """All responses, one row each, option texts as values; UTF-8 with BOM for Excel."""
     questionnaire = member_questionnaire(questionnaire_id)
-    records = response_records(questionnaire)
-    for record in records:
-        record["submitted_at"] = format_datetime(record["submitted_at"], "yyyy-MM-dd HH:mm:ss")
-        record["status"] = _("有效") if record["status"] == "valid" else _("已排除")
-        record["channel"] = channel_label(record["channel"], questionnaire.channels)
+    records = display_records(questionnaire, response_records(questionnaire))
     table = responses_table(schema_for(questionnaire), records, _export_labels())
     filename = f"responses-{questionnaire.id}.csv"
     return Response(

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import orjson
 import pandas as pd
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import Text, cast, func
 
@@ -17,6 +18,8 @@ from survey.coding import layout, response_codes, response_extras
 from survey.definition import analysis_schema
 from survey.extensions import db
 from survey.models import Questionnaire, Response
+
+DISPLAY_TIME = "yyyy-MM-dd HH:mm:ss"  # how exports show submission times (Asia/Shanghai)
 
 RECORD_COLUMNS = (
     Response.id,
@@ -90,6 +93,21 @@ def settings_for(questionnaire: Questionnaire) -> dict:
     if questionnaire.population:
         settings["population"] = questionnaire.population
     return settings
+
+
+def display_records(questionnaire: Questionnaire, records: list[dict]) -> list[dict]:
+    """Response records with time, status and channel in words, as the desk's CSV and workbook show them."""
+    shown = []
+    for record in records:
+        shown.append(
+            {
+                **record,
+                "submitted_at": format_datetime(record["submitted_at"], DISPLAY_TIME),
+                "status": _("有效") if record["status"] == "valid" else _("已排除"),
+                "channel": channel_label(record["channel"], questionnaire.channels),
+            }
+        )
+    return shown
 
 
 def effective_issued(questionnaire: Questionnaire) -> int | None:

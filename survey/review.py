@@ -6,10 +6,14 @@ current state (``status``, ``exclusion_reason``, ``reviewed``) that counts and r
 
 from __future__ import annotations
 
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from analysis.export import table_csv
 from survey.extensions import db
 from survey.models import Questionnaire, Response, ReviewEvent, User
+from survey.reporting import DISPLAY_TIME
 
 FLAG_LABELS = {
     "too_fast": _l("用时过短"),
@@ -75,3 +79,26 @@ def review_log(questionnaire: Questionnaire) -> list[ReviewEvent]:
         .order_by(ReviewEvent.id)
     )
     return list(db.session.execute(query).scalars())
+
+
+def exclusion_log_csv(questionnaire: Questionnaire) -> bytes:
+    """The exclusion log (every exclude / keep / restore decision: who, when, why) as a UTF-8-with-BOM CSV."""
+    names = {"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复为有效")}
+    columns = [_("答卷编号"), _("操作"), _("原因"), _("操作人"), _("时间")]
+    rows = [
+        dict(
+            zip(
+                columns,
+                (
+                    event.response_id,
+                    names.get(event.action, event.action),
+                    event.reason,
+                    event.user.username if event.user else "",
+                    format_datetime(event.created_at, DISPLAY_TIME),
+                ),
+                strict=True,
+            )
+        )
+        for event in review_log(questionnaire)
+    ]
+    return table_csv(rows, columns)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -11,7 +10,7 @@ from analysis.export import responses_table
 from analysis.workbook import results_workbook
 from survey.access import member_questionnaire
 from survey.desk import _export_labels
-from survey.reporting import channel_label, questionnaire_results, response_records, schema_for
+from survey.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results_json import results_dict
 
 bp = Blueprint("workbook", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>")
@@ -29,11 +28,7 @@ def results_xlsx(questionnaire_id: int):
     """Every figure of the results page, native charts and the raw responses as one Excel workbook."""
     questionnaire = member_questionnaire(questionnaire_id)
     data = results_dict(questionnaire, questionnaire_results(questionnaire))
-    records = response_records(questionnaire)
-    for record in records:
-        record["submitted_at"] = format_datetime(record["submitted_at"], "yyyy-MM-dd HH:mm:ss")
-        record["status"] = _("有效") if record["status"] == "valid" else _("已排除")
-        record["channel"] = channel_label(record["channel"], questionnaire.channels)
+    records = display_records(questionnaire, response_records(questionnaire))
     table = responses_table(schema_for(questionnaire), records, _export_labels())
     return Response(
         results_workbook(data, table, workbook_labels()),
