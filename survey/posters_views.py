@@ -6,10 +6,11 @@ Membership is checked first (non-members get 404, as everywhere on the desk); th
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, abort
 from flask_login import login_required
 
 from survey.access import member_questionnaire
+from survey.downloads import pdf_attachment
 from survey.extensions import db
 from survey.models import Channel
 from survey.posters import poster_pdf
@@ -23,18 +24,13 @@ def require_login():
     """Every poster route needs a signed-in evaluator; membership is checked per route."""
 
 
-def _pdf(body: bytes, filename: str) -> Response:
-    response = Response(body, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/posters.pdf")
 def all_posters(questionnaire_id: int):
     """One PDF: the questionnaire's own link first, then one poster per channel."""
     questionnaire = member_questionnaire(questionnaire_id)
-    return _pdf(poster_pdf(questionnaire, questionnaire.channels, general=True), f"posters-{questionnaire.id}.pdf")
+    return pdf_attachment(
+        poster_pdf(questionnaire, questionnaire.channels, general=True), f"posters-{questionnaire.id}.pdf"
+    )
 
 
 @bp.get("/channels/<int:channel_id>/poster.pdf")
@@ -44,4 +40,4 @@ def channel_poster(questionnaire_id: int, channel_id: int):
     channel = db.session.get(Channel, channel_id)
     if channel is None or channel.questionnaire_id != questionnaire.id:
         abort(404)
-    return _pdf(poster_pdf(questionnaire, [channel]), f"poster-{questionnaire.id}-channel-{channel.id}.pdf")
+    return pdf_attachment(poster_pdf(questionnaire, [channel]), f"poster-{questionnaire.id}-channel-{channel.id}.pdf")

@@ -6,10 +6,11 @@ Membership is checked first (non-members get 404, as everywhere on the desk); th
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint
 from flask_login import login_required
 
 from survey.access import member_questionnaire
+from survey.downloads import pdf_attachment
 from survey.report_pdf import paper_form_pdf, report_pdf
 
 bp = Blueprint("report_pdf", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>")
@@ -21,22 +22,15 @@ def require_login():
     """Every route needs a signed-in evaluator; membership is checked per route."""
 
 
-def _pdf(body: bytes, filename: str) -> Response:
-    response = Response(body, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/report.pdf")
 def report(questionnaire_id: int):
     """The printable results report."""
     questionnaire = member_questionnaire(questionnaire_id)
-    return _pdf(report_pdf(questionnaire), f"report-{questionnaire.id}.pdf")
+    return pdf_attachment(report_pdf(questionnaire), f"report-{questionnaire.id}.pdf")
 
 
 @bp.get("/paper-form.pdf")
 def paper_form(questionnaire_id: int):
     """The current version (or the draft) as a paper questionnaire."""
     questionnaire = member_questionnaire(questionnaire_id)
-    return _pdf(paper_form_pdf(questionnaire), f"paper-form-{questionnaire.id}.pdf")
+    return pdf_attachment(paper_form_pdf(questionnaire), f"paper-form-{questionnaire.id}.pdf")
