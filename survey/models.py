@@ -41,6 +41,12 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Login throttling: consecutive failures, and the time before which the account refuses logins.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    # Bumped on "log out everywhere" and password change: sessions carrying an older number are refused.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    password_changed_at: Mapped[datetime | None]
 
     memberships: Mapped[list[ProjectMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -73,7 +79,7 @@ class ProjectMember(db.Model):
 
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(20), default="owner")
+    role: Mapped[str] = mapped_column(String(20), default="owner")  # owner / editor / viewer (survey.access.ROLES)
 
     project: Mapped[Project] = relationship(back_populates="members")
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -101,6 +107,11 @@ class Questionnaire(db.Model):
     ip_limit: Mapped[int | None]  # at most this many submissions per hashed IP ...
     ip_window_minutes: Mapped[int] = mapped_column(default=60, server_default="60")  # ... in this window
     min_seconds: Mapped[int | None] = mapped_column(default=30)  # faster than this is flagged "too fast"
+    # Abuse control and privacy (issue: security). Proof-of-work difficulty in leading zero bits; None = off.
+    pow_bits: Mapped[int | None]
+    # Collect nothing identifying: no device cookie, no IP hash; one-per-device and IP limits cannot apply.
+    anonymous: Mapped[bool] = mapped_column(default=False, server_default="0")
+    retention_days: Mapped[int | None]  # responses older than this (after closing) are purged; None = keep
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -237,3 +248,23 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Append-only record of an evaluator action that changed or exported data (survey.audit).
+
+    Each row carries the SHA-256 of its own content chained to the previous row's hash, so deleting or
+    editing a row breaks the chain. ``project_id`` is a plain integer, not a foreign key: deleting a
+    project must not rewrite its history.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None]
+    username: Mapped[str] = mapped_column(String(64), default="")
+    project_id: Mapped[int | None] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
