@@ -1,0 +1,386 @@
+"""Simulated phones for the serving benchmarks (``bench/submit.py``, ``bench/load.py``).
+
+Loopback only and bounded in time. A phone does what a citizen's browser does: fetch the form, read the
+hidden CSRF token and submission id, post the answers with the cookies it was given, follow nothing
+else. The load runs in several processes of many threads, so the client is not the bottleneck of a
+Python server on the same two cores (it still takes CPU from it: the figures say so, they are not a
+dedicated-client measurement).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import synthetic_answers, twenty_questions  # noqa: E402 - after the path set-up
+
+PG_ADMIN = os.environ.get("SURVEY_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+HIDDEN = re.compile(r'<input[^>]*\bname="(csrf_token|submission_id|started)"[^>]*>')
+VALUE = re.compile(r'\bvalue="([^"]*)"')
+
+
+# ---------------------------------------------------------------- databases
+
+
+def fresh_database(kind: str, folder: str, name: str) -> str:
+    """An empty database URL: a SQLite file in ``folder`` or a new PostgreSQL database ``name``."""
+    if kind == "sqlite":
+        return "sqlite:///" + os.path.join(folder, name + ".sqlite")
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return "postgresql+psycopg://" + PG_ADMIN.split("://", 1)[1].rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str) -> None:
+    """Remove a PostgreSQL database made by ``fresh_database`` (SQLite files go with their folder)."""
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def prepare_questionnaire(url: str, definition: dict | None = None, **settings) -> str:
+    """Migrate ``url`` and publish the 20-question questionnaire; return its public token.
+
+    ``one_per_device`` stays on (each simulated phone has its own cookies) and the too-fast flag is
+    off, since the phones answer in milliseconds.
+    """
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from survey import publishing
+    from survey.accounts import create_user
+    from survey.extensions import db
+    from tests.conftest import make_config
+
+    app = create_app(make_config(url))
+    with app.app_context():
+        upgrade()
+        user = create_user("bench", "bench-password-1")
+        project = publishing.create_project(user, name="基准测试")
+        questionnaire = publishing.import_questionnaire(project, definition or twenty_questions())
+        questionnaire.min_seconds = None
+        for key, value in settings.items():
+            setattr(questionnaire, key, value)
+        publishing.publish(questionnaire)
+        token = questionnaire.public_token
+        db.session.commit()
+        db.engine.dispose()
+    return token
+
+
+def count_rows(url: str, sql: str) -> list[tuple]:
+    """Run one read query on the benchmark database with a plain driver (no app needed)."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            return connection.execute(sql).fetchall()
+        finally:
+            connection.close()
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return conn.execute(sql).fetchall()
+
+
+# ---------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A gunicorn master serving one WSGI app on loopback, and how it was started."""
+
+    process: subprocess.Popen
+    port: int
+    settings: str
+    log: Path
+
+    def worker_pids(self) -> list[int]:
+        """The master's worker processes (children), read from /proc."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def stop(self) -> None:
+        """Graceful stop, then a hard one if the master lingers."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_gunicorn(app_spec: str, database_url: str, workers: int, threads: int, folder: str) -> Server:
+    """Start gunicorn (gthread) on a free loopback port and wait until it answers."""
+    port = free_port()
+    log = Path(folder) / f"gunicorn-{port}.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
+        "SURVEY_ENV": "production",
+        "SESSION_COOKIE_SECURE": "0",
+        "FLASK_RATELIMIT_ENABLED": "false",
+        "PYTHONWARNINGS": "ignore",
+    }
+    command = [
+        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
+        "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--backlog", "2048",
+        "--graceful-timeout", "10", "--log-level", "warning", "--chdir", str(ROOT), app_spec,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    server = Server(process, port, f"gunicorn gthread, {workers} workers x {threads} threads", log)
+    _wait_until_up(server)
+    return server
+
+
+def _wait_until_up(server: Server, seconds: float = 60) -> None:
+    """Poll the port until gunicorn accepts connections; fail loudly with its log if it died."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError("gunicorn exited:\n" + server.log.read_text()[-3000:])
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=1):
+                time.sleep(0.5)  # workers boot after the master binds
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start:\n" + server.log.read_text()[-3000:])
+
+
+# ---------------------------------------------------------------- one phone
+
+
+@dataclass
+class Tally:
+    """What one client process saw."""
+
+    accepted: list[str] = field(default_factory=list)  # submission ids the server acknowledged (303)
+    latencies_ms: list[float] = field(default_factory=list)  # of acknowledged submissions
+    page_latencies_ms: list[float] = field(default_factory=list)
+    refused: dict[str, int] = field(default_factory=dict)  # status -> count
+    errors: int = 0  # connection broken mid-request (e.g. a killed worker)
+    retried: int = 0  # posts repeated with the same submission id after an error
+
+
+class Phone:
+    """One simulated respondent device: its own cookies and a keep-alive connection."""
+
+    def __init__(self, port: int, path: str, rng: random.Random):
+        self.port, self.path, self.rng = port, path, rng
+        self.cookies: dict[str, str] = {}
+        self.connection: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        """One HTTP exchange, keeping cookies as a browser does."""
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Accept-Encoding": "identity", "User-Agent": "bench-phone"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            self.connection = None
+            raise
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        if response.headers.get("Connection", "").lower() == "close":
+            self.connection.close()
+            self.connection = None
+        return response.status, data
+
+    def fetch_form(self) -> dict[str, str]:
+        """GET the questionnaire and read its hidden fields."""
+        status, body = self.request("GET", self.path)
+        if status != 200:
+            raise PageRefused(status)
+        fields = {}
+        for tag in HIDDEN.finditer(body.decode()):
+            value = VALUE.search(tag.group(0))
+            fields[tag.group(1)] = value.group(1) if value else ""
+        return fields
+
+    def answers_body(self, hidden: dict[str, str]) -> bytes:
+        """The answers of a plausible respondent, form-encoded as the browser would send them."""
+        pairs = list(hidden.items())
+        for key, value in synthetic_answers(self.rng).items():
+            for item in value if isinstance(value, list) else [value]:
+                pairs.append((key, str(item)))
+        return urllib.parse.urlencode(pairs).encode()
+
+
+class PageRefused(Exception):
+    """The form page did not answer 200 (full, closed, rate-limited)."""
+
+
+def _phone_loop(port: int, path: str, deadline: float, seed: int, tally: Tally, lock: threading.Lock,
+                retry: bool) -> None:  # fmt: skip
+    """Answer again and again as new devices until the deadline; retry a broken post as a phone would."""
+    rng = random.Random(seed)
+    if retry is None:  # pages only: the same phone reloads the form over its keep-alive connection
+        _page_loop(Phone(port, path, rng), deadline, tally, lock)
+        return
+    while time.monotonic() < deadline:
+        phone = Phone(port, path, rng)  # a new respondent: new device cookie and session
+        try:
+            started = time.perf_counter()
+            hidden = phone.fetch_form()
+            page_ms = (time.perf_counter() - started) * 1000
+        except PageRefused as refused:
+            with lock:
+                tally.refused[str(refused.args[0])] = tally.refused.get(str(refused.args[0]), 0) + 1
+            continue
+        except (OSError, http.client.HTTPException):
+            with lock:
+                tally.errors += 1
+            continue
+        body = phone.answers_body(hidden)
+        _post_until_answered(phone, body, hidden.get("submission_id", ""), page_ms, tally, lock, retry, deadline)
+
+
+def _page_loop(phone: Phone, deadline: float, tally: Tally, lock: threading.Lock) -> None:
+    """Fetch the answer page again and again; each fetch counts as one page view."""
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        try:
+            phone.fetch_form()
+        except (OSError, http.client.HTTPException, PageRefused):
+            with lock:
+                tally.errors += 1
+            continue
+        with lock:
+            tally.page_latencies_ms.append((time.perf_counter() - started) * 1000)
+
+
+def _post_until_answered(phone: Phone, body: bytes, submission_id: str, page_ms: float, tally: Tally,
+                         lock: threading.Lock, retry: bool, deadline: float) -> None:  # fmt: skip
+    """Post once; after a broken connection post the same body again (same submission id) if ``retry``."""
+    for attempt in range(5):
+        started = time.perf_counter()
+        try:
+            status, _ = phone.request("POST", phone.path, body)
+        except (OSError, http.client.HTTPException):
+            with lock:
+                tally.errors += 1
+                tally.retried += 1 if retry and attempt < 4 else 0
+            if not retry or time.monotonic() > deadline + 20:
+                return
+            time.sleep(0.2)
+            continue
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            if status == 303:
+                tally.accepted.append(submission_id)
+                tally.latencies_ms.append(elapsed)
+                tally.page_latencies_ms.append(page_ms)
+            else:
+                tally.refused[str(status)] = tally.refused.get(str(status), 0) + 1
+        return
+
+
+def _client_process(port: int, path: str, threads: int, seconds: float, seed: int, retry: bool | None,
+                    queue) -> None:  # fmt: skip
+    """One client process: ``threads`` phones for ``seconds``; the tally goes back through ``queue``."""
+    tally, lock = Tally(), threading.Lock()
+    deadline = time.monotonic() + seconds
+    workers = [
+        threading.Thread(target=_phone_loop, args=(port, path, deadline, seed * 1000 + i, tally, lock, retry))
+        for i in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue.put(tally.__dict__)
+
+
+def run_phones(port: int, path: str, clients: int, seconds: float, processes: int = 4, retry: bool | None = False,
+               during=None) -> Tally:  # fmt: skip
+    """``clients`` concurrent phones for ``seconds``, spread over ``processes``; merged tally.
+
+    ``retry``: False posts once, True re-posts the same answers after a broken connection as a phone
+    whose user taps again would, None only fetches pages (no submissions).
+
+    ``during`` (optional) is called in this process while the phones run, e.g. to kill a worker.
+    """
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    per_process = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    started = [
+        context.Process(target=_client_process, args=(port, path, n, seconds, i + 1, retry, queue))
+        for i, n in enumerate(per_process)
+        if n
+    ]
+    for process in started:
+        process.start()
+    if during is not None:
+        during()
+    parts = [queue.get() for _ in started]
+    for process in started:
+        process.join()
+    merged = Tally()
+    for part in parts:
+        merged.accepted += part["accepted"]
+        merged.latencies_ms += part["latencies_ms"]
+        merged.page_latencies_ms += part["page_latencies_ms"]
+        merged.errors += part["errors"]
+        merged.retried += part["retried"]
+        for status, count in part["refused"].items():
+            merged.refused[status] = merged.refused.get(status, 0) + count
+    return merged
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (no interpolation), 0 for an empty list."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered))) - 1))]
+
+
+def temporary_folder() -> tempfile.TemporaryDirectory:
+    """Where the benchmark keeps its SQLite files and server logs."""
+    return tempfile.TemporaryDirectory(prefix="survey-bench-")
+
+
+def print_json(label: str, figures: dict) -> None:
+    """Figures as one JSON line too, so docs can quote them exactly."""
+    print(label, json.dumps(figures, ensure_ascii=False))

@@ -1,0 +1,185 @@
+"""Submission throughput: gunicorn on this machine, phones submitting the 20-question questionnaire.
+
+Loopback only, bounded in time; prints figures and asserts nothing about time. For each database
+(SQLite with WAL, then PostgreSQL) it runs, under the same gunicorn settings and the same phones:
+
+1. our app: ``--clients`` phones for ``--seconds``, each fetching the form (CSRF token, submission id)
+   and posting the answers: sustained submissions per second and p50/p99 submission latency;
+2. the limit: ``bench/bare_app.py``, a bare Flask app doing one INSERT of the same payload, with the
+   same phones: its submissions per second, and our share of it;
+3. the answer page alone: requests per second.
+
+Then the bytes one respondent transfers (page, CSS, scripts, the post and the thanks page), gzip
+compressed as a front proxy would send them. ``--profile N`` profiles N in-process submissions.
+
+    python bench/submit.py                       # 50 phones, 60 s per phase, both databases
+    python bench/submit.py --seconds 20 --databases sqlite
+    python bench/submit.py --profile 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gzip
+import os
+import pstats
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.phones import (  # noqa: E402 - after the path set-up, like a script
+    Phone,
+    count_rows,
+    drop_database,
+    fresh_database,
+    percentile,
+    prepare_questionnaire,
+    print_json,
+    run_phones,
+    start_gunicorn,
+    temporary_folder,
+)
+
+ASSET = re.compile(r'<(?:link[^>]*\bhref|script[^>]*\bsrc)="(/static/[^"?]+)[^"]*"')
+
+
+def measure(kind: str, args, folder: str) -> dict:
+    """The three phases on one database kind; returns the figures."""
+    figures = {"database": kind}
+    url = fresh_database(kind, folder, "survey_bench_app")
+    try:
+        token = prepare_questionnaire(url)
+        server = start_gunicorn("app:create_app()", url, args.workers, args.threads, folder)
+        try:
+            figures["server"] = server.settings
+            tally = run_phones(server.port, f"/s/{token}", args.clients, args.seconds, args.processes)
+            stored = count_rows(url, "SELECT count(*) FROM response")[0][0]
+            figures.update(_rates("app", tally, args.seconds, stored))
+            pages = run_phones(server.port, f"/s/{token}", args.clients, args.page_seconds, args.processes, None)
+            figures["page_per_s"] = round(len(pages.page_latencies_ms) / args.page_seconds, 1)
+            figures["page_p99_ms"] = round(percentile(pages.page_latencies_ms, 0.99), 1)
+            if kind == "sqlite":
+                figures.update(respondent_bytes(server.port, token))
+        finally:
+            server.stop()
+    finally:
+        drop_database(url)
+    bare_url = fresh_database(kind, folder, "survey_bench_bare")
+    try:
+        bare = start_gunicorn("bench.bare_app:create_app()", bare_url, args.workers, args.threads, folder)
+        try:
+            tally = run_phones(bare.port, "/s/bare", args.clients, args.seconds, args.processes)
+            stored = count_rows(bare_url, "SELECT count(*) FROM bare_response")[0][0]
+            figures.update(_rates("bare", tally, args.seconds, stored))
+        finally:
+            bare.stop()
+    finally:
+        drop_database(bare_url)
+    figures["share_of_limit"] = round(figures["app_per_s"] / figures["bare_per_s"], 2) if figures["bare_per_s"] else 0
+    return figures
+
+
+def _rates(prefix: str, tally, seconds: float, stored: int) -> dict:
+    """Submissions per second and latency percentiles of one run, and what the database holds after it."""
+    return {
+        f"{prefix}_per_s": round(len(tally.accepted) / seconds, 1),
+        f"{prefix}_p50_ms": round(percentile(tally.latencies_ms, 0.50), 1),
+        f"{prefix}_p99_ms": round(percentile(tally.latencies_ms, 0.99), 1),
+        f"{prefix}_accepted": len(tally.accepted),
+        f"{prefix}_stored": stored,
+        f"{prefix}_refused": tally.refused,
+        f"{prefix}_errors": tally.errors,
+    }
+
+
+def respondent_bytes(port: int, token: str) -> dict:
+    """Everything one respondent downloads and uploads, raw and gzip-compressed (level 6, as nginx)."""
+    import random
+
+    phone = Phone(port, f"/s/{token}", random.Random(7))
+    status, page = phone.request("GET", phone.path)
+    parts = {"page": page}
+    for path in sorted(set(ASSET.findall(page.decode()))):
+        parts[path] = phone.request("GET", path)[1]
+    hidden = {}
+    for name in ("csrf_token", "submission_id", "started"):
+        match = re.search(rf'name="{name}"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="{name}"', page.decode())
+        hidden[name] = next(g for g in match.groups() if g is not None) if match else ""
+    body = phone.answers_body(hidden)
+    status, _ = phone.request("POST", phone.path, body)
+    parts["post body"] = body
+    parts["thanks"] = phone.request("GET", f"/s/{token}/thanks")[1]
+    raw = sum(len(v) for v in parts.values())
+    packed = sum(len(gzip.compress(v, 6)) for v in parts.values())
+    print("  respondent transfer (bytes, raw -> gzip):")
+    for name, value in parts.items():
+        print(f"    {name:40s} {len(value):>8,} -> {len(gzip.compress(value, 6)):>7,}")
+    return {"respondent_bytes_raw": raw, "respondent_bytes_gzip": packed, "respondent_post_status": status}
+
+
+def profile(count: int) -> None:
+    """Where a submission's time goes: ``count`` submissions through the test client, under cProfile."""
+    import random
+
+    from app import create_app
+    from bench.common import synthetic_answers
+    from tests.conftest import make_config
+
+    with temporary_folder() as folder:
+        url = fresh_database("sqlite", folder, "profile")
+        token = prepare_questionnaire(url)
+        app = create_app(make_config(url, WTF_CSRF_ENABLED=True))
+        client = app.test_client()
+        rng = random.Random(3)
+        bodies = []
+        for _ in range(count):
+            client.delete_cookie("sv_device")
+            page = client.get(f"/s/{token}").get_data(as_text=True)
+            hidden = dict(re.findall(r'name="(csrf_token|submission_id|started)"[^>]*value="([^"]*)"', page))
+            bodies.append({**hidden, **synthetic_answers(rng)})
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for body in bodies:
+            client.post(f"/s/{token}", data=body)
+        profiler.disable()
+        elapsed = time.perf_counter() - started
+    print(f"{count} submissions in-process (SQLite, one thread): {elapsed:.2f} s, {count / elapsed:.0f}/s")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--page-seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=2, help="client processes the phones are spread over")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--profile", type=int, default=0, help="profile this many in-process submissions instead")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; clients share the cores")
+    if args.profile:
+        profile(args.profile)
+        return
+    with temporary_folder() as folder:
+        for kind in args.databases.split(","):
+            print(f"{kind}: {args.clients} phones, {args.seconds:.0f} s per phase ...")
+            figures = measure(kind, args, folder)
+            print(
+                f"  our app: {figures['app_per_s']}/s, p50 {figures['app_p50_ms']} ms, p99 {figures['app_p99_ms']} ms;"
+                f" bare limit: {figures['bare_per_s']}/s (p99 {figures['bare_p99_ms']} ms);"
+                f" share of limit {figures['share_of_limit']}"
+            )
+            print(f"  answer page: {figures['page_per_s']} requests/s (p99 {figures['page_p99_ms']} ms)")
+            print(f"  stored {figures['app_stored']} = acknowledged {figures['app_accepted']}")
+            print_json("  figures:", figures)
+
+
+if __name__ == "__main__":
+    main()
