@@ -3,8 +3,11 @@
 from flask import Flask
 
 from survey import (
+    admin_views,
     api,
     api_tokens_views,
+    audit,
+    audit_views,
     auth,
     builder,
     bundle_views,
@@ -12,16 +15,22 @@ from survey import (
     collection,
     dataset_views,
     desk,
+    health,
+    help_views,
     imports,
     indicators_views,
+    members_views,
     posters_views,
+    privacy_views,
     public,
     report_pdf_views,
     report_views,
     workbook_views,
 )
-from survey.config import load_config
+from survey.config import apply_proxy_fix, load_config
 from survey.extensions import init_extensions
+from survey.limits import init_limits
+from survey.logs import init_logging
 from survey.web import init_web
 
 
@@ -38,5 +47,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         api.bp, api_tokens_views.bp,
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(help_views.bp)
+    app.register_blueprint(members_views.bp)
+    app.register_blueprint(admin_views.bp)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(privacy_views.bp)
+    audit.init_app(app)  # records registered evaluator actions (survey.audit)
+    init_limits(app)  # after the blueprints: it wraps their views in the limits
+    init_logging(app)
+    apply_proxy_fix(app)
     cli.init_app(app)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import pandas as pd
 
 from analysis.frame import OTHER_SUFFIX
@@ -27,16 +29,22 @@ def display_answer(question: dict, answers: dict) -> str:
     return str(value)
 
 
+def response_columns(schema: list[dict], meta_labels: dict[str, str]) -> list[str]:
+    """Column names of the responses table: the metadata labels, then ``number. text`` per question."""
+    return list(meta_labels.values()) + [f"{q['number']}. {q['text']}" for q in schema]
+
+
+def response_rows(schema: list[dict], records: Iterable[dict], meta_labels: dict[str, str]) -> Iterator[list]:
+    """The rows of the responses table one at a time, so a writer can stream them (``analysis.workbook``)."""
+    for record in records:
+        answers = record["answers"]
+        yield [record.get(name) for name in meta_labels] + [display_answer(q, answers) for q in schema]
+
+
 def responses_table(schema: list[dict], records: list[dict], meta_labels: dict[str, str]) -> pd.DataFrame:
     """A frame of responses: the metadata columns named by ``meta_labels``, then one column per question."""
-    rows = []
-    for record in records:
-        row = {label: record.get(name) for name, label in meta_labels.items()}
-        for question in schema:
-            row[f"{question['number']}. {question['text']}"] = display_answer(question, record["answers"])
-        rows.append(row)
-    columns = list(meta_labels.values()) + [f"{q['number']}. {q['text']}" for q in schema]
-    return pd.DataFrame(rows, columns=columns)
+    columns = response_columns(schema, meta_labels)
+    return pd.DataFrame(list(response_rows(schema, records, meta_labels)), columns=columns)
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:

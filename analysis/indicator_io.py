@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -361,39 +362,64 @@ def _count_leaves(node: dict) -> int:
     return sum(_count_leaves(c) for c in children) if children else 1
 
 
-def dump_xlsx(table: dict, score: TableScore | None = None) -> bytes:  # noqa: C901 - one pass, cell by cell
-    """One sheet “附件1”: title, header, one row per leaf (一级/二级 cells merged), the total and the grade."""
-    workbook = Workbook()
-    ws = workbook.active
-    ws.title = SHEET
-    col = {(fieldname, level): index for index, (_h, fieldname, level) in enumerate(COLUMNS, start=1)}
-    thin = Side(style="thin", color="000000")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    wrap = Alignment(wrap_text=True, vertical="center")
-    centre = Alignment(wrap_text=True, vertical="center", horizontal="center")
+# Cell styles of the 附件1 sheet, in words both writers understand (openpyxl here, XlsxWriter in analysis.workbook).
+STYLES: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "size": 14, "align": "center", "wrap": True},
+    "header": {"bold": True, "align": "center", "wrap": True, "border": True, "fill": "DDEBF7"},
+    "cell": {"wrap": True, "border": True},
+    "cell_center": {"align": "center", "wrap": True, "border": True},
+    "total": {"bold": True, "wrap": True, "border": True},
+    "total_center": {"bold": True, "align": "center", "wrap": True, "border": True},
+}
+CENTERED = (2, 4, 6, 12)  # the 分值 and 得分 columns
 
-    ws.cell(1, 1, table.get("title") or "绩效评价指标体系及评分表").font = Font(bold=True, size=14)
-    ws.cell(1, 1).alignment = centre
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=VISIBLE)
+
+@dataclass
+class SheetLayout:
+    """The 附件1 sheet as data (1-based rows and columns), so both Excel writers draw the same sheet.
+
+    ``cells`` maps ``(row, col)`` to ``(value, style)`` (``style`` a key of ``STYLES`` or None; a styled
+    ``None`` is an empty bordered cell); ``merges`` are ``(first_row, first_col, last_row, last_col)``.
+    """
+
+    cells: dict[tuple[int, int], tuple[Any, str | None]] = field(default_factory=dict)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    widths: list[int] = field(default_factory=lambda: list(WIDTHS))
+    hidden: range = range(VISIBLE + 1, len(COLUMNS) + 1)
+    heights: dict[int, int] = field(default_factory=lambda: {1: 30})
+    freeze: tuple[int, int] = (3, 1)  # the first cell below and right of the frozen panes (A3)
+
+    def put(self, row: int, col: int, value: Any) -> None:
+        """Set a value, keeping the cell's style."""
+        self.cells[(row, col)] = (value, self.cells.get((row, col), (None, None))[1])
+
+    def style(self, row: int, col: int, style: str) -> None:
+        self.cells[(row, col)] = (self.cells.get((row, col), (None, None))[0], style)
+
+
+def attachment_layout(table: dict, score: TableScore | None = None) -> SheetLayout:  # noqa: C901 - one pass
+    """The 附件1 sheet: title, header, one row per leaf (一级/二级 cells merged), the total and the grade.
+
+    The hidden columns after 得分 keep the keys, rule parameters and any extra fields, so ``load_table``
+    reads the sheet back into the same table.
+    """
+    layout = SheetLayout()
+    put = layout.put
+    col = {(fieldname, level): index for index, (_h, fieldname, level) in enumerate(COLUMNS, start=1)}
+    put(1, 1, table.get("title") or "绩效评价指标体系及评分表")
+    layout.style(1, 1, "title")
+    layout.merges.append((1, 1, 1, VISIBLE))
     meta = {k: v for k, v in table.items() if k not in ("title", "indicators")}
-    ws.cell(1, col[("extra", 0)], _json(meta))
-    ws.row_dimensions[1].height = 30
+    put(1, col[("extra", 0)], _json(meta))
     for index, (header, _f, _l) in enumerate(COLUMNS, start=1):
-        cell = ws.cell(2, index, header)
-        cell.font = Font(bold=True)
-        cell.alignment = centre
-        cell.border = border
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-        ws.column_dimensions[get_column_letter(index)].width = WIDTHS[index - 1]
-    for index in range(VISIBLE + 1, len(COLUMNS) + 1):
-        ws.column_dimensions[get_column_letter(index)].hidden = True
+        layout.cells[(2, index)] = (header, "header")
 
     r = 3
     opened: set[int] = set()
     for chain, leaf in _leaf_rows(table.get("indicators") or [], []):
         extras: dict[str, dict] = {}
         for level, node in enumerate(chain, start=1):
-            ws.cell(r, col[("key", level)], node.get("key"))
+            put(r, col[("key", level)], node.get("key"))
             is_leaf = node is leaf
             known = LEAF_FIELDS if is_leaf else PARENT_FIELDS
             extra = {k: v for k, v in node.items() if k not in known}
@@ -407,49 +433,79 @@ def dump_xlsx(table: dict, score: TableScore | None = None) -> bytes:  # noqa: C
             if id(node) in opened:
                 continue
             opened.add(id(node))
-            ws.cell(r, col[("name", level)], node.get("name"))
-            ws.cell(r, col[("points", level)], node.get("points"))
+            put(r, col[("name", level)], node.get("name"))
+            put(r, col[("points", level)], node.get("points"))
             if extra:
                 extras[str(node.get("key"))] = extra
             span = 1 if is_leaf else _count_leaves(node)
             if span > 1:
                 for fieldname in ("name", "points"):
                     c = col[(fieldname, level)]
-                    ws.merge_cells(start_row=r, start_column=c, end_row=r + span - 1, end_column=c)
+                    layout.merges.append((r, c, r + span - 1, c))
         for fieldname in TEXT_FIELDS:
             if isinstance(leaf.get(fieldname), str) and leaf[fieldname]:
-                ws.cell(r, col[(fieldname, 0)], leaf[fieldname])
+                put(r, col[(fieldname, 0)], leaf[fieldname])
         rule = leaf.get("rule")
         if isinstance(rule, dict) and "rule" not in extras.get(str(leaf.get("key")), {}):
-            ws.cell(r, col[("rule", 0)], rule.get("type"))
+            put(r, col[("rule", 0)], rule.get("type"))
             if "params" in rule:
-                ws.cell(r, col[("params", 0)], _json(rule["params"]))
+                put(r, col[("params", 0)], _json(rule["params"]))
         if "input" in leaf:
             entry = leaf["input"]
             plain = isinstance(entry, dict) and set(entry) == {"value"} and isinstance(entry["value"], int | float)
-            ws.cell(r, col[("input", 0)], entry["value"] if plain else _json(entry))
+            put(r, col[("input", 0)], entry["value"] if plain else _json(entry))
         if score is not None and score.scores.get(leaf.get("key")) is not None:
-            ws.cell(r, col[("score", 0)], float(score.scores[leaf["key"]]))
+            put(r, col[("score", 0)], float(score.scores[leaf["key"]]))
         if extras:
-            ws.cell(r, col[("extra", 0)], _json(extras))
+            put(r, col[("extra", 0)], _json(extras))
         r += 1
     total_points = sum((Decimal(str(n.get("points", 0))) for n in table.get("indicators") or []), Decimal(0))
-    ws.cell(r, 1, "总分")
-    ws.cell(r, col[("points", 1)], float(total_points) if total_points % 1 else int(total_points))
-    ws.cell(r + 1, 1, "评价等级")
+    put(r, 1, "总分")
+    put(r, col[("points", 1)], float(total_points) if total_points % 1 else int(total_points))
+    put(r + 1, 1, "评价等级")
     if score is not None:
-        ws.cell(r, col[("score", 0)], float(score.total))
-        ws.cell(r + 1, col[("score", 0)], score.grade or "")
+        put(r, col[("score", 0)], float(score.total))
+        put(r + 1, col[("score", 0)], score.grade or "")
         if not score.complete:
-            ws.cell(r, col[("input", 0)], "（部分指标尚未评分）")
-    for row in (r, r + 1):
+            put(r, col[("input", 0)], "（部分指标尚未评分）")
+    for row in range(3, r + 2):
+        total = "total" if row >= r else "cell"
         for c in range(1, VISIBLE + 1):
-            ws.cell(row, c).font = Font(bold=True)
-    for row in ws.iter_rows(min_row=2, max_row=r + 1, max_col=VISIBLE):
-        for cell in row:
-            cell.border = border
-            cell.alignment = centre if cell.column in (2, 4, 6, 12) else wrap
-    ws.freeze_panes = "A3"
+            layout.style(row, c, total + "_center" if c in CENTERED else total)
+    return layout
+
+
+def _openpyxl_style(cell, spec: dict[str, Any]) -> None:
+    """Apply one ``STYLES`` entry to an openpyxl cell."""
+    thin = Side(style="thin", color="000000")
+    if spec.get("bold") or spec.get("size"):
+        cell.font = Font(bold=spec.get("bold", False), size=spec.get("size"))
+    if spec.get("border"):
+        cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    if spec.get("fill"):
+        cell.fill = PatternFill("solid", fgColor=spec["fill"])
+    cell.alignment = Alignment(wrap_text=spec.get("wrap"), vertical="center", horizontal=spec.get("align"))
+
+
+def dump_xlsx(table: dict, score: TableScore | None = None) -> bytes:
+    """One sheet “附件1” (``attachment_layout``) as an .xlsx file, written with openpyxl."""
+    layout = attachment_layout(table, score)
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = SHEET
+    for (row, col), (value, style) in sorted(layout.cells.items()):
+        cell = ws.cell(row, col, value)
+        if style is not None:
+            _openpyxl_style(cell, STYLES[style])
+    for first_row, first_col, last_row, last_col in layout.merges:
+        ws.merge_cells(start_row=first_row, start_column=first_col, end_row=last_row, end_column=last_col)
+    for index, width in enumerate(layout.widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    for index in layout.hidden:
+        ws.column_dimensions[get_column_letter(index)].hidden = True
+    for row, height in layout.heights.items():
+        ws.row_dimensions[row].height = height
+    ws.freeze_panes = ws.cell(*layout.freeze).coordinate
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -465,4 +521,14 @@ def dump(table: dict, filename: str, score: TableScore | None = None) -> bytes:
     return (json.dumps(table, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-__all__ = ["IndicatorFormatError", "dump", "dump_xlsx", "dump_yaml", "load_table", "say_plain"]
+__all__ = [
+    "STYLES",
+    "IndicatorFormatError",
+    "SheetLayout",
+    "attachment_layout",
+    "dump",
+    "dump_xlsx",
+    "dump_yaml",
+    "load_table",
+    "say_plain",
+]

@@ -1,9 +1,13 @@
-"""The questionnaire workbook: results JSON and the responses table as an XLSX file with native charts.
+"""The questionnaire and project workbooks: results JSON and the responses as XLSX files with native charts.
 
 Pure: no Flask. Every word on the sheets (sheet names, headers) comes from ``labels``, which the caller
 fills in the reader's language; a missing label falls back to its key. Shares are written as fractions
 with a ``0.0%`` format, so Excel can compute with them; the rounded ``percent`` strings of the results
-JSON are written beside them as numbers, so the workbook shows the same figures as the page.
+JSON are written beside them as numbers, so the workbook shows the same figures as the page. The indicator
+table is drawn from ``analysis.indicator_io.attachment_layout``, the same layout as its own 附件1 download.
+
+Memory: the raw responses are written row by row into a constant-memory sheet (a temporary file), from
+any iterable of rows, so a 100,000-response export never holds the cells, or a DataFrame of them, at once.
 """
 
 from __future__ import annotations
@@ -11,25 +15,83 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from analysis.indicator_io import SHEET as INDICATOR_SHEET
+from analysis.indicator_io import STYLES, attachment_layout
+from analysis.indicators import TableScore
+
 MAX_CHARTS = 30  # frequency charts per workbook; more would make the file slow to open
 CHART_ROWS = 16  # rows a chart covers at its default size (288 px at 20 px a row, plus a margin)
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+SHEET_NAME_MAX = 31  # Excel's limit, counted in UTF-16 code units
+
+
+@dataclass
+class ResponseRows:
+    """The raw responses as column names and rows; ``rows`` may be a generator, consumed once while writing."""
+
+    columns: list[str]
+    rows: Iterable[Sequence[Any]]
+
+    @classmethod
+    def of(cls, responses: ResponseRows | pd.DataFrame) -> ResponseRows:
+        """Accept a DataFrame too (the working-paper bundle builds one for its CSV)."""
+        if isinstance(responses, pd.DataFrame):
+            return cls([str(c) for c in responses.columns], responses.itertuples(index=False, name=None))
+        return responses
+
+
+@dataclass
+class QuestionnaireSheets:
+    """One questionnaire of a project workbook: its results (``results_dict``) and, loaded only when its
+    sheets are written, its responses (so one questionnaire's records are in memory at a time)."""
+
+    data: dict
+    responses: Callable[[], ResponseRows | pd.DataFrame]
+
+
+class _StreamedWorksheet(Worksheet):
+    """A worksheet in constant-memory mode, whatever the workbook's mode.
+
+    XlsxWriter picks the mode per workbook, but the 附件1 sheet needs cells merged across rows, which
+    constant-memory sheets cannot write; only the raw responses need streaming. The mode is one entry of
+    the set-up data XlsxWriter hands each new sheet (``add_worksheet(worksheet_class=…)``).
+    """
+
+    def _initialize(self, init_data: dict) -> None:
+        super()._initialize({**init_data, "constant_memory": True})
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def sheet_name(text: str, prefix: str = "", fallback: str = "Sheet") -> str:
+    """A valid Excel sheet name: no ``[]:*?/\\``, no apostrophe at either end, at most 31 UTF-16 units."""
+    name = (prefix + _SHEET_NAME_BAD.sub("_", text)).strip("'").strip() or fallback
+    while _utf16_len(name) > SHEET_NAME_MAX:
+        name = name[:-1]
+    name = name.rstrip("'").strip()
+    return "_History" if name.lower() == "history" else name  # a name Excel reserves
 
 
 class _Book:
-    """The workbook with its formats and the label lookup."""
+    """The workbook with its formats, the label lookup and the sheet names used so far."""
 
     def __init__(self, output: io.BytesIO, labels: dict[str, str]):
+        # Not in_memory: that mode turns constant-memory sheets off and keeps every sheet's XML in memory.
         self.wb = xlsxwriter.Workbook(
-            output, {"in_memory": True, "constant_memory": False, "strings_to_numbers": False}
+            output, {"in_memory": False, "constant_memory": False, "strings_to_numbers": False}
         )
         self.labels = labels
+        self.prefix = ""
         self.header = self.wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
         self.title = self.wb.add_format({"bold": True, "font_size": 12})
         self.pct = self.wb.add_format({"num_format": "0.0%"})
@@ -42,12 +104,19 @@ class _Book:
     def label(self, key: str) -> str:
         return self.labels.get(key, key)
 
-    def sheet(self, key: str) -> Worksheet:
-        name = _SHEET_NAME_BAD.sub("_", self.label(key)).strip("'")[:31] or key[:31]
+    def sheet(self, key: str, streamed: bool = False, literal: bool = False) -> Worksheet:
+        """A new sheet named by the label of ``key`` (or ``key`` itself), after the current prefix, unique."""
+        text = key if literal else self.label(key)
+        name = sheet_name(text, self.prefix, key[:SHEET_NAME_MAX])
+        base, n = name, 1
         while name.lower() in self.sheet_names:
-            name = (name[:28] + "_" + str(len(self.sheet_names)))[:31]
+            n += 1
+            stem, suffix = base, f"_{n}"
+            while _utf16_len(stem + suffix) > SHEET_NAME_MAX:
+                stem = stem[:-1]
+            name = stem + suffix
         self.sheet_names.add(name.lower())
-        return self.wb.add_worksheet(name)
+        return self.wb.add_worksheet(name, worksheet_class=_StreamedWorksheet if streamed else None)
 
     def headers(self, ws: Worksheet, row: int, keys: list[str], col: int = 0) -> None:
         for offset, key in enumerate(keys):
@@ -75,19 +144,144 @@ def _fraction(numerator: int | None, denominator: int | None) -> float | None:
     return None if not denominator or numerator is None else numerator / denominator
 
 
-def results_workbook(data: dict, responses: pd.DataFrame, labels: dict[str, str]) -> bytes:
-    """The workbook of one questionnaire's results (``results_dict`` output) and its responses table."""
+def results_workbook(
+    data: dict,
+    responses: ResponseRows | pd.DataFrame,
+    labels: dict[str, str],
+    indicators: tuple[dict, TableScore | None] | None = None,
+) -> bytes:
+    """The workbook of one questionnaire's results (``results_dict`` output), the project's indicator table
+    in the 附件1 layout (``indicators``: the table and its score, when the project has one) and the responses."""
     output = io.BytesIO()
     book = _Book(output, labels)
+    _questionnaire_sheets(book, data, responses, indicators)
+    book.wb.close()
+    return output.getvalue()
+
+
+def _questionnaire_sheets(
+    book: _Book, data: dict, responses: ResponseRows | pd.DataFrame, indicators: tuple | None = None
+) -> None:
     numbers = {q["key"]: q for q in data["questions"]}
     _counts_sheet(book, data)
     _rates_sheet(book, data, numbers)
     _frequency_sheet(book, data)
     _breakdown_sheet(book, data, numbers)
     _reliability_sheet(book, data, numbers)
-    _responses_sheet(book, responses)
+    if indicators is not None:
+        indicator_sheet(book, *indicators)
+    _responses_sheet(book, ResponseRows.of(responses))
+
+
+def responses_workbook(responses: ResponseRows | pd.DataFrame, labels: dict[str, str]) -> bytes:
+    """The raw responses alone as a one-sheet workbook (the sheet named by ``labels["sheet_responses"]``)."""
+    output = io.BytesIO()
+    book = _Book(output, labels)
+    _responses_sheet(book, ResponseRows.of(responses))
     book.wb.close()
     return output.getvalue()
+
+
+def project_workbook(
+    parts: list[QuestionnaireSheets],
+    labels: dict[str, str],
+    indicators: tuple[dict, TableScore | None] | None = None,
+) -> bytes:
+    """One workbook for a project: a summary of every questionnaire, the 附件1 indicator sheet, then each
+    questionnaire's sheets, their names prefixed ``Q1 ``, ``Q2 `` … as listed on the summary."""
+    output = io.BytesIO()
+    book = _Book(output, labels)
+    prefixes = [f"Q{number} " for number in range(1, len(parts) + 1)]
+    _summary_sheet(book, [part.data for part in parts], prefixes)
+    if indicators is not None:
+        indicator_sheet(book, *indicators)
+    for prefix, part in zip(prefixes, parts, strict=True):
+        book.prefix = prefix
+        _questionnaire_sheets(book, part.data, part.responses())
+    book.prefix = ""
+    book.wb.close()
+    return output.getvalue()
+
+
+SUMMARY_COLUMNS = [
+    "sheet_prefix", "questionnaire", "status", "issued", "returned", "valid", "excluded", "return_rate",
+    "valid_rate", "overall_rate", "percent", "numerator", "denominator", "ci_low", "ci_high",
+    "small_sample", "overall_index", "definition",
+]  # fmt: skip
+
+
+def _summary_sheet(book: _Book, datas: list[dict], prefixes: list[str]) -> None:
+    """One row per questionnaire: counts, return rates (n = issued) and the overall rate with its n and 口径."""
+    ws = book.sheet("sheet_summary")
+    book.headers(ws, 0, SUMMARY_COLUMNS)
+    formats = [None, book.wrap, None, None, None, None, None, book.pct, book.pct, book.pct, book.dec1,
+               None, None, book.pct, book.pct, None, book.dec1, book.wrap]  # fmt: skip
+    for row, (prefix, data) in enumerate(zip(prefixes, datas, strict=True), start=1):
+        for col, (value, fmt) in enumerate(zip(_summary_values(book, prefix, data), formats, strict=True)):
+            _cell(ws, row, col, value, fmt)
+    row = len(datas) + 2
+    for key in ("return_rate_definition", "summary_note"):
+        ws.write_string(row, 0, book.label(key))
+        row += 1
+    ws.freeze_panes(1, 2)
+    for col, width in enumerate([8, 36, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 12, 12, 8, 12, 60]):
+        ws.set_column(col, col, width)
+
+
+def _summary_values(book: _Book, prefix: str, data: dict) -> list[Any]:
+    """A questionnaire's summary row, in ``SUMMARY_COLUMNS`` order; the 口径 of an overall figure without a
+    single rate (a mean of rates) is its method in words."""
+    counts, overall = data["counts"], data.get("overall") or {}
+    rate = overall.get("rate") or {}
+    ci = rate.get("ci95") or [None, None]
+    definition = (rate.get("definition") or book.label(f"overall_method_{overall.get('method')}")) if overall else None
+    return [
+        prefix.strip(), data["questionnaire"]["title"], book.label(f"status_{data['questionnaire']['status']}"),
+        counts["issued"], counts["returned"], counts["valid"], counts["excluded"],
+        _fraction(counts["returned"], counts["issued"]), _fraction(counts["valid"], counts["issued"]),
+        overall.get("value"),
+        _number(overall.get("percent")), rate.get("numerator"), rate.get("denominator"), ci[0], ci[1],
+        book.label("yes") if overall.get("small_sample") else "", data.get("overall_index"), definition,
+    ]  # fmt: skip
+
+
+def indicator_sheet(book: _Book, table: dict, score: TableScore | None) -> None:
+    """The indicator table in the 附件1 layout (``attachment_layout``), named “附件1” so that
+    ``analysis.indicator_io.load_table`` reads the table back from this workbook too."""
+    layout = attachment_layout(table, score)
+    ws = book.sheet(INDICATOR_SHEET, literal=True)
+    formats = {name: book.wb.add_format(_xlsxwriter_format(spec)) for name, spec in STYLES.items()}
+    covered = set()
+    for first_row, first_col, last_row, last_col in layout.merges:
+        value, style = layout.cells.get((first_row, first_col), (None, None))
+        fmt = formats.get(style)
+        ws.merge_range(first_row - 1, first_col - 1, last_row - 1, last_col - 1, "", fmt)
+        _cell(ws, first_row - 1, first_col - 1, value, fmt)
+        covered.update((r, c) for r in range(first_row, last_row + 1) for c in range(first_col, last_col + 1))
+    for (row, col), (value, style) in sorted(layout.cells.items()):
+        if (row, col) not in covered:
+            _cell(ws, row - 1, col - 1, value, formats.get(style))
+    for col, width in enumerate(layout.widths):
+        ws.set_column(col, col, width, None, {"hidden": col + 1 in layout.hidden})
+    for row, height in layout.heights.items():
+        ws.set_row(row - 1, height)
+    ws.freeze_panes(layout.freeze[0] - 1, layout.freeze[1] - 1)
+
+
+def _xlsxwriter_format(spec: dict[str, Any]) -> dict[str, Any]:
+    """One ``analysis.indicator_io.STYLES`` entry as XlsxWriter format properties."""
+    properties: dict[str, Any] = {"valign": "vcenter", "text_wrap": bool(spec.get("wrap"))}
+    if spec.get("bold"):
+        properties["bold"] = True
+    if spec.get("size"):
+        properties["font_size"] = spec["size"]
+    if spec.get("align"):
+        properties["align"] = spec["align"]
+    if spec.get("border"):
+        properties["border"] = 1
+    if spec.get("fill"):
+        properties["bg_color"] = "#" + spec["fill"]
+    return properties
 
 
 def _counts_sheet(book: _Book, data: dict) -> None:
@@ -323,14 +517,17 @@ def _reliability_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> N
         _cell(ws, row, 2, item["corrected_item_total"], book.dec2)
 
 
-def _responses_sheet(book: _Book, responses: pd.DataFrame) -> None:
-    ws = book.sheet("sheet_responses")
+def _responses_sheet(book: _Book, responses: ResponseRows) -> None:
+    """One row per response, streamed: each row goes to the sheet's temporary file as soon as it is written."""
+    ws = book.sheet("sheet_responses", streamed=True)
     for col, column in enumerate(responses.columns):
         ws.write_string(0, col, str(column), book.header)
         ws.set_column(col, col, min(40, max(10, len(str(column)) + 2)))
-    for row, values in enumerate(responses.itertuples(index=False, name=None), start=1):
+    rows = 0
+    for row, values in enumerate(responses.rows, start=1):
         for col, value in enumerate(values):
             _cell(ws, row, col, value.item() if hasattr(value, "item") else value)
+        rows = row
     ws.freeze_panes(1, 1)
-    if len(responses.columns):
-        ws.autofilter(0, 0, max(len(responses), 1), len(responses.columns) - 1)
+    if responses.columns:
+        ws.autofilter(0, 0, max(rows, 1), len(responses.columns) - 1)

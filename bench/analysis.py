@@ -59,7 +59,7 @@ with app.app_context():
         from flask_login import login_user
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = "1"
+            session["_user_id"] = "1:1"  # "<user id>:<session version>" (survey.accounts)
             session["_fresh"] = True
         client.get(f"/desk/questionnaires/{{qid}}/results")  # warm-up: imports, templates
         times = []

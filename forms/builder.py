@@ -27,7 +27,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from survey.definition import MEASURES
+from survey.definition import MEASURES, THANKS_LENGTH
+from survey.localize import ENGLISH_FIELDS
 from survey.qtypes import QUESTION_TYPES, parse_date, parse_number
 
 BLANK_ROWS = 2  # empty option / item rows offered for adding
@@ -89,6 +90,12 @@ def _date_text(_form, field) -> None:
         raise ValidationError(_l("请按“年-月-日”填写日期，例如 2019-05-01。"))
 
 
+def _english(label, level: str, name: str, textarea: bool = False):
+    """An optional English twin of a text, as long as the definition allows (``survey.localize``)."""
+    field_class = TextAreaField if textarea else StringField
+    return field_class(label, validators=[Optional(), Length(max=ENGLISH_FIELDS[level][name])])
+
+
 def _number_or_none(text: str | None) -> int | float | None:
     return parse_number(text) if (text or "").strip() else None
 
@@ -114,22 +121,20 @@ class QuestionnaireForm(FlaskForm):
     title = StringField(_l("问卷标题"), validators=[DataRequired(_l("请填写问卷标题。")), Length(max=200)])
     intro = TextAreaField(_l("卷首语（每段一行，可不填）"), validators=[Optional(), Length(max=5000)])
     source = StringField(_l("问卷来源（可不填，如某报告的附件2）"), validators=[Optional(), Length(max=300)])
+    thanks = TextAreaField(_l("感谢语（可不填，提交后显示）"), validators=[Optional(), Length(max=THANKS_LENGTH)])
+    title_en = _english(_l("英文标题"), "questionnaire", "title")
+    intro_en = _english(_l("英文卷首语（每段一行）"), "questionnaire", "intro", textarea=True)
+    thanks_en = _english(_l("英文感谢语"), "questionnaire", "thanks", textarea=True)
     overall_method = RadioField(
         _l("总体满意度怎么算"),
-        choices=choices(
-            [("mean", _l("取同一类题目比率的平均值")), ("question", _l("用某一道总体评价题的比率"))]
-        ),
+        choices=choices([("mean", _l("取同一类题目比率的平均值")), ("question", _l("用某一道总体评价题的比率"))]),
         default="mean",
     )
-    overall_measure = SelectField(
-        _l("参与平均的题目"), choices=choices(MEASURE_CHOICES[1:]), default="satisfaction"
-    )
+    overall_measure = SelectField(_l("参与平均的题目"), choices=choices(MEASURE_CHOICES[1:]), default="satisfaction")
     overall_question = SelectField(_l("总体评价题"), choices=choices([("", "—")]), default="")
     dont_know = RadioField(
         _l("“不清楚”类选项怎么算"),
-        choices=choices(
-            [("exclude", _l("不计入分母（常用）")), ("not_satisfied", _l("计入分母，算作不满意"))]
-        ),
+        choices=choices([("exclude", _l("不计入分母（常用）")), ("not_satisfied", _l("计入分母，算作不满意"))]),
         default="exclude",
     )
 
@@ -146,6 +151,7 @@ class QuestionnaireForm(FlaskForm):
             "title": definition.get("title", ""),
             "intro": definition.get("intro", ""),
             "source": definition.get("source", ""),
+            **{name: definition.get(name, "") for name in ("thanks", "title_en", "intro_en", "thanks_en")},
             "overall_method": overall.get("method", "mean"),
             "overall_measure": overall.get("measure", "satisfaction"),
             "overall_question": overall.get("question", ""),
@@ -158,6 +164,12 @@ class SectionForm(FlaskForm):
 
     title = StringField(_l("部分标题（可不填，如“治安感受”）"), validators=[Optional(), Length(max=200)])
     intro = TextAreaField(_l("部分说明（可不填，显示在标题下）"), validators=[Optional(), Length(max=2000)])
+    title_en = _english(_l("英文部分标题"), "section", "title")
+    intro_en = _english(_l("英文部分说明"), "section", "intro", textarea=True)
+
+    def english(self) -> dict[str, str]:
+        """The English twins as ``survey.authoring.update_section`` takes them."""
+        return {"title_en": self.title_en.data or "", "intro_en": self.intro_en.data or ""}
 
 
 class AddQuestionForm(FlaskForm):
@@ -186,11 +198,13 @@ class OptionRow(Form):
     dont_know = SelectField(_l("“不清楚”类"), choices=choices(DONT_KNOW_CHOICES), default="")
     other = BooleanField(_l("“其他”（需注明）"))
     remove = BooleanField(_l("删除"))
+    text_en = _english(_l("英文选项文字"), "option", "text")
 
     def row(self) -> dict[str, Any]:
         return {
             "key": self.key.data or None,
             "text": (self.text.data or "").strip(),
+            "text_en": (self.text_en.data or "").strip() or None,
             "score": _number_or_none(self.score.data),
             "positive": bool(self.positive.data),
             "dont_know": self.dont_know.data or None,
@@ -206,11 +220,13 @@ class ItemRow(Form):
     text = StringField(_l("小题文字"), validators=[Optional(), Length(max=200)])
     dimension = StringField(_l("维度（可不填）"), validators=[Optional(), Length(max=100)])
     remove = BooleanField(_l("删除"))
+    text_en = _english(_l("英文小题文字"), "item", "text")
 
     def row(self) -> dict[str, Any]:
         return {
             "key": self.key.data or None,
             "text": (self.text.data or "").strip(),
+            "text_en": (self.text_en.data or "").strip() or None,
             "dimension": (self.dimension.data or "").strip() or None,
             "remove": bool(self.remove.data),
         }
@@ -224,9 +240,7 @@ class QuestionForm(FlaskForm):
     required = BooleanField(_l("必答题"))
     help = StringField(_l("题目下方的提示（可不填）"), validators=[Optional(), Length(max=300)])
     measure = SelectField(_l("统计口径"), choices=choices(MEASURE_CHOICES), default="")
-    rate_label = StringField(
-        _l("比率名称（可不填，如“社会治安好评率”）"), validators=[Optional(), Length(max=100)]
-    )
+    rate_label = StringField(_l("比率名称（可不填，如“社会治安好评率”）"), validators=[Optional(), Length(max=100)])
     dimension = StringField(_l("维度（可不填，如“服务态度”）"), validators=[Optional(), Length(max=100)])
     min_choices = StringField(_l("最少选几项（可不填）"), validators=[Optional(), _whole_number(1, 100)])
     max_choices = StringField(_l("最多选几项（可不填）"), validators=[Optional(), _whole_number(1, 100)])
@@ -238,6 +252,9 @@ class QuestionForm(FlaskForm):
     date_max = StringField(_l("最晚日期（可不填）"), validators=[Optional(), _date_text])
     max_length = StringField(_l("最多字数（可不填）"), validators=[Optional(), _whole_number(1, 5000)])
     correct = SelectField(_l("正确答案"), choices=[], validate_choice=False)
+    text_en = _english(_l("英文题目文字"), "question", "text", textarea=True)
+    help_en = _english(_l("英文提示"), "question", "help")
+    unit_en = _english(_l("英文单位"), "question", "unit")
     options = FieldList(FormField(OptionRow))
     items = FieldList(FormField(ItemRow))
     move = StringField()  # never shown; set by the ↑/↓ buttons of a row: "option:b:up", "item:a2:down"
@@ -246,7 +263,8 @@ class QuestionForm(FlaskForm):
     def for_question(cls, question: dict) -> QuestionForm:
         """A form showing ``question`` (for GET), with blank rows for new options and items."""
         data = {
-            name: question.get(name) for name in ("text", "number", "help", "rate_label", "dimension", "unit")
+            name: question.get(name)
+            for name in ("text", "number", "help", "rate_label", "dimension", "unit", "text_en", "help_en", "unit_en")
         }
         data.update(
             required=bool(question.get("required")),
@@ -259,9 +277,7 @@ class QuestionForm(FlaskForm):
         data[f"{prefix}_min"], data[f"{prefix}_max"] = _text(question.get("min")), _text(question.get("max"))
         blank = [{}] * BLANK_ROWS
         has_options = QUESTION_TYPES[question["type"]].has_options
-        data["options"] = [_option_data(o) for o in question.get("options", [])] + (
-            blank if has_options else []
-        )
+        data["options"] = [_option_data(o) for o in question.get("options", [])] + (blank if has_options else [])
         data["items"] = list(question.get("items", [])) + (blank if question["type"] == "matrix" else [])
         form = cls(data=data)
         form.set_correct_choices(question)
@@ -277,6 +293,8 @@ class QuestionForm(FlaskForm):
             "number": self.number.data,
             "required": bool(self.required.data),
             "help": self.help.data,
+            "text_en": self.text_en.data,
+            "help_en": self.help_en.data,
         }
         if qtype in RATED_TYPES:
             result.update(
@@ -295,6 +313,7 @@ class QuestionForm(FlaskForm):
                 max=_number_or_none(self.number_max.data),
                 integer=bool(self.integer.data),
                 unit=self.unit.data,
+                unit_en=self.unit_en.data,
             )
         elif qtype == "date":
             result.update(min=_date_or_none(self.date_min.data), max=_date_or_none(self.date_max.data))
@@ -306,7 +325,7 @@ class QuestionForm(FlaskForm):
 
     def option_rows(self, qtype: str) -> list[dict]:
         """The option rows, holding only the columns the page showed for this type."""
-        shown = {"key", "text", "remove"}
+        shown = {"key", "text", "text_en", "remove"}
         if qtype in SCORED_TYPES:
             shown |= {"score", "positive", "dont_know"}
         if getattr(QUESTION_TYPES[qtype], "allow_other", False):
@@ -343,9 +362,7 @@ class ConditionForm(FlaskForm):
     question = HiddenField(validators=[DataRequired(_l("请先选择一道前面的题目。"))])
     mode = RadioField(
         _l("条件"),
-        choices=choices(
-            [("any_of", _l("选了下面任意一项时显示")), ("none_of", _l("答了但没选下面任何一项时显示"))]
-        ),
+        choices=choices([("any_of", _l("选了下面任意一项时显示")), ("none_of", _l("答了但没选下面任何一项时显示"))]),
         default="any_of",
     )
     values = SelectMultipleField(

@@ -2,10 +2,19 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+POW_BITS = (16, 18, 20, 22)
 COUNT = NumberRange(min=0, max=10_000_000, message=_l("请填写 0 到 1000 万之间的整数。"))
+
+
+def _bits(value) -> int | None:
+    """Proof-of-work difficulty from the select: empty means off (``None``)."""
+    if value in (None, "", "None"):
+        return None
+    return int(value) if str(value).isdigit() else -1
 
 
 class CollectionSettingsForm(FlaskForm):
@@ -29,12 +38,32 @@ class CollectionSettingsForm(FlaskForm):
         _l("作答用时少于多少秒标记为“过快”（可不填）"),
         validators=[Optional(), NumberRange(min=1, max=3600, message=_l("请填写 1 到 3600 之间的秒数。"))],
     )
+    anonymous = BooleanField(_l("不收集任何识别信息（不保存设备和网络标识）"))
+    retention_days = IntegerField(
+        _l("答卷保存天数（问卷结束后，可不填）"),
+        validators=[Optional(), NumberRange(min=30, max=3650, message=_l("请填写 30 到 3650 之间的天数。"))],
+    )
+    pow_bits = SelectField(
+        _l("防刷题计算（工作量证明）"),
+        choices=[
+            SelectChoice("", _l("关闭")),
+            SelectChoice("16", _l("轻（16 位）")),
+            SelectChoice("18", _l("中（18 位）")),
+            SelectChoice("20", _l("强（20 位）")),
+            SelectChoice("22", _l("很强（22 位）")),
+        ],
+        coerce=_bits,
+        validate_choice=False,  # checked in ``validate_pow_bits`` with a message in plain Chinese
+    )
+
+    def validate_pow_bits(self, field) -> None:
+        """Only the offered difficulties: a larger one would keep old phones busy for minutes."""
+        if field.data is not None and field.data not in POW_BITS:
+            raise ValidationError(_l("请从列表中选择防刷题计算的强度。"))
 
     def validate_closes_at(self, field) -> None:
         """The end must come after the start."""
         if field.data and self.opens_at.data and field.data <= self.opens_at.data:
-            from wtforms.validators import ValidationError
-
             raise ValidationError(_l("结束时间必须晚于开始时间。"))
 
 

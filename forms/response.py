@@ -8,12 +8,16 @@ the page sent (the server decides; JavaScript only mirrors it).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, SelectMultipleField
 from wtforms.validators import Length, Optional
 
+from forms.fields import INVALID_OPTION
 from survey.conditions import answer_keys, visible_questions
 from survey.definition import iter_questions, normalize_definition
 from survey.qtypes import get_type
@@ -35,13 +39,16 @@ class ResponseFormBase(FlaskForm):
         return visible_questions(self.definition["sections"], self.answer_value)
 
     def validate(self, extra_validators=None) -> bool:
-        """Validate everything, then forget errors of hidden questions: they are not asked."""
+        """Validate everything, then forget errors of hidden questions: they are not asked.
+
+        A forged option key is not forgotten: no page of ours can send one, hidden question or not.
+        """
         super().validate(extra_validators)
         visible = self.visible_keys()
         for question in iter_questions(self.definition):
             if question["key"] not in visible:
                 for name in get_type(question["type"]).fields(question):
-                    self[name].errors = []
+                    self[name].errors = [e for e in self[name].errors if str(e) == str(INVALID_OPTION)]
         return not self.errors
 
 
@@ -61,7 +68,52 @@ def collect_answers(form: ResponseFormBase) -> dict[str, Any]:
     for question in iter_questions(form.definition):
         if question["key"] in visible:
             answers.update(get_type(question["type"]).answer(question, form))
-    return answers
+    return {key: _printable(value) for key, value in answers.items()}
+
+
+# Invisible control characters (NUL above all, which PostgreSQL cannot store in text) are dropped from
+# answers: a respondent cannot see them to remove them, so refusing would trap a pasted answer forever.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: Any) -> Any:
+    return CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
+
+
+MAX_VALUE_CHARS = 5000  # the longest answer any question type accepts (问答题)
+SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+UNKNOWN_FIELD = _l(
+    "提交的内容中有本问卷没有的项目（问卷可能刚刚更新过），这次提交没有保存。您的回答还在，请核对后再提交。"
+)
+REPEATED_FIELD = _l("提交的内容中同一道题出现了多个答案，这次提交没有保存。您的回答还在，请核对后再提交。")
+TOO_LONG = _l("提交的内容过长（每一项不能超过 %(n)d 字），这次提交没有保存。请缩短后再提交。", n=MAX_VALUE_CHARS)
+BAD_FIELD = _l("提交的内容格式不正确，这次提交没有保存。请刷新页面后重新填写。")
+
+
+def unexpected_input(form: ResponseFormBase, formdata, files, extra: Iterable[str] = ()):
+    """Why a submission is not one our page could have sent (a message), or ``None``.
+
+    WTForms silently ignores names it does not know and all but the first value of a single-answer
+    field, and the skip logic forgets errors of hidden questions; a forged submission is therefore
+    refused as a whole here, before anything is validated or stored: unknown names, uploaded files,
+    repeated single answers, oversized values and a malformed submission id. (An option key that is not
+    an option of its question is refused by validation, beside the question, even when it is hidden.)
+    """
+    known = {*form._fields, "csrf_token", *extra}
+    if files:
+        return BAD_FIELD
+    for name in formdata.keys():
+        field, values = form._fields.get(name), formdata.getlist(name)
+        if name not in known:
+            return UNKNOWN_FIELD
+        if len(values) > 1 and not isinstance(field, SelectMultipleField):
+            return REPEATED_FIELD
+        if any(len(value) > MAX_VALUE_CHARS for value in values):
+            return TOO_LONG
+    submission_id = formdata.get("submission_id")
+    if submission_id and not SUBMISSION_ID.match(submission_id):
+        return BAD_FIELD
+    return None
 
 
 STRAIGHT_LINE_MIN_ITEMS = 5
@@ -75,7 +127,8 @@ def quality_flags(definition: dict, answers: dict[str, Any]) -> list[str]:
     """
     flags = []
     scale_answers = []
-    for question in iter_questions(normalize_definition(definition)):
+    sectioned = definition if "sections" in definition else normalize_definition(definition)  # no copy if we can
+    for question in iter_questions(sectioned):
         if question["type"] == "attention" and question["key"] in answers:
             if answers[question["key"]] != question["correct"] and "attention_failed" not in flags:
                 flags.append("attention_failed")

@@ -1,4 +1,5 @@
-"""Take the README screenshots: the questionnaire on a phone, results on a desktop, the link and QR code.
+"""Take the README screenshots: the questionnaire on a phone, results on a desktop, the link and QR code,
+and the evaluator desk (``desk-*.png``: the project dashboard at desktop and phone size, the builder).
 
 Run from the repository root with the virtual environment active::
 
@@ -50,12 +51,47 @@ def build_app(workdir: Path, public_base_url: str | None = None):
         warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
         upgrade()
         login = ensure_demo()
+        stage_dashboard(login.project_id)
         details = {
+            "project_id": login.project_id,
             "username": login.username,
             "password": login.password,
             "surveys": {q.template_key: (q.id, q.public_token) for q in login.questionnaires},
         }
     return app, details
+
+
+def stage_dashboard(project_id: int) -> None:
+    """Give the demo project what its dashboard can show: targets, two channels, flags to review, the 附件1 table.
+
+    Only for the pictures: existing demo responses are moved to the channels, two are flagged, and the
+    seed-004 indicator table from the library is attached.
+    """
+    import json
+
+    from analysis.indicators import validate_table
+    from survey.extensions import db
+    from survey.indicators_views import LIBRARY
+    from survey.models import Channel, IndicatorTable, Project, Response
+
+    project = db.session.get(Project, project_id)
+    questionnaire = next(q for q in project.questionnaires if q.template_key == "public_safety")
+    questionnaire.target = 60
+    db.session.add_all(
+        [
+            Channel(questionnaire=questionnaire, code="c1", name="东海街道东滨社区", target=25),
+            Channel(questionnaire=questionnaire, code="c2", name="丰泽派出所服务大厅", target=20),
+        ]
+    )
+    rows = db.session.execute(db.select(Response).filter_by(questionnaire_id=questionnaire.id)).scalars().all()
+    for index, row in enumerate(rows):
+        row.channel = "c1" if index % 3 == 0 else ("c2" if index % 3 == 1 else "web")
+    for row in rows[-2:]:
+        row.flags, row.reviewed = ["too_fast"], False
+    table = json.loads((LIBRARY / "seed_004_fengze.json").read_text(encoding="utf-8"))
+    if not any(not problem.warning for problem in validate_table(table)):
+        db.session.add(IndicatorTable(project_id=project.id, definition=table))
+    db.session.commit()
 
 
 def take(base_url: str, details: dict, out: Path) -> list[Path]:
@@ -90,6 +126,26 @@ def take(base_url: str, details: dict, out: Path) -> list[Path]:
             desk.wait_for_function("document.querySelector('img.qr').naturalWidth > 0")
             saved.append(out / "questionnaire-qr.png")
             desk.screenshot(path=str(saved[-1]), full_page=True)
+
+            desk.goto(f"{base_url}/desk/projects/{details['project_id']}")
+            saved.append(out / "desk-project-desktop.png")
+            desk.locator("#summary").screenshot(path=str(saved[-1]))  # the figures first: a page is long
+            saved.append(out / "desk-questionnaires-desktop.png")
+            desk.locator(f"#q-{public_id}").screenshot(path=str(saved[-1]))
+
+            desk.goto(f"{base_url}/desk/questionnaires/{public_id}/builder/")
+            saved.append(out / "desk-builder-desktop.png")
+            desk.screenshot(path=str(saved[-1]))  # the first screen
+
+            phone_desk = browser.new_context(**PHONE).new_page()
+            phone_desk.goto(f"{base_url}/login")
+            phone_desk.fill("input[name=username]", details["username"])
+            phone_desk.fill("input[name=password]", details["password"])
+            phone_desk.click("main form button[type=submit]")
+            phone_desk.wait_for_url("**/desk/**")
+            phone_desk.goto(f"{base_url}/desk/projects/{details['project_id']}")
+            saved.append(out / "desk-project-phone.png")
+            phone_desk.screenshot(path=str(saved[-1]))  # the first screen
         finally:
             browser.close()
     return saved

@@ -35,17 +35,19 @@ from survey.qtypes import get_type
 
 History = Iterable[dict]
 
-COMMON_FIELDS = ("text", "number", "required", "help", "dimension", "measure", "rate_label")
+COMMON_FIELDS = ("text", "number", "required", "help", "dimension", "measure", "rate_label", "text_en", "help_en")
 TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     "multiple_choice": ("min_choices", "max_choices"),
-    "number": ("min", "max", "integer", "unit"),
+    "number": ("min", "max", "integer", "unit", "unit_en"),
     "date": ("min", "max"),
     "text": ("max_length",),
     "textarea": ("max_length",),
     "attention": ("correct",),
 }
-OPTION_FIELDS = ("text", "score", "positive", "dont_know", "other")
-ITEM_FIELDS = ("text", "dimension")
+OPTION_FIELDS = ("text", "score", "positive", "dont_know", "other", "text_en")
+ITEM_FIELDS = ("text", "dimension", "text_en")
+QUESTIONNAIRE_TEXTS = ("thanks", "title_en", "intro_en", "thanks_en")
+SECTION_TEXTS = ("title_en", "intro_en")
 # Kept when emptied or false: a text (validation then says it is empty) and the yes/no fields a form
 # always sends; any other field set to None, "" or False is removed.
 KEEP_WHEN_EMPTY = ("text", "required", "integer")
@@ -364,17 +366,37 @@ def _refuse_if_used(
 # --- questionnaire ----------------------------------------------------------------------------
 
 
-def update_questionnaire(definition: dict, title: str, intro: str = "", source: str | None = None) -> dict:
-    """Title, opening text and (optionally) where the wording comes from."""
+def update_questionnaire(
+    definition: dict, title: str, intro: str = "", source: str | None = None, **texts: str | None
+) -> dict:
+    """Title, opening text and (optionally) where the wording comes from.
+
+    ``texts`` sets the optional texts ``thanks`` (shown after submitting) and the English twins
+    ``title_en``, ``intro_en``, ``thanks_en``; a blank one is removed, one not given stays as it is.
+    """
     result = _copy(definition)
     result["title"] = title.strip()
-    result["intro"] = (intro or "").replace("\r\n", "\n").strip()
+    result["intro"] = _paragraphs(intro)
     if source is not None:
         if source.strip():
             result["source"] = source.strip()
         else:
             result.pop("source", None)
+    _set_texts(result, texts, QUESTIONNAIRE_TEXTS)
     return result
+
+
+def _paragraphs(text: str | None) -> str:
+    """A multi-line text as typed in a browser: ``\r\n`` line ends made ``\n``, outer blanks trimmed."""
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+def _set_texts(target: dict, texts: dict[str, str | None], allowed: tuple[str, ...]) -> None:
+    """Set optional texts (``None`` leaves one alone, blank removes it); an unknown name is a bug."""
+    for name, value in texts.items():
+        _check_name(name, allowed)
+        if value is not None:
+            _set_field(target, name, _paragraphs(value))
 
 
 def update_settings(
@@ -398,21 +420,29 @@ def update_settings(
 
 
 def add_section(
-    definition: dict, title: str = "", intro: str = "", key: str | None = None, history: History = ()
+    definition: dict,
+    title: str = "",
+    intro: str = "",
+    key: str | None = None,
+    history: History = (),
+    **texts: str | None,
 ) -> dict:
-    """A new, empty section at the end."""
+    """A new, empty section at the end (``texts``: its English ``title_en`` and ``intro_en``, if any)."""
     result = _copy(definition)
     key = key or new_section_key(result, history)
-    result["sections"].append({"key": key, "title": title.strip(), "intro": (intro or "").strip(), "questions": []})
+    section = {"key": key, "title": title.strip(), "intro": _paragraphs(intro), "questions": []}
+    _set_texts(section, texts, SECTION_TEXTS)
+    result["sections"].append(section)
     return result
 
 
-def update_section(definition: dict, section_key: str, title: str, intro: str = "") -> dict:
-    """A section's title and intro text."""
+def update_section(definition: dict, section_key: str, title: str, intro: str = "", **texts: str | None) -> dict:
+    """A section's title and intro text, and (``texts``) their English ``title_en`` and ``intro_en``."""
     result = _copy(definition)
     section = result["sections"][_section_index(result, section_key)]
     section["title"] = (title or "").strip()
-    section["intro"] = (intro or "").replace("\r\n", "\n").strip()
+    section["intro"] = _paragraphs(intro)
+    _set_texts(section, texts, SECTION_TEXTS)
     return result
 
 

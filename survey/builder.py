@@ -43,6 +43,7 @@ from survey.definition import (
     validate_definition,
 )
 from survey.extensions import db
+from survey.localize import english_coverage
 from survey.models import Questionnaire
 from survey.qtypes import QUESTION_TYPES, get_type
 
@@ -101,7 +102,7 @@ def _in_words(definition: dict, problem) -> str:
 
 
 def _where(definition: dict, path: str) -> str:
-    if path.split(".")[0] in ("title", "intro", "source"):
+    if path.split(".")[0].removesuffix("_en") in ("title", "intro", "source", "thanks"):
         return _("问卷标题与卷首语")
     if path.startswith("settings"):
         return _("问卷设置")
@@ -162,7 +163,12 @@ def _render(template: str, questionnaire: Questionnaire, problems=(), status: in
 
 def _overview(questionnaire: Questionnaire, problems=()):
     return _render(
-        "builder/overview.html", questionnaire, problems, 422 if problems else 200, add_form=AddQuestionForm()
+        "builder/overview.html",
+        questionnaire,
+        problems,
+        422 if problems else 200,
+        add_form=AddQuestionForm(),
+        english=english_coverage(_draft(questionnaire)),
     )
 
 
@@ -208,7 +214,10 @@ def settings(questionnaire_id: int):
 
 
 def _apply_settings(form: QuestionnaireForm, definition: dict) -> dict:
-    result = authoring.update_questionnaire(definition, form.title.data, form.intro.data, form.source.data or "")
+    texts = {name: form[name].data or "" for name in authoring.QUESTIONNAIRE_TEXTS}
+    result = authoring.update_questionnaire(
+        definition, form.title.data, form.intro.data, form.source.data or "", **texts
+    )
     return authoring.update_settings(
         result,
         form.overall_method.data,
@@ -229,7 +238,10 @@ def new_section(questionnaire_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         key = authoring.new_section_key(_draft(questionnaire), _history(questionnaire))
-        problems = _change(questionnaire, lambda d: authoring.add_section(d, form.title.data, form.intro.data, key))
+        problems = _change(
+            questionnaire,
+            lambda d: authoring.add_section(d, form.title.data, form.intro.data, key, **form.english()),
+        )
         if not problems:
             flash(_("已添加新的部分，现在可以在其中添加题目。"), "success")
             return redirect(url_for(".overview", questionnaire_id=questionnaire.id, _anchor=f"sec-{key}"))
@@ -246,7 +258,7 @@ def edit_section(questionnaire_id: int, section_key: str):
     if form.validate_on_submit():
         problems = _change(
             questionnaire,
-            lambda d: authoring.update_section(d, section_key, form.title.data, form.intro.data),
+            lambda d: authoring.update_section(d, section_key, form.title.data, form.intro.data, **form.english()),
         )
         if not problems:
             flash(_("部分已保存。"), "success")

@@ -178,8 +178,9 @@ def store_response(
     if existing is not None:
         return existing, False
     now = utcnow()
-    device = device_hash(device_token)
-    ip_hash = keyed_hash("ip", ip_address) if questionnaire.ip_limit else None
+    identifying = not questionnaire.anonymous  # anonymous: no device or IP hash at all (survey.privacy)
+    device = device_hash(device_token) if identifying else None
+    ip_hash = keyed_hash("ip", ip_address) if questionnaire.ip_limit and identifying else None
     duration = seconds_since(started_iso, now)
     try:
         if by_evaluator:

@@ -13,10 +13,10 @@ from werkzeug.serving import run_simple
 
 from analysis.indicator_io import IndicatorFormatError, dump, load_table
 from analysis.indicators import iter_nodes, score_table, validate_table
-from survey import demo, publishing
-from survey.accounts import create_user
+from survey import audit, demo, privacy, publishing, response_import
+from survey.accounts import AccountError, create_user
 from survey.extensions import db
-from survey.models import Project, Questionnaire
+from survey.models import Project, Questionnaire, utcnow
 from survey.portable import export_json, parse_definition
 from survey.presenting import say
 from survey.problems import DefinitionError
@@ -32,18 +32,25 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(questionnaire_group)
     app.cli.add_command(results_command)
     app.cli.add_command(indicators_group)
+    app.cli.add_command(purge_expired_command)
 
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 10 characters, not all digits, not the username, not a common password.",
+)
 @click.option("--name", "display_name", default="", help="Name shown in the desk.")
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
 def create_user_command(username: str, password: str, display_name: str, admin: bool) -> None:
-    """Create an evaluator account."""
+    """Create an evaluator account; the password policy applies here as on the admin page."""
     try:
         user = create_user(username, password, display_name, admin)
-    except ValueError as error:
+    except AccountError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"created user {user.username} (id {user.id})")
 
@@ -112,7 +119,22 @@ def import_command(project_id: int, path: str) -> None:
             click.echo(problem.bilingual(), err=True)
         raise click.ClickException(f"{len(error.problems)} problem(s) in {path}; nothing was imported") from None
     questionnaire = publishing.import_questionnaire(project, definition)
+    target = f"{questionnaire.title} (#{questionnaire.id})"
+    audit.record("questionnaire.import", project.id, target, {"source": "cli", "file": Path(path).name})
+    db.session.commit()  # the entry follows the import in its own transaction (survey.audit)
     click.echo(f"imported questionnaire {questionnaire.id}: {questionnaire.title}")
+
+
+@click.command("purge-expired")
+def purge_expired_command() -> None:
+    """Delete responses past their questionnaire's retention period (run daily; rules in survey/privacy.py),
+    and import uploads never mapped within a day (survey/response_import.py)."""
+    purged = privacy.purge_expired(utcnow())
+    for item in purged:
+        what = f"questionnaire {item.questionnaire_id} ({item.title})"
+        click.echo(f"{what}: deleted {item.deleted} response(s) [{item.rule}]")
+    click.echo(f"purged {sum(item.deleted for item in purged)} response(s) from {len(purged)} questionnaire(s)")
+    click.echo(f"removed {response_import.purge_uploads(utcnow())} expired import upload(s)")
 
 
 @click.command("results")

@@ -18,6 +18,7 @@ from analysis.export import table_csv
 from forms.collection import ChannelForm, CollectionSettingsForm, PaperIssuedForm, ReviewForm, UnitCodesForm
 from forms.project import ActionForm
 from forms.response import build_response_form_class, collect_answers, quality_flags
+from survey import privacy
 from survey import review as reviewing
 from survey.access import member_questionnaire
 from survey.capture import Arrival, Refused, store_response
@@ -30,7 +31,10 @@ from survey.reporting import channel_counts, unit_counts
 
 bp = Blueprint("collection", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>")
 LOCAL = ZoneInfo("Asia/Shanghai")
-SETTINGS_FIELDS = ("target", "quota", "one_per_device", "ip_limit", "ip_window_minutes", "min_seconds")
+SETTINGS_FIELDS = (
+    "target", "quota", "one_per_device", "ip_limit", "ip_window_minutes", "min_seconds",
+    "anonymous", "retention_days", "pow_bits",
+)  # fmt: skip
 
 
 @bp.before_request
@@ -49,7 +53,7 @@ def _to_local(utc: datetime | None) -> datetime | None:
 
 @bp.route("/collection", methods=["GET", "POST"])
 def settings(questionnaire_id: int):
-    """Schedule, target, quota and the one-response-per-person rules."""
+    """Schedule, target, quota, the one-response-per-person rules, privacy and anti-abuse settings."""
     questionnaire = member_questionnaire(questionnaire_id)
     form = CollectionSettingsForm(obj=questionnaire)
     if request.method == "GET":
@@ -66,6 +70,7 @@ def settings(questionnaire_id: int):
         "collection/settings.html",
         questionnaire=questionnaire,
         form=form,
+        notes=privacy.settings_notes(questionnaire),
         title=_("收集设置：%(t)s", t=questionnaire.title),
     ), status
 
@@ -229,7 +234,7 @@ def _paper_channel(questionnaire) -> Channel:
 @bp.route("/paper", methods=["GET", "POST"])
 def paper(questionnaire_id: int):
     """Key in a paper questionnaire with option numbers; stored as channel "paper"."""
-    questionnaire = member_questionnaire(questionnaire_id)
+    questionnaire = member_questionnaire(questionnaire_id, edit=True)  # even its GET makes the paper channel
     if questionnaire.current_version is None:
         flash(_("问卷发布后才能录入纸质问卷。"), "error")
         return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))

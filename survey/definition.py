@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from survey.conditions import answer_keys
+from survey.localize import ENGLISH_FIELDS, ENGLISH_SUFFIX
 from survey.problems import DefinitionError, Problem
 from survey.qtypes import QUESTION_TYPES, get_type
 
@@ -22,6 +23,7 @@ __all__ = [
     "DefinitionError",
     "Problem",
     "analysis_schema",
+    "english_problems",
     "iter_questions",
     "normalize_definition",
     "numbered_questions",
@@ -35,6 +37,7 @@ MEASURES = ("satisfaction", "safety", "awareness", "participation")
 OVERALL_METHODS = ("question", "mean", "weighted")
 DONT_KNOW_POLICIES = ("exclude", "not_satisfied")
 CONDITION_TYPES = ("single_choice", "multiple_choice", "rating", "matrix", "group", "attention")
+THANKS_LENGTH = 1000
 
 
 def normalize_definition(definition: Any) -> Any:
@@ -94,9 +97,37 @@ def _top_level_problems(definition: dict) -> list[Problem]:
         problems.append(Problem("title", _l("问卷标题不能为空。")))
     elif len(title) > 200:
         problems.append(Problem("title", _l("问卷标题不能超过 200 个字。")))
-    for name in ("intro", "source"):
+    for name in ("intro", "source", "thanks"):
         if name in definition and not isinstance(definition[name], str):
             problems.append(Problem(name, _l("这一项必须是文字。")))
+    if isinstance(definition.get("thanks"), str) and len(definition["thanks"]) > THANKS_LENGTH:
+        problems.append(Problem("thanks", _l("感谢语不能超过 %(n)d 个字。", n=THANKS_LENGTH)))
+    problems.extend(english_problems("", definition, "questionnaire"))
+    return problems
+
+
+def english_problems(path: str, entry: dict, level: str) -> list[Problem]:
+    """Problems of the English twins (``text_en`` …) of one level: known field, text, not too long.
+
+    An unknown ``…_en`` field is most likely a typo (``txt_en``) or a text respondents never see
+    (``dimension_en``); saying so beats silently ignoring a translation someone wrote.
+    """
+    allowed = ENGLISH_FIELDS[level]
+    problems = []
+    for name, value in entry.items():
+        if not isinstance(name, str) or not name.endswith(ENGLISH_SUFFIX):
+            continue
+        where = f"{path}.{name}" if path else name
+        base = name.removesuffix(ENGLISH_SUFFIX)
+        if base not in allowed:
+            known = "、".join(field + ENGLISH_SUFFIX for field in allowed)
+            problems.append(
+                Problem(where, _l("这里没有英文字段“%(name)s”，可用的是：%(known)s。", name=name, known=known))
+            )
+        elif not isinstance(value, str):
+            problems.append(Problem(where, _l("英文文本必须是文字。")))
+        elif len(value) > allowed[base]:
+            problems.append(Problem(where, _l("英文文本不能超过 %(n)d 个字符。", n=allowed[base])))
     return problems
 
 
@@ -111,6 +142,7 @@ def _structure_problems(sections: list) -> list[Problem]:
             problems.append(Problem(path, _l("每个部分必须是一个 JSON 对象。")))
             continue
         problems.extend(_key_problems(f"{path}.key", section.get("key"), section_keys, _l("部分编号")))
+        problems.extend(english_problems(path, section, "section"))
         questions = section.get("questions")
         if not isinstance(questions, list):
             problems.append(Problem(f"{path}.questions", _l("“questions”必须是题目列表。")))
@@ -167,6 +199,12 @@ def _question_problems(path: str, question: Any, seen: set[str]) -> list[Problem
         if name in question and not isinstance(question[name], str):
             problems.append(Problem(f"{path}.{name}", _l("这一项必须是文字。")))
     problems.extend(get_type(question["type"]).check(question, path))
+    problems.extend(english_problems(path, question, "question"))
+    for level, field in (("option", "options"), ("item", "items")):
+        entries = question.get(field)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict):
+                problems.extend(english_problems(f"{path}.{field}[{index}]", entry, level))
     return problems
 
 

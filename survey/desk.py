@@ -15,6 +15,7 @@ from forms.project import ActionForm, ImportForm, IssuedForm, NewQuestionnaireFo
 from forms.response import build_response_form_class
 from survey import publishing
 from survey.access import member_project, member_questionnaire, projects_of_current_user
+from survey.dashboard import project_dashboard
 from survey.definition import DefinitionError, numbered_sections
 from survey.extensions import db
 from survey.portable import export_json, parse_definition
@@ -75,15 +76,21 @@ def edit_project(project_id: int):
 
 @bp.get("/projects/<int:project_id>")
 def project(project_id: int):
-    """A project: its details and questionnaires, and a form to add one from a template."""
-    project = member_project(project_id)
+    """A project's dashboard: questionnaires, counts against targets, flags to review, indicator score."""
+    return _project_page(member_project(project_id))
+
+
+def _project_page(project, form=None, import_form=None, import_problems=(), status: int = 200):
+    """The dashboard, also re-shown with the errors of a failed create or import (422)."""
     return render_template(
         "desk/project.html",
         project=project,
-        form=NewQuestionnaireForm(),
-        import_form=ImportForm(),
-        title=project.name,
-    )
+        dashboard=project_dashboard(project),
+        form=form or NewQuestionnaireForm(),
+        import_form=import_form or ImportForm(),
+        import_problems=list(import_problems),
+        title=_("项目概览"),
+    ), status
 
 
 @bp.post("/projects/<int:project_id>/questionnaires")
@@ -92,9 +99,7 @@ def new_questionnaire(project_id: int):
     project = member_project(project_id)
     form = NewQuestionnaireForm()
     if not form.validate_on_submit():
-        return render_template(
-            "desk/project.html", project=project, form=form, import_form=ImportForm(), title=project.name
-        ), 422
+        return _project_page(project, form=form, status=422)
     questionnaire = publishing.create_questionnaire(project, form.template.data, form.title.data)
     flash(_("已创建问卷，预览无误后即可发布。"), "success")
     return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
@@ -192,14 +197,7 @@ def import_definition(project_id: int):
             questionnaire = publishing.import_questionnaire(project, definition)
             flash(_("已导入问卷“%(title)s”，预览无误后即可发布。", title=questionnaire.title), "success")
             return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
-    return render_template(
-        "desk/project.html",
-        project=project,
-        form=NewQuestionnaireForm(),
-        import_form=form,
-        import_problems=problems,
-        title=project.name,
-    ), 422
+    return _project_page(project, import_form=form, import_problems=problems, status=422)
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/close")

@@ -1,14 +1,14 @@
 """Importing responses from a spreadsheet: upload → mapping → check (dry run) → import.
 
-The upload is parsed at once and kept server-side under a random name (IP columns already blanked,
-see ``survey.response_import``); the file name the browser sends is never used. The mapping travels
-in the form of each step, so nothing is stored until the import itself, which is all or nothing.
-Every view checks membership first: other evaluators get 404.
+The upload is parsed at once and kept in the database (``PendingImport``, IP columns already blanked,
+see ``survey.response_import``) under a random token, so the mapping step may reach any app server; the
+file name the browser sends is never used. The mapping travels in the form of each step, so nothing else
+is stored until the import itself, which is all or nothing. Every view checks membership first (other
+evaluators get 404) and needs a role that may change data (viewers get 403); a kept upload is reachable
+only by the evaluator who uploaded it, for its own questionnaire, for a day.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -55,12 +55,13 @@ def upload(questionnaire_id: int):
     if questionnaire.current_version is None:
         problem = _("问卷尚未发布，发布后才能导入答卷。")
     elif form.validate_on_submit():
+        content = form.file.data.read()
         try:
-            table = response_import.read_table(form.file.data.read())
+            table = response_import.read_table(content)
         except response_import.FileProblem as error:
             problem = error.message
         else:
-            token = response_import.save_upload(_upload_dir(), questionnaire.id, table)
+            token = response_import.save_upload(questionnaire.id, current_user.id, table, len(content))
             return redirect(url_for(".mapping", questionnaire_id=questionnaire.id, token=token))
     page = render_template(
         "imports/upload.html", questionnaire=questionnaire, form=form, problem=problem, title=_("导入答卷")
@@ -70,8 +71,8 @@ def upload(questionnaire_id: int):
 
 @bp.get("/<token>")
 def mapping(questionnaire_id: int, token: str):
-    """The mapping screen, filled in by ``guess_mapping``."""
-    questionnaire = member_questionnaire(questionnaire_id)
+    """The mapping screen, filled in by ``guess_mapping``; it leads only to an import, so viewers get 403."""
+    questionnaire = member_questionnaire(questionnaire_id, edit=True)
     table = _table(questionnaire, token)
     plan = response_import.default_plan(table, _definition(questionnaire))
     return _mapping_page(questionnaire, token, table, plan)
@@ -96,7 +97,7 @@ def run(questionnaire_id: int, token: str):
     report = response_import.run_import(questionnaire, table, plan, current_user.id, _timezone())
     if not report.ok:
         return _mapping_page(questionnaire, token, table, plan, report), 422
-    response_import.delete_upload(_upload_dir(), token)
+    response_import.delete_upload(token, questionnaire.id, current_user.id)
     flash(_("已导入 %(n)d 份答卷。", n=report.imported), "success")
     return redirect(url_for("desk.results", questionnaire_id=questionnaire.id))
 
@@ -106,15 +107,9 @@ def discard(questionnaire_id: int, token: str):
     """Give up this import: the kept upload is deleted."""
     questionnaire = member_questionnaire(questionnaire_id)
     _table(questionnaire, token)
-    response_import.delete_upload(_upload_dir(), token)
+    response_import.delete_upload(token, questionnaire.id, current_user.id)
     flash(_("已放弃这次导入，上传的文件已删除。"), "success")
     return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
-
-
-def _upload_dir() -> Path:
-    """Where uploads wait for their mapping: ``instance/imports`` unless configured."""
-    configured = current_app.config.get("IMPORT_UPLOAD_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "imports"
 
 
 def _timezone() -> str:
@@ -129,8 +124,8 @@ def _definition(questionnaire: Questionnaire) -> dict:
 
 
 def _table(questionnaire: Questionnaire, token: str) -> response_import.Table:
-    """The kept upload of this questionnaire, or 404 (unknown, expired or someone else's)."""
-    table = response_import.load_upload(_upload_dir(), token, questionnaire.id)
+    """The kept upload of this questionnaire by the signed-in evaluator, or 404 (unknown, expired or someone else's)."""
+    table = response_import.load_upload(token, questionnaire.id, current_user.id)
     if table is None:
         abort(404)
     return table

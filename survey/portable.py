@@ -1,7 +1,8 @@
 """The portable questionnaire format: export a definition as JSON, import JSON or XLSForm.
 
 An import either yields a valid definition or raises ``DefinitionError`` with every problem; the
-caller stores nothing in that case.
+caller stores nothing in that case. A questionnaire's English texts (``text_en`` …, ``survey.localize``)
+are ordinary fields of the definition, so they travel both ways unchanged.
 """
 
 from __future__ import annotations

@@ -12,12 +12,14 @@ import secrets
 import uuid
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from forms.response import build_response_form_class, collect_answers, quality_flags
+from forms.response import collect_answers, quality_flags, unexpected_input
+from survey import pow
 from survey.capture import Arrival, check_open, store_response
-from survey.definition import numbered_sections
 from survey.extensions import csrf, db
+from survey.frozen import Shown, shown_version
 from survey.models import Channel, Questionnaire, UnitCode, utcnow
 
 bp = Blueprint("public", __name__)
@@ -46,23 +48,37 @@ def find_unit_arrival(code: str) -> Arrival:
     return Arrival(unit.questionnaire, unit=unit)
 
 
-def _render_form(arrival: Arrival, form, status: int = 200, csrf_expired: bool = False, action: str = ""):
-    definition = arrival.questionnaire.current_version.definition
+def _shown(arrival: Arrival) -> Shown:
+    """The published version in the page's language (English texts where it has them; keys unchanged)."""
+    return shown_version(arrival.questionnaire.current_version, get_locale())
+
+
+def _shown_definition(arrival: Arrival) -> dict:
+    """The published definition in the page's language; shared and read-only (``survey.frozen``)."""
+    return _shown(arrival).definition
+
+
+def _render_form(
+    arrival: Arrival, form, status: int = 200, csrf_expired: bool = False, action: str = "", refusal=None
+):
+    shown = _shown(arrival)
+    definition = shown.definition
     response = make_response(
         render_template(
             "public/respond.html",
             questionnaire=arrival.questionnaire,
             arrival=arrival,
             definition=definition,
-            sections=numbered_sections(definition),
+            sections=shown.sections,
             form=form,
             form_action=action,
             csrf_expired=csrf_expired,
+            refusal=refusal,
             title=definition["title"],
         ),
         status,
     )
-    if not request.cookies.get(DEVICE_COOKIE):
+    if not request.cookies.get(DEVICE_COOKIE) and not arrival.questionnaire.anonymous:  # anonymous: no cookie
         response.set_cookie(
             DEVICE_COOKIE,
             secrets.token_urlsafe(18),
@@ -77,7 +93,7 @@ def _render_form(arrival: Arrival, form, status: int = 200, csrf_expired: bool =
 def _serve(arrival: Arrival, action: str):
     """Serve the questionnaire with a fresh submission id and the time it was served."""
     check_open(arrival)
-    form = build_response_form_class(arrival.questionnaire.current_version.definition)()
+    form = _shown(arrival).form_class()
     form.submission_id.data = uuid.uuid4().hex
     form.started.data = utcnow().isoformat(timespec="seconds")
     return _render_form(arrival, form, action=action)
@@ -85,8 +101,15 @@ def _serve(arrival: Arrival, action: str):
 
 def _submit(arrival: Arrival, action: str, thanks_url: str):
     """Validate and store a response, or show the form again with the answers and the reasons."""
-    definition = arrival.questionnaire.current_version.definition
-    form = build_response_form_class(definition)()
+    shown = _shown(arrival)
+    definition = shown.definition
+    form = shown.form_class()
+    # A forged form, or a missing or wrong proof of work: nothing is stored, the answers are shown again.
+    refusal = unexpected_input(form, request.form, request.files, pow.FIELDS) or pow.refusal(
+        arrival.questionnaire, form.submission_id.data, request.form
+    )
+    if refusal:
+        return _render_form(arrival, form, status=400, action=action, refusal=refusal)
     if not form.validate():
         expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
         return _render_form(arrival, form, status=400 if expired else 422, csrf_expired=expired, action=action)
@@ -135,4 +158,7 @@ def submit_unit(code: str):
 def thanks(token: str):
     """The thank-you page; shown for closed questionnaires too, since a late redirect may land here."""
     arrival = find_arrival(token)
-    return render_template("public/thanks.html", questionnaire=arrival.questionnaire, title=_("提交成功"))
+    definition = _shown_definition(arrival)
+    return render_template(
+        "public/thanks.html", questionnaire=arrival.questionnaire, definition=definition, title=_("提交成功")
+    )

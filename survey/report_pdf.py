@@ -17,11 +17,13 @@ from typing import Any
 
 import weasyprint
 from flask import render_template
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from analysis.results import Results
 from survey.definition import numbered_sections
 from survey.indicators_views import table_of, view_model
+from survey.localize import localize_definition
 from survey.models import Questionnaire
 from survey.posters import FONT_FILES, _fonts_dir, _url_fetcher
 from survey.presenting import rate_definition, rate_name
@@ -170,6 +172,7 @@ def paper_form_pdf(questionnaire: Questionnaire) -> bytes:
     """The current version (or the draft) of ``questionnaire`` as a printable paper questionnaire."""
     version = questionnaire.current_version
     definition = version.definition if version else questionnaire.definition
+    definition = localize_definition(definition, get_locale())  # ?lang=en: its English texts where present
     sections = numbered_sections(definition)
     conditions = condition_index(sections)
     return _render(

@@ -5,9 +5,8 @@ score each linked indicator leaf earns under its rule); ``render_report`` fills 
 Templates are Jinja text run in a sandbox (no attribute tricks, no undefined names); a team may keep
 its house style by saving its own template for the project.
 
-Storage: one plain-text file per project, ``<instance>/report_templates/<project_id>.txt`` (or the
-directory in ``REPORT_TEMPLATE_DIR``), written atomically. A deliberate, simple choice that needs no
-migration; move it into the database when a model for project settings exists.
+Storage: one ``ReportTemplate`` row per project in the database (none = the default template), so
+every app server behind the proxy shows and renders the same template, and backups include it.
 
 Layout of the output: a blank line starts a new paragraph; single line breaks inside a paragraph are
 joined (Chinese needs no space between lines), so templates can stay readable.
@@ -15,24 +14,21 @@ joined (Chinese needs no space between lines), so templates can stay readable.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import traceback
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from sqlalchemy.exc import IntegrityError
 
 from analysis.indicators import leaves, score_table, validate_table
 from analysis.scoring import D, RuleError, get_rule
 from survey.extensions import db
 from survey.indicator_links import LinkError, link_of, link_value
-from survey.models import IndicatorTable, Project, Questionnaire
+from survey.models import IndicatorTable, Project, Questionnaire, ReportTemplate, utcnow
 from survey.presenting import rate_definition, rate_name, say
 from survey.reporting import questionnaire_results
 
@@ -272,41 +268,44 @@ def render_report(template_text: str, context: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- a project's own template
 
 
-def _template_dir() -> Path:
-    configured = current_app.config.get("REPORT_TEMPLATE_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "report_templates"
-
-
-def template_path(project_id: int) -> Path:
-    return _template_dir() / f"{int(project_id)}.txt"
+def _stored(project_id: int) -> ReportTemplate | None:
+    return db.session.execute(db.select(ReportTemplate).filter_by(project_id=project_id)).scalar_one_or_none()
 
 
 def saved_template(project_id: int) -> str | None:
     """The project's own template, or ``None`` when it uses the default."""
-    path = template_path(project_id)
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    row = _stored(project_id)
+    return None if row is None else row.text
 
 
 def template_for(project_id: int) -> str:
     return saved_template(project_id) or DEFAULT_TEMPLATE
 
 
-def save_template(project_id: int, text: str) -> None:
-    """Write the project's template atomically (temporary file in the same directory, then rename)."""
-    directory = _template_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{int(project_id)}-", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text.replace("\r\n", "\n"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, template_path(project_id))
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def save_template(project_id: int, text: str, user_id: int | None = None) -> None:
+    """Keep the project's template (one row per project, replaced in place), with who changed it last.
+
+    Two servers saving a project's first template at once both try to insert; the loser of the unique
+    ``project_id`` retries as an update, so the later save wins as it would on one server.
+    """
+    for attempt in range(2):
+        row = _stored(project_id)
+        if row is None:
+            row = ReportTemplate(project_id=project_id)
+            db.session.add(row)
+        row.text = text.replace("\r\n", "\n")
+        row.updated_by = user_id
+        row.updated_at = utcnow()
+        try:
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+            if attempt:
+                raise
 
 
 def reset_template(project_id: int) -> None:
     """Back to the default template."""
-    template_path(project_id).unlink(missing_ok=True)
+    db.session.execute(db.delete(ReportTemplate).where(ReportTemplate.project_id == project_id))
+    db.session.commit()

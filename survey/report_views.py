@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from forms.report import ReportTemplateForm, ResetTemplateForm
 from survey.access import member_questionnaire
@@ -73,7 +73,7 @@ def save(questionnaire_id: int):
         render_report(form.template.data, report_context(questionnaire))
     except ReportTemplateError as problem:
         return _page(questionnaire, form, error=problem.message, status=422)
-    save_template(questionnaire.project_id, form.template.data)
+    save_template(questionnaire.project_id, form.template.data, current_user.id)
     flash(_("报告模板已保存，本项目的所有问卷都使用这个模板。"), "success")
     return redirect(url_for("report_text.section", questionnaire_id=questionnaire.id))
 

@@ -32,16 +32,15 @@ import hashlib
 import io
 import ipaddress
 import json
-import os
 import re
 import secrets
-import time
 import unicodedata
 import warnings
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -55,7 +54,7 @@ from forms.response import build_response_form_class, collect_answers, quality_f
 from survey.coding import response_codes, response_extras
 from survey.definition import normalize_definition, numbered_questions
 from survey.extensions import db
-from survey.models import Channel, Questionnaire, Response, ReviewEvent, utcnow
+from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
 from survey.qtypes import OTHER_SUFFIX, other_key
 
 IGNORE = "ignore"
@@ -70,6 +69,13 @@ MAX_VALUE_ROWS = 40  # distinct values listed per question on the mapping screen
 UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_-]{32}$")
 UPLOAD_MAX_AGE = 24 * 3600  # uploads never imported are removed after a day
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
+# An XLSX is a ZIP: what it says it unpacks to is checked before openpyxl reads a byte of it (a small
+# "zip bomb" can unpack to gigabytes). Python's zipfile never unpacks more than an entry declares.
+XLSX_MAX_UNPACKED = 200 * 1024 * 1024
+XLSX_MAX_ENTRIES = 2000
+# Files people pick by mistake (or on purpose): refused by their first bytes, whatever their name says.
+FOREIGN_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"BZh")
+MARKUP_START = (b"<!doctype html", b"<html", b"<?xml", b"<table")
 
 SINGLE_TYPES = frozenset({"single_choice", "rating", "group", "attention", "matrix"})
 CHOICE_TYPES = SINGLE_TYPES | {"multiple_choice"}
@@ -148,14 +154,38 @@ def read_table(data: bytes) -> Table:
     if not data.strip():
         raise FileProblem(_l("文件是空的。"))
     if data.startswith(b"PK\x03\x04"):
+        _check_xlsx_archive(data)
         grid = _xlsx_grid(data)
     elif data.startswith(OLE_MAGIC):
         raise FileProblem(_l("这是旧版 Excel（.xls）文件。请在 Excel 或 WPS 中另存为 .xlsx 或 CSV 后再导入。"))
+    elif _is_foreign(data):
+        raise FileProblem(_l("这不是 .xlsx 或 .csv 文件（可能是图片、PDF、压缩包或网页），请上传 Excel 工作簿或 CSV。"))
     else:
         grid = _csv_grid(_decode(data))
     table = _to_table(grid, hashlib.sha256(data).hexdigest())
     _blank_private_columns(table)
     return table
+
+
+def _is_foreign(data: bytes) -> bool:
+    """An image, PDF, archive or web page (some systems save HTML under an .xls name): not a table to read."""
+    return data.startswith(FOREIGN_MAGIC) or data.lstrip(b"\xef\xbb\xbf \t\r\n")[:16].lower().startswith(MARKUP_START)
+
+
+def _check_xlsx_archive(data: bytes) -> None:
+    """Refuse a ZIP that is not a workbook, or that would unpack to more than ``XLSX_MAX_UNPACKED``."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise FileProblem(_l("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from error
+    names = {entry.filename for entry in entries}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise FileProblem(_l("这是一个 ZIP 压缩包，不是 Excel 工作簿（.xlsx）。"))
+    if len(entries) > XLSX_MAX_ENTRIES or sum(entry.file_size for entry in entries) > XLSX_MAX_UNPACKED:
+        limit = XLSX_MAX_UNPACKED // (1024 * 1024)
+        message = _l("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。", n=limit)
+        raise FileProblem(message)
 
 
 def _xlsx_grid(data: bytes) -> list[tuple[int, list[str]]]:
@@ -166,17 +196,32 @@ def _xlsx_grid(data: bytes) -> list[tuple[int, list[str]]]:
     except Exception as error:  # openpyxl raises many kinds for a damaged or foreign zip
         raise FileProblem(_l("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from error
     try:
-        sheet = workbook.worksheets[0]
-        if hasattr(sheet, "reset_dimensions"):
-            sheet.reset_dimensions()  # some exporters write a wrong sheet size
-        grid = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            grid.append((number, [_cell_text(v) for v in values]))
-            if len(grid) > MAX_ROWS + 1:
-                raise FileProblem(_l("文件超过 %(n)d 行，请分成几个文件导入。", n=MAX_ROWS))
-        return grid
+        return _sheet_grid(workbook)
+    except FileProblem:
+        raise
+    except Exception as error:  # a damaged sheet fails only while it is read, row by row
+        raise FileProblem(_l("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from error
     finally:
         workbook.close()
+
+
+def _sheet_grid(workbook) -> list[tuple[int, list[str]]]:
+    """The first sheet's rows as text, refusing more than ``MAX_ROWS``."""
+    if not workbook.worksheets:
+        raise FileProblem(_l("文件中没有表格内容。"))
+    sheet = workbook.worksheets[0]
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()  # some exporters write a wrong sheet size
+    grid = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if len(values) > MAX_COLUMNS:  # refused before the row is kept: a crafted sheet may claim column XFD
+            if any(value not in (None, "") for value in values[MAX_COLUMNS:]):
+                raise FileProblem(_l("文件超过 %(n)d 列，无法导入。", n=MAX_COLUMNS))
+            values = values[:MAX_COLUMNS]
+        grid.append((number, [_cell_text(v) for v in values]))
+        if len(grid) > MAX_ROWS + 1:
+            raise FileProblem(_l("文件超过 %(n)d 行，请分成几个文件导入。", n=MAX_ROWS))
+    return grid
 
 
 def _cell_text(value: Any) -> str:
@@ -270,48 +315,76 @@ def _blank_private_columns(table: Table) -> None:
 
 
 # --- keeping the upload between steps --------------------------------------------------------------
+# In the database (``PendingImport``), not on one server's disk: the mapping step may reach another app
+# server than the upload did. What is kept is the parsed table with IP columns already blanked.
 
 
-def save_upload(directory: Path, questionnaire_id: int, table: Table) -> str:
-    """Keep the parsed table (IP columns already blanked) under a random name; return that name."""
-    directory.mkdir(parents=True, exist_ok=True)
-    purge_uploads(directory)
+def _pack(table: Table) -> bytes:
+    return zlib.compress(json.dumps(table.__dict__, ensure_ascii=False).encode("utf-8"))
+
+
+def _unpack(content: bytes) -> Table | None:
+    try:
+        return Table(**json.loads(zlib.decompress(content).decode("utf-8")))
+    except (zlib.error, ValueError, TypeError):
+        return None
+
+
+def save_upload(questionnaire_id: int, user_id: int, table: Table, size: int = 0) -> str:
+    """Keep the parsed table for its uploader and questionnaire; return the random token naming it.
+
+    Uploads older than ``UPLOAD_MAX_AGE`` are removed first, so abandoned ones never pile up.
+    """
+    purge_uploads(commit=False)
     token = secrets.token_urlsafe(24)
-    payload = {"questionnaire_id": questionnaire_id, **table.__dict__}
-    descriptor = os.open(directory / f"{token}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, ensure_ascii=False)
+    pending = PendingImport(token=token, questionnaire_id=questionnaire_id, user_id=user_id, size=size)
+    pending.content = _pack(table)
+    db.session.add(pending)
+    db.session.commit()
     return token
 
 
-def load_upload(directory: Path, token: str, questionnaire_id: int) -> Table | None:
-    """The table kept under ``token`` for this questionnaire, or ``None``."""
+def _pending(token: str, questionnaire_id: int, user_id: int) -> PendingImport | None:
+    """The unexpired upload ``token`` of this questionnaire made by this user, else ``None``."""
     if not UPLOAD_NAME.match(token):
         return None
-    try:
-        payload = json.loads((directory / f"{token}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if payload.pop("questionnaire_id", None) != questionnaire_id:
-        return None
-    return Table(**payload)
+    oldest = utcnow() - dt.timedelta(seconds=UPLOAD_MAX_AGE)
+    query = db.select(PendingImport).where(
+        PendingImport.token == token,
+        PendingImport.questionnaire_id == questionnaire_id,
+        PendingImport.user_id == user_id,
+        PendingImport.created_at >= oldest,
+    )
+    return db.session.execute(query).scalar_one_or_none()
 
 
-def delete_upload(directory: Path, token: str) -> None:
+def load_upload(token: str, questionnaire_id: int, user_id: int) -> Table | None:
+    """The table kept under ``token`` for this questionnaire and uploader, or ``None`` (unknown, expired,
+    another questionnaire's or another evaluator's: they are all the same 404 to the caller)."""
+    pending = _pending(token, questionnaire_id, user_id)
+    return None if pending is None else _unpack(pending.content)
+
+
+def delete_upload(token: str, questionnaire_id: int, user_id: int) -> None:
     """Remove a kept upload (after the import, or when the evaluator gives up)."""
     if UPLOAD_NAME.match(token):
-        (directory / f"{token}.json").unlink(missing_ok=True)
+        db.session.execute(
+            db.delete(PendingImport).where(
+                PendingImport.token == token,
+                PendingImport.questionnaire_id == questionnaire_id,
+                PendingImport.user_id == user_id,
+            )
+        )
+        db.session.commit()
 
 
-def purge_uploads(directory: Path, max_age: int = UPLOAD_MAX_AGE) -> None:
-    """Remove uploads older than ``max_age`` seconds that were never imported."""
-    limit = time.time() - max_age
-    for path in directory.glob("*.json"):
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink()
-        except OSError:
-            continue
+def purge_uploads(now: dt.datetime | None = None, max_age: int = UPLOAD_MAX_AGE, commit: bool = True) -> int:
+    """Remove uploads older than ``max_age`` seconds that were never imported; return how many."""
+    oldest = (now or utcnow()) - dt.timedelta(seconds=max_age)
+    removed = db.session.execute(db.delete(PendingImport).where(PendingImport.created_at < oldest)).rowcount
+    if commit:
+        db.session.commit()
+    return removed or 0
 
 
 # --- targets and guessing ----------------------------------------------------------------------------

@@ -7,18 +7,29 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from analysis.numbers import percent
 from analysis.reliability import alpha_band
+from survey import pow
 from survey.capture import Refused
 from survey.conditions import answer_keys
 from survey.extensions import login_manager
 from survey.presenting import quoted_list, rate_definition, rate_name
 
+# No inline script, no inline style attribute, nothing from another origin. ``worker-src`` names the
+# proof-of-work worker (static/js/pow.js). Framing: only by our own pages (the builder shows the phone
+# preview in an iframe), the same rule as X-Frame-Options: SAMEORIGIN for browsers without CSP level 2.
 CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; worker-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
+# Powerful features no page here uses: a script injected one day still cannot reach them.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "accelerometer=(), gyroscope=(), magnetometer=(), midi=(), display-capture=()"
+)
+HSTS = "max-age=31536000"
 
 
 def init_web(app: Flask) -> None:
@@ -27,6 +38,8 @@ def init_web(app: Flask) -> None:
     app.register_error_handler(404, _not_found)
     app.register_error_handler(Refused, _refused)
     app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(BadRequest, _bad_request)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(500, _server_error)
     app.after_request(_security_headers)
     app.after_request(_remember_language)
@@ -41,6 +54,7 @@ def init_web(app: Flask) -> None:
         question_has_errors=question_has_errors,
         has_endpoint=lambda name: name in current_app.view_functions,
         alpha_band=alpha_band,
+        pow_challenge=pow.issue,
     )
 
 
@@ -106,6 +120,32 @@ def _csrf_failed(error: CSRFError):
     return body, 400
 
 
+def _bad_request(_error):
+    """A request the server cannot read (a broken form or upload): say so instead of Werkzeug's English page."""
+    body = render_template(
+        "errors/message.html",
+        layout=_phone_or_desk(),
+        title=_("请求无法处理"),
+        message=_("提交的内容格式不正确，没有保存。请返回上一页刷新后再试。"),
+    )
+    return body, 400
+
+
+def _too_large(_error):
+    """Over ``MAX_CONTENT_LENGTH`` (or too many form fields): nothing was read or stored."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    body = render_template(
+        "errors/message.html",
+        layout=_phone_or_desk(),
+        title=_("提交的内容太大"),
+        message=_(
+            "提交的内容超过了 %(size)s MB 的上限，没有保存。如果是导入文件，请拆分成几个较小的文件后再上传。",
+            size=f"{limit / 1024 / 1024:g}",
+        ),
+    )
+    return body, 413
+
+
 def _server_error(_error):
     body = render_template(
         "errors/message.html",
@@ -117,13 +157,20 @@ def _server_error(_error):
 
 
 def _security_headers(response):
-    """Headers every page carries: no framing, no sniffing, no leaking of survey links as referrers."""
+    """Headers every page carries: no framing by others, no sniffing, no leaking of survey links as referrers.
+
+    HSTS only over HTTPS (``request.is_secure``, which ProxyFix makes true behind a TLS proxy): sent over
+    plain HTTP it would be ignored, and an intranet served over HTTP must keep working.
+    """
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

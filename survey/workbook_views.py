@@ -1,20 +1,33 @@
-"""The questionnaire workbook (XLSX): results, frequencies, breakdowns, reliability and raw responses."""
+"""The Excel workbooks: one questionnaire's results (with the raw responses) and a whole project's.
+
+Both stream the raw responses into the file (``analysis.workbook.ResponseRows``): records are turned into
+display rows in small batches while the sheet is written, never into one table in memory.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote
 
 from flask import Blueprint, Response
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from analysis.export import responses_table
-from analysis.workbook import results_workbook
-from survey.access import member_questionnaire
+from analysis.export import response_columns, response_rows
+from analysis.indicators import TableScore, score_table, validate_table
+from analysis.workbook import QuestionnaireSheets, ResponseRows, results_workbook
+from analysis.workbook import project_workbook as build_project_workbook
+from survey.access import member_project, member_questionnaire
 from survey.desk import _export_labels
+from survey.indicator_links import resolve_links
+from survey.indicators_views import table_of
+from survey.models import Project, Questionnaire
 from survey.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results_json import results_dict
 
-bp = Blueprint("workbook", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>")
+bp = Blueprint("workbook_views", __name__, url_prefix="/desk")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BATCH = 1000  # records put into words at a time while the responses sheet is written
 
 
 @bp.before_request
@@ -23,18 +36,71 @@ def require_login():
     """Signed-in evaluators only; membership is checked per route."""
 
 
-@bp.get("/results.xlsx")
+@bp.get("/questionnaires/<int:questionnaire_id>/results.xlsx")
 def results_xlsx(questionnaire_id: int):
-    """Every figure of the results page, native charts and the raw responses as one Excel workbook."""
+    """Every figure of the results page, native charts, the project's 附件1 table and the raw responses."""
     questionnaire = member_questionnaire(questionnaire_id)
-    data = results_dict(questionnaire, questionnaire_results(questionnaire))
-    records = display_records(questionnaire, response_records(questionnaire))
-    table = responses_table(schema_for(questionnaire), records, _export_labels())
-    return Response(
-        results_workbook(data, table, workbook_labels()),
-        mimetype=XLSX,
-        headers={"Content-Disposition": f"attachment; filename=results-{questionnaire.id}.xlsx"},
-    )
+    return _xlsx(questionnaire_workbook(questionnaire), f"results-{questionnaire.id}.xlsx")
+
+
+@bp.get("/projects/<int:project_id>/workbook.xlsx")
+def project_workbook(project_id: int):
+    """One workbook for the project (any member, viewers included, may download it)."""
+    project = member_project(project_id)
+    return _xlsx(project_file(project), f"project-{project.id}.xlsx", f"{project.name}.xlsx")
+
+
+def questionnaire_workbook(questionnaire: Questionnaire) -> bytes:
+    """The results workbook of one questionnaire (also what ``bench/export.py`` measures)."""
+    data = results_dict(questionnaire, questionnaire_results(questionnaire), text_limit=0)
+    return results_workbook(data, responses_of(questionnaire), workbook_labels(), scored_table(questionnaire.project))
+
+
+def project_file(project: Project) -> bytes:
+    """A summary of the project's published questionnaires, its 附件1 table, then each questionnaire's sheets;
+    each questionnaire's responses are loaded only when its sheets are written."""
+    parts = [
+        QuestionnaireSheets(results_dict(q, questionnaire_results(q), text_limit=0), lambda q=q: responses_of(q))
+        for q in published_questionnaires(project)
+    ]
+    return build_project_workbook(parts, workbook_labels(), scored_table(project))
+
+
+def _xlsx(body: bytes, filename: str, display_name: str | None = None) -> Response:
+    disposition = f"attachment; filename={filename}"
+    if display_name:
+        disposition += f"; filename*=UTF-8''{quote(display_name)}"
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": disposition})
+
+
+def published_questionnaires(project: Project) -> list[Questionnaire]:
+    """The questionnaires with a frozen version (published or closed); drafts have no responses to report."""
+    return [q for q in project.questionnaires if q.current_version is not None]
+
+
+def responses_of(questionnaire: Questionnaire) -> ResponseRows:
+    """The raw responses as rows in words (option texts, times, channels), produced while they are written."""
+    labels = _export_labels()
+    schema = schema_for(questionnaire)
+    records = response_records(questionnaire)
+
+    def displayed() -> Iterator[dict]:
+        for start in range(0, len(records), BATCH):
+            yield from display_records(questionnaire, records[start : start + BATCH])
+
+    return ResponseRows(response_columns(schema, labels), response_rows(schema, displayed(), labels))
+
+
+def scored_table(project: Project) -> tuple[dict, TableScore | None] | None:
+    """The project's indicator table with its current score (linked leaves from the results), if it has one;
+    a table with errors is shown without scores, as on its own page."""
+    row = table_of(project)
+    if row is None:
+        return None
+    definition = row.definition
+    if [p for p in validate_table(definition) if not p.warning]:
+        return definition, None
+    return definition, score_table(definition, linked=resolve_links(project, definition).values)
 
 
 def workbook_labels() -> dict[str, str]:
@@ -46,6 +112,18 @@ def workbook_labels() -> dict[str, str]:
         "sheet_breakdowns": _("分组"),
         "sheet_reliability": _("信度"),
         "sheet_responses": _("原始数据"),
+        "sheet_summary": _("问卷汇总"),
+        "sheet_prefix": _("工作表前缀"),
+        "questionnaire": _("问卷"),
+        "status": _("状态"),
+        "status_published": _("收集中"),
+        "status_closed": _("已关闭"),
+        "status_draft": _("草稿"),
+        "overall_rate": _("总体满意度"),
+        "overall_method_mean": _("口径：总体满意度 = 各题满意率的算术平均"),
+        "overall_method_weighted": _("口径：总体满意度 = 各题满意率按设定权重的加权平均"),
+        "return_rate_definition": _("口径：回收率 = 回收份数 ÷ 发放份数；有效回收率 = 有效份数 ÷ 发放份数。"),
+        "summary_note": _("只列出已发布的问卷；每份问卷的工作表以本表的前缀开头（如 Q1）。"),
         "figure": _("指标"),
         "value": _("数值"),
         "issued": _("发放份数"),

@@ -11,6 +11,10 @@ What is imported: ``select_one`` / ``select_multiple`` (optionally ``or_other``)
 (``${x} = 'v'``, ``${x} != 'v'``, ``selected(${x}, 'v')``, ``not(selected(…))``, joined by ``and`` /
 ``or`` with optional parentheses). Notes and metadata rows carry no answer and are skipped;
 ``constraint``, ``calculation`` and appearance details other than ``multiline`` are ignored.
+
+Languages: the Chinese column of a field (``label::Chinese (zh)``) gives the text; an English column
+(``label::English (en)``) gives its English twin (``text_en``, ``help_en``, option ``text_en``, section
+and form ``title_en``; ``survey.localize``), kept only when it differs from the text itself.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ SELECT_TYPES = {"select_one": "single_choice", "select_multiple": "multiple_choi
 SELECT_PATTERN = re.compile(r"^(select_one|select_multiple)\s+(\S+)(\s+or_other)?$")
 TRUE_VALUES = frozenset({"yes", "true", "1", "true()", "y", "是"})
 CHINESE_LANGUAGE = re.compile(r"(^|[^a-z])zh([^a-z]|$)|chinese|中文|汉语|漢語|简体|繁體|普通话")
+ENGLISH_LANGUAGE = re.compile(r"(^|[^a-z])en([^a-z]|$)|english|英文|英语")
+ENGLISH = "::en"  # a field's English columns are filed under "<field>::en" ("label::en")
 OTHER_OPTION = {"key": "other", "text": "其他", "other": True}
 
 
@@ -83,6 +89,7 @@ def definition_from_xlsform(data: bytes, title: str = "导入的问卷") -> dict
     if importer.problems:
         raise DefinitionError(importer.problems)
     result = {"format": FORMAT, "title": _form_title(sheets.get("settings")) or title, "sections": sections}
+    _add_english(result, "title", _form_title(sheets.get("settings"), ENGLISH))
     validate_definition(result)
     return result
 
@@ -142,8 +149,9 @@ def _read_sheet(name: str, worksheet) -> _Sheet:
 def _columns(header: tuple) -> dict[str, list[int]]:
     """Column indexes per field, case-insensitive; ``label::中文`` comes before ``label`` before others.
 
-    Kobo writes one column per language (``label::Chinese (zh)``, ``label::English (en)``); the
-    questionnaire has one language, and respondents here read Chinese.
+    Kobo writes one column per language (``label::Chinese (zh)``, ``label::English (en)``); respondents
+    here read Chinese first, so a field's text is its Chinese column's. English columns are also filed
+    under ``<field>::en`` for the English twins.
     """
     ranked: dict[str, list[tuple[int, int]]] = {}
     for index, cell in enumerate(header):
@@ -154,6 +162,8 @@ def _columns(header: tuple) -> dict[str, list[int]]:
         language = language.strip().lower()
         rank = 1 if not language else 0 if CHINESE_LANGUAGE.search(language) else 2
         ranked.setdefault(base, []).append((rank, index))
+        if rank == 2 and ENGLISH_LANGUAGE.search(language):
+            ranked.setdefault(base + ENGLISH, []).append((0, index))
     return {base: [index for _, index in sorted(found)] for base, found in ranked.items()}
 
 
@@ -168,11 +178,17 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _form_title(settings: _Sheet | None) -> str:
-    """``form_title`` from the first data row of ``settings``, if any."""
+def _form_title(settings: _Sheet | None, language: str = "") -> str:
+    """``form_title`` (``language=ENGLISH``: its English column) from the first row of ``settings``."""
     if settings is None or not settings.rows:
         return ""
-    return settings.value(settings.rows[0][1], "form_title")
+    return settings.value(settings.rows[0][1], "form_title" + language)
+
+
+def _add_english(target: dict, name: str, english: str) -> None:
+    """Set ``<name>_en`` when the English text says something the text itself does not already."""
+    if english and english != target.get(name):
+        target[name + "_en"] = english
 
 
 @dataclass
@@ -180,6 +196,7 @@ class _Choice:
     row: int
     name: str
     label: str
+    label_en: str = ""
 
 
 def _choice_lists(sheet: _Sheet | None) -> dict[str, list[_Choice]]:
@@ -190,7 +207,8 @@ def _choice_lists(sheet: _Sheet | None) -> dict[str, list[_Choice]]:
     for number, row in sheet.rows:
         list_name = sheet.value(row, "list_name")
         if list_name:
-            choice = _Choice(number, sheet.value(row, "name"), sheet.value(row, "label"))
+            label, label_en = sheet.value(row, "label"), sheet.value(row, "label" + ENGLISH)
+            choice = _Choice(number, sheet.value(row, "name"), label, label_en)
             lists.setdefault(list_name, []).append(choice)
     return lists
 
@@ -311,6 +329,7 @@ class _Importer:
         section: dict[str, Any] = {"key": key}
         if label:
             section["title"] = label
+            _add_english(section, "title", self.survey.value(row, "label" + ENGLISH))
         relevant = self.survey.value(row, "relevant")
         if relevant:
             condition = self._condition(number, relevant)
@@ -366,9 +385,11 @@ class _Importer:
         key = _unique_key(_sanitised_key(name, "q"), self.question_keys)
         question = {"key": key, "type": spec.pop("type")}
         question.update(text=label, **spec, required=_is_true(self.survey.value(row, "required")))
+        _add_english(question, "text", self.survey.value(row, "label" + ENGLISH))
         hint = self.survey.value(row, "hint")
         if hint:
             question["help"] = hint
+            _add_english(question, "help", self.survey.value(row, "hint" + ENGLISH))
         if condition:
             question["show_if"] = condition
         self._section()["questions"].append(question)
@@ -417,7 +438,9 @@ class _Importer:
                 self.problem(choice.row, message, "choices")
             if not choice.label:
                 self.problem(choice.row, _l("选项缺少文字（label）。"), "choices")
-            options.append({"key": choice.name, "text": choice.label})
+            option = {"key": choice.name, "text": choice.label}
+            _add_english(option, "text", choice.label_en)
+            options.append(option)
         if len(options) < 2:
             self.problem(number, _l("选项列表“%(name)s”至少要有两个选项。", name=list_name))
         return options if len(self.problems) == before else None

@@ -3,7 +3,11 @@
 Debian's Chromium only (never a downloaded browser), with the flags that keep it off the network.
 """
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+
+from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,3 +35,49 @@ PHONE = {
     "locale": "zh-CN",
 }
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
+
+
+# --- shared by the browser test modules (respondent, accessibility) ----------------------------------------
+
+AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+@contextmanager
+def live_server(app):
+    """Serve ``app`` on a free local port in a thread; yields the base URL and stops the server afterwards."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def axe_violations(page, impacts=BLOCKING_IMPACTS) -> list[dict]:
+    """Run the vendored axe-core on the page as it is now; the violations of the given impacts.
+
+    The page's Content-Security-Policy forbids injected scripts, so the page must come from a browser
+    context opened with ``bypass_csp=True`` (only for these checks; other tests keep the CSP on).
+    """
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    results = page.evaluate("async () => await window.axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "targets": [" ".join(map(str, node["target"])) for node in violation["nodes"]],
+        }
+        for violation in results["violations"]
+        if violation["impact"] in impacts
+    ]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    """Violations as readable lines for an assertion message."""
+    return "\n".join(f"{v['impact']}: {v['id']} ({v['help']}) at {', '.join(v['targets'][:5])}" for v in violations)

@@ -122,7 +122,7 @@ def test_shown_question_is_required_and_stored(client, all_types):
     result = submit(client, all_types, data)
     assert result.status_code == 422
     html = result.data.decode()
-    assert html.count("这是必答题，请作答。") == 2  # "why" and "fix" are now asked
+    assert html.count('<p class="error">这是必答题，请作答。</p>') == 2  # "why" and "fix" are now asked
     data.update({"why": ["a", "z"], "why__other": "噪音扰民", "fix": "加强夜间巡逻"})
     assert submit(client, all_types, data, sid="s2").status_code == 303
     answers = stored()[0].answers

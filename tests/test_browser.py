@@ -209,8 +209,17 @@ def _unconditional(definition: dict) -> list[dict]:
     ]
 
 
+def _one_page(page) -> None:
+    """Show every section at once, as without JavaScript (the steps are tested in test_browser_respondent.py)."""
+    page.evaluate(
+        "() => { document.getElementById('survey-form').classList.remove('stepped');"
+        " document.getElementById('submit').hidden = false; }"
+    )
+
+
 def _fill(page, questions: list[dict], answers: dict) -> None:
     """Enter ``answers`` on the page: tap option labels, type into text boxes."""
+    _one_page(page)
     for question in questions:
         key = question["key"]
         if key not in answers:
@@ -362,6 +371,7 @@ def test_no_sideways_scroll_at_320px_and_options_are_big_enough_to_tap(live, bro
     try:
         page = context.new_page()
         page.goto(live.url(f"/s/{survey.token}"))
+        _one_page(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
         heights = page.locator("label.option:visible").evaluate_all(
             "labels => labels.map(l => [l.textContent.trim(), l.getBoundingClientRect().height])"

@@ -128,9 +128,7 @@ def test_every_function_returns_a_new_dict_and_leaves_its_argument_alone():
 
 def test_update_question_sets_and_clears_fields_but_never_key_or_type():
     definition = template()
-    result = authoring.update_question(
-        definition, "q2", text=" 新题目 ", help="提示", dimension="", required=False
-    )
+    result = authoring.update_question(definition, "q2", text=" 新题目 ", help="提示", dimension="", required=False)
     changed = question(result, "q2")
     assert changed["text"] == "新题目" and changed["help"] == "提示" and changed["required"] is False
     assert "dimension" not in changed, "an emptied optional field is removed"
@@ -191,6 +189,7 @@ def test_option_operations_keep_keys_stable():
     assert question(result, "q1")["options"][1] == {
         "key": "b",
         "text": "比较安全",
+        "text_en": "Safe",  # the English twin stays until it is edited too
         "score": 85,
         "positive": True,
     }
@@ -198,6 +197,7 @@ def test_option_operations_keep_keys_stable():
     assert question(result, "q1")["options"][1] == {
         "key": "b",
         "text": "比较安全",
+        "text_en": "Safe",
         "dont_know": "not_satisfied",
     }
     result = authoring.update_option(result, "q1", "b", dont_know="true")
@@ -225,15 +225,11 @@ def test_apply_option_rows_reorders_renames_removes_and_adds():
     ]
     result = authoring.apply_option_rows(definition, "q1", rows)
     options = question(result, "q1")["options"]
-    assert [o["key"] for o in options] == ["b", "a", "g", "h", "d", "e", "f"], (
-        "rows not sent stay, at the end"
-    )
+    assert [o["key"] for o in options] == ["b", "a", "g", "h", "d", "e", "f"], "rows not sent stay, at the end"
     assert options[0]["text"] == "安全（改）" and options[2] == {"key": "g", "text": "新选项", "score": 10}
     assert options[3]["text"] == "伪造的编号"
     validate_definition(result)
-    assert "第 1.1 题" in refusal(
-        lambda: authoring.apply_option_rows(definition, "q1", [{"key": "d", "remove": True}])
-    )
+    assert "第 1.1 题" in refusal(lambda: authoring.apply_option_rows(definition, "q1", [{"key": "d", "remove": True}]))
 
 
 def test_matrix_items_add_update_move_delete():
@@ -291,9 +287,7 @@ def test_conditions_set_and_clear():
     with pytest.raises(DefinitionError, match="不在本题之前"):
         validate_definition(later)
     sources = authoring.condition_sources(template("service_grid"), "question", "q9")
-    assert [s["key"] for s in sources][:3] == ["q1", "q4.a1", "q4.a2"], (
-        "earlier choice questions and matrix items"
-    )
+    assert [s["key"] for s in sources][:3] == ["q1", "q4.a1", "q4.a2"], "earlier choice questions and matrix items"
     assert "q2" not in [s["key"] for s in sources], "a number question cannot be a condition"
 
 
@@ -466,7 +460,7 @@ def test_edit_texts_options_scores_and_flags_keeps_keys(client, survey):
     changed = question(draft(survey.id), "q1")
     assert changed["text"] == "您觉得本地治安怎么样？" and changed["help"] == "按最近一年的感受回答"
     assert [o["key"] for o in changed["options"]] == ["b", "c", "d", "e", "f", "g"]
-    assert changed["options"][0] == {"key": "b", "text": "比较安全", "score": 85, "positive": True}
+    assert changed["options"][0] == {"key": "b", "text": "比较安全", "text_en": "Safe", "score": 85, "positive": True}
     assert "positive" not in changed["options"][1]
     assert changed["options"][4]["dont_know"] == "not_satisfied"
     assert changed["options"][5] == {"key": "g", "text": "拒绝回答", "dont_know": "exclude"}
@@ -486,9 +480,7 @@ def test_option_and_item_arrows_move_rows(client, survey):
 def test_type_specific_fields(client, survey):
     added = {}
     for qtype in ("multiple_choice", "number", "date", "textarea", "attention"):
-        location = client.post(f"{base(survey)}/sections/s4/questions", data={"qtype": qtype}).headers[
-            "Location"
-        ]
+        location = client.post(f"{base(survey)}/sections/s4/questions", data={"qtype": qtype}).headers["Location"]
         added[qtype] = location.rsplit("/", 1)[1]
     edit(client, survey, added["multiple_choice"], min_choices="1", max_choices="２")
     edit(client, survey, added["number"], number_min="1", number_max="99.5", integer=None, unit="次")
@@ -533,9 +525,7 @@ def test_refused_delete_shows_why_and_changes_nothing(client, survey):
 
 
 def test_sections_add_edit_move_delete(client, survey):
-    response = client.post(
-        f"{base(survey)}/sections/new", data={"title": "补充问题", "intro": "以下几题可不答"}
-    )
+    response = client.post(f"{base(survey)}/sections/new", data={"title": "补充问题", "intro": "以下几题可不答"})
     assert response.status_code == 302 and response.headers["Location"].endswith("#sec-s5")
     added = {"key": "s5", "title": "补充问题", "intro": "以下几题可不答", "questions": []}
     assert draft(survey.id)["sections"][-1] == added
@@ -601,9 +591,7 @@ def test_empty_question_text_is_refused(client, survey):
 def test_settings_page_changes_title_intro_and_overall(client, survey):
     page = client.get(f"{base(survey)}/settings")
     data = page_form(page.data.decode(), "card")
-    data.update(
-        title="2020年群众安全感调查", intro="第一段\n第二段", overall_method="mean", overall_measure="safety"
-    )
+    data.update(title="2020年群众安全感调查", intro="第一段\n第二段", overall_method="mean", overall_measure="safety")
     response = client.post(f"{base(survey)}/settings", data=data)
     assert response.status_code == 302
     definition = draft(survey.id)
@@ -655,9 +643,7 @@ def test_other_evaluator_gets_404_on_every_builder_route(app, client, evaluator,
             continue
         path = rule.build({name: values[name] for name in rule.arguments})[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(
-                path, method=method, data={"qtype": "rating", "title": "x", "section": "s2"}
-            )
+            response = client.open(path, method=method, data={"qtype": "rating", "title": "x", "section": "s2"})
             assert response.status_code == 404, (method, path)
             checked += 1
     assert checked >= 20
@@ -673,9 +659,7 @@ def test_builder_posts_need_the_csrf_token(client, evaluator):
     assert client.post(f"{base(questionnaire)}/questions/q2/down").status_code == 400
     overview = client.get(base(questionnaire) + "/").data.decode()
     token = hidden_value(overview, "csrf_token")
-    assert (
-        client.post(f"{base(questionnaire)}/questions/q2/down", data={"csrf_token": token}).status_code == 302
-    )
+    assert client.post(f"{base(questionnaire)}/questions/q2/down", data={"csrf_token": token}).status_code == 302
     assert keys(draft(questionnaire.id))[1][0] == "q2"
     page = client.get(f"{base(questionnaire)}/questions/q2").data.decode()
     assert "csrf_token" in page_form(page)
@@ -693,6 +677,7 @@ def set_options(client, url: str, wanted: list[dict]) -> None:
         shown = rows(html)
         for (index, _key, _text), option in zip(shown, wanted, strict=False):
             data[f"options-{index}-text"] = option["text"]
+            data[f"options-{index}-text_en"] = option.get("text_en", "")
             data[f"options-{index}-score"] = str(option.get("score", ""))
             data[f"options-{index}-dont_know"] = "true" if option.get("dont_know") is True else ""
             for flag in ("positive", "other"):
@@ -721,6 +706,8 @@ def test_seed_004_attachment_2_rebuilt_from_a_blank_questionnaire(client, survey
         "title": seed["title"],
         "intro": seed["intro"],
         "source": seed["source"],
+        "title_en": seed["title_en"],
+        "intro_en": seed["intro_en"],
         "overall_method": "mean",
         "overall_measure": "satisfaction",
         "overall_question": "",
@@ -734,6 +721,7 @@ def test_seed_004_attachment_2_rebuilt_from_a_blank_questionnaire(client, survey
         key = response.headers["Location"].rsplit("/", 1)[1]
         fields = {
             "text": wanted["text"],
+            "text_en": wanted["text_en"],
             "number": wanted["number"],
             "required": "y" if wanted["required"] else None,
             "rate_label": wanted.get("rate_label", ""),
@@ -748,13 +736,113 @@ def test_seed_004_attachment_2_rebuilt_from_a_blank_questionnaire(client, survey
 
     result = draft(built_id)
     validate_definition(result)
-    for name in ("title", "intro", "source", "settings"):
+    for name in ("title", "intro", "source", "settings", "title_en", "intro_en"):
         assert result[name] == seed[name], name
     made, expected = result["sections"][0]["questions"], seed["sections"][0]["questions"]
     assert len(made) == len(expected)
     for got, want in zip(made, expected, strict=True):
-        for name in ("type", "text", "number", "rate_label", "measure", "options"):
+        for name in ("type", "text", "text_en", "number", "rate_label", "measure", "options"):
             assert got.get(name) == want.get(name), (want["key"], name)
         assert got.get("required", False) == want.get("required", False), want["key"]
     preview = client.get(f"/desk/questionnaires/{built_id}/preview").data.decode()
     assert "您们单位是否使用了综合治理平台的数据？" in preview
+
+
+# --- English texts (optional) -------------------------------------------------------------------
+
+
+def test_question_page_edits_the_english_texts_in_a_folded_block(client, survey):
+    page = client.get(f"{base(survey)}/questions/q1").data.decode()
+    block = page[page.index('<details class="english-texts"') : page.index("</details>", page.index("english-texts"))]
+    assert "英文文本（可选）" in block and "<details" in block and " open" not in block.split(">")[0]
+    assert 'value="Very safe"' in block and "很安全" in block, "each option's English beside its Chinese"
+    response = edit(
+        client,
+        survey,
+        "q1",
+        text_en="Do you feel safe where you live?",
+        help_en="Think of the past year.",
+        **{
+            "options-1-text_en": "Safe enough",
+            "options-5-text_en": "",
+            "options-6-text": "拒答",
+            "options-6-text_en": "Refused",
+        },
+    )
+    assert response.status_code == 302
+    q1 = question(draft(survey.id), "q1")
+    assert q1["text_en"] == "Do you feel safe where you live?" and q1["help_en"] == "Think of the past year."
+    assert [o.get("text_en") for o in q1["options"]] == [
+        "Very safe",
+        "Safe enough",
+        "Fairly safe",
+        "Not very safe",
+        "Unsafe",
+        None,
+        "Refused",
+    ]
+    assert q1["text"] == "在目前的社会治安环境下，您感觉安全吗？" and q1["options"][1]["text"] == "安全"
+    before = draft(survey.id)
+    assert edit(client, survey, "q1").status_code == 302, "the page posted back unchanged"
+    assert draft(survey.id) == before
+    assert edit(client, survey, "q1", text_en="").status_code == 302
+    assert "text_en" not in question(draft(survey.id), "q1")
+
+
+def test_too_long_english_is_refused_with_the_block_open(client, survey):
+    before = draft(survey.id)
+    response = edit(client, survey, "q1", **{"options-0-text_en": "x" * 501})
+    assert response.status_code == 422
+    html = response.data.decode()
+    assert '<details class="english-texts" id="english" open>' in html
+    assert draft(survey.id) == before
+
+
+def test_matrix_items_and_number_unit_have_english_fields(client, survey):
+    response = client.post(f"{base(survey)}/sections/s2/questions", data={"qtype": "matrix"})
+    key = response.headers["Location"].rsplit("/", 1)[1]
+    assert (
+        edit(
+            client,
+            survey,
+            key,
+            **{"items-0-text_en": "Item one", "items-1-text": "小题二", "items-1-text_en": "Item two"},
+        ).status_code
+        == 302
+    )
+    assert [i.get("text_en") for i in question(draft(survey.id), key)["items"]] == ["Item one", "Item two"]
+    response = client.post(f"{base(survey)}/sections/s2/questions", data={"qtype": "number"})
+    key = response.headers["Location"].rsplit("/", 1)[1]
+    assert edit(client, survey, key, unit="次", unit_en="times").status_code == 302
+    assert question(draft(survey.id), key)["unit_en"] == "times"
+
+
+def test_section_and_settings_pages_edit_the_english_texts(client, survey):
+    url = f"{base(survey)}/sections/s1"
+    data = page_form(client.get(url).data.decode(), "card")
+    assert data["title_en"] == "Sense of safety"
+    response = client.post(url, data={**data, "intro_en": "About where you live."})
+    assert response.status_code == 302
+    section = draft(survey.id)["sections"][0]
+    assert (section["title_en"], section["intro_en"]) == ("Sense of safety", "About where you live.")
+    response = client.post(f"{base(survey)}/sections/new", data={"title": "补充", "title_en": "More"})
+    assert response.status_code == 302 and draft(survey.id)["sections"][-1]["title_en"] == "More"
+
+    url = f"{base(survey)}/settings"
+    data = page_form(client.get(url).data.decode(), "card")
+    assert data["title_en"] == "Public Sense of Safety and Satisfaction Survey" and data["thanks"] == ""
+    data.update(thanks="感谢参与！", thanks_en="Thank you for taking part!", intro_en="")
+    assert client.post(url, data=data).status_code == 302
+    definition = draft(survey.id)
+    assert definition["thanks"] == "感谢参与！" and definition["thanks_en"] == "Thank you for taking part!"
+    assert "intro_en" not in definition and definition["title_en"].startswith("Public Sense")
+    refused = client.post(url, data={**data, "title_en": 5 * "x" * 100})
+    assert refused.status_code == 422 and draft(survey.id) == definition
+
+
+def test_overview_says_how_much_is_in_english(client, survey):
+    html = client.get(base(survey) + "/").data.decode()
+    assert "已填写 55 / 55 处" in html
+    blank = client.post(f"/desk/projects/{survey.project_id}/questionnaires/blank", data={"title": "空白"})
+    html = client.get(blank.headers["Location"]).data.decode()
+    assert "没有（可选）" in html

@@ -21,9 +21,9 @@ def test_create_user_command(runner):
     user = db.session.execute(db.select(User).filter_by(username="bob")).scalar_one()
     assert user.display_name == "Bob" and user.password_hash.startswith("$argon2id$")
     again = runner.invoke(args=["create-user", "bob", "--password", "bob-password-1"])
-    assert again.exit_code != 0 and "already exists" in again.output
+    assert again.exit_code != 0 and "已被使用" in again.output
     short = runner.invoke(args=["create-user", "carol", "--password", "short"])
-    assert short.exit_code != 0 and "at least 8" in short.output
+    assert short.exit_code != 0 and "至少需要 10 个字符" in short.output
 
 
 def test_demo_command_creates_data_once(app, runner, client):

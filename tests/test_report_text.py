@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from survey.extensions import db
-from survey.models import IndicatorTable
-from survey.report_text import DEFAULT_TEMPLATE, ReportTemplateError, render_report, report_context, template_path
+from survey.models import IndicatorTable, ReportTemplate
+from survey.report_text import DEFAULT_TEMPLATE, ReportTemplateError, render_report, report_context
 from survey.reporting import questionnaire_results
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
@@ -47,11 +47,6 @@ TABLE = {
 
 
 @pytest.fixture
-def app_config(tmp_path):
-    return {"REPORT_TEMPLATE_DIR": str(tmp_path / "report_templates")}
-
-
-@pytest.fixture
 def answered(app, evaluator):
     """Seed 004's questionnaire, 6 issued and 6 returned, every answer the same."""
     project = make_project(evaluator)
@@ -66,6 +61,12 @@ def answered(app, evaluator):
 
 def url(questionnaire) -> str:
     return f"/desk/questionnaires/{questionnaire.id}/report/"
+
+
+def stored_template(project_id: int) -> ReportTemplate | None:
+    """The project's template row, read afresh from the database."""
+    db.session.expire_all()
+    return db.session.execute(db.select(ReportTemplate).filter_by(project_id=project_id)).scalar_one_or_none()
 
 
 def test_default_text_quotes_the_figures_and_the_caveats(app, logged_in, answered):
@@ -101,18 +102,19 @@ def test_a_linked_indicator_states_its_score(app, logged_in, answered):
     assert f"根据评分标准该项指标得{indicator['score']}分。" in text
 
 
-def test_an_edited_template_is_saved_and_used(app, logged_in, answered):
+def test_an_edited_template_is_saved_and_used(app, logged_in, answered, evaluator):
     edited = (
         "我组共回收{{ returned }}份问卷。\n\n"
         "{% for r in small_sample_rates %}第{{ r.number }}题仅{{ r.denominator }}份。{% endfor %}"
     )
     response = logged_in.post(url(answered), data={"template": edited})
     assert response.status_code == 302
-    assert template_path(answered.project_id).read_text(encoding="utf-8") == edited
+    stored = stored_template(answered.project_id)
+    assert stored.text == edited and stored.updated_by == evaluator.id
     html = logged_in.get(url(answered)).data.decode()
     assert "我组共回收6份问卷。" in html and "本次共发放问卷" not in html
     assert logged_in.post(url(answered) + "reset").status_code == 302
-    assert not template_path(answered.project_id).exists()
+    assert stored_template(answered.project_id) is None
     assert "本次共发放问卷6份" in logged_in.get(url(answered)).data.decode()
 
 
@@ -132,7 +134,7 @@ def test_a_broken_template_is_refused_and_not_saved(app, logged_in, answered, br
     assert response.status_code == 422
     html = response.data.decode()
     assert "报告模板" in html and words in html
-    assert not template_path(answered.project_id).exists()
+    assert stored_template(answered.project_id) is None
 
 
 def test_another_evaluator_gets_404(app, client, answered, other_evaluator):
@@ -140,4 +142,4 @@ def test_another_evaluator_gets_404(app, client, answered, other_evaluator):
     assert client.get(url(answered)).status_code == 404
     assert client.post(url(answered), data={"template": "x"}).status_code == 404
     assert client.post(url(answered) + "reset").status_code == 404
-    assert not template_path(answered.project_id).exists()
+    assert stored_template(answered.project_id) is None

@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import json
 import re
-from pathlib import Path
+import zlib
 
 import openpyxl
 import pytest
@@ -17,7 +17,7 @@ from survey import publishing
 from survey.definition import normalize_definition
 from survey.extensions import db
 from survey.library import load_template
-from survey.models import Channel, Questionnaire, Response, ReviewEvent
+from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
 from survey.response_import import (
     IGNORE,
     CellError,
@@ -234,12 +234,6 @@ ALL_EXPECTED = [
     },
     {"grp": "s", "safe": "a", "grid.att": "a", "grid.eff": "b", "chk": "c", "one": "a"},
 ]
-
-
-@pytest.fixture
-def app_config(tmp_path):
-    """Uploads go to a temporary folder, not the real instance folder."""
-    return {"IMPORT_UPLOAD_DIR": str(tmp_path / "imports")}
 
 
 @pytest.fixture
@@ -649,13 +643,14 @@ def test_upload_map_check_import_through_the_views(logged_in, seed, app):
     client = logged_in
     assert "导入答卷" in client.get(f"/desk/questionnaires/{seed.id}/import/").data.decode()
     rows = [SEED_HEADERS, SEED_TEXT_ROWS[0], [*SEED_TEXT_ROWS[1][:10], "非常满意", *SEED_TEXT_ROWS[1][11:]]]
-    sent = upload(client, seed, xlsx(rows))
+    rows_file = xlsx(rows)
+    sent = upload(client, seed, rows_file)
     assert sent.status_code == 302
     mapping_url = sent.headers["Location"]
     token = mapping_url.rstrip("/").rsplit("/", 1)[1]
-    kept = app.config["IMPORT_UPLOAD_DIR"] + f"/{token}.json"
-    with open(kept, encoding="utf-8") as handle:
-        assert "120.33.44" not in handle.read()  # the raw IP is not kept even while waiting
+    kept = db.session.execute(db.select(PendingImport).filter_by(token=token)).scalar_one()
+    assert kept.questionnaire_id == seed.id and kept.size == len(rows_file)
+    assert "120.33.44" not in zlib.decompress(kept.content).decode()  # the raw IP is not kept even while waiting
 
     page = client.get(mapping_url)
     assert page.status_code == 200
@@ -685,6 +680,7 @@ def test_upload_map_check_import_through_the_views(logged_in, seed, app):
     assert "已导入 2 份答卷" in client.get(done.headers["Location"]).data.decode()
     assert [r.answers["q4"] for r in responses_of(seed)] == ["a", "a"]
     assert client.get(mapping_url).status_code == 404  # the upload is gone after the import
+    assert db.session.execute(db.select(PendingImport)).first() is None
 
 
 def test_views_refuse_bad_files_and_oversized_uploads(logged_in, seed, app):
@@ -723,10 +719,10 @@ def test_a_token_only_works_for_its_questionnaire(logged_in, seed, evaluator):
     assert logged_in.get(f"/desk/questionnaires/{seed.id}/import/..%2F..%2Fsecret").status_code == 404
 
 
-def test_other_evaluator_gets_404_on_every_route(app, client, seed, other_evaluator):
+def test_other_evaluator_gets_404_on_every_route(app, client, seed, evaluator, other_evaluator):
     table = read_table(xlsx([SEED_HEADERS, *SEED_TEXT_ROWS]))
-    token = save_upload(Path(app.config["IMPORT_UPLOAD_DIR"]), seed.id, table)
-    assert load_upload(Path(app.config["IMPORT_UPLOAD_DIR"]), token, seed.id) is not None
+    token = save_upload(seed.id, evaluator.id, table)
+    assert load_upload(token, seed.id, evaluator.id) is not None
     assert login(client, "mallory", "mallory-password-1").status_code == 302
     base = f"/desk/questionnaires/{seed.id}/import"
     routes = [
@@ -743,7 +739,44 @@ def test_other_evaluator_gets_404_on_every_route(app, client, seed, other_evalua
         response = client.open(url, method=method, data={"col-0": "ignore"})
         assert response.status_code == 404, f"{method} {url} gave {response.status_code}"
     assert response_count() == 0
-    assert load_upload(Path(app.config["IMPORT_UPLOAD_DIR"]), token, seed.id) is not None  # discard refused
+    assert load_upload(token, seed.id, evaluator.id) is not None  # discard refused
+
+
+def test_only_the_uploader_may_map_an_upload(app, logged_in, seed):
+    from survey.access import add_member
+    from survey.accounts import create_user
+
+    mapping_url = upload(logged_in, seed, xlsx([SEED_HEADERS, *SEED_TEXT_ROWS])).headers["Location"]
+    add_member(seed.project, create_user("eddie", "eddie-password-long"), "editor")
+    add_member(seed.project, create_user("vera", "vera-password-long"), "viewer")
+    for name, refused in (("eddie", 404), ("vera", 403)):
+        colleague = app.test_client()
+        assert login(colleague, name, f"{name}-password-long").status_code == 302
+        assert colleague.get(mapping_url).status_code == refused
+        assert colleague.post(f"{mapping_url}/run", data={"col-0": "ignore"}).status_code == refused
+        assert colleague.post(f"{mapping_url}/discard").status_code == refused
+    assert logged_in.get(mapping_url).status_code == 200  # still there for alice
+    assert response_count() == 0
+
+
+def test_an_upload_expires_after_a_day_and_is_purged(app, logged_in, seed, runner):
+    from survey.response_import import UPLOAD_MAX_AGE
+
+    old_url = upload(logged_in, seed, xlsx([SEED_HEADERS, *SEED_TEXT_ROWS])).headers["Location"]
+    kept = db.session.execute(db.select(PendingImport)).scalar_one()
+    kept.created_at = utcnow() - dt.timedelta(seconds=UPLOAD_MAX_AGE + 60)
+    db.session.commit()
+    assert logged_in.get(old_url).status_code == 404  # expired, even before anything removed it
+    new_url = upload(logged_in, seed, xlsx([SEED_HEADERS, *SEED_TEXT_ROWS])).headers["Location"]
+    tokens = db.session.execute(db.select(PendingImport.token)).scalars().all()
+    assert tokens == [new_url.rsplit("/", 1)[1]]  # the new upload removed the expired one
+    assert logged_in.get(new_url).status_code == 200
+    kept = db.session.execute(db.select(PendingImport)).scalar_one()
+    kept.created_at = utcnow() - dt.timedelta(seconds=UPLOAD_MAX_AGE + 60)
+    db.session.commit()
+    result = runner.invoke(args=["purge-expired"])
+    assert result.exit_code == 0 and "removed 1 expired import upload(s)" in result.output
+    assert db.session.execute(db.select(PendingImport)).first() is None
 
 
 def test_anonymous_is_sent_to_login(app, client, seed):
@@ -751,8 +784,7 @@ def test_anonymous_is_sent_to_login(app, client, seed):
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
-def test_every_step_needs_the_csrf_token(app, client, seed, tmp_path):
-    app.config["IMPORT_UPLOAD_DIR"] = str(tmp_path / "csrf-imports")
+def test_every_step_needs_the_csrf_token(app, client, seed):
     token = hidden_value(client.get("/login").data.decode(), "csrf_token")
     client.post("/login", data={"username": "alice", "password": "alice-password-1", "csrf_token": token})
     url = f"/desk/questionnaires/{seed.id}/import/"

@@ -1,17 +1,31 @@
-"""The questionnaire workbook: sheets, the same figures as the results, option texts, native charts."""
+"""The questionnaire and project workbooks: sheets, the same figures as the results, option texts, native charts,
+the 附件1 indicator sheet, sheet names, access."""
 
 from __future__ import annotations
 
 import io
+import json
 import random
 import zipfile
+from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
+from flask import url_for
 
+from analysis.export import responses_table
+from analysis.indicator_io import dump_xlsx, load_table
+from analysis.indicators import iter_nodes, score_table
+from analysis.workbook import _Book, results_workbook, sheet_name
+from survey import publishing
 from survey.demo import _answer
-from survey.models import Response
-from survey.reporting import questionnaire_results
+from survey.desk import _export_labels
+from survey.extensions import db
+from survey.models import IndicatorTable, ProjectMember, Response
+from survey.reporting import display_records, questionnaire_results, response_records, schema_for
+from survey.results_json import results_dict
+from survey.workbook_views import published_questionnaires, responses_of, workbook_labels
 from tests.conftest import login
 from tests.helpers import make_project, published
 
@@ -94,3 +108,177 @@ def test_other_evaluator_gets_404(app, client, answered, other_evaluator):
 def test_anonymous_goes_to_login(app, client, answered):
     response = client.get(f"/desk/questionnaires/{answered.id}/results.xlsx")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# ---------------------------------------------------------------- the 附件1 sheet, the project workbook
+
+
+LIBRARY = Path(__file__).resolve().parent.parent / "analysis" / "indicator_library"
+
+
+def library_table(stem: str) -> dict:
+    return json.loads((LIBRARY / f"{stem}.json").read_text(encoding="utf-8"))
+
+
+def _with_table(project, definition: dict) -> None:
+    db.session.add(IndicatorTable(project_id=project.id, definition=definition))
+    db.session.commit()
+
+
+def _attachment_rows(sheet) -> dict:
+    return {row[0]: row for row in sheet.iter_rows(min_row=3, values_only=True) if row[0] in ("总分", "评价等级")}
+
+
+def test_results_workbook_has_the_attachment_sheet_with_total_and_grade(app, logged_in, answered):
+    definition = library_table("seed_002_xinjian")
+    _with_table(answered.project, definition)
+    body = _download(logged_in, answered)
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    assert book.sheetnames == [*SHEETS[:-1], "附件1", SHEETS[-1]]
+    sheet = book["附件1"]
+    assert [c.value for c in sheet[2]][:12] == ["一级指标", "分值", "二级指标", "分值", "三级指标", "分值", "指标说明",
+                                                "评分标准", "评分规则", "规则参数", "取值", "得分"]  # fmt: skip
+    totals = _attachment_rows(sheet)
+    assert totals["总分"][11] == pytest.approx(93.07) and totals["总分"][1] == 100
+    assert totals["评价等级"][11] == "优"
+    merged = [str(r) for r in sheet.merged_cells.ranges]
+    assert any(r.startswith("A3:A") for r in merged) and any(r.startswith("C") for r in merged)
+    assert sheet.column_dimensions["M"].hidden and sheet.freeze_panes == "A3"
+    # The same layout as the 附件1 download: the table reads back from the workbook unchanged.
+    assert load_table(body, "results.xlsx") == definition
+    standalone = openpyxl.load_workbook(io.BytesIO(dump_xlsx(definition, score_table(definition))))["附件1"]
+    assert [list(r) for r in standalone.iter_rows(values_only=True)] == [
+        list(r) for r in sheet.iter_rows(values_only=True)
+    ]
+
+
+def test_linked_leaves_take_their_values_from_the_results(app, logged_in, answered):
+    results = questionnaire_results(answered)
+    rated = next(s for s in results.questions if s.rate and s.rate.denominator)
+    link = {"questionnaire": answered.id, "figure": "rate", "question": rated.question["key"]}
+    definition = library_table("seed_002_xinjian")
+    leaf = next(n for n, _p, _l in iter_nodes(definition["indicators"]) if n.get("key") == "d3_1")  # 服务对象满意度
+    leaf["input"] = {"link": link}
+    _with_table(answered.project, definition)
+    sheet = openpyxl.load_workbook(io.BytesIO(_download(logged_in, answered)))["附件1"]
+    row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[14] == "d3_1")
+    percent = Decimal(rated.rate.numerator) * 100 / Decimal(rated.rate.denominator)
+    expected = score_table(definition, linked={"d3_1": percent})
+    assert json.loads(row[10]) == {"link": link}
+    assert Decimal(str(row[11])) == expected.scores["d3_1"]
+    assert _attachment_rows(sheet)["总分"][11] == pytest.approx(float(expected.total))
+    assert expected.total == Decimal("93.07") - 5 + expected.scores["d3_1"]  # d3_1 scored 5 (93 %) unlinked
+
+
+@pytest.fixture
+def project_with_two(app, evaluator):
+    """A project with two answered questionnaires, a draft and the seed 002 indicator table."""
+    project = make_project(evaluator)
+    first = published(project, "public_safety")
+    second = published(project)
+    publishing.create_questionnaire(project, "public_safety", title="未发布的草稿")
+    _answer(first, random.Random(2), 30)
+    _answer(second, random.Random(3), 12)
+    _with_table(project, library_table("seed_002_xinjian"))
+    return project
+
+
+def _project_download(client, project) -> bytes:
+    response = client.get(f"/desk/projects/{project.id}/workbook.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert f"project-{project.id}.xlsx" in response.headers["Content-Disposition"]
+    return response.data
+
+
+def test_project_workbook_summary_sheets_and_attachment(app, logged_in, project_with_two):
+    with app.test_request_context():
+        assert url_for("workbook_views.project_workbook", project_id=7) == "/desk/projects/7/workbook.xlsx"
+    body = _project_download(logged_in, project_with_two)
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    per_questionnaire = [f"Q{n} {name}" for n in (1, 2) for name in SHEETS]
+    assert book.sheetnames == ["问卷汇总", "附件1", *per_questionnaire]
+    assert all(len(name) <= 31 and not set(name) & set("[]:*?/\\") for name in book.sheetnames)
+    assert len({name.lower() for name in book.sheetnames}) == len(book.sheetnames)
+
+    summary = list(book["问卷汇总"].iter_rows(values_only=True))
+    header = list(summary[0])
+    rows = {row[0]: dict(zip(header, row, strict=True)) for row in summary[1:] if row[0] in ("Q1", "Q2")}
+    assert len(rows) == 2  # the draft is not listed
+    for prefix, questionnaire in zip(("Q1", "Q2"), published_questionnaires(project_with_two), strict=True):
+        results, row = questionnaire_results(questionnaire), rows[prefix]
+        assert row["问卷"] == questionnaire.title
+        assert (row["发放份数"], row["回收份数"], row["有效份数"]) == (results.issued, results.returned, results.valid)
+        assert row["排除份数"] == results.excluded
+        overall = results.overall
+        assert row["总体满意度"] == pytest.approx(overall.value)
+        assert row["百分比 (%)"] == pytest.approx(float(overall.percent))
+        if overall.rate is not None:
+            assert row["分母（n）"] == overall.rate.denominator and row["定义"]
+        raw = book[f"{prefix} 原始数据"]
+        assert raw.max_row == 1 + results.returned
+    assert any("口径：回收率" in str(r[0]) for r in summary)
+
+    totals = _attachment_rows(book["附件1"])
+    assert totals["总分"][11] == pytest.approx(93.07) and totals["评价等级"][11] == "优"
+    assert load_table(body, "project.xlsx") == library_table("seed_002_xinjian")
+
+
+def test_project_workbook_for_a_viewer_not_for_outsiders(app, client, project_with_two, other_evaluator):
+    url = f"/desk/projects/{project_with_two.id}/workbook.xlsx"
+    response = client.get(url)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert login(client, "mallory", "mallory-password-1").status_code == 302
+    assert client.get(url).status_code == 404
+    assert client.get("/desk/projects/999999/workbook.xlsx").status_code == 404
+    db.session.add(ProjectMember(project_id=project_with_two.id, user_id=other_evaluator.id, role="viewer"))
+    db.session.commit()
+    assert openpyxl.load_workbook(io.BytesIO(_project_download(client, project_with_two))).sheetnames[0] == "问卷汇总"
+
+
+def test_results_page_links_both_workbooks(app, logged_in, answered):
+    page = logged_in.get(f"/desk/questionnaires/{answered.id}/results").data.decode()
+    assert f"/desk/questionnaires/{answered.id}/results.xlsx" in page
+    assert f"/desk/projects/{answered.project_id}/workbook.xlsx" in page
+
+
+def test_project_workbook_without_questionnaires_or_table(app, logged_in, evaluator):
+    project = make_project(evaluator, name="空项目")
+    names = openpyxl.load_workbook(io.BytesIO(_project_download(logged_in, project))).sheetnames
+    assert names == ["问卷汇总"]
+
+
+def test_streamed_rows_and_a_dataframe_write_the_same_sheet(app, answered):
+    with app.test_request_context():
+        data = results_dict(answered, questionnaire_results(answered))
+        frame = responses_table(schema_for(answered), display_records(answered, response_records(answered)),
+                                _export_labels())  # fmt: skip
+        from_frame = results_workbook(data, frame, workbook_labels())
+        streamed = results_workbook(data, responses_of(answered), workbook_labels())
+    sheets = [openpyxl.load_workbook(io.BytesIO(body))["原始数据"] for body in (from_frame, streamed)]
+    values = [[list(r) for r in sheet.iter_rows(values_only=True)] for sheet in sheets]
+    assert len(values[0]) == 41 and values[0] == values[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix", "expected"),
+    [
+        ("比率", "Q1 ", "Q1 比率"),
+        ("a/b:c*d?[e]\\f", "", "a_b_c_d__e__f"),
+        ("'quoted'", "", "quoted"),
+        ("History", "", "_History"),
+        ("很长的名字" * 10, "Q12 ", "Q12 " + ("很长的名字" * 10)[:27]),
+        ("", "", "Sheet"),
+    ],
+)
+def test_sheet_names_are_valid_for_excel(text, prefix, expected):
+    assert sheet_name(text, prefix) == expected
+
+
+def test_sheet_names_stay_unique_when_cut(app):
+    output = io.BytesIO()
+    book = _Book(output, {"a": "很长的名字" * 10, "b": "很长的名字" * 10 + "乙"})
+    book.prefix = "Q1 "
+    names = [book.sheet(key).get_name() for key in ("a", "b", "a")]
+    book.wb.close()
+    assert len({n.lower() for n in names}) == 3 and all(len(n) <= 31 for n in names)

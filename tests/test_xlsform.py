@@ -84,10 +84,18 @@ def test_sample_types_labels_and_required(sample):
     by_key = questions(sample)
     types = {key: q["type"] for key, q in by_key.items()}
     assert types == {
-        "gender": "single_choice", "age": "number", "district": "single_choice",
-        "safe": "single_choice", "worries": "multiple_choice", "trend": "single_choice",
-        "worse_reason": "text", "contacted": "single_choice", "attitude": "single_choice",
-        "visit_date": "date", "wait_hours": "number", "suggestion": "textarea",
+        "gender": "single_choice",
+        "age": "number",
+        "district": "single_choice",
+        "safe": "single_choice",
+        "worries": "multiple_choice",
+        "trend": "single_choice",
+        "worse_reason": "text",
+        "contacted": "single_choice",
+        "attitude": "single_choice",
+        "visit_date": "date",
+        "wait_hours": "number",
+        "suggestion": "textarea",
     }
     required = {key for key, q in by_key.items() if q["required"]}
     assert required == {"gender", "age", "district", "safe", "worries", "contacted", "attitude"}
@@ -95,8 +103,12 @@ def test_sample_types_labels_and_required(sample):
     assert by_key["safe"]["text"] == "在目前的社会治安环境下，您感觉安全吗？"
     assert by_key["age"]["help"] == "请填写周岁"
     assert [(o["key"], o["text"]) for o in by_key["safe"]["options"]] == [
-        ("very_safe", "很安全"), ("safe", "安全"), ("fairly_safe", "基本安全"),
-        ("unsafe", "不太安全"), ("very_unsafe", "不安全"), ("dont_know", "说不清"),
+        ("very_safe", "很安全"),
+        ("safe", "安全"),
+        ("fairly_safe", "基本安全"),
+        ("unsafe", "不太安全"),
+        ("very_unsafe", "不安全"),
+        ("dont_know", "说不清"),
     ]
     assert [o["text"] for o in by_key["contacted"]["options"]] == ["是", "否"]
 
@@ -128,8 +140,11 @@ def test_label_language_preference_and_fallback():
         ["text", "b", "Question B", "问题乙", "", "", ""],
         ["text", "c", "Question C", "", "", "", ""],
     ]
-    choices = [["List Name", "NAME", "label::English (en)", "label::Chinese (zh)"],
-               ["yesno", "yes", "Yes", "是"], ["yesno", "no", "No", ""]]
+    choices = [
+        ["List Name", "NAME", "label::English (en)", "label::Chinese (zh)"],
+        ["yesno", "yes", "Yes", "是"],
+        ["yesno", "no", "No", ""],
+    ]
     by_key = questions(definition_from_xlsform(xlsx([header, *rows], choices)))
     assert [by_key[k]["text"] for k in "abc"] == ["问题甲", "问题乙", "Question C"]
     assert by_key["a"]["help"] == "提示"
@@ -144,16 +159,29 @@ def test_title_falls_back_to_the_argument():
 
 def test_metadata_and_notes_are_skipped_and_required_spellings():
     definition = imported(
-        ["start", "start"], ["today", "today"], ["deviceid", "deviceid"], ["calculate", "calc", ""],
+        ["start", "start"],
+        ["today", "today"],
+        ["deviceid", "deviceid"],
+        ["calculate", "calc", ""],
         ["note", "n1", "说明"],
-        ["text", "a", "甲", "yes"], ["text", "b", "乙", "TRUE()"], ["text", "c", "丙", 1],
-        ["text", "d", "丁", "true"], ["text", "e", "戊", "no"], ["text", "f", "己", ""],
+        ["text", "a", "甲", "yes"],
+        ["text", "b", "乙", "TRUE()"],
+        ["text", "c", "丙", 1],
+        ["text", "d", "丁", "true"],
+        ["text", "e", "戊", "no"],
+        ["text", "f", "己", ""],
         ["select_one yesno or_other", "g", "庚", "false"],
     )
     assert [s["key"] for s in definition["sections"]] == ["s1"]
     by_key = questions(definition)
     assert {k: q["required"] for k, q in by_key.items()} == {
-        "a": True, "b": True, "c": True, "d": True, "e": False, "f": False, "g": False,
+        "a": True,
+        "b": True,
+        "c": True,
+        "d": True,
+        "e": False,
+        "f": False,
+        "g": False,
     }
     assert by_key["g"]["options"][-1] == {"key": "other", "text": "其他", "other": True}
 
@@ -164,7 +192,9 @@ def test_names_are_sanitised_uniquely_and_relevant_follows_them():
         ["select_one yesno", "Q2", "乙"],
         ["text", "q2", "丙", "", "${1st-Visit} = 'yes' and ${Q2} != 'no'"],
         ["text", "名字", "丁"],
-        ["begin_group", "Part 2", "第二部分"], ["text", "x" * 40, "戊"], ["end_group"],
+        ["begin_group", "Part 2", "第二部分"],
+        ["text", "x" * 40, "戊"],
+        ["end_group"],
     )
     keys = [q["key"] for s in definition["sections"] for q in s["questions"]]
     assert keys == ["q1st_visit", "q2", "q2_2", "q__", "x" * 32]
@@ -183,24 +213,38 @@ def test_names_are_sanitised_uniquely_and_relevant_follows_them():
         ("selected( ${m} , 'x' )", {"question": "m", "any_of": ["x"]}),
         ("not(selected(${m}, 'x'))", {"question": "m", "none_of": ["x"]}),
         ("(${a} = 'yes')", {"question": "a", "any_of": ["yes"]}),
-        ("selected(${m}, 'x') or selected(${m}, 'y') or selected(${m}, 'x')",
-         {"question": "m", "any_of": ["x", "y"]}),
+        ("selected(${m}, 'x') or selected(${m}, 'y') or selected(${m}, 'x')", {"question": "m", "any_of": ["x", "y"]}),
         ("${b} = '1' or ${b} = '2'", {"question": "b", "any_of": ["1", "2"]}),
-        ("${a} = 'yes' and selected(${m}, 'x')",
-         {"all": [{"question": "a", "any_of": ["yes"]}, {"question": "m", "any_of": ["x"]}]}),
-        ("${a} = 'yes' or ${b} = '1' and selected(${m}, 'y')",
-         {"any": [{"question": "a", "any_of": ["yes"]},
-                  {"all": [{"question": "b", "any_of": ["1"]}, {"question": "m", "any_of": ["y"]}]}]}),
-        ("(${a} = 'yes' or ${b} = '1') and selected(${m}, 'y')",
-         {"all": [{"any": [{"question": "a", "any_of": ["yes"]}, {"question": "b", "any_of": ["1"]}]},
-                  {"question": "m", "any_of": ["y"]}]}),
+        (
+            "${a} = 'yes' and selected(${m}, 'x')",
+            {"all": [{"question": "a", "any_of": ["yes"]}, {"question": "m", "any_of": ["x"]}]},
+        ),
+        (
+            "${a} = 'yes' or ${b} = '1' and selected(${m}, 'y')",
+            {
+                "any": [
+                    {"question": "a", "any_of": ["yes"]},
+                    {"all": [{"question": "b", "any_of": ["1"]}, {"question": "m", "any_of": ["y"]}]},
+                ]
+            },
+        ),
+        (
+            "(${a} = 'yes' or ${b} = '1') and selected(${m}, 'y')",
+            {
+                "all": [
+                    {"any": [{"question": "a", "any_of": ["yes"]}, {"question": "b", "any_of": ["1"]}]},
+                    {"question": "m", "any_of": ["y"]},
+                ]
+            },
+        ),
     ],
 )
 def test_relevant_expressions(relevant, show_if):
-    choices = [*YESNO, ["xyz", "x", "X"], ["xyz", "y", "Y"], ["xyz", "z", "Z"], ["nums", 1, "一"],
-               ["nums", 2, "二"]]
+    choices = [*YESNO, ["xyz", "x", "X"], ["xyz", "y", "Y"], ["xyz", "z", "Z"], ["nums", 1, "一"], ["nums", 2, "二"]]
     definition = imported(
-        ["select_one yesno", "a", "甲"], ["select_multiple xyz", "m", "乙"], ["select_one nums", "b", "丙"],
+        ["select_one yesno", "a", "甲"],
+        ["select_multiple xyz", "m", "乙"],
+        ["select_one nums", "b", "丙"],
         ["text", "t", "丁", "", relevant],
         choices=choices,
     )
@@ -215,24 +259,38 @@ def test_relevant_expressions(relevant, show_if):
     [
         ([["select_one nolist", "a", "甲"]], "survey!2", "选项列表“nolist”不存在。"),
         ([["geopoint", "where", "位置"]], "survey!2", "不支持的题型“geopoint”。"),
-        ([["select_one_from_file towns.csv", "town", "乡镇"]], "survey!2",
-         "不支持的题型“select_one_from_file towns.csv”。"),
+        (
+            [["select_one_from_file towns.csv", "town", "乡镇"]],
+            "survey!2",
+            "不支持的题型“select_one_from_file towns.csv”。",
+        ),
         ([["begin repeat", "people", "家庭成员"]], "survey!2", "不支持的题型“begin repeat”。"),
-        ([["select_one yesno", "a", "甲"], ["text", "b", "乙", "", "${a} > 3"]], "survey!3",
-         "无法识别的显示条件：“${a} > 3”。"),
-        ([["text", "a", "甲", "", "${b} = 'yes'"], ["select_one yesno", "b", "乙"]], "survey!2",
-         "显示条件只能引用前面的题目，“b”在第 3 行。"),
+        (
+            [["select_one yesno", "a", "甲"], ["text", "b", "乙", "", "${a} > 3"]],
+            "survey!3",
+            "无法识别的显示条件：“${a} > 3”。",
+        ),
+        (
+            [["text", "a", "甲", "", "${b} = 'yes'"], ["select_one yesno", "b", "乙"]],
+            "survey!2",
+            "显示条件只能引用前面的题目，“b”在第 3 行。",
+        ),
         ([["text", "a", "甲", "", "${nobody} = 'yes'"]], "survey!2", "显示条件引用的题目“nobody”不存在。"),
-        ([["select_one yesno", "a", "甲"], ["text", "b", "乙", "", "${a} = 'maybe'"]], "survey!3",
-         "显示条件中的题目“a”没有名为“maybe”的选项。"),
-        ([["text", "a", "甲"], ["text", "b", "乙", "", "${a} = 'x'"]], "survey!3",
-         "显示条件只能引用选择题，“a”不是选择题。"),
+        (
+            [["select_one yesno", "a", "甲"], ["text", "b", "乙", "", "${a} = 'maybe'"]],
+            "survey!3",
+            "显示条件中的题目“a”没有名为“maybe”的选项。",
+        ),
+        (
+            [["text", "a", "甲"], ["text", "b", "乙", "", "${a} = 'x'"]],
+            "survey!3",
+            "显示条件只能引用选择题，“a”不是选择题。",
+        ),
         ([["text", "a", "甲"], ["text", "a", "乙"]], "survey!3", "名称“a”重复了，第 2 行已经用过。"),
         ([["text", "", "甲"]], "survey!2", "题目缺少名称（name）。"),
         ([["text", "a", ""]], "survey!2", "题目缺少文字（label）。"),
         ([["end group"], ["text", "a", "甲"]], "survey!2", "多余的 end group：前面没有对应的 begin group。"),
-        ([["begin group", "g", "组"], ["text", "a", "甲"]], "survey!2",
-         "分组没有结束：缺少对应的 end group。"),
+        ([["begin group", "g", "组"], ["text", "a", "甲"]], "survey!2", "分组没有结束：缺少对应的 end group。"),
         ([["note", "n", "只有说明"]], "survey", "问卷里没有可以导入的题目。"),
     ],
 )
@@ -241,8 +299,13 @@ def test_problem_names_the_row(rows, path, message):
 
 
 def test_bad_choice_names_the_choices_row():
-    choices = [["list_name", "name", "label"], ["l", "ok", "好"], ["l", "不合格", "坏"], ["l", "ok", "重"],
-               ["l", "x", ""]]
+    choices = [
+        ["list_name", "name", "label"],
+        ["l", "ok", "好"],
+        ["l", "不合格", "坏"],
+        ["l", "ok", "重"],
+        ["l", "x", ""],
+    ]
     assert problems_of(xlsx([HEADER, ["select_one l", "a", "甲"]], choices)) == [
         ("choices!3", "选项名称“不合格”不合要求：须为 1–16 个英文字母、数字、下划线或连字符。"),
         ("choices!4", "选项名称“ok”在列表“l”中重复了。"),
@@ -281,5 +344,48 @@ def test_every_problem_is_listed():
         ["text", "f", "己", "", "selected(${b}, 'x')"],  # b already reported: no second problem
     ]
     assert [path for path, _ in problems_of(xlsx([HEADER, *rows], YESNO))] == [
-        "survey!4", "survey!5", "survey!6", "survey!7",
+        "survey!4",
+        "survey!5",
+        "survey!6",
+        "survey!7",
     ]
+
+
+# --- English columns --------------------------------------------------------------------------------------
+
+
+def test_sample_english_columns_become_english_twins(sample):
+    by_key = questions(sample)
+    assert by_key["safe"]["text_en"] == "How safe do you feel?"
+    assert by_key["age"]["help_en"] == "Years" and by_key["suggestion"]["help_en"] == "Optional"
+    assert [o["text_en"] for o in by_key["gender"]["options"]] == ["Male", "Female"]
+    assert [s.get("title_en") for s in sample["sections"]] == [
+        "About you",
+        "Sense of safety",
+        None,
+        "Police service",
+        None,
+    ]
+    assert "worse" in [o["key"] for o in by_key["trend"]["options"]]
+
+
+def test_english_is_kept_only_where_it_adds_something():
+    header = ["type", "name", "label::Chinese (zh)", "label::English (en)", "hint", "hint::English"]
+    rows = [
+        ["select_one yesno", "a", "问题甲", "Question A", "提示", "Hint"],
+        ["text", "b", "", "Question B", "", ""],  # no Chinese: the English is the text, not a twin
+        ["text", "c", "问题丙", "", "", ""],
+    ]
+    choices = [
+        ["list_name", "name", "label::zh", "label::en"],
+        ["yesno", "yes", "是", "Yes"],
+        ["yesno", "no", "否", ""],
+    ]
+    settings = [["form_title::中文", "form_title::English (en)"], ["调查", "Survey"]]
+    definition = definition_from_xlsform(xlsx([header, *rows], choices, settings))
+    by_key = questions(definition)
+    assert (by_key["a"]["text_en"], by_key["a"]["help_en"]) == ("Question A", "Hint")
+    assert by_key["b"]["text"] == "Question B" and "text_en" not in by_key["b"]
+    assert "text_en" not in by_key["c"]
+    assert [o.get("text_en") for o in by_key["a"]["options"]] == ["Yes", None]
+    assert (definition["title"], definition["title_en"]) == ("调查", "Survey")

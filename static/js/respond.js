@@ -1,11 +1,60 @@
-// Respondent page. Two jobs, both optional: the page works the same with JavaScript off.
-// 1. Skip logic: hide questions and sections whose data-show-if condition is false (the server
-//    applies the same rules on submit, so a hidden answer is never stored).
-// 2. Stop a double tap from sending the form twice (the server is idempotent on the submission id anyway).
+// Respondent page. Everything here is optional: with JavaScript off the page is one long form that works.
+// 1. Skip logic: hide questions and sections whose data-show-if condition is false (the server applies the
+//    same rules on submit, so a hidden answer is never stored).
+// 2. Steps: a questionnaire with two or more sections is shown one section at a time, with back/next and a
+//    progress line. All fields stay in the one form, so one POST still stores the whole response at once.
+// 3. Required questions are checked per step and before sending, in the server's words, and focus goes to
+//    the first problem (the server checks again; this only saves a round trip on a slow network).
+// 4. A draft of the answers is kept in this device's localStorage (keyed by questionnaire token and version)
+//    so a reload or a closed WeChat window loses nothing; the thanks page clears it.
+// 5. A double tap on "submit" sends the form once (the server is idempotent on the submission id anyway).
+// Written for WeChat's browser on old phones: plain ES2017, no modules, no optional chaining.
 (function () {
   "use strict";
+  var DRAFT_PREFIX = "survey-draft:";
+  var DRAFT_MAX_AGE = 30 * 24 * 3600 * 1000;
+  var NOT_SAVED = { csrf_token: 1, submission_id: 1, pow_challenge: 1, pow_nonce: 1 };
+
+  function toArray(list) { return Array.prototype.slice.call(list); }
+
+  // localStorage may be missing or throw (private mode, storage switched off, quota): then no drafts.
+  function deviceStorage() {
+    try {
+      var store = window.localStorage;
+      store.setItem("survey-probe", "1");
+      store.removeItem("survey-probe");
+      return store;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function forgetDrafts(store, token) {
+    var prefix = DRAFT_PREFIX + token + ":";
+    try {
+      for (var i = store.length - 1; i >= 0; i--) {
+        var key = store.key(i);
+        if (key && key.indexOf(prefix) === 0) { store.removeItem(key); }
+      }
+    } catch (error) { /* nothing to clean up then */ }
+  }
+
+  var thanks = document.querySelector("[data-clear-draft]");
+  if (thanks) {
+    var thanksStore = deviceStorage();
+    if (thanksStore) { forgetDrafts(thanksStore, thanks.getAttribute("data-clear-draft")); }
+  }
+
   var form = document.getElementById("survey-form");
   if (!form) { return; }
+  var sections = toArray(form.querySelectorAll(".survey-section"));
+  var current = 0;
+  var backButton = document.getElementById("step-back");
+  var nextButton = document.getElementById("step-next");
+  var submitButton = document.getElementById("submit");
+  var requiredMessage = form.getAttribute("data-msg-required") || "";
+
+  // --- skip logic ---------------------------------------------------------------------------------------
 
   function chosen(key) {
     var values = [];
@@ -35,31 +84,338 @@
     return raw ? JSON.parse(raw) : null;
   }
 
-  function update() {
+  function applySkipLogic() {
     var visible = {};
-    var sections = form.querySelectorAll(".survey-section");
-    for (var s = 0; s < sections.length; s++) {
-      var sectionShown = holds(parse(sections[s]), visible);
-      sections[s].hidden = !sectionShown;
-      var questions = sections[s].querySelectorAll("fieldset.question");
-      for (var q = 0; q < questions.length; q++) {
-        var shown = sectionShown && holds(parse(questions[q]), visible);
-        questions[q].hidden = !shown;
-        visible[questions[q].id.slice(2)] = shown;
-      }
-    }
+    sections.forEach(function (section) {
+      var sectionShown = holds(parse(section), visible);
+      section.hidden = !sectionShown;
+      toArray(section.querySelectorAll("fieldset.question")).forEach(function (question) {
+        var shown = sectionShown && holds(parse(question), visible);
+        question.hidden = !shown;
+        visible[question.id.slice(2)] = shown;
+      });
+    });
   }
 
-  form.addEventListener("change", update);
-  update();
+  // --- answered or not ----------------------------------------------------------------------------------
 
-  form.addEventListener("submit", function (event) {
-    var button = document.getElementById("submit");
-    if (form.dataset.sent === "1") { event.preventDefault(); return; }
-    form.dataset.sent = "1";
-    if (button) {
-      button.setAttribute("aria-busy", "true");
-      button.textContent = button.dataset.busy || button.textContent;
+  function shownQuestions(root) {
+    return toArray(root.querySelectorAll("fieldset.question")).filter(function (question) {
+      var section = question.closest(".survey-section");
+      return !question.hidden && !(section && section.hidden);
+    });
+  }
+
+  function picked(root) { return root.querySelector("input[type=radio]:checked, input[type=checkbox]:checked"); }
+
+  function typed(root) {
+    return toArray(root.querySelectorAll("textarea, input:not([type=radio]):not([type=checkbox])")).some(
+      function (box) { return !box.classList.contains("other-input") && box.value.trim() !== ""; });
+  }
+
+  function isAnswered(question) {
+    var items = toArray(question.querySelectorAll(".matrix-item"));
+    if (items.length) { return items.every(function (item) { return picked(item); }); }
+    return Boolean(picked(question)) || typed(question);
+  }
+
+  function isRequired(question) { return Boolean(question.querySelector("[required]")); }
+
+  // --- errors beside the question -----------------------------------------------------------------------
+
+  function describedBy(element, id, add) {
+    var ids = (element.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
+    if (add) { ids.push(id); }
+    if (ids.length) { element.setAttribute("aria-describedby", ids.join(" ")); } else { element.removeAttribute("aria-describedby"); }
+  }
+
+  function markInvalid(question, invalid) {
+    var errorId = "err-" + question.id.slice(2);
+    describedBy(question, errorId, invalid);
+    toArray(question.querySelectorAll("input:not(.other-input), textarea")).forEach(function (input) {
+      if (invalid) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+      if (input.type !== "radio" && input.type !== "checkbox") { describedBy(input, errorId, invalid); }
+    });
+    question.classList.toggle("has-error", invalid);
+    toArray(question.querySelectorAll(".matrix-item")).forEach(function (item) {
+      item.classList.toggle("has-error", invalid && !picked(item));
+    });
+  }
+
+  function showRequired(question) {
+    var errorId = "err-" + question.id.slice(2);
+    var box = document.getElementById(errorId);
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "errors";
+      box.id = errorId;
+      var legend = question.querySelector("legend");
+      var after = question.querySelector(".help:not(.condition)") || question.querySelector(".condition") || legend;
+      after.parentNode.insertBefore(box, after.nextSibling);
     }
+    box.innerHTML = "";
+    var line = document.createElement("p");
+    line.className = "error";
+    line.textContent = requiredMessage;
+    box.appendChild(line);
+    markInvalid(question, true);
+  }
+
+  function clearError(question) {
+    var box = document.getElementById("err-" + question.id.slice(2));
+    if (box) { box.parentNode.removeChild(box); }
+    markInvalid(question, false);
+  }
+
+  // The unanswered required questions shown in ``root``; each gets its message, answered ones lose theirs.
+  function check(root) {
+    var problems = [];
+    shownQuestions(root).forEach(function (question) {
+      if (isRequired(question) && !isAnswered(question)) {
+        showRequired(question);
+        problems.push(question);
+      }
+    });
+    return problems;
+  }
+
+  function focusQuestion(question) {
+    var target = question;
+    var items = toArray(question.querySelectorAll(".matrix-item"));
+    for (var i = 0; i < items.length; i++) {
+      if (!picked(items[i])) { target = items[i]; break; }
+    }
+    var input = target.querySelector("input:not([type=hidden]), textarea");
+    question.scrollIntoView({ block: "start" });
+    if (input) { input.focus({ preventScroll: true }); }
+  }
+
+  // --- steps and progress -------------------------------------------------------------------------------
+
+  function shownSections() { return sections.filter(function (section) { return !section.hidden; }); }
+
+  function fill(element, values) {
+    var text = element.getAttribute("data-text") || "";
+    Object.keys(values).forEach(function (key) { text = text.split("{" + key + "}").join(values[key]); });
+    element.textContent = text;
+  }
+
+  function updateProgress() {
+    var progress = document.getElementById("progress");
+    if (!progress) { return; }
+    var questions = shownQuestions(form);
+    var done = questions.filter(isAnswered).length;
+    fill(document.getElementById("progress-answered"), { done: done, total: questions.length });
+    var meter = document.getElementById("progress-meter");
+    meter.max = Math.max(questions.length, 1);
+    meter.value = done;
+    var stepText = document.getElementById("progress-step");
+    var shown = shownSections();
+    stepText.hidden = !stepped();
+    if (stepped()) { fill(stepText, { step: shown.indexOf(sections[current]) + 1, total: shown.length }); }
+    progress.hidden = false;
+  }
+
+  // Steps are on while the form has the class "stepped" (set at start when there are two or more sections).
+  function stepped() { return form.classList.contains("stepped"); }
+
+  function updateSteps() {
+    if (!stepped()) {
+      backButton.hidden = nextButton.hidden = true;
+      submitButton.hidden = false;
+      document.body.classList.remove("later-step");
+      return;
+    }
+    var shown = shownSections();
+    if (sections[current].hidden) { current = sections.indexOf(shown[0]); }
+    var position = shown.indexOf(sections[current]);
+    var last = position === shown.length - 1;
+    sections.forEach(function (section, index) { section.classList.toggle("step-current", index === current); });
+    backButton.hidden = position === 0;
+    nextButton.hidden = last;
+    submitButton.hidden = !last;
+    document.body.classList.toggle("later-step", position > 0);
+  }
+
+  function refresh() {
+    applySkipLogic();
+    updateSteps();
+    updateProgress();
+  }
+
+  function goTo(index, focusHeading) {
+    current = index;
+    refresh();
+    saveDraft();
+    if (!focusHeading) { return; }
+    window.scrollTo(0, 0);
+    var heading = sections[current].querySelector(".section-title") || document.getElementById("progress");
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+
+  function move(step) {
+    var shown = shownSections();
+    var position = shown.indexOf(sections[current]) + step;
+    if (position < 0 || position >= shown.length) { return; }
+    goTo(sections.indexOf(shown[position]), true);
+  }
+
+  function sectionOf(element) { return sections.indexOf(element.closest(".survey-section")); }
+
+  function showProblem(question) {
+    if (stepped() && sectionOf(question) !== current) { goTo(sectionOf(question), false); }
+    focusQuestion(question);
+  }
+
+  // --- the draft on this device -------------------------------------------------------------------------
+
+  var store = form.getAttribute("data-draft") ? deviceStorage() : null;
+  var draftKey = DRAFT_PREFIX + form.getAttribute("data-draft");
+  var saveTimer = null;
+
+  function snapshot() {
+    var fields = {};
+    toArray(form.elements).forEach(function (element) {
+      var name = element.name;
+      if (!name || NOT_SAVED[name] || element.type === "hidden" || element.tagName === "BUTTON") { return; }
+      var checkable = element.type === "radio" || element.type === "checkbox";
+      if (checkable ? !element.checked : element.value === "") { return; }
+      (fields[name] = fields[name] || []).push(element.value);
+    });
+    return fields;
+  }
+
+  function saveDraft() {
+    if (!store) { return; }
+    var fields = snapshot();
+    try {
+      if (!Object.keys(fields).length) { store.removeItem(draftKey); return; }
+      var started = form.elements.started ? form.elements.started.value : "";
+      var section = sections[current];
+      store.setItem(draftKey, JSON.stringify({
+        saved: Date.now(), started: started, step: section ? section.id : "", fields: fields
+      }));
+    } catch (error) { /* storage full or refused: the page still works without a draft */ }
+  }
+
+  function saveSoon() {
+    if (saveTimer) { clearTimeout(saveTimer); }
+    saveTimer = setTimeout(saveDraft, 300);
+  }
+
+  function readDraft() {
+    if (!store) { return null; }
+    try {
+      var draft = JSON.parse(store.getItem(draftKey) || "null");
+      if (draft && draft.fields && Date.now() - draft.saved < DRAFT_MAX_AGE) { return draft; }
+      store.removeItem(draftKey);
+    } catch (error) { /* an unreadable draft is dropped below */ }
+    return null;
+  }
+
+  function restoreDraft(draft) {
+    toArray(form.elements).forEach(function (element) {
+      var values = draft.fields[element.name];
+      if (!values || NOT_SAVED[element.name] || element.type === "hidden") { return; }
+      if (element.type === "radio" || element.type === "checkbox") {
+        element.checked = values.indexOf(element.value) >= 0;
+      } else {
+        element.value = values[0];
+      }
+    });
+    // The time the respondent first opened the page, so time taken is not undercounted after a reload.
+    if (draft.started && form.elements.started) { form.elements.started.value = draft.started; }
+    var notice = document.getElementById("draft-notice");
+    if (notice) { notice.hidden = false; }
+    var section = draft.step ? document.getElementById(draft.step) : null;
+    return section ? sections.indexOf(section) : -1;
+  }
+
+  function startOver() {
+    if (store) { try { store.removeItem(draftKey); } catch (error) { /* ignore */ } }
+    form.reset();
+    toArray(form.querySelectorAll("fieldset.question.has-error")).forEach(clearError);
+    document.getElementById("draft-notice").hidden = true;
+    goTo(0, true);
+  }
+
+  // --- wiring -------------------------------------------------------------------------------------------
+
+  function onAnswer(event) {
+    var question = event.target.closest ? event.target.closest("fieldset.question") : null;
+    refresh();
+    if (question && question.classList.contains("has-error") && isAnswered(question)) { clearError(question); }
+    if (event.type === "input") { saveSoon(); } else { saveDraft(); }
+  }
+
+  function start() {
+    var startAt = -1;
+    if (store && form.getAttribute("data-restore") === "yes") {
+      var draft = readDraft();
+      if (draft) { startAt = restoreDraft(draft); }
+    }
+    refresh();
+    var firstError = shownQuestions(form).filter(function (q) { return q.classList.contains("has-error"); })[0];
+    if (firstError) {
+      startAt = sectionOf(firstError);
+    }
+    if (sections.length > 1) {
+      current = startAt >= 0 && !sections[startAt].hidden ? startAt : sections.indexOf(shownSections()[0]);
+      form.classList.add("stepped");
+      refresh();
+    }
+    if (form.getAttribute("data-restore") === "no") { saveDraft(); } // keep what the server showed back
+  }
+
+  form.addEventListener("change", onAnswer);
+  form.addEventListener("input", onAnswer);
+  if (nextButton) {
+    nextButton.addEventListener("click", function () {
+      var problems = check(sections[current]);
+      if (problems.length) { showProblem(problems[0]); return; }
+      move(1);
+    });
+  }
+  if (backButton) { backButton.addEventListener("click", function () { move(-1); }); }
+  var clearButton = document.getElementById("draft-clear");
+  if (clearButton) { clearButton.addEventListener("click", startOver); }
+
+  // Links in the server's error list may point into another step.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href^='#q-']") : null;
+    var question = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+    if (!question) { return; }
+    event.preventDefault();
+    showProblem(question);
   });
+
+  // Capture phase on the document: runs before any other submit handler (proof of work waits for ours).
+  document.addEventListener("submit", function (event) {
+    if (event.target !== form) { return; }
+    var stop = function () { event.preventDefault(); event.stopImmediatePropagation(); };
+    if (form.getAttribute("data-sent") === "1") { stop(); return; }
+    if (stepped() && !nextButton.hidden) { stop(); nextButton.click(); return; } // Enter in a box mid-way
+    var problems = check(form);
+    if (problems.length) { stop(); showProblem(problems[0]); return; }
+    saveDraft();
+    form.setAttribute("data-sent", "1");
+    submitButton.setAttribute("aria-busy", "true");
+    submitButton.setAttribute("data-label", submitButton.textContent);
+    submitButton.textContent = submitButton.getAttribute("data-busy") || submitButton.textContent;
+  }, true);
+
+  // Coming back with the Back button shows the page from the cache: make it usable again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted || form.getAttribute("data-sent") !== "1") { return; }
+    form.removeAttribute("data-sent");
+    submitButton.removeAttribute("aria-busy");
+    submitButton.textContent = submitButton.getAttribute("data-label") || submitButton.textContent;
+  });
+  window.addEventListener("pagehide", saveDraft);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { saveDraft(); }
+  });
+
+  start();
 })();

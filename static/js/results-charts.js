@@ -24,17 +24,22 @@
   var data = JSON.parse(dataNode.textContent);
   var words = me.dataset;
 
-  // One calm palette, from static/css/app.css.
+  // One calm palette: the custom properties of static/css/app.css (:root), with the same values as
+  // fallbacks for a page that lacks the stylesheet.
+  var rootStyle = window.getComputedStyle(document.documentElement);
+  function palette(name, fallback) {
+    return rootStyle.getPropertyValue(name).trim() || fallback;
+  }
   var C = {
-    accent: '#1c5fa8',
-    accentSoft: '#5d8fcb',
-    accentPale: '#c9daef',
-    second: '#93b6df',
-    track: '#eef1f5',
-    ink: '#1f2933',
-    muted: '#5f6b7a',
-    line: '#d9dee5',
-    warn: '#8a5a00',
+    accent: palette('--accent', '#1c5fa8'),
+    accentSoft: palette('--accent-soft', '#5d8fcb'),
+    accentPale: palette('--accent-pale', '#c9daef'),
+    second: palette('--accent-second', '#93b6df'),
+    track: palette('--track', '#eef1f5'),
+    ink: palette('--ink', '#1f2933'),
+    muted: palette('--muted', '#5f6b7a'),
+    line: palette('--line', '#d9dee5'),
+    warn: palette('--warn', '#8a5a00'),
     shade: 'rgba(28, 95, 168, 0.06)'
   };
   var FONT = window.getComputedStyle(document.body).fontFamily || 'sans-serif';

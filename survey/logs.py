@@ -1,0 +1,138 @@
+"""Request ids and structured logs: one line per request, JSON in production, plain text in development.
+
+Several app servers behind a proxy write interleaved logs; a request id (taken from the proxy's
+``X-Request-ID`` when it looks sane, else made here, and returned in the response) ties a citizen's
+complaint, the proxy's log line and the app's log line together. No raw IP is logged: at most a short
+keyed hash of the client, enough to see one client repeating itself and useless for finding who it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+REQUEST_LOGGER = "survey.request"
+QUIET_ENDPOINTS = ("health.livez", "health.readyz", "healthz", "static")
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and goes into the JSON.
+_STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, request id and any ``extra`` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or current_request_id()
+        if request_id:
+            entry["request_id"] = request_id
+        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRIBUTES and k != "request_id"})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines for a developer's terminal, with the request id when there is one."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = getattr(record, "request_id", None) or current_request_id()
+        return f"{line} [{request_id}]" if request_id else line
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the moment (test runners and gunicorn swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served, if any."""
+    return g.get("request_id") if has_request_context() else None
+
+
+def incoming_request_id(value: str | None) -> str:
+    """The proxy's id when it is a plausible token (no spaces, quotes or newlines to forge lines), else a new one."""
+    if value and REQUEST_ID_PATTERN.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+def configure_logging(log_format: str, level: str) -> None:
+    """Send every logger's records to stderr in ``log_format``, once per process (apps may be built many times)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, _StderrHandler):
+            handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+            return
+    handler = _StderrHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def init_logging(app: Flask) -> None:
+    """Request ids on every request, a log line per request, and the process's log format."""
+    if not app.testing:
+        configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+
+
+def _start_request() -> None:
+    g.request_id = incoming_request_id(request.headers.get(REQUEST_ID_HEADER))
+    g.request_started = time.perf_counter()
+
+
+def _finish_request(response):
+    """Return the id to the client and log the request: method, path (no query string), status, duration."""
+    request_id = g.get("request_id") or incoming_request_id(None)
+    response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("request_started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    from survey.capture import keyed_hash  # here, so gunicorn's master can use the formatters without the app
+
+    level = logging.DEBUG if request.endpoint in QUIET_ENDPOINTS else logging.INFO
+    client = keyed_hash("ip", request.remote_addr)
+    logging.getLogger(REQUEST_LOGGER).log(
+        level,
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "request_id": request_id,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "client": client[:12] if client else None,
+        },
+    )
+    return response

@@ -1,0 +1,167 @@
+"""Alembic on both databases: empty → head → base → head, and the previous revision with data → head keeping it.
+
+Each test gets a database of its own (a file for SQLite, a fresh PostgreSQL database), so a half-applied
+migration can never leak into the shared test database the other tests use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from app import create_app
+from survey.extensions import db
+from tests.conftest import PG_ADMIN_URL, PG_TEST_DB, make_config, unavailable
+
+HEAD, PREVIOUS = "0010", "0009"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_app(request, tmp_path):
+    """An app on a brand-new, empty database of each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrations.sqlite'}"
+    else:
+        url = _fresh_postgres_database(f"{PG_TEST_DB}_migrations")
+    app = create_app(make_config(url))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _fresh_postgres_database(name: str) -> str:
+    """Drop and create ``name``; skip (or fail in CI) when no PostgreSQL answers."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        unavailable(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}".strip())
+    base = re.sub(r"^postgresql://", "postgresql+psycopg://", PG_ADMIN_URL)
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def _tables() -> set[str]:
+    return set(sa.inspect(db.engine).get_table_names())
+
+
+def _revision() -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _schema_differences() -> list:
+    with db.engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), db.metadata)
+
+
+def test_empty_to_head_to_base_and_back(empty_app):
+    assert _tables() == set()
+    upgrade()
+    assert _revision() == HEAD
+    assert set(db.metadata.tables) <= _tables()
+    assert _schema_differences() == []
+    downgrade(revision="base")
+    assert _revision() is None
+    assert _tables() <= {"alembic_version"}  # every table the migrations made is gone
+    upgrade()
+    assert _revision() == HEAD and _schema_differences() == []
+
+
+def test_previous_revision_with_data_upgrades_keeping_every_row(empty_app):
+    upgrade(revision=PREVIOUS)
+    assert _revision() == PREVIOUS
+    before = _fill_every_table()
+    assert before, "the previous schema has tables to fill"
+    upgrade()
+    assert _revision() == HEAD
+    after = _read_every_table()
+    for table, rows in before.items():
+        assert len(after[table]) == len(rows), table
+        for old, new in zip(rows, after[table], strict=True):
+            assert {k: new[k] for k in old} == old, table  # every value that was there is still there
+    assert after["pending_import"] == [] and after["report_template"] == []  # 0010's tables start empty
+    assert _schema_differences() == []
+
+
+def _fill_every_table() -> dict[str, list[dict]]:
+    """One row in every table of the current (old) schema, built from the reflected columns alone.
+
+    Reflection rather than the models: the models describe the head schema, and the point is to put
+    data into the old one. Nullable foreign keys stay empty, so cycles between tables do not matter.
+    """
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    tables = [t for t in _insert_order(metadata) if t.name != "alembic_version"]
+    with db.engine.begin() as connection:
+        for table in tables:
+            connection.execute(table.insert().values(_row_for(table)))
+    return _read_every_table(names=[t.name for t in tables])
+
+
+def _insert_order(metadata: sa.MetaData) -> list[sa.Table]:
+    """Tables ordered so that every required (non-null) foreign key points at a table filled earlier."""
+    remaining, ordered = dict(metadata.tables), []
+    while remaining:
+        ready = [
+            t for t in remaining.values()
+            if all(fk.column.table.name not in remaining or fk.column.table is t
+                   for c in t.columns if not c.nullable for fk in c.foreign_keys)
+        ]
+        assert ready, f"required foreign keys form a cycle: {sorted(remaining)}"
+        for table in sorted(ready, key=lambda t: t.name):
+            ordered.append(remaining.pop(table.name))
+    return ordered
+
+
+def _row_for(table: sa.Table) -> dict:
+    """Values for the columns an insert needs: id 1, foreign keys to row 1, a plain value of each type."""
+    row = {}
+    for column in table.columns:
+        if column.primary_key or column.foreign_keys:
+            row[column.name] = 1 if (column.primary_key or not column.nullable) else None
+        elif not column.nullable or column.server_default is None:
+            row[column.name] = _value_of(column, table.name)
+    return row
+
+
+def _value_of(column: sa.Column, table: str):
+    """A representative value of the column's type (short enough for any length limit)."""
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return True
+    if isinstance(kind, sa.Integer):
+        return 7
+    if isinstance(kind, sa.Numeric):
+        return Decimal("12.5") if not isinstance(kind, sa.Float) else 12.5
+    if isinstance(kind, sa.DateTime):
+        return dt.datetime(2019, 5, 1, 9, 30, 0)
+    if isinstance(kind, sa.Date):
+        return dt.date(2019, 5, 1)
+    if isinstance(kind, sa.JSON):
+        return {"q4": "a", "note": "满意"}
+    if isinstance(kind, sa.LargeBinary):
+        return b"\x00\x01"
+    length = getattr(kind, "length", None) or 32
+    return f"{table[:3]}{column.name}"[: max(1, min(length, 12))]
+
+
+def _read_every_table(names: list[str] | None = None) -> dict[str, list[dict]]:
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    result = {}
+    with db.engine.connect() as connection:
+        for name in names or metadata.tables:
+            table = metadata.tables[name]
+            order = list(table.primary_key.columns) or list(table.columns)
+            result[name] = [dict(row._mapping) for row in connection.execute(table.select().order_by(*order))]
+    return result
