@@ -430,7 +430,7 @@ def add_section(
     """A new, empty section at the end (``texts``: its English ``title_en`` and ``intro_en``, if any)."""
     result = _copy(definition)
     key = key or new_section_key(result, history)
-    section = {"key": key, "title": title.strip(), "intro": _paragraphs(intro), "questions": []}
+    section = {"key": key, "title": (title or "").strip(), "intro": _paragraphs(intro), "questions": []}
     _set_texts(section, texts, SECTION_TEXTS)
     result["sections"].append(section)
     return result

@@ -7,6 +7,7 @@ reachable only by its members.
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,6 +19,7 @@ from survey.access import member_project, member_questionnaire, projects_of_curr
 from survey.dashboard import project_dashboard
 from survey.definition import DefinitionError, numbered_sections
 from survey.extensions import db
+from survey.localize import localize_definition
 from survey.portable import export_json, parse_definition
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
 from survey.reporting import (
@@ -129,7 +131,7 @@ def questionnaire(questionnaire_id: int):
 def preview(questionnaire_id: int):
     """The draft as a respondent would see it, without a working submit."""
     questionnaire = member_questionnaire(questionnaire_id)
-    definition = questionnaire.definition
+    definition = localize_definition(questionnaire.definition, get_locale())  # the draft in the page's language
     return render_template(
         "public/respond.html",
         questionnaire=questionnaire,

@@ -25,8 +25,9 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
 # Powerful features no page here uses: a script injected one day still cannot reach them.
+# Only features Chromium knows: an unknown one (e.g. bluetooth) puts a warning on every page's console.
 PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), "
     "accelerometer=(), gyroscope=(), magnetometer=(), midi=(), display-capture=()"
 )
 HSTS = "max-age=31536000"

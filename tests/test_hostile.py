@@ -462,3 +462,12 @@ def test_desk_posts_without_csrf_token_change_nothing(client, evaluator, data):
     db.session.expire_all()
     assert normalize_definition(db.session.get(Questionnaire, questionnaire.id).definition) == before
     assert _count() == 0
+
+
+def test_empty_new_section_post_is_not_a_server_error(draft):
+    """Found by the builder test above: a POST without a title field crashed on ``None.strip()``."""
+    client, questionnaire, _paths = draft
+    response = client.post(f"/desk/questionnaires/{questionnaire.id}/builder/sections/new", data={})
+    assert response.status_code in (302, 303)
+    db.session.expire_all()
+    validate_definition(db.session.get(Questionnaire, questionnaire.id).definition)

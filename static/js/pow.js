@@ -180,7 +180,7 @@
     nonceInput.value = nonce;
     api.nonce = nonce;
     form.setAttribute("data-pow", "done");
-    if (waiting) { say("sending"); form.submit(); }
+    if (waiting) { say("sending"); HTMLFormElement.prototype.submit.call(form); }  // form.submit may be the #submit button
   }
 
   function onPage() {
