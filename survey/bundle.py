@@ -24,10 +24,9 @@ from flask_babel import gettext as _
 
 from analysis.export import responses_table, to_csv_bytes
 from analysis.indicator_io import dump_xlsx, dump_yaml
-from analysis.indicators import score_table, validate_table
 from analysis.workbook import results_workbook
 from survey.desk import _export_labels
-from survey.indicator_links import resolve_links
+from survey.indicator_links import current_score
 from survey.indicators_views import table_of
 from survey.models import Questionnaire
 from survey.portable import export_json
@@ -113,9 +112,7 @@ def indicator_files(questionnaire: Questionnaire) -> dict[str, bytes]:
     if row is None:
         return {}
     definition = row.definition
-    score = None
-    if not [p for p in validate_table(definition) if not p.warning]:
-        score = score_table(definition, linked=resolve_links(questionnaire.project, definition).values)
+    score = current_score(questionnaire.project, definition)
     return {"indicators.xlsx": dump_xlsx(definition, score), "indicators.yaml": dump_yaml(definition).encode("utf-8")}
 
 

@@ -12,10 +12,9 @@ from decimal import Decimal
 
 from sqlalchemy import String, cast, func
 
-from analysis.indicators import score_table, validate_table
 from analysis.scoring import D
 from survey.extensions import db
-from survey.indicator_links import linked_values
+from survey.indicator_links import current_score
 from survey.models import IndicatorTable, Project, Questionnaire, Response
 from survey.reporting import channel_counts, channel_label
 
@@ -127,8 +126,8 @@ def indicator_summary(project: Project) -> IndicatorSummary | None:
     if row is None:
         return None
     definition = row.definition
-    if any(not p.warning for p in validate_table(definition)):
+    result = current_score(project, definition)
+    if result is None:
         return IndicatorSummary(None, None, None, complete=False, invalid=True)
-    result = score_table(definition, linked=linked_values(project, definition))
     points = sum((D(n["points"]) for n in definition["indicators"]), Decimal(0))
     return IndicatorSummary(result.total, result.grade, points, complete=result.complete, invalid=False)

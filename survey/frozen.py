@@ -7,13 +7,14 @@ else a submission does. Caching these derivations is not state another server ne
 computes the same values from the same row, so several app servers stay interchangeable.
 
 The cached definition and sections are shared between requests: callers must treat them as read-only.
+The key includes the language, so markup rendered in one language is never served in another.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from forms.response import ResponseFormBase, build_response_form_class
@@ -34,6 +35,7 @@ class Shown:
     definition: dict[str, Any]
     sections: list[dict]
     form_class: type[ResponseFormBase]
+    rendered: dict[str, Any] = field(default_factory=dict)  # markup the page renders once (survey.public)
 
 
 def shown_version(version: QuestionnaireVersion, locale: Any) -> Shown:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from analysis.indicators import leaves
+from analysis.indicators import TableScore, leaves, score_table, validate_table
 from analysis.rates import QuestionSummary
 from analysis.results import CHANNEL_COLUMN, Results, overall_rate
 from analysis.scoring import N_, Wording
@@ -67,6 +67,17 @@ def resolve_links(project: Project, table: dict) -> Links:
         except LinkError as error:
             result.errors[leaf["key"]] = error.wording
     return result
+
+
+def current_score(project: Project, table: dict) -> TableScore | None:
+    """The table scored with its linked leaves' current values; None while it has errors (shown unscored).
+
+    One place for "validate, resolve the links, score", so the table page, its 附件1 download, the
+    workbooks, the bundle and the dashboard cannot disagree about a project's total.
+    """
+    if any(not problem.warning for problem in validate_table(table)):
+        return None
+    return score_table(table, linked=resolve_links(project, table).values)
 
 
 def linked_values(project: Project, table: dict) -> dict[str, Decimal]:

@@ -24,7 +24,7 @@ from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, iter_nodes, score_t
 from analysis.scoring import N_, RULES, D, RuleError, Wording, get_rule
 from survey.access import member_project, projects_of_current_user
 from survey.extensions import db
-from survey.indicator_links import FIGURES, link_of, resolve_links
+from survey.indicator_links import FIGURES, current_score, link_of, resolve_links
 from survey.models import IndicatorTable, Project
 from survey.presenting import say
 
@@ -515,10 +515,7 @@ def export_xlsx(project_id: int):
     project = member_project(project_id)
     row = table_or_404(project)
     definition = row.definition
-    errors = [p for p in validate_table(definition) if not p.warning]
-    result = None
-    if not errors:
-        result = score_table(definition, linked=resolve_links(project, definition).values)
+    result = current_score(project, definition)
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return _download(project, dump_xlsx(definition, result), "xlsx", xlsx)
 

@@ -14,6 +14,7 @@ import uuid
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from forms.response import collect_answers, quality_flags, unexpected_input
 from survey import pow
@@ -59,13 +60,16 @@ def _shown_definition(arrival: Arrival) -> dict:
 
 
 def _render_form(
-    arrival: Arrival, form, status: int = 200, csrf_expired: bool = False, action: str = "", refusal=None
-):
+    arrival: Arrival, form, status: int = 200, csrf_expired: bool = False, action: str = "", refusal=None,
+    blank: bool = False,
+):  # fmt: skip
+    """The respondent page; ``blank`` (a fresh form) takes its questions' markup from the version's cache."""
     shown = _shown(arrival)
     definition = shown.definition
     response = make_response(
         render_template(
             "public/respond.html",
+            sections_html=_blank_sections(shown, form) if blank else None,
             questionnaire=arrival.questionnaire,
             arrival=arrival,
             definition=definition,
@@ -96,7 +100,20 @@ def _serve(arrival: Arrival, action: str):
     form = _shown(arrival).form_class()
     form.submission_id.data = uuid.uuid4().hex
     form.started.data = utcnow().isoformat(timespec="seconds")
-    return _render_form(arrival, form, action=action)
+    return _render_form(arrival, form, action=action, blank=True)
+
+
+def _blank_sections(shown: Shown, form) -> Markup:
+    """The questions of a blank form, rendered once per version and language and then reused.
+
+    They are the same for every respondent (the per-request parts, the CSRF token, submission id and
+    proof of work, sit outside them), and rendering twenty questions' options was most of a page view.
+    """
+    html = shown.rendered.get("blank_sections")
+    if html is None:
+        html = Markup(render_template("public/_sections.html", sections=shown.sections, form=form))  # noqa: S704 - autoescaped
+        shown.rendered["blank_sections"] = html
+    return html
 
 
 def _submit(arrival: Arrival, action: str, thanks_url: str):

@@ -14,12 +14,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from analysis.export import response_columns, response_rows
-from analysis.indicators import TableScore, score_table, validate_table
+from analysis.indicators import TableScore
 from analysis.workbook import QuestionnaireSheets, ResponseRows, results_workbook
 from analysis.workbook import project_workbook as build_project_workbook
 from survey.access import member_project, member_questionnaire
 from survey.desk import _export_labels
-from survey.indicator_links import resolve_links
+from survey.indicator_links import current_score
 from survey.indicators_views import table_of
 from survey.models import Project, Questionnaire
 from survey.reporting import display_records, questionnaire_results, response_records, schema_for
@@ -97,10 +97,7 @@ def scored_table(project: Project) -> tuple[dict, TableScore | None] | None:
     row = table_of(project)
     if row is None:
         return None
-    definition = row.definition
-    if [p for p in validate_table(definition) if not p.warning]:
-        return definition, None
-    return definition, score_table(definition, linked=resolve_links(project, definition).values)
+    return row.definition, current_score(project, row.definition)
 
 
 def workbook_labels() -> dict[str, str]:
