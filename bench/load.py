@@ -86,9 +86,9 @@ def audit_database(url: str, acknowledged: list[str]) -> dict:
     }
 
 
-def run(kind: str, args, folder: str) -> dict:
-    """One database: serve, load with kills, count."""
-    url = fresh_database(kind, folder, "survey_bench_load")
+def run(kind: str, args, folder: str, name: str = "survey_bench_load") -> dict:
+    """One database (``name`` for PostgreSQL): serve, load with kills, count."""
+    url = fresh_database(kind, folder, name)
     try:
         token = prepare_questionnaire(url)
         server = start_gunicorn("app:create_app()", url, args.workers, args.threads, folder)

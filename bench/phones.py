@@ -158,7 +158,8 @@ def start_gunicorn(app_spec: str, database_url: str, workers: int, threads: int,
         "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--backlog", "2048",
         "--graceful-timeout", "10", "--log-level", "warning", "--chdir", str(ROOT), app_spec,
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    with log.open("w") as output:  # the child keeps its own descriptor; ours is closed at once
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     server = Server(process, port, f"gunicorn gthread, {workers} workers x {threads} threads", log)
     _wait_until_up(server)
     return server
