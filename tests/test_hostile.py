@@ -471,3 +471,17 @@ def test_empty_new_section_post_is_not_a_server_error(draft):
     assert response.status_code in (302, 303)
     db.session.expire_all()
     validate_definition(db.session.get(Questionnaire, questionnaire.id).definition)
+
+
+@pytest.mark.parametrize("field", ["title", "name"])
+def test_nul_characters_in_desk_forms_are_dropped_not_a_500(draft, field):
+    """A NUL in a title (PostgreSQL refuses it in text columns) is removed from every form before any view."""
+    client, questionnaire, _paths = draft
+    project_id = questionnaire.project_id
+    for url in (f"/desk/projects/{project_id}/questionnaires/blank", f"/desk/projects/{project_id}/questionnaires",
+                f"/desk/projects/{project_id}/edit", "/desk/projects/new"):  # fmt: skip
+        response = client.post(url, data={field: "问卷\x00标题", "title": "\x00", "name": "项目\x00"})
+        assert response.status_code < 500, (url, response.status_code)
+    db.session.expire_all()
+    for saved in db.session.execute(db.select(Questionnaire)).scalars():
+        assert "\x00" not in saved.title
