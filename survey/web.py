@@ -49,9 +49,23 @@ class SurveyRequest(Request):
             self.__dict__["form"] = self.parameter_storage_class(cleaned)
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _refuse_json_writes() -> None:
+    """Every page takes HTML forms only; a JSON body gets the plain 400 page.
+
+    Flask-WTF reads a JSON body as the form and failed with a 500 on anything but an object (a body of
+    ``0`` was enough); nothing of ours sends JSON, and the read API only answers GETs.
+    """
+    if request.method in WRITE_METHODS and request.is_json:
+        raise BadRequest()
+
+
 def init_web(app: Flask) -> None:
     """Register handlers, headers and template helpers on ``app``."""
     app.request_class = SurveyRequest
+    app.before_request(_refuse_json_writes)
     login_manager.login_message = _l("请先登录。")
     app.register_error_handler(404, _not_found)
     app.register_error_handler(Refused, _refused)

@@ -485,3 +485,13 @@ def test_nul_characters_in_desk_forms_are_dropped_not_a_500(draft, field):
     db.session.expire_all()
     for saved in db.session.execute(db.select(Questionnaire)).scalars():
         assert "\x00" not in saved.title
+
+
+@pytest.mark.parametrize("body", [b"0", b"[]", b'"x"', b"{}", b'{"q1a": "a"}', b"not json"])
+def test_json_bodies_get_a_400_and_store_nothing(target, client, body):
+    """Pages take HTML forms only: any JSON body to a write is refused before a form reads it."""
+    questionnaire, _fields, path = target
+    before = db.session.execute(db.select(db.func.count(Response.id))).scalar()
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == before
