@@ -4,6 +4,7 @@ Debian's Chromium only (never a downloaded browser), with the flags that keep it
 """
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,3 +82,31 @@ def axe_violations(page, impacts=BLOCKING_IMPACTS) -> list[dict]:
 def describe_violations(violations: list[dict]) -> str:
     """Violations as readable lines for an assertion message."""
     return "\n".join(f"{v['impact']}: {v['id']} ({v['help']}) at {', '.join(v['targets'][:5])}" for v in violations)
+
+
+@contextmanager
+def launched_chromium(extra_args: tuple[str, ...] = ()) -> Iterator:
+    """Debian's Chromium, headless (never a downloaded browser): one launcher for every browser test module.
+
+    Missing Chromium or Playwright skips with the reason for a newcomer, and fails in CI
+    (``SURVEY_REQUIRE_SERVICES=1``), through the same ``unavailable`` as the database fixtures.
+    """
+    from tests.conftest import unavailable
+
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()

@@ -10,7 +10,6 @@ browser must be there (CI), in which case it fails.
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
+from tests.browser_support import DESKTOP, PHONE, launched_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -49,13 +48,6 @@ class Live:
 
     def url(self, path: str) -> str:
         return self.base_url + path
-
-
-def _unavailable(reason: str) -> None:
-    """Skip, or fail when the environment promises the browser is installed."""
-    if os.environ.get("SURVEY_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason} (SURVEY_REQUIRE_SERVICES=1, so this is an error, not a skip)")
-    pytest.skip(reason)
 
 
 def _shot(page, name: str) -> Path:
@@ -111,21 +103,8 @@ def live(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, headless; never a downloaded browser."""
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ browser must be there (CI), in which case it fails.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from app import create_app
 from survey.conditions import visible_questions
 from survey.definition import iter_questions, normalize_definition
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, PHONE, live_server
+from tests.browser_support import PHONE, launched_chromium, live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "respondent"
@@ -54,13 +53,6 @@ class Site:
 
     def url(self, path: str) -> str:
         return self.base_url + path
-
-
-def _unavailable(reason: str) -> None:
-    """Skip, or fail when the environment promises the browser is installed."""
-    if os.environ.get("SURVEY_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason} (SURVEY_REQUIRE_SERVICES=1, so this is an error, not a skip)")
-    pytest.skip(reason)
 
 
 def shot(page, name: str, full_page: bool = False) -> Path:
@@ -122,21 +114,8 @@ def _with_conditional_section(project) -> Published:
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, headless; never a downloaded browser."""
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

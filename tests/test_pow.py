@@ -24,7 +24,7 @@ from app import create_app
 from survey import pow
 from survey.extensions import db
 from survey.models import Questionnaire, Response
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.browser_support import PHONE, launched_chromium
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
 BITS = 10
@@ -232,19 +232,8 @@ def live(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium with the intranet host name mapped to the loopback address."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    playwright = sync_api.sync_playwright().start()
-    args = [*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {INTRANET_HOST} 127.0.0.1"]
-    try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with launched_chromium((f"--host-resolver-rules=MAP {INTRANET_HOST} 127.0.0.1",)) as chromium:
+        yield chromium
 
 
 @pytest.fixture
