@@ -153,16 +153,41 @@ def start_gunicorn(app_spec: str, database_url: str, workers: int, threads: int,
         "FLASK_RATELIMIT_ENABLED": "false",
         "PYTHONWARNINGS": "ignore",
     }
+    ready = Path(folder) / f"ready-{port}"
+    ready.mkdir()
+    hooks = Path(folder) / f"gunicorn-hooks-{port}.py"
+    hooks.write_text(READY_HOOK.format(folder=str(ready)))
     command = [
-        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
-        "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--backlog", "2048",
+        sys.executable, "-m", "gunicorn", "--config", str(hooks), "--worker-class", "gthread",
+        "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--backlog", "2048",
         "--graceful-timeout", "10", "--log-level", "warning", "--chdir", str(ROOT), app_spec,
     ]  # fmt: skip
     with log.open("w") as output:  # the child keeps its own descriptor; ours is closed at once
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     server = Server(process, port, f"gunicorn gthread, {workers} workers x {threads} threads", log)
     _wait_until_up(server)
+    _wait_until_booted(server, ready, workers)
     return server
+
+
+# Each worker marks itself ready once it has loaded the app: a worker importing the service (pandas, SciPy,
+# WeasyPrint…) takes seconds of CPU, and phones started before every worker is up would measure the boot.
+READY_HOOK = """
+from pathlib import Path
+
+
+def post_worker_init(worker):
+    Path({folder!r}, str(worker.pid)).touch()
+"""
+
+
+def _wait_until_booted(server: Server, ready: Path, workers: int, seconds: float = 180) -> None:
+    """Wait until ``workers`` workers have loaded the app (each leaves a file in ``ready``)."""
+    deadline = time.monotonic() + seconds
+    while len(list(ready.iterdir())) < workers:
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("gunicorn workers did not boot:\n" + server.log.read_text()[-3000:])
+        time.sleep(0.1)
 
 
 def _wait_until_up(server: Server, seconds: float = 60) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bare_app import create_schema  # noqa: E402 - after the path set-up, like a script
 from bench.phones import (  # noqa: E402 - after the path set-up, like a script
     Phone,
     count_rows,
@@ -70,6 +71,7 @@ def measure(kind: str, args, folder: str) -> dict:
         drop_database(url)
     bare_url = fresh_database(kind, folder, "survey_bench_bare")
     try:
+        create_schema(bare_url)
         bare = start_gunicorn("bench.bare_app:create_app()", bare_url, args.workers, args.threads, folder)
         try:
             tally = run_phones(bare.port, "/s/bare", args.clients, args.seconds, args.processes)

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from survey.coding import response_codes, response_extras
+from survey.coding import Coder
 from survey.extensions import db
 from survey.models import Channel, Questionnaire, Response, UnitCode, utcnow
 
@@ -85,77 +85,102 @@ def check_open(arrival: Arrival, now: datetime | None = None) -> None:
         raise Refused(_l("单位码已用完"), _l("这个单位码的填写次数已经用完。如需再填，请联系评价组。"), 410)
 
 
-def _check_person(questionnaire: Questionnaire, device: str | None, ip_hash: str | None) -> None:
+RESPONSE = Response.__table__
+# The statements of a submission are built once: SQLAlchemy then finds each one's compiled form in its
+# cache without building and hashing a new statement object on every request.
+DEVICE_ANSWERED = (
+    select(RESPONSE.c.id)
+    .where(RESPONSE.c.device_hash == bindparam("device"), RESPONSE.c.questionnaire_id == bindparam("qid"))
+    .limit(1)
+)
+RECENT_FROM_IP = select(func.count()).where(
+    RESPONSE.c.questionnaire_id == bindparam("qid"),
+    RESPONSE.c.ip_hash == bindparam("ip_hash"),
+    RESPONSE.c.submitted_at >= bindparam("since"),
+)
+STORED_ID = select(RESPONSE.c.id).where(RESPONSE.c.submission_id == bindparam("submission_id"))
+INSERT_RESPONSE = insert(RESPONSE)
+
+
+def _claim_statement(model, limit_name: str, count_name: str):
+    """``count += 1`` on one row unless its limit is reached: atomic on SQLite and PostgreSQL."""
+    columns = model.__table__.c
+    limit_column, count_column = columns[limit_name], columns[count_name]
+    return (
+        update(model.__table__)
+        .where(columns.id == bindparam("row_id"), (limit_column.is_(None)) | (count_column < limit_column))
+        .values({count_name: count_column + 1})
+    )
+
+
+CLAIM_QUESTIONNAIRE = _claim_statement(Questionnaire, "quota", "accepted_count")
+CLAIM_CHANNEL = _claim_statement(Channel, "quota", "accepted_count")
+CLAIM_UNIT = _claim_statement(UnitCode, "max_uses", "used")
+
+
+def _check_person(questionnaire, device: str | None, ip_hash: str | None) -> None:
     """One response per device (when set) and at most ``ip_limit`` per hashed IP in the window."""
-    if questionnaire.one_per_device and device:
-        seen = db.session.execute(
-            db.select(Response.id).filter_by(questionnaire_id=questionnaire.id, device_hash=device).limit(1)
-        ).first()
-        if seen:
-            message = _l("这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！")
-            raise Refused(_l("您已经提交过"), message, 409)
+    if questionnaire.one_per_device and device and _device_answered(questionnaire.id, device):
+        message = _l("这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！")
+        raise Refused(_l("您已经提交过"), message, 409)
     if questionnaire.ip_limit and ip_hash:
         since = utcnow() - timedelta(minutes=questionnaire.ip_window_minutes)
-        recent = db.session.execute(
-            db.select(db.func.count(Response.id)).where(
-                Response.questionnaire_id == questionnaire.id,
-                Response.ip_hash == ip_hash,
-                Response.submitted_at >= since,
-            )
-        ).scalar()
+        parameters = {"qid": questionnaire.id, "ip_hash": ip_hash, "since": since}
+        recent = db.session.connection().execute(RECENT_FROM_IP, parameters).scalar()
         if recent >= questionnaire.ip_limit:
             raise Refused(_l("提交太频繁"), _l("同一网络在短时间内提交的问卷已达上限，请稍后再试。"), 429)
 
 
-def _claim(model, row_id: int, limit_column, count_column) -> bool:
-    """Add one to a counter unless its limit is reached; atomic on SQLite and PostgreSQL."""
-    statement = (
-        update(model)
-        .where(model.id == row_id, (limit_column.is_(None)) | (count_column < limit_column))
-        .values({count_column.key: count_column + 1})
-    )
-    return db.session.execute(statement).rowcount == 1
+def _device_answered(questionnaire_id: int, device: str) -> bool:
+    """Whether this device's hash is on a response to the questionnaire already (indexed lookup)."""
+    parameters = {"device": device, "qid": questionnaire_id}
+    return db.session.connection().execute(DEVICE_ANSWERED, parameters).first() is not None
+
+
+def _claim(statement, row_id: int) -> bool:
+    """Run a ``_claim_statement`` for one row; whether the place was claimed."""
+    return db.session.connection().execute(statement, {"row_id": row_id}).rowcount == 1
 
 
 def _claim_slots(arrival: Arrival) -> None:
     """Claim the quota places this response needs, or raise ``Refused`` (the caller rolls back)."""
-    if not _claim(Questionnaire, arrival.questionnaire.id, Questionnaire.quota, Questionnaire.accepted_count):
+    if not _claim(CLAIM_QUESTIONNAIRE, arrival.questionnaire.id):
         raise Refused(_l("问卷已收满"), _l("这份问卷已经收满所需的份数，您的回答没有被保存。感谢您的支持。"), 410)
-    if arrival.channel and not _claim(Channel, arrival.channel.id, Channel.quota, Channel.accepted_count):
+    if arrival.channel and not _claim(CLAIM_CHANNEL, arrival.channel.id):
         raise Refused(_l("本采集点已收满"), _l("这个采集点的问卷已经收满，您的回答没有被保存。感谢您的支持。"), 410)
-    if arrival.unit and not _claim(UnitCode, arrival.unit.id, UnitCode.max_uses, UnitCode.used):
+    if arrival.unit and not _claim(CLAIM_UNIT, arrival.unit.id):
         message = _l("这个单位码的填写次数已经用完，您的回答没有被保存。如需再填，请联系评价组。")
         raise Refused(_l("单位码已用完"), message, 410)
 
 
 def _advance_counters(arrival: Arrival) -> None:
     """Count an evaluator-entered response without enforcing limits (counters must match the rows)."""
-    db.session.execute(
-        update(Questionnaire)
-        .where(Questionnaire.id == arrival.questionnaire.id)
-        .values(accepted_count=Questionnaire.accepted_count + 1)
-    )
-    if arrival.channel:
-        db.session.execute(
-            update(Channel).where(Channel.id == arrival.channel.id).values(accepted_count=Channel.accepted_count + 1)
-        )
+    connection = db.session.connection()
+    for model, row in ((Questionnaire, arrival.questionnaire), (Channel, arrival.channel)):
+        if row is not None:
+            columns = model.__table__.c
+            connection.execute(
+                update(model.__table__).where(columns.id == row.id).values(accepted_count=columns.accepted_count + 1)
+            )
 
 
-def arrival_flags(questionnaire: Questionnaire, duration: int | None, device: str | None) -> list[str]:
+def arrival_flags(questionnaire, duration: int | None, device: str | None) -> list[str]:
     """Flags only the server can set: answered too fast, or a device that answered before."""
     flags = []
     if questionnaire.min_seconds and duration is not None and duration < questionnaire.min_seconds:
         flags.append("too_fast")
-    if device and not questionnaire.one_per_device:
-        seen = db.session.execute(
-            db.select(Response.id).filter_by(questionnaire_id=questionnaire.id, device_hash=device).limit(1)
-        ).first()
-        if seen:
-            flags.append("duplicate_device")
+    if device and not questionnaire.one_per_device and _device_answered(questionnaire.id, device):
+        flags.append("duplicate_device")
     return flags
 
 
-def store_response(
+def store_response(arrival: Arrival | Questionnaire, *args, **details) -> tuple[Response, bool]:
+    """``insert_response`` (same arguments), returning the stored ``Response`` row (desk, demo, tests)."""
+    response_id, created = insert_response(arrival, *args, **details)
+    return db.session.get(Response, response_id), created
+
+
+def insert_response(
     arrival: Arrival | Questionnaire,
     answers: dict,
     submission_id: str,
@@ -165,56 +190,75 @@ def store_response(
     flags: list[str] | None = None,
     channel: str | None = None,
     by_evaluator: bool = False,
-) -> tuple[Response, bool]:
-    """Check, count and insert; return ``(response, created)``. Raises ``Refused`` with nothing stored.
+    coder: Coder | None = None,
+) -> tuple[int, bool]:
+    """Check, count and insert; return ``(response id, created)``. Raises ``Refused`` with nothing stored.
 
-    ``by_evaluator`` is for answers an evaluator keys in (paper rounds): the schedule, the device and
-    IP rules and the quotas guard the public link, not the desk, so only the counters are advanced.
+    ``arrival`` may hold models or ``survey.arrivals`` snapshots. ``by_evaluator`` is for answers an
+    evaluator keys in (paper rounds): the schedule, the device and IP rules and the quotas guard the
+    public link, not the desk, so only the counters are advanced. ``coder`` is the version's
+    (``survey.frozen`` has it cached); without it, it is worked out from the version's definition.
+
+    A ``submission_id`` that is already stored (double tap, network retry) stores nothing and returns
+    the stored response, even when the rules would now refuse (full, closed, device already answered):
+    that refusal is the first submission's own doing. The unique index decides races.
     """
     if isinstance(arrival, Questionnaire):
         arrival = Arrival(arrival)
     questionnaire = arrival.questionnaire
-    existing = db.session.execute(db.select(Response).filter_by(submission_id=submission_id)).scalar_one_or_none()
-    if existing is not None:
-        return existing, False
     now = utcnow()
     identifying = not questionnaire.anonymous  # anonymous: no device or IP hash at all (survey.privacy)
     device = device_hash(device_token) if identifying else None
     ip_hash = keyed_hash("ip", ip_address) if questionnaire.ip_limit and identifying else None
     duration = seconds_since(started_iso, now)
+    coder = coder or Coder.of(questionnaire.current_version.definition)
     try:
         if by_evaluator:
-            _advance_counters(arrival)
             all_flags = list(flags or [])
         else:
             check_open(arrival, now)
             _check_person(questionnaire, device, ip_hash)
             all_flags = list(flags or []) + arrival_flags(questionnaire, duration, device)
+        row = {
+            "questionnaire_id": questionnaire.id,
+            "version_id": questionnaire.current_version_id,
+            "submission_id": submission_id,
+            "submitted_at": now,
+            "duration_seconds": duration,
+            "channel": channel or arrival.channel_code,
+            "device_hash": device,
+            "ip_hash": ip_hash,
+            "unit_code_id": arrival.unit.id if arrival.unit else None,
+            "unit_name": arrival.unit.unit_name if arrival.unit else None,
+            "answers": answers,
+            "codes": coder.codes(answers),
+            "extras": coder.extras(answers),
+            "flags": all_flags,
+        }
+        # The writes come last and back to back: the first takes SQLite's write lock (on PostgreSQL the
+        # counter UPDATE locks the questionnaire's row), held until the commit, so nothing else runs then.
+        response_id = db.session.connection().execute(INSERT_RESPONSE, row).inserted_primary_key[0]
+        if by_evaluator:
+            _advance_counters(arrival)
+        else:
             _claim_slots(arrival)
-        response = Response(
-            questionnaire_id=questionnaire.id,
-            version_id=questionnaire.current_version_id,
-            submission_id=submission_id,
-            submitted_at=now,
-            duration_seconds=duration,
-            channel=channel or arrival.channel_code,
-            device_hash=device,
-            ip_hash=ip_hash,
-            unit_code_id=arrival.unit.id if arrival.unit else None,
-            unit_name=arrival.unit.unit_name if arrival.unit else None,
-            answers=answers,
-            codes=response_codes(questionnaire.current_version.definition, answers),
-            extras=response_extras(questionnaire.current_version.definition, answers),
-            flags=all_flags,
-        )
-        db.session.add(response)
         db.session.commit()
     except Refused:
         db.session.rollback()
-        raise
+        stored = _stored_id(submission_id)
+        if stored is None:
+            raise
+        return stored, False
     except IntegrityError:
-        # Two taps raced past the first check; the other one won, and that is the stored response.
+        # Two taps raced past each other; the other one won, and that is the stored response.
         db.session.rollback()
-        winner = db.session.execute(db.select(Response).filter_by(submission_id=submission_id)).scalar_one()
-        return winner, False
-    return response, True
+        stored = _stored_id(submission_id)
+        if stored is None:
+            raise
+        return stored, False
+    return response_id, True
+
+
+def _stored_id(submission_id: str) -> int | None:
+    """The id of the response already stored under ``submission_id``, if any."""
+    return db.session.connection().execute(STORED_ID, {"submission_id": submission_id}).scalar()

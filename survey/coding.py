@@ -10,6 +10,7 @@ the same results (``tests/test_coding.py`` checks that).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
@@ -28,9 +29,36 @@ def layout(definition: dict) -> list[tuple[str, list[str]]]:
     return [(key, list(options)) for key, options in _layout_for(json.dumps(definition, sort_keys=True))]
 
 
+@dataclass(frozen=True)
+class Coder:
+    """A version's codes layout and extra keys, worked out once: what storing a response derives from them.
+
+    ``survey.frozen`` keeps one per published version, so a submission does not serialise the whole
+    definition twice to find its cache entry, as ``response_codes``/``response_extras`` must.
+    """
+
+    layout: tuple[tuple[str, tuple[str, ...]], ...]
+    extra_keys: tuple[str, ...]
+
+    @classmethod
+    def of(cls, definition: dict) -> Coder:
+        """The coder of a version ``definition``."""
+        key = json.dumps(definition, sort_keys=True)
+        return cls(_layout_for(key), _extra_keys_for(key))
+
+    def codes(self, answers: dict) -> str:
+        """The codes string of ``answers``."""
+        return encode_answers(self.layout, answers)
+
+    def extras(self, answers: dict) -> str | None:
+        """The answers not in the codes, as compact JSON; ``None`` when there are none."""
+        extras = {key: answers[key] for key in self.extra_keys if key in answers}
+        return orjson.dumps(extras).decode() if extras else None
+
+
 def response_codes(definition: dict, answers: dict) -> str:
     """The codes string of ``answers`` to the version ``definition``."""
-    return encode_answers(layout(definition), answers)
+    return Coder.of(definition).codes(answers)
 
 
 @lru_cache(maxsize=256)
@@ -40,6 +68,4 @@ def _extra_keys_for(definition_json: str) -> tuple[str, ...]:
 
 def response_extras(definition: dict, answers: dict) -> str | None:
     """The answers not in the codes, as compact JSON; ``None`` when there are none."""
-    keys = _extra_keys_for(json.dumps(definition, sort_keys=True))
-    extras = {key: answers[key] for key in keys if key in answers}
-    return orjson.dumps(extras).decode() if extras else None
+    return Coder.of(definition).extras(answers)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from forms.response import ResponseFormBase, build_response_form_class
+from survey.coding import Coder
 from survey.definition import numbered_sections
 from survey.localize import language_of, localize_definition
-from survey.models import QuestionnaireVersion
 
 LIMIT = 256  # versions x languages kept; a busy server serves a handful of questionnaires at a time
 
@@ -30,19 +30,24 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Shown:
-    """A version as the respondent page shows it: localised definition, numbered sections, form class."""
+    """A version as the respondent page shows it: localised definition, numbered sections, form class.
+
+    ``coder`` derives the stored codes from the version's own (not localised) definition.
+    """
 
     definition: dict[str, Any]
     sections: list[dict]
     form_class: type[ResponseFormBase]
+    coder: Coder
     rendered: dict[str, Any] = field(default_factory=dict)  # markup the page renders once (survey.public)
 
 
-def shown_version(version: QuestionnaireVersion, locale: Any) -> Shown:
+def shown_version(version: Any, locale: Any) -> Shown:
     """The page-ready form of ``version`` in ``locale``'s language, from the cache when possible.
 
-    The key carries the creation time as well as the id, so a database rebuilt with reused ids (tests,
-    a restored backup) never meets another database's entry.
+    ``version`` is a ``QuestionnaireVersion`` or a ``survey.arrivals.VersionRef`` (whose definition is
+    read only here, on a miss). The key carries the creation time as well as the id, so a database
+    rebuilt with reused ids (tests, a restored backup) never meets another database's entry.
     """
     key = (version.id, version.questionnaire_id, version.created_at, language_of(locale))
     with _lock:
@@ -50,8 +55,10 @@ def shown_version(version: QuestionnaireVersion, locale: Any) -> Shown:
         if hit is not None:
             _cache.move_to_end(key)
             return hit
-    definition = localize_definition(version.definition, locale)
-    shown = Shown(definition, numbered_sections(definition), build_response_form_class(definition))
+    stored = version.definition  # one read for a VersionRef
+    definition = localize_definition(stored, locale)
+    coder = Coder.of(stored)
+    shown = Shown(definition, numbered_sections(definition), build_response_form_class(definition), coder)
     with _lock:
         _cache[key] = shown
         while len(_cache) > LIMIT:

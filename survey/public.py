@@ -11,17 +11,19 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from forms.response import collect_answers, quality_flags, unexpected_input
 from survey import pow
-from survey.capture import Arrival, check_open, store_response
-from survey.extensions import csrf, db
+from survey.arrivals import arrival_by_token, arrival_by_unit
+from survey.capture import Arrival, check_open, insert_response
+from survey.extensions import csrf
 from survey.frozen import Shown, shown_version
-from survey.models import Channel, Questionnaire, UnitCode, utcnow
+from survey.models import utcnow
 
 bp = Blueprint("public", __name__)
 
@@ -31,22 +33,18 @@ DEVICE_COOKIE_AGE = 365 * 24 * 3600
 
 def find_arrival(token: str) -> Arrival:
     """The questionnaire behind a questionnaire or channel token; 404 if unknown or never published."""
-    questionnaire = db.session.execute(db.select(Questionnaire).filter_by(public_token=token)).scalar_one_or_none()
-    channel = None
-    if questionnaire is None:
-        channel = db.session.execute(db.select(Channel).filter_by(token=token)).scalar_one_or_none()
-        questionnaire = channel.questionnaire if channel else None
-    if questionnaire is None or questionnaire.current_version is None:
+    arrival = arrival_by_token(token)
+    if arrival is None:
         abort(404)
-    return Arrival(questionnaire, channel)
+    return arrival
 
 
 def find_unit_arrival(code: str) -> Arrival:
-    """The questionnaire behind a unit code; 404 if unknown."""
-    unit = db.session.execute(db.select(UnitCode).filter_by(code=code)).scalar_one_or_none()
-    if unit is None or unit.questionnaire.current_version is None:
+    """The questionnaire behind a unit code; 404 if unknown or never published."""
+    arrival = arrival_by_unit(code)
+    if arrival is None:
         abort(404)
-    return Arrival(unit.questionnaire, unit=unit)
+    return arrival
 
 
 def _shown(arrival: Arrival) -> Shown:
@@ -61,9 +59,12 @@ def _shown_definition(arrival: Arrival) -> dict:
 
 def _render_form(
     arrival: Arrival, form, status: int = 200, csrf_expired: bool = False, action: str = "", refusal=None,
-    blank: bool = False,
+    blank: bool = False, per_request_html: Markup | None = None,
 ):  # fmt: skip
-    """The respondent page; ``blank`` (a fresh form) takes its questions' markup from the version's cache."""
+    """The respondent page; ``blank`` (a fresh form) takes its questions' markup from the version's cache.
+
+    ``per_request_html`` stands in for the hidden per-request inputs (``_skeleton`` passes a marker).
+    """
     shown = _shown(arrival)
     definition = shown.definition
     response = make_response(
@@ -79,10 +80,16 @@ def _render_form(
             csrf_expired=csrf_expired,
             refusal=refusal,
             title=definition["title"],
+            per_request_html=per_request_html,
         ),
         status,
     )
-    if not request.cookies.get(DEVICE_COOKIE) and not arrival.questionnaire.anonymous:  # anonymous: no cookie
+    return _with_device_cookie(arrival, response)
+
+
+def _with_device_cookie(arrival: Arrival, response):
+    """Give a device without one the random device cookie (never on an anonymous questionnaire)."""
+    if not request.cookies.get(DEVICE_COOKIE) and not arrival.questionnaire.anonymous:
         response.set_cookie(
             DEVICE_COOKIE,
             secrets.token_urlsafe(18),
@@ -95,12 +102,60 @@ def _render_form(
 
 
 def _serve(arrival: Arrival, action: str):
-    """Serve the questionnaire with a fresh submission id and the time it was served."""
+    """Serve the questionnaire with a fresh submission id and the time it was served.
+
+    A questionnaire without proof of work is served from its page skeleton (``_skeleton``) with only
+    the hidden per-request inputs filled in; one with proof of work renders its signed challenge.
+    """
     check_open(arrival)
-    form = _shown(arrival).form_class()
-    form.submission_id.data = uuid.uuid4().hex
-    form.started.data = utcnow().isoformat(timespec="seconds")
-    return _render_form(arrival, form, action=action, blank=True)
+    submission_id, started = uuid.uuid4().hex, utcnow().isoformat(timespec="seconds")
+    if arrival.questionnaire.pow_bits:
+        form = _shown(arrival).form_class()
+        form.submission_id.data, form.started.data = submission_id, started
+        return _render_form(arrival, form, action=action, blank=True)
+    head, tail = _skeleton(arrival, action)
+    return _with_device_cookie(arrival, make_response(head + str(_per_request_inputs(submission_id, started)) + tail))
+
+
+SLOT = Markup("<!--per-request inputs-->")  # where the per-request inputs go in a skeleton
+SKELETONS_PER_VERSION = 64  # links (channels, unit codes) x languages whose page is kept, per version
+
+
+def _skeleton(arrival: Arrival, action: str) -> tuple[str, str]:
+    """The blank page of this link in this language, split where the per-request hidden inputs go.
+
+    Everything else on a blank page is the same for every respondent of the link: rendering it once
+    leaves a page view with a CSRF token, a submission id and a string join. The key holds everything
+    the template reads besides the version and the language (those key ``shown`` itself), so a
+    changed setting or link name gets a new skeleton; past ``SKELETONS_PER_VERSION`` (a questionnaire
+    with thousands of unit codes) pages are rendered each time, still from the cached questions.
+    """
+    shown, questionnaire = _shown(arrival), arrival.questionnaire
+    key = (
+        "page", action, request.script_root, str(get_locale()), questionnaire.public_token,
+        questionnaire.current_version.number, questionnaire.project.evaluating_org, questionnaire.anonymous,
+        bool(questionnaire.ip_limit), arrival.unit.unit_name if arrival.unit else None,
+        arrival.channel.name if arrival.channel else None, current_app.config["WTF_CSRF_ENABLED"],
+    )  # fmt: skip
+    parts = shown.rendered.get(key)
+    if parts is None:
+        form = shown.form_class()
+        page = _render_form(arrival, form, action=action, blank=True, per_request_html=SLOT).get_data(True)
+        head, _, tail = page.partition(SLOT)
+        parts = (head, tail)
+        if len(shown.rendered) < SKELETONS_PER_VERSION:
+            shown.rendered[key] = parts
+    return parts
+
+
+def _per_request_inputs(submission_id: str, started: str) -> Markup:
+    """The hidden inputs that differ per page view, with the same markup WTForms gives them."""
+    hidden = Markup('<input id="{0}" name="{0}" type="hidden" value="{1}">')
+    inputs = [hidden.format("submission_id", submission_id), hidden.format("started", started)]
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        inputs.insert(0, hidden.format(name, generate_csrf()))
+    return Markup("\n").join(inputs)
 
 
 def _blank_sections(shown: Shown, form) -> Markup:
@@ -131,7 +186,7 @@ def _submit(arrival: Arrival, action: str, thanks_url: str):
         expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
         return _render_form(arrival, form, status=400 if expired else 422, csrf_expired=expired, action=action)
     answers = collect_answers(form)
-    store_response(
+    insert_response(
         arrival,
         answers,
         submission_id=form.submission_id.data or uuid.uuid4().hex,
@@ -139,6 +194,7 @@ def _submit(arrival: Arrival, action: str, thanks_url: str):
         device_token=request.cookies.get(DEVICE_COOKIE),
         ip_address=request.remote_addr,
         flags=quality_flags(definition, answers),
+        coder=shown.coder,
     )
     return redirect(thanks_url, code=303)
 
