@@ -1,0 +1,163 @@
+"""The respondent side's fast path: one-query link lookup, page skeletons, and Core writes.
+
+A blank page is served from a skeleton rendered once per link, version and language
+(``survey.public._skeleton``); these tests hold it to the page the template renders in full, check
+that a link's own texts and a changed setting never leak between skeletons, and that a submission
+repeated after the rules would now refuse it is acknowledged rather than refused or stored twice.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from pathlib import Path
+
+import pytest
+
+from survey import public, publishing
+from survey.arrivals import arrival_by_token
+from survey.extensions import db
+from survey.models import Channel, Questionnaire, Response, UnitCode
+from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
+
+LIBRARY = sorted(path.stem for path in (Path(__file__).resolve().parent.parent / "survey" / "library").glob("*.json"))
+PER_REQUEST = re.compile(r'(name="(?:csrf_token|submission_id|started)"[^>]*value=")[^"]*"')
+
+
+def normalised(html: str) -> str:
+    """The page with the per-request values blanked, whitespace between tags dropped and other runs made one."""
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", PER_REQUEST.sub(r'\1"', html))).strip()
+
+
+def full_render(app, questionnaire: Questionnaire, query: str = "") -> str:
+    """The blank page as the template renders it from a form, without any skeleton.
+
+    In a fresh context, as ``tests.conftest.IsolatedClient`` runs requests: the fixture's open app
+    context would otherwise lend this request its ``g`` (and the locale cached there).
+    """
+    return contextvars.Context().run(_full_render, app, questionnaire.public_token, query)
+
+
+def _full_render(app, token: str, query: str) -> str:
+    with app.test_request_context(f"/s/{token}{query}"):
+        app.preprocess_request()  # the before-request hooks: ``?lang=`` among them
+        arrival = arrival_by_token(token)
+        form = public._shown(arrival).form_class()
+        form.submission_id.data, form.started.data = "x" * 32, "2026-01-01T00:00:00"
+        return public._render_form(arrival, form, action=f"/s/{token}", blank=True).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("template", LIBRARY)
+def test_skeleton_page_is_the_full_render(app, client, evaluator, template):
+    questionnaire = published(make_project(evaluator), template)
+    for query in ("", "?lang=en"):
+        served = [client.get(f"/s/{questionnaire.public_token}{query}").get_data(as_text=True) for _ in range(2)]
+        assert hidden_value(served[0], "submission_id") != hidden_value(served[1], "submission_id")
+        assert normalised(served[0]) == normalised(served[1]) == normalised(full_render(app, questionnaire, query))
+
+
+def test_each_link_gets_its_own_skeleton(client, evaluator):
+    questionnaire = published(make_project(evaluator))
+    channel = Channel(questionnaire=questionnaire, code="c1", name="服务大厅")
+    unit = UnitCode(questionnaire=questionnaire, unit_name="丰泽公安分局", max_uses=3)
+    db.session.add_all([channel, unit])
+    db.session.commit()
+    for _ in range(2):  # the second round is served from the skeletons the first one made
+        plain = client.get(f"/s/{questionnaire.public_token}").get_data(as_text=True)
+        by_channel = client.get(f"/s/{channel.token}").get_data(as_text=True)
+        by_unit = client.get(f"/u/{unit.code}").get_data(as_text=True)
+        assert "服务大厅" not in plain and "丰泽公安分局" not in plain.split("<form")[0]
+        assert "采集点：服务大厅" in by_channel and f'action="/s/{channel.token}"' in by_channel
+        assert "填写单位：丰泽公安分局" in by_unit and f'action="/u/{unit.code}"' in by_unit
+
+
+def test_each_changed_setting_shows_on_the_next_page_view(client, evaluator):
+    """One change at a time, each after a page view, so each must reach the skeleton's key on its own."""
+    questionnaire = published(make_project(evaluator))
+    channel = Channel(questionnaire=questionnaire, code="c1", name="服务大厅")
+    db.session.add(channel)
+    db.session.commit()
+
+    def view(path: str) -> str:
+        client.delete_cookie("sv_device")
+        return client.get(path).get_data(as_text=True)
+
+    plain = f"/s/{questionnaire.public_token}"
+    assert "会在您的手机上保存一个随机的设备标识" in view(plain)
+    assert "加密、无法还原的摘要" not in view(plain)
+    questionnaire.ip_limit = 5
+    db.session.commit()
+    assert "加密、无法还原的摘要" in view(plain)
+    questionnaire.anonymous = True
+    db.session.commit()
+    assert "本问卷完全匿名" in view(plain)
+    questionnaire.project.evaluating_org = "某某评价中心"
+    db.session.commit()
+    assert "某某评价中心" in view(plain)
+    assert "采集点：服务大厅" in view(f"/s/{channel.token}")
+    channel.name = "社区服务站"
+    db.session.commit()
+    assert "采集点：社区服务站" in view(f"/s/{channel.token}")
+
+
+def test_an_anonymous_questionnaire_sets_no_device_cookie(client, evaluator):
+    questionnaire = published(make_project(evaluator))
+    questionnaire.anonymous = True
+    db.session.commit()
+    for _ in range(2):
+        response = client.get(f"/s/{questionnaire.public_token}")
+        assert response.status_code == 200 and "sv_device" not in response.headers.get("Set-Cookie", "")
+
+
+def test_closing_takes_effect_at_once_on_page_and_submission(client, evaluator):
+    questionnaire = published(make_project(evaluator))
+    assert client.get(f"/s/{questionnaire.public_token}").status_code == 200
+    publishing.close(questionnaire)
+    db.session.commit()
+    assert client.get(f"/s/{questionnaire.public_token}").status_code == 410
+    assert client.post(f"/s/{questionnaire.public_token}", data=SEED_004_ANSWERS).status_code == 410
+    assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 0
+
+
+def test_unknown_and_unpublished_links_are_not_found(client, evaluator):
+    draft = publishing.create_questionnaire(make_project(evaluator), "fengze_service_object")
+    db.session.commit()
+    assert client.get(f"/s/{draft.public_token}").status_code == 404
+    assert client.get("/s/no-such-link").status_code == 404
+    assert client.get("/u/no-such-code").status_code == 404
+    assert client.post("/s/no-such-link", data=SEED_004_ANSWERS).status_code == 404
+
+
+def test_a_repeat_of_a_stored_submission_is_acknowledged_when_the_rules_now_refuse(client, evaluator):
+    """A phone that lost the first answer's acknowledgement and posts again must hear "stored", not "full"."""
+    questionnaire = published(make_project(evaluator))
+    questionnaire.quota = 1
+    db.session.commit()
+    client.get(f"/s/{questionnaire.public_token}")  # the device cookie: one per device is on
+    data = {**SEED_004_ANSWERS, "submission_id": "first-submission-0001"}
+    assert client.post(f"/s/{questionnaire.public_token}", data=data).status_code == 303
+    assert client.post(f"/s/{questionnaire.public_token}", data=data).status_code == 303  # full, and same device
+    other = {**SEED_004_ANSWERS, "submission_id": "second-submission-001"}
+    refused = client.post(f"/s/{questionnaire.public_token}", data=other)
+    assert refused.status_code in (409, 410)
+    assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 1
+    db.session.refresh(questionnaire)
+    assert questionnaire.accepted_count == 1, "neither the repeat nor the refusal moved the counter"
+
+
+def test_channel_and_unit_counters_move_with_their_responses(client, evaluator):
+    questionnaire = published(make_project(evaluator))
+    channel = Channel(questionnaire=questionnaire, code="c1", name="服务大厅", quota=2)
+    unit = UnitCode(questionnaire=questionnaire, unit_name="丰泽公安分局", max_uses=1)
+    db.session.add_all([channel, unit])
+    db.session.commit()
+    for number, path in enumerate((f"/s/{channel.token}", f"/u/{unit.code}", f"/u/{unit.code}")):
+        client.delete_cookie("sv_device")
+        client.get(path)
+        status = client.post(path, data={**SEED_004_ANSWERS, "submission_id": f"submission-{number:012d}"})
+        assert status.status_code == (410 if number == 2 else 303)
+    rows = db.session.execute(db.select(Response.channel, Response.unit_name).order_by(Response.id)).all()
+    assert rows == [("c1", None), ("web", "丰泽公安分局")]
+    for row in (questionnaire, channel, unit):
+        db.session.refresh(row)
+    assert (questionnaire.accepted_count, channel.accepted_count, unit.used) == (2, 1, 1)
