@@ -130,6 +130,14 @@ class Server:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far, from /proc; workers must not be recycled."""
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """Graceful stop, then a hard one if the master lingers."""
         self.process.send_signal(signal.SIGTERM)

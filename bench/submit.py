@@ -4,7 +4,8 @@ Loopback only, bounded in time; prints figures and asserts nothing about time. F
 (SQLite with WAL, then PostgreSQL) it runs, under the same gunicorn settings and the same phones:
 
 1. our app: ``--clients`` phones for ``--seconds``, each fetching the form (CSRF token, submission id)
-   and posting the answers: sustained submissions per second and p50/p99 submission latency;
+   and posting the answers: sustained submissions per second, p50/p99 submission latency, and the
+   workers' CPU time per respondent (read from /proc);
 2. the limit: ``bench/bare_app.py``, a bare Flask app doing one INSERT of the same payload, with the
    same phones: its submissions per second, and our share of it;
 3. the answer page alone: requests per second.
@@ -57,9 +58,10 @@ def measure(kind: str, args, folder: str) -> dict:
         server = start_gunicorn("app:create_app()", url, args.workers, args.threads, folder)
         try:
             figures["server"] = server.settings
+            cpu = server.cpu_seconds()
             tally = run_phones(server.port, f"/s/{token}", args.clients, args.seconds, args.processes)
             stored = count_rows(url, "SELECT count(*) FROM response")[0][0]
-            figures.update(_rates("app", tally, args.seconds, stored))
+            figures.update(_rates("app", tally, args.seconds, stored, server.cpu_seconds() - cpu))
             pages = run_phones(server.port, f"/s/{token}", args.clients, args.page_seconds, args.processes, None)
             figures["page_per_s"] = round(len(pages.page_latencies_ms) / args.page_seconds, 1)
             figures["page_p99_ms"] = round(percentile(pages.page_latencies_ms, 0.99), 1)
@@ -74,9 +76,10 @@ def measure(kind: str, args, folder: str) -> dict:
         create_schema(bare_url)
         bare = start_gunicorn("bench.bare_app:create_app()", bare_url, args.workers, args.threads, folder)
         try:
+            cpu = bare.cpu_seconds()
             tally = run_phones(bare.port, "/s/bare", args.clients, args.seconds, args.processes)
             stored = count_rows(bare_url, "SELECT count(*) FROM bare_response")[0][0]
-            figures.update(_rates("bare", tally, args.seconds, stored))
+            figures.update(_rates("bare", tally, args.seconds, stored, bare.cpu_seconds() - cpu))
         finally:
             bare.stop()
     finally:
@@ -85,9 +88,11 @@ def measure(kind: str, args, folder: str) -> dict:
     return figures
 
 
-def _rates(prefix: str, tally, seconds: float, stored: int) -> dict:
-    """Submissions per second and latency percentiles of one run, and what the database holds after it."""
+def _rates(prefix: str, tally, seconds: float, stored: int, server_cpu: float) -> dict:
+    """Submissions per second, latency percentiles, the workers' CPU time per respondent (page view and
+    submission together: a figure that depends less on what else the machine runs), and what is stored."""
     return {
+        f"{prefix}_server_cpu_ms": round(1000 * server_cpu / len(tally.accepted), 2) if tally.accepted else 0,
         f"{prefix}_per_s": round(len(tally.accepted) / seconds, 1),
         f"{prefix}_p50_ms": round(percentile(tally.latencies_ms, 0.50), 1),
         f"{prefix}_p99_ms": round(percentile(tally.latencies_ms, 0.99), 1),
@@ -179,6 +184,10 @@ def main() -> None:
                 f" share of limit {figures['share_of_limit']}"
             )
             print(f"  answer page: {figures['page_per_s']} requests/s (p99 {figures['page_p99_ms']} ms)")
+            print(
+                f"  server CPU per respondent (page + submission): ours {figures['app_server_cpu_ms']} ms,"
+                f" bare {figures['bare_server_cpu_ms']} ms"
+            )
             print(f"  stored {figures['app_stored']} = acknowledged {figures['app_accepted']}")
             print_json("  figures:", figures)
 
