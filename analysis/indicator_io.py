@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 
 from analysis.indicators import FORMAT, TableScore, iter_nodes, validate_table
 from analysis.scoring import N_, RULES, Wording
+from analysis.xlsx_guard import MAX_UNPACKED, XlsxRefused, check_xlsx
 
 SHEET = "附件1"
 # (header, field, level): the visible columns of the 附件1 layout, then the technical ones (hidden).
@@ -145,7 +146,18 @@ def _text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
+def _check_archive(data: bytes) -> None:
+    """Refuse an archive that would unpack too big before openpyxl unpacks it; other damage is openpyxl's to name."""
+    try:
+        check_xlsx(data)
+    except XlsxRefused as refused:
+        if refused.reason == "too_big":
+            message = N_("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。")
+            raise IndicatorFormatError([_problem("$", message, n=MAX_UNPACKED // (1024 * 1024))]) from None
+
+
 def _load_xlsx(data: bytes) -> tuple[dict, dict[int, tuple[str, int]]]:  # noqa: C901 - one pass over the sheet
+    _check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), data_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable workbook is a format problem

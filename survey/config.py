@@ -56,6 +56,9 @@ def default_config(app: Flask) -> dict:
         "RATELIMIT_FORM_PER_QUESTIONNAIRE": "3000 per minute",
         "RATELIMIT_FORM_PER_DEVICE": "120 per minute",
         "RATELIMIT_LOGIN": "10 per minute",
+        # The read API: per token (a report script re-reading results), and per client whatever the token.
+        "RATELIMIT_API": "120 per minute",
+        "RATELIMIT_API_PER_CLIENT": "600 per minute",
     }
 
 

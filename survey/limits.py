@@ -1,7 +1,9 @@
-"""Rate limits on the public links and the sign-in form (Flask-Limiter), and the page a refused request gets.
+"""Rate limits on the public links, the sign-in form and the read API (Flask-Limiter), and what a refused request gets.
 
 A poster's QR code invites ballot stuffing, so submissions are limited per link (one questionnaire,
-channel or unit code) and per device; the sign-in form is limited per client against password guessing.
+channel or unit code) and per device; the sign-in form is limited per client against password guessing;
+the read API per token (a runaway report script cannot starve the service), and requests without a
+token per client (no guessing tokens at speed).
 Counts live in ``RATELIMIT_STORAGE_URI``: memory for the embedded single-process default, Redis when
 several app servers must share them. Keys are keyed hashes (``survey.capture.keyed_hash``), never a raw IP.
 
@@ -14,7 +16,7 @@ limiter details.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
@@ -25,6 +27,7 @@ from survey.public import DEVICE_COOKIE
 SUBMIT_ENDPOINTS = ("public.submit", "public.submit_unit")
 FORM_ENDPOINTS = ("public.respond", "public.respond_unit")
 LOGIN_ENDPOINT = "auth.login"
+API_BLUEPRINT = "api"
 EXTENSION_KEY = "survey_limiter"
 
 
@@ -47,6 +50,15 @@ def link_key() -> str:
     return "link:" + str(args.get("token") or args.get("code") or "")
 
 
+def api_key() -> str:
+    """One API token (its keyed hash); a request without a bearer token counts against its client."""
+    header = request.headers.get("Authorization", "")
+    scheme, _space, secret = header.partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        return "api:" + (keyed_hash("api", secret.strip()) or "")
+    return client_key()
+
+
 def _setting(name: str):
     """A limit read at request time, so a test or an operator can change it without rebuilding the app."""
     return lambda: current_app.config[name]
@@ -67,6 +79,11 @@ def init_limits(app: Flask) -> Limiter | None:
     _limit(app, SUBMIT_ENDPOINTS, _submission_limits(limiter))
     _limit(app, FORM_ENDPOINTS, _form_limits(limiter))
     _limit(app, (LOGIN_ENDPOINT,), [limiter.limit(_setting("RATELIMIT_LOGIN"), methods=["POST"])])
+    # On the blueprint, so the limits count before the API's own token check answers 401: per token (a
+    # runaway script), and per client whatever the token (a guesser varies the token on every request).
+    api = app.blueprints[API_BLUEPRINT]
+    limiter.limit(_setting("RATELIMIT_API"), key_func=api_key)(api)
+    limiter.limit(_setting("RATELIMIT_API_PER_CLIENT"), key_func=client_key)(api)
     return limiter
 
 
@@ -106,6 +123,11 @@ def _too_many_requests(error: RateLimitExceeded):
     The limiter refuses before the view runs, so the form cannot be shown again with the answers here;
     the browser's own page (reached with "back") still holds them, and the respondent page keeps a draft.
     """
+    if request.blueprint == API_BLUEPRINT:
+        response = jsonify({"error": _("请求太频繁：这个 API 令牌在一分钟内的请求次数已达上限，请稍后再试。")})
+        response.status_code = 429
+        response.headers.setdefault("Retry-After", "60")
+        return response
     public = request.blueprint == "public"
     back_url = None
     if public and request.method == "POST":

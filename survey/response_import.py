@@ -36,7 +36,6 @@ import re
 import secrets
 import unicodedata
 import warnings
-import zipfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
+from analysis.xlsx_guard import MAX_ENTRIES, MAX_UNPACKED, XlsxRefused, check_xlsx
 from forms.response import build_response_form_class, collect_answers, quality_flags
 from survey.coding import response_codes, response_extras
 from survey.definition import normalize_definition, numbered_questions
@@ -71,8 +71,8 @@ UPLOAD_MAX_AGE = 24 * 3600  # uploads never imported are removed after a day
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
 # An XLSX is a ZIP: what it says it unpacks to is checked before openpyxl reads a byte of it (a small
 # "zip bomb" can unpack to gigabytes). Python's zipfile never unpacks more than an entry declares.
-XLSX_MAX_UNPACKED = 200 * 1024 * 1024
-XLSX_MAX_ENTRIES = 2000
+XLSX_MAX_UNPACKED = MAX_UNPACKED  # see analysis.xlsx_guard
+XLSX_MAX_ENTRIES = MAX_ENTRIES
 # Files people pick by mistake (or on purpose): refused by their first bytes, whatever their name says.
 FOREIGN_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"BZh")
 MARKUP_START = (b"<!doctype html", b"<html", b"<?xml", b"<table")
@@ -175,17 +175,19 @@ def _is_foreign(data: bytes) -> bool:
 def _check_xlsx_archive(data: bytes) -> None:
     """Refuse a ZIP that is not a workbook, or that would unpack to more than ``XLSX_MAX_UNPACKED``."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise FileProblem(_l("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from error
-    names = {entry.filename for entry in entries}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise FileProblem(_l("这是一个 ZIP 压缩包，不是 Excel 工作簿（.xlsx）。"))
-    if len(entries) > XLSX_MAX_ENTRIES or sum(entry.file_size for entry in entries) > XLSX_MAX_UNPACKED:
-        limit = XLSX_MAX_UNPACKED // (1024 * 1024)
-        message = _l("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。", n=limit)
-        raise FileProblem(message)
+        check_xlsx(data, XLSX_MAX_UNPACKED, XLSX_MAX_ENTRIES)
+    except XlsxRefused as refused:
+        if refused.reason == "unreadable":
+            raise FileProblem(_l("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from refused
+        if refused.reason == "not_workbook":
+            raise FileProblem(_l("这是一个 ZIP 压缩包，不是 Excel 工作簿（.xlsx）。")) from refused
+        raise FileProblem(_too_big_message()) from refused
+
+
+def _too_big_message():
+    """The refusal of an archive over the limit, in the importers' shared words."""
+    limit = XLSX_MAX_UNPACKED // (1024 * 1024)
+    return _l("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。", n=limit)
 
 
 def _xlsx_grid(data: bytes) -> list[tuple[int, list[str]]]:

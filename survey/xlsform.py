@@ -28,6 +28,7 @@ from typing import Any
 import openpyxl
 from flask_babel import lazy_gettext as _l
 
+from analysis.xlsx_guard import MAX_UNPACKED, XlsxRefused, check_xlsx
 from survey.definition import DefinitionError, Problem, validate_definition
 
 FORMAT = "survey-questionnaire/1"
@@ -117,7 +118,19 @@ class _Sheet:
 
 
 def _read_workbook(data: bytes) -> dict[str, _Sheet]:
-    """The XLSForm sheets by lower-cased name; a file openpyxl cannot read is one problem, not a crash."""
+    """The XLSForm sheets by lower-cased name; a file openpyxl cannot read is one problem, not a crash.
+
+    The archive is looked at first (``analysis.xlsx_guard``): one that would unpack too big is refused
+    before openpyxl unpacks it.
+    """
+    try:
+        check_xlsx(data)
+    except XlsxRefused as refused:
+        if refused.reason == "too_big":
+            limit = MAX_UNPACKED // (1024 * 1024)
+            message = _l("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。", n=limit)
+            raise DefinitionError([Problem("$", message)]) from refused
+        # anything else damaged is named by openpyxl's failure below, as before
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:

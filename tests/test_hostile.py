@@ -346,6 +346,37 @@ def test_zip_bomb_is_refused_before_parsing(importer):
     assert response.status_code == 422 and "解压后超过" in response.data.decode()
 
 
+def _small_workbook() -> bytes:
+    """A real workbook of a few kilobytes (unpacked), to meet a lowered limit."""
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "survey"
+    workbook.active.append(["type", "name", "label"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_every_workbook_importer_refuses_an_oversized_archive_before_opening_it(monkeypatch):
+    """Responses, XLSForm questionnaires and indicator tables share ``analysis.xlsx_guard``."""
+    from analysis import indicator_io, xlsx_guard
+    from survey.xlsform import definition_from_xlsform
+
+    data = _small_workbook()
+    opened = []
+    monkeypatch.setattr(xlsx_guard, "MAX_UNPACKED", 1000)  # the workbook unpacks to a few kilobytes
+    monkeypatch.setattr(response_import, "XLSX_MAX_UNPACKED", 1000)
+    monkeypatch.setattr(openpyxl.reader.excel.ExcelReader, "read", lambda *a: opened.append(a))
+    with pytest.raises(response_import.FileProblem, match="解压后超过"):
+        response_import.read_table(data)
+    with pytest.raises(DefinitionError) as refused:
+        definition_from_xlsform(data)
+    assert "解压后超过" in str(refused.value.problems[0].message)
+    with pytest.raises(indicator_io.IndicatorFormatError) as refused:
+        indicator_io.load_table(data, "附件1.xlsx")
+    assert "解压后超过" in indicator_io.say_plain(refused.value.problems[0][1])
+    assert opened == [], "no importer let openpyxl read the oversized workbook"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -84,8 +84,11 @@ def test_unit_code_submissions_count_towards_the_same_device_limit(app, question
     for _ in range(2):
         assert answer(phone, questionnaire.public_token).status_code == 303
     page = phone.get("/u/UNITLIM1").data.decode()
-    data = {**SEED_004_ANSWERS, "submission_id": hidden_value(page, "submission_id"),
-            "started": hidden_value(page, "started")}
+    data = {
+        **SEED_004_ANSWERS,
+        "submission_id": hidden_value(page, "submission_id"),
+        "started": hidden_value(page, "started"),
+    }
     assert phone.post("/u/UNITLIM1", data=data).status_code == 303
     data["submission_id"] = uuid.uuid4().hex
     assert phone.post("/u/UNITLIM1", data=data).status_code == 429
@@ -169,8 +172,10 @@ def test_two_apps_on_one_redis_share_the_counts(database_url, evaluator):
         cookie = "same-phone-token"
         phone_on_first.set_cookie("sv_device", cookie)
         phone_on_second.set_cookie("sv_device", cookie)
-        codes = [answer(phone_on_first if i % 2 == 0 else phone_on_second, questionnaire.public_token).status_code
-                 for i in range(4)]
+        codes = [
+            answer(phone_on_first if i % 2 == 0 else phone_on_second, questionnaire.public_token).status_code
+            for i in range(4)
+        ]
         assert codes == [303, 303, 303, 429]
     finally:
         for key in client.scan_iter(f"*{prefix}*"):
@@ -179,3 +184,31 @@ def test_two_apps_on_one_redis_share_the_counts(database_url, evaluator):
         for app in (first, second):
             with app.app_context():
                 db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "app_config", [{**LIMITS, "RATELIMIT_API": "3 per minute", "RATELIMIT_API_PER_CLIENT": "60/minute"}]
+)
+def test_read_api_is_limited_per_token_with_a_json_refusal(app, client, evaluator):
+    from survey.api import issue_token
+
+    _token, first = issue_token(evaluator, "报表脚本")
+    _token, second = issue_token(evaluator, "另一个脚本")
+    statuses = [
+        client.get("/api/v1/projects", headers={"Authorization": f"Bearer {first}"}).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    refused = client.get("/api/v1/projects", headers={"Authorization": f"Bearer {first}"})
+    assert refused.status_code == 429 and refused.is_json and refused.headers["Retry-After"] == "60"
+    assert "请求太频繁" in refused.get_json()["error"]
+    assert client.get("/api/v1/projects", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "app_config", [{**LIMITS, "RATELIMIT_API": "60/minute", "RATELIMIT_API_PER_CLIENT": "3/minute"}]
+)
+def test_guessing_api_tokens_is_limited_per_client(app, client):
+    statuses = [
+        client.get("/api/v1/projects", headers={"Authorization": f"Bearer guess-{n}"}).status_code for n in range(5)
+    ]
+    assert statuses[:3] == [401, 401, 401] and statuses[3:] == [429, 429], statuses
