@@ -60,7 +60,7 @@ def drop_database(url: str) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def prepare_questionnaire(url: str, definition: dict | None = None, **settings) -> str:
+def prepare_questionnaire(url: str, definition: dict | None = None, owner: str = "bench", **settings) -> str:
     """Migrate ``url`` and publish the 20-question questionnaire; return its public token.
 
     ``one_per_device`` stays on (each simulated phone has its own cookies) and the too-fast flag is
@@ -77,7 +77,7 @@ def prepare_questionnaire(url: str, definition: dict | None = None, **settings) 
     app = create_app(make_config(url))
     with app.app_context():
         upgrade()
-        user = create_user("bench", "bench-password-1")
+        user = create_user(owner, "bench-password-1")
         project = publishing.create_project(user, name="基准测试")
         questionnaire = publishing.import_questionnaire(project, definition or twenty_questions())
         questionnaire.min_seconds = None
