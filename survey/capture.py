@@ -35,7 +35,11 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Arrival:
-    """Where a respondent came from: the questionnaire, and optionally a channel or a unit code."""
+    """Where a respondent came from: the questionnaire, and optionally a channel or a unit code.
+
+    The public pages fill it with ``survey.arrivals`` snapshots (same attribute names, read in one
+    query); the desk fills it with models. Everything here reads attributes only, so either works.
+    """
 
     questionnaire: Questionnaire
     channel: Channel | None = None

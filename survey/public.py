@@ -141,7 +141,9 @@ def _skeleton(arrival: Arrival, action: str) -> tuple[str, str]:
     if parts is None:
         form = shown.form_class()
         page = _render_form(arrival, form, action=action, blank=True, per_request_html=SLOT).get_data(True)
-        head, _, tail = page.partition(SLOT)
+        head, marker, tail = page.partition(SLOT)
+        if not marker:  # the inputs would land outside the form: every submission would fail its CSRF check
+            raise RuntimeError("templates/public/respond.html no longer places per_request_html")
         parts = (head, tail)
         if len(shown.rendered) < SKELETONS_PER_VERSION:
             shown.rendered[key] = parts
