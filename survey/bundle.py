@@ -17,14 +17,12 @@ import json
 import zipfile
 from datetime import UTC, datetime
 
-import pandas as pd
-import xlsxwriter
 from flask import current_app
 from flask_babel import gettext as _
 
 from analysis.export import responses_table, to_csv_bytes
 from analysis.indicator_io import dump_xlsx, dump_yaml
-from analysis.workbook import results_workbook
+from analysis.workbook import responses_workbook, results_workbook
 from survey.desk import _export_labels
 from survey.indicator_links import current_score
 from survey.indicators_views import table_of
@@ -47,7 +45,7 @@ def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = No
     files: dict[str, bytes] = {
         f"questionnaire-v{version.number}.json": export_json(version.definition).encode("utf-8"),
         "responses.csv": to_csv_bytes(table),
-        "responses.xlsx": responses_xlsx(table, _("原始数据")),
+        "responses.xlsx": responses_workbook(table, workbook_labels()),
         "results.xlsx": results_workbook(
             results_dict(questionnaire, questionnaire_results(questionnaire)), table, workbook_labels()
         ),
@@ -85,24 +83,6 @@ def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = No
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
             archive.writestr(name, data)
-    return output.getvalue()
-
-
-def responses_xlsx(table: pd.DataFrame, sheet_name: str) -> bytes:
-    """The responses table as a one-sheet workbook (streamed row by row, so large tables stay small in memory)."""
-    output = io.BytesIO()
-    book = xlsxwriter.Workbook(output, {"in_memory": True, "constant_memory": True, "strings_to_numbers": False})
-    sheet = book.add_worksheet(sheet_name[:31])
-    header = book.add_format({"bold": True})
-    for col, column in enumerate(table.columns):
-        sheet.write_string(0, col, str(column), header)
-    for row, values in enumerate(table.itertuples(index=False, name=None), start=1):
-        for col, value in enumerate(values):
-            if value is None or (isinstance(value, float) and value != value):
-                continue
-            sheet.write(row, col, value.item() if hasattr(value, "item") else value)
-    sheet.freeze_panes(1, 0)
-    book.close()
     return output.getvalue()
 
 
