@@ -16,40 +16,21 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
-import warnings
 from pathlib import Path
-
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, live_server, migrated_app  # noqa: E402
 
 
 def build_app(workdir: Path, public_base_url: str | None = None):
     """A fresh app over a migrated temporary database with the demo data; returns ``(app, details)``."""
-    from flask_migrate import upgrade
-
-    from app import create_app
     from survey.demo import ensure_demo
 
-    app = create_app(
-        {
-            "SURVEY_ENV": "testing",
-            "SECRET_KEY": "screenshot-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'survey.sqlite'}",
-            "PUBLIC_BASE_URL": public_base_url,
-        }
-    )
-    app.instance_path = str(workdir / "instance")
-    Path(app.instance_path).mkdir()
-    with app.app_context(), warnings.catch_warnings():
-        # migrations/env.py (Flask-Migrate's template) still calls the deprecated db.get_engine().
-        warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
-        upgrade()
+    app = migrated_app(workdir, PUBLIC_BASE_URL=public_base_url)
+    with app.app_context():
         login = ensure_demo()
         stage_dashboard(login.project_id)
         details = {
@@ -94,6 +75,15 @@ def stage_dashboard(project_id: int) -> None:
     db.session.commit()
 
 
+def _sign_in(page, base_url: str, details: dict) -> None:
+    """Sign the demo evaluator in on ``page`` and wait for the desk."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", details["username"])
+    page.fill("input[name=password]", details["password"])
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/desk/**")
+
+
 def take(base_url: str, details: dict, out: Path) -> list[Path]:
     """Drive Chromium through the three pages and save full-page PNGs into ``out``."""
     from playwright.sync_api import sync_playwright
@@ -111,11 +101,7 @@ def take(base_url: str, details: dict, out: Path) -> list[Path]:
             phone.screenshot(path=str(saved[-1]), full_page=True)
 
             desk = browser.new_context(**DESKTOP).new_page()
-            desk.goto(f"{base_url}/login")
-            desk.fill("input[name=username]", details["username"])
-            desk.fill("input[name=password]", details["password"])
-            desk.click("main form button[type=submit]")
-            desk.wait_for_url("**/desk/**")
+            _sign_in(desk, base_url, details)
             desk.goto(f"{base_url}/desk/questionnaires/{service_id}/results")
             desk.locator("#overall").wait_for()
             saved.append(out / "results-desktop.png")
@@ -138,11 +124,7 @@ def take(base_url: str, details: dict, out: Path) -> list[Path]:
             desk.screenshot(path=str(saved[-1]))  # the first screen
 
             phone_desk = browser.new_context(**PHONE).new_page()
-            phone_desk.goto(f"{base_url}/login")
-            phone_desk.fill("input[name=username]", details["username"])
-            phone_desk.fill("input[name=password]", details["password"])
-            phone_desk.click("main form button[type=submit]")
-            phone_desk.wait_for_url("**/desk/**")
+            _sign_in(phone_desk, base_url, details)
             phone_desk.goto(f"{base_url}/desk/projects/{details['project_id']}")
             saved.append(out / "desk-project-phone.png")
             phone_desk.screenshot(path=str(saved[-1]))  # the first screen
@@ -164,21 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{CHROMIUM} not found: install Debian's chromium package first.", file=sys.stderr)
         return 2
 
-    from survey.extensions import db
-
     with tempfile.TemporaryDirectory(prefix="survey-shots-") as tmp:
         app, details = build_app(Path(tmp), args.base_url or None)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            saved = take(f"http://127.0.0.1:{server.server_port}", details, args.out)
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
-            with app.app_context():
-                db.engine.dispose()
+        with live_server(app) as base_url:
+            saved = take(base_url, details, args.out)
     for path in saved:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0

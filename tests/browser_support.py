@@ -4,6 +4,7 @@ Debian's Chromium only (never a downloaded browser), with the flags that keep it
 """
 
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,9 +45,38 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
 
 
+def migrated_app(folder: Path, **config):
+    """A testing app over a fresh SQLite file in ``folder``, brought to head by Alembic, its instance folder there.
+
+    ``config`` adds to or overrides the testing settings (a secret per caller, ``TESTING``, a public base URL).
+    """
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app(
+        {
+            "SURVEY_ENV": "testing",
+            "SECRET_KEY": "browser-test-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'survey.sqlite'}",
+            **config,
+        }
+    )
+    app.instance_path = str(folder / "instance")  # the demo password file stays out of the real instance/
+    Path(app.instance_path).mkdir()
+    with app.app_context(), warnings.catch_warnings():
+        # migrations/env.py (Flask-Migrate's template) still calls the deprecated db.get_engine().
+        warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
+        upgrade()
+    return app
+
+
 @contextmanager
 def live_server(app):
-    """Serve ``app`` on a free local port in a thread; yields the base URL and stops the server afterwards."""
+    """Serve ``app`` on a free local port in a thread; yields the base URL, then stops the server and closes
+    the app's database connections."""
+    from survey.extensions import db
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -56,6 +86,8 @@ def live_server(app):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
 
 
 def axe_violations(page, impacts=BLOCKING_IMPACTS) -> list[dict]:

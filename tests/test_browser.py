@@ -10,16 +10,12 @@ browser must be there (CI), in which case it fails.
 
 from __future__ import annotations
 
-import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from app import create_app
-from tests.browser_support import DESKTOP, PHONE, launched_chromium
+from tests.browser_support import DESKTOP, PHONE, launched_chromium, live_server, migrated_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -60,44 +56,18 @@ def _shot(page, name: str) -> Path:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A live server on a free port over a fresh, migrated database with the demo data."""
-    from flask_migrate import upgrade
-
     from survey.demo import ensure_demo
-    from survey.extensions import db
 
-    base = tmp_path_factory.mktemp("browser")
-    app = create_app(
-        {
-            "SURVEY_ENV": "testing",
-            "TESTING": True,
-            "SECRET_KEY": "browser-test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base / 'survey.sqlite'}",
-        }
-    )
-    app.instance_path = str(base / "instance")  # the demo password file stays out of the real instance/
-    Path(app.instance_path).mkdir()
+    app = migrated_app(tmp_path_factory.mktemp("browser"), TESTING=True)
     with app.app_context():
-        with warnings.catch_warnings():
-            # migrations/env.py (Flask-Migrate's template) still calls the deprecated db.get_engine().
-            warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
-            upgrade()
         login = ensure_demo()
         surveys = {
             q.template_key: Survey(q.id, q.public_token, q.template_key, _unconditional(q.current_version.definition))
             for q in login.questionnaires
         }
         username, password = login.username, login.password
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield Live(app, f"http://127.0.0.1:{server.server_port}", username, password, surveys)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with live_server(app) as base_url:
+        yield Live(app, base_url, username, password, surveys)
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,14 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import threading
 import time
-import warnings
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from app import create_app
 from survey import pow
 from survey.extensions import db
 from survey.models import Questionnaire, Response
-from tests.browser_support import PHONE, launched_chromium
+from tests.browser_support import PHONE, launched_chromium, live_server, migrated_app
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
 BITS = 10
@@ -193,40 +188,16 @@ INTRANET_HOST = "survey.intranet.test"  # resolved to 127.0.0.1 by Chromium itse
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A live server on a migrated SQLite file with one published questionnaire asking for proof of work."""
-    from flask_migrate import upgrade
-
     from survey.accounts import create_user
 
-    base = tmp_path_factory.mktemp("pow")
-    app = create_app(
-        {
-            "SURVEY_ENV": "testing",
-            "TESTING": True,
-            "SECRET_KEY": "pow-browser-test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base / 'survey.sqlite'}",
-        }
-    )
-    app.instance_path = str(base / "instance")
-    Path(app.instance_path).mkdir()
+    app = migrated_app(tmp_path_factory.mktemp("pow"), TESTING=True)
     with app.app_context():
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
-            upgrade()
         questionnaire = published(make_project(create_user("powtester", "pow-tester-password-1", "P")))
         questionnaire.pow_bits = BITS
         db.session.commit()
         token = questionnaire.public_token
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="pow-live-server", daemon=True)
-    thread.start()
-    try:
-        yield app, server.server_port, token
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with live_server(app) as base_url:
+        yield app, int(base_url.rsplit(":", 1)[1]), token
 
 
 @pytest.fixture(scope="module")
