@@ -142,50 +142,33 @@ def _refused(error: Refused):
     return body, error.status
 
 
+def _message_page(title: str, message: str, status: int):
+    """A plain error page in the phone or desk layout, whichever the failed request came from."""
+    return render_template("errors/message.html", layout=_phone_or_desk(), title=title, message=message), status
+
+
 def _csrf_failed(error: CSRFError):
-    body = render_template(
-        "errors/message.html",
-        layout=_phone_or_desk(),
-        title=_("请求已失效"),
-        message=_("页面停留时间过长或已在别处退出，安全校验未通过。请返回上一页刷新后再试。"),
-    )
-    return body, 400
+    message = _("页面停留时间过长或已在别处退出，安全校验未通过。请返回上一页刷新后再试。")
+    return _message_page(_("请求已失效"), message, 400)
 
 
 def _bad_request(_error):
     """A request the server cannot read (a broken form or upload): say so instead of Werkzeug's English page."""
-    body = render_template(
-        "errors/message.html",
-        layout=_phone_or_desk(),
-        title=_("请求无法处理"),
-        message=_("提交的内容格式不正确，没有保存。请返回上一页刷新后再试。"),
-    )
-    return body, 400
+    return _message_page(_("请求无法处理"), _("提交的内容格式不正确，没有保存。请返回上一页刷新后再试。"), 400)
 
 
 def _too_large(_error):
     """Over ``MAX_CONTENT_LENGTH`` (or too many form fields): nothing was read or stored."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    body = render_template(
-        "errors/message.html",
-        layout=_phone_or_desk(),
-        title=_("提交的内容太大"),
-        message=_(
-            "提交的内容超过了 %(size)s MB 的上限，没有保存。如果是导入文件，请拆分成几个较小的文件后再上传。",
-            size=f"{limit / 1024 / 1024:g}",
-        ),
+    message = _(
+        "提交的内容超过了 %(size)s MB 的上限，没有保存。如果是导入文件，请拆分成几个较小的文件后再上传。",
+        size=f"{limit / 1024 / 1024:g}",
     )
-    return body, 413
+    return _message_page(_("提交的内容太大"), message, 413)
 
 
 def _server_error(_error):
-    body = render_template(
-        "errors/message.html",
-        layout=_phone_or_desk(),
-        title=_("出错了"),
-        message=_("服务器暂时出了问题，您的操作没有完成。请稍后再试。"),
-    )
-    return body, 500
+    return _message_page(_("出错了"), _("服务器暂时出了问题，您的操作没有完成。请稍后再试。"), 500)
 
 
 def _security_headers(response):
