@@ -46,6 +46,18 @@ def _postgres_url() -> str:
     return base.rsplit("/", 1)[0] + "/" + PG_TEST_DB
 
 
+def fresh_postgres_database(name: str) -> str:
+    """Drop and create the PostgreSQL database ``name`` and return its SQLAlchemy URL; skip (or fail in CI) when
+    no PostgreSQL answers."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        unavailable(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}".strip())
+    return re.sub(r"^postgresql://", "postgresql+psycopg://", PG_ADMIN_URL).rsplit("/", 1)[0] + "/" + name
+
+
 def make_config(database_url: str, **extra) -> dict:
     """The test configuration: CSRF off unless a test turns it on."""
     return {

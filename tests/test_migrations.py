@@ -7,10 +7,8 @@ migration can never leak into the shared test database the other tests use.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -19,7 +17,7 @@ from flask_migrate import downgrade, upgrade
 
 from app import create_app
 from survey.extensions import db
-from tests.conftest import PG_ADMIN_URL, PG_TEST_DB, make_config, unavailable
+from tests.conftest import PG_TEST_DB, fresh_postgres_database, make_config
 
 HEAD, PREVIOUS = "0010", "0009"
 
@@ -30,24 +28,12 @@ def empty_app(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'migrations.sqlite'}"
     else:
-        url = _fresh_postgres_database(f"{PG_TEST_DB}_migrations")
+        url = fresh_postgres_database(f"{PG_TEST_DB}_migrations")
     app = create_app(make_config(url))
     with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
-
-
-def _fresh_postgres_database(name: str) -> str:
-    """Drop and create ``name``; skip (or fail in CI) when no PostgreSQL answers."""
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        unavailable(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}".strip())
-    base = re.sub(r"^postgresql://", "postgresql+psycopg://", PG_ADMIN_URL)
-    return base.rsplit("/", 1)[0] + "/" + name
 
 
 def _tables() -> set[str]:
@@ -113,9 +99,14 @@ def _insert_order(metadata: sa.MetaData) -> list[sa.Table]:
     remaining, ordered = dict(metadata.tables), []
     while remaining:
         ready = [
-            t for t in remaining.values()
-            if all(fk.column.table.name not in remaining or fk.column.table is t
-                   for c in t.columns if not c.nullable for fk in c.foreign_keys)
+            t
+            for t in remaining.values()
+            if all(
+                fk.column.table.name not in remaining or fk.column.table is t
+                for c in t.columns
+                if not c.nullable
+                for fk in c.foreign_keys
+            )
         ]
         assert ready, f"required foreign keys form a cycle: {sorted(remaining)}"
         for table in sorted(ready, key=lambda t: t.name):

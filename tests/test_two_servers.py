@@ -13,7 +13,6 @@ import http.client
 import logging
 import multiprocessing
 import os
-import re
 import socket
 import time
 import uuid
@@ -21,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
-import psycopg
 import pytest
 import redis
 from flask_migrate import upgrade
@@ -31,7 +29,7 @@ from survey import publishing
 from survey.accounts import create_user
 from survey.extensions import db
 from survey.models import Questionnaire, Response
-from tests.conftest import PG_ADMIN_URL, PG_TEST_DB, make_config, unavailable
+from tests.conftest import PG_TEST_DB, fresh_postgres_database, make_config, unavailable
 from tests.helpers import SEED_004_ANSWERS, hidden_value
 
 REDIS_URL = os.environ.get("SURVEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -85,20 +83,13 @@ class Phone:
         return self.submit(submit_port, token, html)
 
     def submit(self, port: int, token: str, html: str) -> int:
-        data = {**SEED_004_ANSWERS, "submission_id": hidden_value(html, "submission_id"),
-                "started": hidden_value(html, "started"), "csrf_token": hidden_value(html, "csrf_token")}
+        data = {
+            **SEED_004_ANSWERS,
+            "submission_id": hidden_value(html, "submission_id"),
+            "started": hidden_value(html, "started"),
+            "csrf_token": hidden_value(html, "csrf_token"),
+        }
         return self.request(port, "POST", f"/s/{token}", data)[0]
-
-
-def _fresh_database() -> str:
-    name = f"{PG_TEST_DB}_two_servers"
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        unavailable(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}".strip())
-    return re.sub(r"^postgresql://", "postgresql+psycopg://", PG_ADMIN_URL).rsplit("/", 1)[0] + "/" + name
 
 
 def _redis() -> redis.Redis:
@@ -127,7 +118,7 @@ def _wait_until_ready(port: int, process, deadline_seconds: float = 180) -> None
 def servers():
     """Start two servers on one migrated PostgreSQL database and one Redis; yield the app and the ports."""
     store = _redis()
-    url = _fresh_database()
+    url = fresh_postgres_database(f"{PG_TEST_DB}_two_servers")
     prefix = f"survey-two-servers-{uuid.uuid4().hex[:8]}"
     config = make_config(
         url,
@@ -191,8 +182,9 @@ def test_quota_holds_across_servers_under_concurrent_submissions(servers):
     phones = [Phone() for _ in range(12)]
     forms = [phone.request(first if i % 2 else second, "GET", f"/s/{token}")[1] for i, phone in enumerate(phones)]
     with ThreadPoolExecutor(max_workers=12) as pool:
-        codes = list(pool.map(lambda i: phones[i].submit(first if i % 2 == 0 else second, token, forms[i]),
-                              range(len(phones))))
+        codes = list(
+            pool.map(lambda i: phones[i].submit(first if i % 2 == 0 else second, token, forms[i]), range(len(phones)))
+        )
     assert codes.count(303) == QUOTA, codes
     assert set(codes) == {303, 410}, codes  # the rest told the questionnaire is full
     assert _stored(questionnaire) == QUOTA
@@ -214,8 +206,10 @@ def test_rate_limit_counts_submissions_on_both_servers(servers):
     app, (first, second) = servers
     questionnaire = _questionnaire(app, one_per_device=False)
     phone = Phone({"sv_device": "one-phone-" + uuid.uuid4().hex})
-    codes = [phone.answer(first, first if i % 2 == 0 else second, questionnaire.public_token)
-             for i in range(DEVICE_LIMIT + 1)]
+    codes = [
+        phone.answer(first, first if i % 2 == 0 else second, questionnaire.public_token)
+        for i in range(DEVICE_LIMIT + 1)
+    ]
     assert codes == [303] * DEVICE_LIMIT + [429]
     assert _stored(questionnaire) == DEVICE_LIMIT
 
