@@ -14,7 +14,7 @@ from sqlalchemy import Text, cast, func
 
 from analysis.frame import coded_frame, uncoded_keys
 from analysis.results import CHANNEL_COLUMN, ResponseSet, Results, compute_results
-from survey.coding import layout, response_codes, response_extras
+from survey.coding import Coder, layout
 from survey.definition import analysis_schema
 from survey.extensions import db
 from survey.models import Questionnaire, Response
@@ -224,8 +224,8 @@ def _extra_columns(schema: list[dict], rows: list[tuple]) -> dict[str, list]:
 def _derive(questionnaire: Questionnaire, row: tuple) -> tuple:
     """Codes and extras for a row stored without them (JSON comes as text on SQLite, parsed on PostgreSQL)."""
     answers = orjson.loads(row[4]) if isinstance(row[4], str | bytes) else row[4]
-    definition = _version_definition(questionnaire, row[0])
-    return row[0], row[1], response_codes(definition, answers), response_extras(definition, answers)
+    coder = Coder.of(_version_definition(questionnaire, row[0]))
+    return row[0], row[1], coder.codes(answers), coder.extras(answers)
 
 
 def _has_uncoded_rows(questionnaire: Questionnaire) -> bool:

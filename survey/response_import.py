@@ -51,7 +51,7 @@ from werkzeug.datastructures import MultiDict
 
 from analysis.xlsx_guard import MAX_ENTRIES, MAX_UNPACKED, XlsxRefused, check_xlsx
 from forms.response import build_response_form_class, collect_answers, quality_flags
-from survey.coding import response_codes, response_extras
+from survey.coding import Coder
 from survey.definition import normalize_definition, numbered_questions
 from survey.extensions import db
 from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
@@ -1065,13 +1065,13 @@ def run_import(
         return report
     version_id = questionnaire.current_version_id
     now = utcnow()
-    definition = questionnaire.current_version.definition
+    coder = Coder.of(questionnaire.current_version.definition)  # once, not per row
     responses = [
         Response(
             questionnaire_id=questionnaire.id,
             version_id=version_id,
-            codes=response_codes(definition, r["answers"]),
-            extras=response_extras(definition, r["answers"]),
+            codes=coder.codes(r["answers"]),
+            extras=coder.extras(r["answers"]),
             **{**r, "submitted_at": r["submitted_at"] or now},
         )
         for r in report.records
