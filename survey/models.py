@@ -187,7 +187,13 @@ class QuestionnaireVersion(db.Model):
 class Response(db.Model):
     """One submitted questionnaire with all its answers; excluded responses are kept with their reason."""
 
-    __table_args__ = (Index("ix_response_questionnaire_status", "questionnaire_id", "status"),)
+    __table_args__ = (
+        Index("ix_response_questionnaire_status", "questionnaire_id", "status"),
+        # The one-per-device and per-IP checks of every public submission (survey.capture) read these
+        # alone; without them SQLite's planner reads every response of the questionnaire instead.
+        Index("ix_response_questionnaire_device", "questionnaire_id", "device_hash"),
+        Index("ix_response_questionnaire_ip", "questionnaire_id", "ip_hash", "submitted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"))
@@ -197,7 +203,7 @@ class Response(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     duration_seconds: Mapped[int | None]  # time taken, from serving the form to submitting it
     channel: Mapped[str] = mapped_column(String(32), default="web")
-    device_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # salted hash, never the raw token
+    device_hash: Mapped[str | None] = mapped_column(String(64))  # salted hash, never the raw token
     status: Mapped[str] = mapped_column(String(16), default="valid")  # valid / excluded
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)

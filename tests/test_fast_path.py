@@ -161,3 +161,55 @@ def test_channel_and_unit_counters_move_with_their_responses(client, evaluator):
     for row in (questionnaire, channel, unit):
         db.session.refresh(row)
     assert (questionnaire.accepted_count, channel.accepted_count, unit.used) == (2, 1, 1)
+
+
+
+def _plan(statement, parameters: dict) -> str:
+    """The database's query plan for one of the submission's statements, as text."""
+    connection = db.session.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    values = compiled.construct_params(parameters)
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(values.values()))
+        return " ".join(str(row[-1]) for row in rows)
+    rows = connection.exec_driver_sql("EXPLAIN " + str(compiled), values)
+    return " ".join(row[0] for row in rows)
+
+
+def test_the_device_and_ip_checks_read_their_own_index(evaluator):
+    """Each submission's person checks must not read every earlier response of the questionnaire.
+
+    Before migration 0011, SQLite's planner answered both from (questionnaire_id, status): a scan of the
+    questionnaire's responses on every submission, so submitting slowed down as answers came in. The
+    plans are judged over a thousand responses with fresh statistics, all rolled back afterwards.
+    """
+    from datetime import datetime
+
+    from sqlalchemy import insert, text
+
+    from survey.capture import DEVICE_ANSWERED, RECENT_FROM_IP
+
+    questionnaire = published(make_project(evaluator))
+    rows = [
+        {
+            "questionnaire_id": questionnaire.id, "version_id": questionnaire.current_version_id,
+            "submission_id": f"plan-{i}", "submitted_at": datetime(2026, 5, 1), "channel": "web",
+            "device_hash": f"{i:064d}", "ip_hash": f"{i % 50:064d}", "status": "valid", "answers": {}, "flags": [],
+        }
+        for i in range(1000)
+    ]  # fmt: skip
+    device = {"device": "d" * 64, "qid": questionnaire.id}
+    ip = {"qid": questionnaire.id, "ip_hash": "i" * 64, "since": datetime(2026, 4, 1)}
+    connection = db.session.connection()
+    connection.execute(insert(Response.__table__), rows)
+    plans = []
+    try:
+        if connection.dialect.name == "sqlite":  # SQLite without statistics, as a deployment runs it
+            plans.append((_plan(DEVICE_ANSWERED, device), _plan(RECENT_FROM_IP, ip)))
+        connection.execute(text("ANALYZE response"))
+        plans.append((_plan(DEVICE_ANSWERED, device), _plan(RECENT_FROM_IP, ip)))
+    finally:
+        db.session.rollback()
+    for device_plan, ip_plan in plans:
+        assert "ix_response_questionnaire_device" in device_plan, device_plan
+        assert "ix_response_questionnaire_ip" in ip_plan, ip_plan
