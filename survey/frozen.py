@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from forms.response import ResponseFormBase, build_response_form_class
+from forms.response import QuickReader, ResponseFormBase, build_response_form_class
 from survey.coding import Coder
 from survey.definition import numbered_sections
 from survey.localize import language_of, localize_definition
@@ -32,13 +32,15 @@ _lock = threading.Lock()
 class Shown:
     """A version as the respondent page shows it: localised definition, numbered sections, form class.
 
-    ``coder`` derives the stored codes from the version's own (not localised) definition.
+    ``coder`` derives the stored codes from the version's own (not localised) definition; ``reader``
+    reads a submission that is in order without building the form (``forms.response.QuickReader``).
     """
 
     definition: dict[str, Any]
     sections: list[dict]
     form_class: type[ResponseFormBase]
     coder: Coder
+    reader: QuickReader
     rendered: dict[str, Any] = field(default_factory=dict)  # markup the page renders once (survey.public)
 
 
@@ -58,7 +60,8 @@ def shown_version(version: Any, locale: Any) -> Shown:
     stored = version.definition  # one read for a VersionRef
     definition = localize_definition(stored, locale)
     coder = Coder.of(stored)
-    shown = Shown(definition, numbered_sections(definition), build_response_form_class(definition), coder)
+    form_class = build_response_form_class(definition)
+    shown = Shown(definition, numbered_sections(definition), form_class, coder, QuickReader(form_class.definition))
     with _lock:
         _cache[key] = shown
         while len(_cache) > LIMIT:

@@ -14,10 +14,11 @@ import uuid
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup
+from wtforms.validators import ValidationError
 
-from forms.response import collect_answers, quality_flags, unexpected_input
+from forms.response import collect_answers, quality_flags
 from survey import pow
 from survey.arrivals import arrival_by_token, arrival_by_unit
 from survey.capture import Arrival, check_open, insert_response
@@ -174,31 +175,47 @@ def _blank_sections(shown: Shown, form) -> Markup:
 
 
 def _submit(arrival: Arrival, action: str, thanks_url: str):
-    """Validate and store a response, or show the form again with the answers and the reasons."""
+    """Validate and store a response, or show the form again with the answers and the reasons.
+
+    A submission that is in order is read without the WTForms form (``_read_quickly``); anything else
+    goes through the form, which refuses and explains beside each question.
+    """
     shown = _shown(arrival)
-    definition = shown.definition
-    form = shown.form_class()
+    fields = request.form
     # A forged form, or a missing or wrong proof of work: nothing is stored, the answers are shown again.
-    refusal = unexpected_input(form, request.form, request.files, pow.FIELDS) or pow.refusal(
-        arrival.questionnaire, form.submission_id.data, request.form
+    refusal = shown.reader.unexpected(fields, request.files, pow.FIELDS) or pow.refusal(
+        arrival.questionnaire, fields.get("submission_id"), fields
     )
     if refusal:
-        return _render_form(arrival, form, status=400, action=action, refusal=refusal)
-    if not form.validate():
-        expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
-        return _render_form(arrival, form, status=400 if expired else 422, csrf_expired=expired, action=action)
-    answers = collect_answers(form)
+        return _render_form(arrival, shown.form_class(), status=400, action=action, refusal=refusal)
+    answers = _read_quickly(shown, fields)
+    if answers is None:
+        form = shown.form_class()
+        if not form.validate():
+            expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
+            return _render_form(arrival, form, status=400 if expired else 422, csrf_expired=expired, action=action)
+        answers = collect_answers(form)
     insert_response(
         arrival,
         answers,
-        submission_id=form.submission_id.data or uuid.uuid4().hex,
-        started_iso=form.started.data,
+        submission_id=fields.get("submission_id") or uuid.uuid4().hex,
+        started_iso=fields.get("started"),
         device_token=request.cookies.get(DEVICE_COOKIE),
         ip_address=request.remote_addr,
-        flags=quality_flags(definition, answers),
+        flags=quality_flags(shown.definition, answers),
         coder=shown.coder,
     )
     return redirect(thanks_url, code=303)
+
+
+def _read_quickly(shown: Shown, fields) -> dict | None:
+    """The answers of a submission that is in order, CSRF token included; ``None`` leaves it to the form."""
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        try:
+            validate_csrf(fields.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")))
+        except ValidationError:
+            return None  # the form finds the same fault and says so
+    return shown.reader.read(fields)
 
 
 @bp.get("/s/<token>")

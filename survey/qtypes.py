@@ -5,6 +5,11 @@ validators (``fields``), the answers it stores in the response's JSON (``answer`
 analysis sees (``schema_entries``: storage kinds ``one`` option key, ``many`` option keys, ``number``,
 ``text``). Adding a type means adding one class here and one branch in
 ``templates/public/respond.html``; an unknown type raises ``KeyError`` naming it.
+
+``read`` is optional: it reads a visible question's answers straight from the submitted values on the
+common path where everything is in order (``forms.response.QuickReader``), and raises ``Unclear`` for
+anything the full form would refuse or that it cannot judge; the WTForms form then decides and explains.
+A type without it is always read through the form, only more slowly.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
@@ -23,6 +29,7 @@ from forms.fields import CheckboxesField, RadioChoiceField, option_choices, requ
 from survey.problems import Problem
 
 OTHER_SUFFIX = "__other"
+OTHER_TEXT_LIMIT = 200  # characters in an "other" option's text box
 OPTION_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 DONT_KNOW_VALUES = (False, True, "exclude", "not_satisfied")
 
@@ -51,6 +58,41 @@ def schema_options(question: dict) -> list[dict]:
     ]
 
 
+Values = Callable[[str], list[str]]  # form field name -> the values submitted under it
+
+
+class Unclear(Exception):
+    """A quick read cannot vouch for an answer: the full form must validate it (and explain any refusal)."""
+
+
+def first(values: list[str]) -> str | None:
+    """What a single-valued field holds: the first value submitted, ``None`` when nothing was."""
+    return values[0] if values else None
+
+
+def blank(value: str | None) -> bool:
+    """Empty as WTForms' required and optional checks see it: nothing, or only whitespace."""
+    return value is None or not value.strip()
+
+
+def _passes(check, value) -> bool:
+    """Whether one of this module's validator closures accepts ``value`` (it only reads ``field.data``)."""
+    try:
+        check(None, _Data(value))
+    except ValidationError:
+        return False
+    return True
+
+
+class _Data:
+    """The one attribute the closures below read off a field."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+
 class QuestionType:
     """Base for all types; subclasses set the class attributes and override what differs."""
 
@@ -72,6 +114,14 @@ class QuestionType:
         value = form[question["key"]].data
         value = value.strip() if isinstance(value, str) else value
         return {question["key"]: value} if value not in (None, "") else {}
+
+    def read(self, question: dict, values: Values) -> dict[str, Any]:
+        """``answer`` of a visible question whose form would validate, read without the form; else ``Unclear``."""
+        raise Unclear
+
+    def forged(self, question: dict, values: Values) -> bool:
+        """Whether a hidden question was sent an option key it does not have (refused even when hidden)."""
+        return False
 
     def schema_entries(self, question: dict) -> list[dict]:
         """Analysis columns of this question (one for most types)."""
@@ -102,7 +152,7 @@ class _ChoiceType(QuestionType):
     def _other_field(self, question: dict) -> dict[str, Field]:
         if not any(option.get("other") for option in question["options"]):
             return {}
-        return {other_key(question["key"]): StringField(validators=[Optional(), Length(max=200)])}
+        return {other_key(question["key"]): StringField(validators=[Optional(), Length(max=OTHER_TEXT_LIMIT)])}
 
     def _with_other(self, question: dict, form, chosen: list[str]) -> dict[str, Any]:
         other_keys = {o["key"] for o in question["options"] if o.get("other")}
@@ -110,6 +160,28 @@ class _ChoiceType(QuestionType):
             text = (form[other_key(question["key"])].data or "").strip()
             return {other_key(question["key"]): text} if text else {}
         return {}
+
+    def _read_other(self, question: dict, values: Values, chosen: list[str]) -> dict[str, Any]:
+        """The "other" text of ``read``: within its length, and filled in when "other" is chosen."""
+        other_keys = {o["key"] for o in question["options"] if o.get("other")}
+        if not other_keys:
+            return {}
+        text = first(values(other_key(question["key"]))) or ""
+        if len(text) > OTHER_TEXT_LIMIT:
+            raise Unclear
+        if not other_keys & set(chosen):
+            return {}
+        if blank(text):
+            raise Unclear  # _other_text_check refuses it
+        return {other_key(question["key"]): text.strip()}
+
+    def forged(self, question: dict, values: Values) -> bool:
+        keys = {o["key"] for o in question["options"]}
+        return any(value not in ("", None) and value not in keys for value in self._single_values(question, values))
+
+    def _single_values(self, question: dict, values: Values) -> list[str | None]:
+        """The value each of the question's radio groups holds."""
+        return [first(values(question["key"]))]
 
 
 class SingleChoice(_ChoiceType):
@@ -131,6 +203,17 @@ class SingleChoice(_ChoiceType):
         if not value:
             return {}
         return {question["key"]: value, **self._with_other(question, form, [value])}
+
+    def read(self, question: dict, values: Values) -> dict[str, Any]:
+        value = first(values(question["key"]))
+        if not value:
+            if question.get("required"):
+                raise Unclear
+            self._read_other(question, values, [])  # the box's own length check still applies
+            return {}
+        if value not in {o["key"] for o in question["options"]}:
+            raise Unclear
+        return {question["key"]: value, **self._read_other(question, values, [value])}
 
 
 class RatingScale(SingleChoice):
@@ -215,6 +298,23 @@ class MultipleChoice(_ChoiceType):
             return {}
         return {question["key"]: chosen, **self._with_other(question, form, chosen)}
 
+    def read(self, question: dict, values: Values) -> dict[str, Any]:
+        picked = values(question["key"])
+        if self.forged(question, values) or (not picked and question.get("required")):
+            raise Unclear
+        chosen: list[str] = []
+        if picked:  # an empty optional group skips the count and "other" checks, as Optional() does
+            low, high = question.get("min_choices"), question.get("max_choices")
+            if (low and len(picked) < low) or (high and len(picked) > high):
+                raise Unclear
+            chosen = [o["key"] for o in question["options"] if o["key"] in set(picked)]
+        other = self._read_other(question, values, chosen)
+        return {question["key"]: chosen, **other} if chosen else {}
+
+    def forged(self, question: dict, values: Values) -> bool:
+        keys = {o["key"] for o in question["options"]}
+        return any(value not in keys for value in values(question["key"]))
+
 
 class Matrix(_ChoiceType):
     """矩阵题: several items on one shared scale (the usual satisfaction grid); each item is a column."""
@@ -261,6 +361,23 @@ class Matrix(_ChoiceType):
                 result[name] = form[name].data
         return result
 
+    def read(self, question: dict, values: Values) -> dict[str, Any]:
+        keys, result = {o["key"] for o in question["options"]}, {}
+        for item in question["items"]:
+            name = f"{question['key']}.{item['key']}"
+            value = first(values(name))
+            if not value:
+                if question.get("required"):
+                    raise Unclear
+                continue
+            if value not in keys:
+                raise Unclear
+            result[name] = value
+        return result
+
+    def _single_values(self, question: dict, values: Values) -> list[str | None]:
+        return [first(values(f"{question['key']}.{item['key']}")) for item in question["items"]]
+
     def schema_entries(self, question: dict) -> list[dict]:
         base = super().schema_entries(question)[0]
         return [
@@ -304,6 +421,15 @@ class NumberQuestion(QuestionType):
             return {}
         return {question["key"]: int(value) if question.get("integer") else value}
 
+    def read(self, question: dict, values: Values) -> dict[str, Any]:
+        raw = _read_text(question, values)
+        if not _passes(_number_check(question), raw):
+            raise Unclear
+        value = parse_number(raw)
+        if value is None:
+            return {}
+        return {question["key"]: int(value) if question.get("integer") else value}
+
 
 class DateQuestion(QuestionType):
     """日期题: a calendar date, stored as ``YYYY-MM-DD``."""
@@ -324,6 +450,13 @@ class DateQuestion(QuestionType):
 
     def answer(self, question: dict, form) -> dict[str, Any]:
         value = parse_date(form[question["key"]].data)
+        return {question["key"]: value.isoformat()} if value else {}
+
+    def read(self, question: dict, values: Values) -> dict[str, Any]:
+        raw = _read_text(question, values)
+        if not _passes(_date_check(question), raw):
+            raise Unclear
+        value = parse_date(raw)
         return {question["key"]: value.isoformat()} if value else {}
 
 
@@ -352,6 +485,21 @@ class ShortText(QuestionType):
     def fields(self, question: dict) -> dict[str, Field]:
         length = Length(max=self.max_length(question), message=_l("回答太长了，请控制在 %(max)d 字以内。"))
         return {question["key"]: self.field_class(validators=[required_answer(question), length])}
+
+    def read(self, question: dict, values: Values) -> dict[str, Any]:
+        raw = _read_text(question, values)
+        if raw is not None and len(raw) > self.max_length(question):
+            raise Unclear
+        value = raw.strip() if raw is not None else None
+        return {question["key"]: value} if value else {}
+
+
+def _read_text(question: dict, values: Values) -> str | None:
+    """The one value of a text-like field, ``Unclear`` when a required one is blank."""
+    raw = first(values(question["key"]))
+    if question.get("required") and blank(raw):
+        raise Unclear
+    return raw
 
 
 class LongText(ShortText):
