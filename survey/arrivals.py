@@ -14,11 +14,13 @@ which never changes once published, is read lazily and only when ``survey.frozen
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from survey.capture import Arrival
 from survey.extensions import db
@@ -143,9 +145,12 @@ def _questionnaire(row) -> QuestionnaireSnapshot:
     )
 
 
-def arrival_by_token(token: str) -> Arrival | None:
-    """The arrival behind a questionnaire link or a channel link; ``None`` if unknown or never published."""
-    connection = db.session.connection()
+def arrival_by_token(token: str, connection: Connection | None = None) -> Arrival | None:
+    """The arrival behind a questionnaire link or a channel link; ``None`` if unknown or never published.
+
+    ``connection`` is the respondent page's own (``survey.public``); by default the ORM session's.
+    """
+    connection = connection or db.session.connection()
     row = connection.execute(BY_TOKEN, {"token": token}).first()
     if row is not None:
         return Arrival(_questionnaire(row))
@@ -155,9 +160,25 @@ def arrival_by_token(token: str) -> Arrival | None:
     return Arrival(_questionnaire(row), channel=ChannelSnapshot(*row[len(QUESTIONNAIRE_COLUMNS) :]))
 
 
-def arrival_by_unit(code: str) -> Arrival | None:
+def arrival_by_unit(code: str, connection: Connection | None = None) -> Arrival | None:
     """The arrival behind a unit code; ``None`` if unknown or its questionnaire was never published."""
-    row = db.session.connection().execute(BY_UNIT, {"code": code}).first()
+    row = (connection or db.session.connection()).execute(BY_UNIT, {"code": code}).first()
     if row is None:
         return None
     return Arrival(_questionnaire(row), unit=UnitSnapshot(*row[len(QUESTIONNAIRE_COLUMNS) :]))
+
+
+@contextmanager
+def page_connection(writing: bool) -> Iterator[Connection]:
+    """The respondent pages' own Core connection, outside the ORM session (whose bookkeeping per request
+    cost more than the queries here).
+
+    A page view only reads, in autocommit on PostgreSQL: its one SELECT is then one round trip instead of
+    BEGIN, SELECT and ROLLBACK. (SQLite starts no transaction for a SELECT anyway.) A submission's reads
+    and writes share one transaction, which ``survey.capture.insert_response`` commits or rolls back;
+    whatever is left open is rolled back when the connection goes back to the pool.
+    """
+    with db.engine.connect() as connection:
+        if not writing and connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from survey.coding import Coder
@@ -122,44 +122,43 @@ CLAIM_CHANNEL = _claim_statement(Channel, "quota", "accepted_count")
 CLAIM_UNIT = _claim_statement(UnitCode, "max_uses", "used")
 
 
-def _check_person(questionnaire, device: str | None, ip_hash: str | None) -> None:
+def _check_person(connection: Connection, questionnaire, device: str | None, ip_hash: str | None) -> None:
     """One response per device (when set) and at most ``ip_limit`` per hashed IP in the window."""
-    if questionnaire.one_per_device and device and _device_answered(questionnaire.id, device):
+    if questionnaire.one_per_device and device and _device_answered(connection, questionnaire.id, device):
         message = _l("这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！")
         raise Refused(_l("您已经提交过"), message, 409)
     if questionnaire.ip_limit and ip_hash:
         since = utcnow() - timedelta(minutes=questionnaire.ip_window_minutes)
         parameters = {"qid": questionnaire.id, "ip_hash": ip_hash, "since": since}
-        recent = db.session.connection().execute(RECENT_FROM_IP, parameters).scalar()
+        recent = connection.execute(RECENT_FROM_IP, parameters).scalar()
         if recent >= questionnaire.ip_limit:
             raise Refused(_l("提交太频繁"), _l("同一网络在短时间内提交的问卷已达上限，请稍后再试。"), 429)
 
 
-def _device_answered(questionnaire_id: int, device: str) -> bool:
+def _device_answered(connection: Connection, questionnaire_id: int, device: str) -> bool:
     """Whether this device's hash is on a response to the questionnaire already (indexed lookup)."""
     parameters = {"device": device, "qid": questionnaire_id}
-    return db.session.connection().execute(DEVICE_ANSWERED, parameters).first() is not None
+    return connection.execute(DEVICE_ANSWERED, parameters).first() is not None
 
 
-def _claim(statement, row_id: int) -> bool:
+def _claim(connection: Connection, statement, row_id: int) -> bool:
     """Run a ``_claim_statement`` for one row; whether the place was claimed."""
-    return db.session.connection().execute(statement, {"row_id": row_id}).rowcount == 1
+    return connection.execute(statement, {"row_id": row_id}).rowcount == 1
 
 
-def _claim_slots(arrival: Arrival) -> None:
+def _claim_slots(connection: Connection, arrival: Arrival) -> None:
     """Claim the quota places this response needs, or raise ``Refused`` (the caller rolls back)."""
-    if not _claim(CLAIM_QUESTIONNAIRE, arrival.questionnaire.id):
+    if not _claim(connection, CLAIM_QUESTIONNAIRE, arrival.questionnaire.id):
         raise Refused(_l("问卷已收满"), _l("这份问卷已经收满所需的份数，您的回答没有被保存。感谢您的支持。"), 410)
-    if arrival.channel and not _claim(CLAIM_CHANNEL, arrival.channel.id):
+    if arrival.channel and not _claim(connection, CLAIM_CHANNEL, arrival.channel.id):
         raise Refused(_l("本采集点已收满"), _l("这个采集点的问卷已经收满，您的回答没有被保存。感谢您的支持。"), 410)
-    if arrival.unit and not _claim(CLAIM_UNIT, arrival.unit.id):
+    if arrival.unit and not _claim(connection, CLAIM_UNIT, arrival.unit.id):
         message = _l("这个单位码的填写次数已经用完，您的回答没有被保存。如需再填，请联系评价组。")
         raise Refused(_l("单位码已用完"), message, 410)
 
 
-def _advance_counters(arrival: Arrival) -> None:
+def _advance_counters(connection: Connection, arrival: Arrival) -> None:
     """Count an evaluator-entered response without enforcing limits (counters must match the rows)."""
-    connection = db.session.connection()
     for model, row in ((Questionnaire, arrival.questionnaire), (Channel, arrival.channel)):
         if row is not None:
             columns = model.__table__.c
@@ -168,12 +167,12 @@ def _advance_counters(arrival: Arrival) -> None:
             )
 
 
-def arrival_flags(questionnaire, duration: int | None, device: str | None) -> list[str]:
+def arrival_flags(connection: Connection, questionnaire, duration: int | None, device: str | None) -> list[str]:
     """Flags only the server can set: answered too fast, or a device that answered before."""
     flags = []
     if questionnaire.min_seconds and duration is not None and duration < questionnaire.min_seconds:
         flags.append("too_fast")
-    if device and not questionnaire.one_per_device and _device_answered(questionnaire.id, device):
+    if device and not questionnaire.one_per_device and _device_answered(connection, questionnaire.id, device):
         flags.append("duplicate_device")
     return flags
 
@@ -195,6 +194,7 @@ def insert_response(
     channel: str | None = None,
     by_evaluator: bool = False,
     coder: Coder | None = None,
+    connection: Connection | None = None,
 ) -> tuple[int, bool]:
     """Check, count and insert; return ``(response id, created)``. Raises ``Refused`` with nothing stored.
 
@@ -202,6 +202,8 @@ def insert_response(
     evaluator keys in (paper rounds): the schedule, the device and IP rules and the quotas guard the
     public link, not the desk, so only the counters are advanced. ``coder`` is the version's
     (``survey.frozen`` has it cached); without it, it is worked out from the version's definition.
+    ``connection`` is the respondent page's own Core connection, committed or rolled back here; without
+    it the ORM session's is used (desk, demo, tests), and the session is committed or rolled back.
 
     A ``submission_id`` that is already stored (double tap, network retry) stores nothing and returns
     the stored response, even when the rules would now refuse (full, closed, device already answered):
@@ -216,13 +218,15 @@ def insert_response(
     ip_hash = keyed_hash("ip", ip_address) if questionnaire.ip_limit and identifying else None
     duration = seconds_since(started_iso, now)
     coder = coder or Coder.of(questionnaire.current_version.definition)
+    own = connection is not None
+    connection = connection if own else db.session.connection()
     try:
         if by_evaluator:
             all_flags = list(flags or [])
         else:
             check_open(arrival, now)
-            _check_person(questionnaire, device, ip_hash)
-            all_flags = list(flags or []) + arrival_flags(questionnaire, duration, device)
+            _check_person(connection, questionnaire, device, ip_hash)
+            all_flags = list(flags or []) + arrival_flags(connection, questionnaire, duration, device)
         row = {
             "questionnaire_id": questionnaire.id,
             "version_id": questionnaire.current_version_id,
@@ -241,28 +245,38 @@ def insert_response(
         }
         # The writes come last and back to back: the first takes SQLite's write lock (on PostgreSQL the
         # counter UPDATE locks the questionnaire's row), held until the commit, so nothing else runs then.
-        response_id = db.session.connection().execute(INSERT_RESPONSE, row).inserted_primary_key[0]
+        response_id = connection.execute(INSERT_RESPONSE, row).inserted_primary_key[0]
         if by_evaluator:
-            _advance_counters(arrival)
+            _advance_counters(connection, arrival)
         else:
-            _claim_slots(arrival)
-        db.session.commit()
+            _claim_slots(connection, arrival)
+        if own:
+            connection.commit()
+        else:
+            db.session.commit()
     except Refused:
-        db.session.rollback()
-        stored = _stored_id(submission_id)
+        stored = _stored_id(_rolled_back(connection, own), submission_id)
         if stored is None:
             raise
         return stored, False
     except IntegrityError:
         # Two taps raced past each other; the other one won, and that is the stored response.
-        db.session.rollback()
-        stored = _stored_id(submission_id)
+        stored = _stored_id(_rolled_back(connection, own), submission_id)
         if stored is None:
             raise
         return stored, False
     return response_id, True
 
 
-def _stored_id(submission_id: str) -> int | None:
+def _rolled_back(connection: Connection, own: bool) -> Connection:
+    """Roll the submission back; the connection to look further with (the session hands out a new one)."""
+    if own:
+        connection.rollback()
+        return connection
+    db.session.rollback()
+    return db.session.connection()
+
+
+def _stored_id(connection: Connection, submission_id: str) -> int | None:
     """The id of the response already stored under ``submission_id``, if any."""
-    return db.session.connection().execute(STORED_ID, {"submission_id": submission_id}).scalar()
+    return connection.execute(STORED_ID, {"submission_id": submission_id}).scalar()

@@ -1,5 +1,8 @@
 """Extension objects, created unbound and attached to an app in ``init_extensions``."""
 
+from functools import cache
+
+from babel import Locale
 from flask import Flask, has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -25,8 +28,19 @@ babel = Babel()
 login_manager = LoginManager()
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """Chinese unless the visitor chose English (``?lang=`` or cookie) or their browser prefers it."""
+    return _locale(_locale_name())
+
+
+@cache
+def _locale(name: str) -> Locale:
+    """One shared ``Locale`` per name: Flask-Babel would parse the name again on every request."""
+    return Locale.parse(name)
+
+
+def _locale_name() -> str:
+    """The name ``select_locale`` chooses."""
     from flask import current_app
 
     if not has_request_context():  # CLI and scripts speak the default language

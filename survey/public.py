@@ -16,11 +16,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup
+from sqlalchemy import Connection
 from wtforms.validators import ValidationError
 
 from forms.response import collect_answers, quality_flags
 from survey import pow
-from survey.arrivals import arrival_by_token, arrival_by_unit
+from survey.arrivals import arrival_by_token, arrival_by_unit, page_connection
 from survey.capture import Arrival, check_open, insert_response
 from survey.extensions import csrf
 from survey.frozen import Shown, shown_version
@@ -32,17 +33,17 @@ DEVICE_COOKIE = "sv_device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 
 
-def find_arrival(token: str) -> Arrival:
+def find_arrival(token: str, connection: Connection) -> Arrival:
     """The questionnaire behind a questionnaire or channel token; 404 if unknown or never published."""
-    arrival = arrival_by_token(token)
+    arrival = arrival_by_token(token, connection)
     if arrival is None:
         abort(404)
     return arrival
 
 
-def find_unit_arrival(code: str) -> Arrival:
+def find_unit_arrival(code: str, connection: Connection) -> Arrival:
     """The questionnaire behind a unit code; 404 if unknown or never published."""
-    arrival = arrival_by_unit(code)
+    arrival = arrival_by_unit(code, connection)
     if arrival is None:
         abort(404)
     return arrival
@@ -174,7 +175,7 @@ def _blank_sections(shown: Shown, form) -> Markup:
     return html
 
 
-def _submit(arrival: Arrival, action: str, thanks_url: str):
+def _submit(arrival: Arrival, action: str, thanks_url: str, connection: Connection):
     """Validate and store a response, or show the form again with the answers and the reasons.
 
     A submission that is in order is read without the WTForms form (``_read_quickly``); anything else
@@ -204,6 +205,7 @@ def _submit(arrival: Arrival, action: str, thanks_url: str):
         ip_address=request.remote_addr,
         flags=quality_flags(shown.definition, answers),
         coder=shown.coder,
+        connection=connection,
     )
     return redirect(thanks_url, code=303)
 
@@ -221,35 +223,44 @@ def _read_quickly(shown: Shown, fields) -> dict | None:
 @bp.get("/s/<token>")
 def respond(token: str):
     """A questionnaire's own link or a channel's link."""
-    return _serve(find_arrival(token), url_for("public.submit", token=token))
+    with page_connection(writing=False) as connection:
+        arrival = find_arrival(token, connection)
+    return _serve(arrival, url_for("public.submit", token=token))
 
 
 @bp.post("/s/<token>")
 @csrf.exempt  # the form checks its own token, so a failure keeps the respondent's answers
 def submit(token: str):
     """Submit through a questionnaire or channel link."""
-    return _submit(find_arrival(token), url_for("public.submit", token=token), url_for("public.thanks", token=token))
+    with page_connection(writing=True) as connection:
+        arrival = find_arrival(token, connection)
+        action, thanks_url = url_for("public.submit", token=token), url_for("public.thanks", token=token)
+        return _submit(arrival, action, thanks_url, connection)
 
 
 @bp.get("/u/<code>")
 def respond_unit(code: str):
     """A serving-object unit's own link: the page names the unit."""
-    return _serve(find_unit_arrival(code), url_for("public.submit_unit", code=code))
+    with page_connection(writing=False) as connection:
+        arrival = find_unit_arrival(code, connection)
+    return _serve(arrival, url_for("public.submit_unit", code=code))
 
 
 @bp.post("/u/<code>")
 @csrf.exempt
 def submit_unit(code: str):
     """Submit through a unit code."""
-    arrival = find_unit_arrival(code)
-    thanks = url_for("public.thanks", token=arrival.questionnaire.public_token)
-    return _submit(arrival, url_for("public.submit_unit", code=code), thanks)
+    with page_connection(writing=True) as connection:
+        arrival = find_unit_arrival(code, connection)
+        thanks = url_for("public.thanks", token=arrival.questionnaire.public_token)
+        return _submit(arrival, url_for("public.submit_unit", code=code), thanks, connection)
 
 
 @bp.get("/s/<token>/thanks")
 def thanks(token: str):
     """The thank-you page; shown for closed questionnaires too, since a late redirect may land here."""
-    arrival = find_arrival(token)
+    with page_connection(writing=False) as connection:
+        arrival = find_arrival(token, connection)
     definition = _shown_definition(arrival)
     return render_template(
         "public/thanks.html", questionnaire=arrival.questionnaire, definition=definition, title=_("提交成功")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Request, current_app, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -49,6 +50,25 @@ class SurveyRequest(Request):
             self.__dict__["form"] = self.parameter_storage_class(cleaned)
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per key instead of per call.
+
+    Flask builds a new serializer each time a session is opened or saved (twice for a respondent's page
+    view alone); it holds nothing but the keys and settings, so one per set of keys serves every thread.
+    A changed ``SECRET_KEY`` or fallback list gets a serializer of its own.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, object] = {}
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer
+
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -65,6 +85,7 @@ def _refuse_json_writes() -> None:
 def init_web(app: Flask) -> None:
     """Register handlers, headers and template helpers on ``app``."""
     app.request_class = SurveyRequest
+    app.session_interface = SessionInterface()
     app.before_request(_refuse_json_writes)
     login_manager.login_message = _l("请先登录。")
     app.register_error_handler(404, _not_found)
