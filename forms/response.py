@@ -20,11 +20,18 @@ from wtforms.validators import Length, Optional
 from forms.fields import INVALID_OPTION
 from survey.conditions import answer_keys, visible_questions
 from survey.definition import iter_questions, normalize_definition
+from survey.form_token import RespondentCSRF
 from survey.qtypes import Unclear, first, get_type
 
 
 class ResponseFormBase(FlaskForm):
-    """What every respondent form shares: bookkeeping fields and visibility-aware validation."""
+    """What every respondent form shares: bookkeeping fields and visibility-aware validation.
+
+    Its CSRF token is ``survey.form_token``'s, which needs no server-side session.
+    """
+
+    class Meta:
+        csrf_class = RespondentCSRF
 
     definition: dict = {}
     _bookkeeping = {"submission_id": 64, "started": 32}  # the hidden fields below and their longest value

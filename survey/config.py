@@ -47,6 +47,9 @@ def default_config(app: Flask) -> dict:
         "RATELIMIT_ENABLED": None,
         "RATELIMIT_STORAGE_URI": None,
         "RATELIMIT_KEY_PREFIX": "survey",
+        # Counted over the last minute, not per clock minute: a fixed window lets twice the limit through
+        # around the turn of a minute (the end of one window and the start of the next).
+        "RATELIMIT_STRATEGY": "moving-window",
         # Submissions through one link (a poster's QR code is one link), and from one phone.
         "RATELIMIT_PER_QUESTIONNAIRE": "600 per minute",
         "RATELIMIT_PER_DEVICE": "10 per minute",

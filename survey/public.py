@@ -14,13 +14,11 @@ import uuid
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup
 from sqlalchemy import Connection
-from wtforms.validators import ValidationError
 
 from forms.response import collect_answers, quality_flags
-from survey import pow
+from survey import form_token, pow
 from survey.arrivals import arrival_by_token, arrival_by_unit, page_connection
 from survey.capture import Arrival, check_open, insert_response
 from survey.extensions import csrf
@@ -86,11 +84,13 @@ def _render_form(
         ),
         status,
     )
-    return _with_device_cookie(arrival, response)
+    return _with_cookies(arrival, response)
 
 
-def _with_device_cookie(arrival: Arrival, response):
-    """Give a device without one the random device cookie (never on an anonymous questionnaire)."""
+def _with_cookies(arrival: Arrival, response):
+    """The form token's browser cookie when this page made it (``survey.form_token``), and the random
+    device cookie for a device without one (never on an anonymous questionnaire)."""
+    form_token.remember(response)
     if not request.cookies.get(DEVICE_COOKIE) and not arrival.questionnaire.anonymous:
         response.set_cookie(
             DEVICE_COOKIE,
@@ -116,7 +116,7 @@ def _serve(arrival: Arrival, action: str):
         form.submission_id.data, form.started.data = submission_id, started
         return _render_form(arrival, form, action=action, blank=True)
     head, tail = _skeleton(arrival, action)
-    return _with_device_cookie(arrival, make_response(head + str(_per_request_inputs(submission_id, started)) + tail))
+    return _with_cookies(arrival, make_response(head + str(_per_request_inputs(submission_id, started)) + tail))
 
 
 SLOT = Markup("<!--per-request inputs-->")  # where the per-request inputs go in a skeleton
@@ -158,7 +158,7 @@ def _per_request_inputs(submission_id: str, started: str) -> Markup:
     inputs = [hidden.format("submission_id", submission_id), hidden.format("started", started)]
     if current_app.config["WTF_CSRF_ENABLED"]:
         name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        inputs.insert(0, hidden.format(name, generate_csrf()))
+        inputs.insert(0, hidden.format(name, form_token.issue()))
     return Markup("\n").join(inputs)
 
 
@@ -213,9 +213,7 @@ def _submit(arrival: Arrival, action: str, thanks_url: str, connection: Connecti
 def _read_quickly(shown: Shown, fields) -> dict | None:
     """The answers of a submission that is in order, CSRF token included; ``None`` leaves it to the form."""
     if current_app.config["WTF_CSRF_ENABLED"]:
-        try:
-            validate_csrf(fields.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")))
-        except ValidationError:
+        if not form_token.valid(fields.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))):
             return None  # the form finds the same fault and says so
     return shown.reader.read(fields)
 
