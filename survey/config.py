@@ -126,6 +126,10 @@ def _environment_defaults(app: Flask) -> None:
         config["RATELIMIT_ENABLED"] = config["SURVEY_ENV"] != "testing"
     if not config.get("RATELIMIT_STORAGE_URI"):
         config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file on this machine does not drop connections the way a database server restarting does:
+        # pinging it before every use was one more statement per request for nothing.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     if not config.get("LOG_FORMAT"):
         config["LOG_FORMAT"] = "json" if production else "text"
     if config["LOG_FORMAT"] not in ("json", "text"):

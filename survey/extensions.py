@@ -46,7 +46,8 @@ def _locale_name() -> str:
     if not has_request_context():  # CLI and scripts speak the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     supported = current_app.config["LANGUAGES"]
-    chosen = request.args.get("lang") or request.cookies.get("lang")
+    args, cookies = request.args, request.cookies  # ``in`` first: their ``get`` raises inside when absent
+    chosen = (args["lang"] if "lang" in args else None) or (cookies["lang"] if "lang" in cookies else None)
     if chosen in supported:
         return chosen
     for language, _quality in request.accept_languages:

@@ -196,25 +196,33 @@ def _security_headers(response):
     """Headers every page carries: no framing by others, no sniffing, no leaking of survey links as referrers.
 
     HSTS only over HTTPS (``request.is_secure``, which ProxyFix makes true behind a TLS proxy): sent over
-    plain HTTP it would be ignored, and an intranet served over HTTP must keep working.
+    plain HTTP it would be ignored, and an intranet served over HTTP must keep working. A header a view set
+    itself is kept. (Added in one pass: a lookup per header, each raising inside Werkzeug when absent,
+    cost more than the rest of a page view's hooks.)
     """
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    present = {name.lower() for name, _value in response.headers.items()}
+    wanted = SECURITY_HEADERS_HTTPS if request.is_secure else SECURITY_HEADERS
+    response.headers.extend([header for header in wanted if header[0].lower() not in present])
     return response
+
+
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("Permissions-Policy", PERMISSIONS_POLICY),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+)
+SECURITY_HEADERS_HTTPS = (*SECURITY_HEADERS, ("Strict-Transport-Security", HSTS))
 
 
 def _remember_language(response):
     """A ``?lang=`` choice sticks for later pages via a cookie."""
     from flask import current_app
 
-    chosen = request.args.get("lang")
+    chosen = request.args["lang"] if "lang" in request.args else None  # .get raises inside when absent
     if chosen in current_app.config["LANGUAGES"]:
         response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
