@@ -110,10 +110,12 @@ def child(url: str, path: str, respondents: int, flags: str) -> None:
     _wait_for(Path(flags, "end"))
 
 
-def _wait_for(flag: Path, process: subprocess.Popen | None = None) -> None:
+def _wait_for(flag: Path, process: subprocess.Popen | None = None, errors: Path | None = None) -> None:
+    """Wait for the other process to leave ``flag``; if the counted process dies first, show why."""
     while not flag.exists():
         if process is not None and process.poll() is not None:
-            raise SystemExit("the counted process ended early; run it without valgrind to see why")
+            last = errors.read_text(errors="replace").splitlines()[-15:] if errors else []
+            raise SystemExit("the counted process ended early:\n" + "\n".join(last))
         time.sleep(0.05)
 
 
@@ -126,11 +128,13 @@ def count(url: str, path: str, respondents: int) -> float:
             sys.executable, __file__, "--child", url, path, str(respondents), flags,
         ]  # fmt: skip
         environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for(Path(flags, "ready"), process)
+        errors = Path(flags, "stderr.txt")
+        with errors.open("w") as stderr:  # the child keeps its own descriptor
+            process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=stderr)
+        _wait_for(Path(flags, "ready"), process, errors)
         _control(process.pid, "on")
         Path(flags, "go").touch()
-        _wait_for(Path(flags, "done"), process)
+        _wait_for(Path(flags, "done"), process, errors)
         _control(process.pid, "off")
         Path(flags, "end").touch()
         process.wait()
@@ -165,7 +169,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="survey-bench-") as folder:
         for kind in args.databases.split(","):
             figures = {}
-            for app, name in (("ours", "survey_bench_count"), ("bare", "survey_bench_count_bare")):
+            for app, name in (("ours", f"survey_count_{os.getpid()}"), ("bare", f"survey_count_bare_{os.getpid()}")):
                 url = fresh_database(kind, folder, name)
                 try:
                     if app == "bare":
