@@ -1,9 +1,10 @@
 """Build the respondent's form from a frozen questionnaire version.
 
-A new class per request (``type(...)``): setting attributes on a shared class would leak one
-questionnaire's questions into another's form. The class knows its definition so that validation
-can apply skip logic: a question hidden by ``show_if`` is neither validated nor stored, whatever
-the page sent (the server decides; JavaScript only mirrors it).
+A new class per published version and language (``type(...)``, kept by ``survey.frozen``): setting
+attributes on a shared class would leak one questionnaire's questions into another's form. The class
+knows its definition so that validation can apply skip logic: a question hidden by ``show_if`` is
+neither validated nor stored, whatever the page sent (the server decides; JavaScript only mirrors it).
+``QuickReader`` reads a submission that is in order to the same answers without building the form.
 """
 
 from __future__ import annotations

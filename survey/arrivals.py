@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, exists, select
 
 from survey.capture import Arrival
 from survey.extensions import db
-from survey.models import Channel, Project, Questionnaire, QuestionnaireVersion, UnitCode
+from survey.models import Channel, Project, Questionnaire, QuestionnaireVersion, Response, UnitCode
 
 Q, V, P = Questionnaire.__table__.c, QuestionnaireVersion.__table__.c, Project.__table__.c
 QUESTIONNAIRE_COLUMNS = (
@@ -35,6 +35,10 @@ QUESTIONNAIRE_COLUMNS = (
 C, U = Channel.__table__.c, UnitCode.__table__.c
 CHANNEL_COLUMNS = (C.id, C.code, C.name, C.quota, C.accepted_count)
 UNIT_COLUMNS = (U.id, U.unit_name, U.max_uses, U.used)
+R = Response.__table__.c
+# On a submission the lookup also says whether the device's hash is on a response to the questionnaire
+# already (the one-per-device rule of ``survey.capture``): one statement, and one PostgreSQL round trip, fewer.
+DEVICE_SEEN = exists().where(R.questionnaire_id == Q.id, R.device_hash == bindparam("device")).label("device_seen")
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,24 @@ def _base(*extra) -> Any:
     )
 
 
-BY_TOKEN = _base().where(Q.public_token == bindparam("token"))
-BY_CHANNEL = (
-    _base(*CHANNEL_COLUMNS).join(Channel.__table__, C.questionnaire_id == Q.id).where(C.token == bindparam("token"))
-)
-BY_UNIT = _base(*UNIT_COLUMNS).join(UnitCode.__table__, U.questionnaire_id == Q.id).where(U.code == bindparam("code"))
+def _lookups(*device: Any) -> tuple:
+    """The three lookups (questionnaire link, channel link, unit code), with ``device`` columns last."""
+    by_token = _base(*device).where(Q.public_token == bindparam("token"))
+    by_channel = (
+        _base(*CHANNEL_COLUMNS, *device)
+        .join(Channel.__table__, C.questionnaire_id == Q.id)
+        .where(C.token == bindparam("token"))
+    )
+    by_unit = (
+        _base(*UNIT_COLUMNS, *device)
+        .join(UnitCode.__table__, U.questionnaire_id == Q.id)
+        .where(U.code == bindparam("code"))
+    )
+    return by_token, by_channel, by_unit
+
+
+BY_TOKEN, BY_CHANNEL, BY_UNIT = _lookups()
+DEVICE_LOOKUPS = dict(zip(("token", "channel", "unit"), _lookups(DEVICE_SEEN), strict=True))
 
 
 def _questionnaire(row) -> QuestionnaireSnapshot:
@@ -145,27 +162,38 @@ def _questionnaire(row) -> QuestionnaireSnapshot:
     )
 
 
-def arrival_by_token(token: str, connection: Connection | None = None) -> Arrival | None:
+def arrival_by_token(token: str, connection: Connection | None = None, device: str | None = None) -> Arrival | None:
     """The arrival behind a questionnaire link or a channel link; ``None`` if unknown or never published.
 
-    ``connection`` is the respondent page's own (``survey.public``); by default the ORM session's.
+    ``connection`` is the respondent page's own (``survey.public``); by default the ORM session's. With
+    ``device`` (a submission's device hash) the arrival also says whether that device answered already.
     """
     connection = connection or db.session.connection()
-    row = connection.execute(BY_TOKEN, {"token": token}).first()
+    parameters = {"token": token, "device": device}
+    row = connection.execute(DEVICE_LOOKUPS["token"] if device else BY_TOKEN, parameters).first()
     if row is not None:
-        return Arrival(_questionnaire(row))
-    row = connection.execute(BY_CHANNEL, {"token": token}).first()
+        return _arrival(row, device)
+    row = connection.execute(DEVICE_LOOKUPS["channel"] if device else BY_CHANNEL, parameters).first()
     if row is None:
         return None
-    return Arrival(_questionnaire(row), channel=ChannelSnapshot(*row[len(QUESTIONNAIRE_COLUMNS) :]))
+    return _arrival(row, device, channel=ChannelSnapshot)
 
 
-def arrival_by_unit(code: str, connection: Connection | None = None) -> Arrival | None:
+def arrival_by_unit(code: str, connection: Connection | None = None, device: str | None = None) -> Arrival | None:
     """The arrival behind a unit code; ``None`` if unknown or its questionnaire was never published."""
-    row = (connection or db.session.connection()).execute(BY_UNIT, {"code": code}).first()
+    statement = DEVICE_LOOKUPS["unit"] if device else BY_UNIT
+    row = (connection or db.session.connection()).execute(statement, {"code": code, "device": device}).first()
     if row is None:
         return None
-    return Arrival(_questionnaire(row), unit=UnitSnapshot(*row[len(QUESTIONNAIRE_COLUMNS) :]))
+    return _arrival(row, device, unit=UnitSnapshot)
+
+
+def _arrival(row, device: str | None, **link: type) -> Arrival:
+    """An ``Arrival`` from a lookup's row: the questionnaire, the link's own columns, the device check last."""
+    end = len(row) - 1 if device else len(row)
+    details = {name: kind(*row[len(QUESTIONNAIRE_COLUMNS) : end]) for name, kind in link.items()}
+    seen = (device, bool(row[-1])) if device else None
+    return Arrival(_questionnaire(row), device_seen=seen, **details)
 
 
 @contextmanager

@@ -44,6 +44,8 @@ class Arrival:
     questionnaire: Questionnaire
     channel: Channel | None = None
     unit: UnitCode | None = None
+    # (device hash, whether it is on a response to the questionnaire already), when the link lookup asked.
+    device_seen: tuple[str, bool] | None = None
 
     @property
     def channel_code(self) -> str:
@@ -122,9 +124,10 @@ CLAIM_CHANNEL = _claim_statement(Channel, "quota", "accepted_count")
 CLAIM_UNIT = _claim_statement(UnitCode, "max_uses", "used")
 
 
-def _check_person(connection: Connection, questionnaire, device: str | None, ip_hash: str | None) -> None:
+def _check_person(connection: Connection, arrival: Arrival, device: str | None, ip_hash: str | None) -> None:
     """One response per device (when set) and at most ``ip_limit`` per hashed IP in the window."""
-    if questionnaire.one_per_device and device and _device_answered(connection, questionnaire.id, device):
+    questionnaire = arrival.questionnaire
+    if questionnaire.one_per_device and device and _answered_before(connection, arrival, device):
         message = _l("这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！")
         raise Refused(_l("您已经提交过"), message, 409)
     if questionnaire.ip_limit and ip_hash:
@@ -133,6 +136,14 @@ def _check_person(connection: Connection, questionnaire, device: str | None, ip_
         recent = connection.execute(RECENT_FROM_IP, parameters).scalar()
         if recent >= questionnaire.ip_limit:
             raise Refused(_l("提交太频繁"), _l("同一网络在短时间内提交的问卷已达上限，请稍后再试。"), 429)
+
+
+def _answered_before(connection: Connection, arrival: Arrival, device: str) -> bool:
+    """Whether this device answered the questionnaire already: as the link lookup found it when it looked
+    (``survey.arrivals``, a submission), else by one indexed query (the desk, tests)."""
+    if arrival.device_seen is not None and arrival.device_seen[0] == device:
+        return arrival.device_seen[1]
+    return _device_answered(connection, arrival.questionnaire.id, device)
 
 
 def _device_answered(connection: Connection, questionnaire_id: int, device: str) -> bool:
@@ -167,12 +178,12 @@ def _advance_counters(connection: Connection, arrival: Arrival) -> None:
             )
 
 
-def arrival_flags(connection: Connection, questionnaire, duration: int | None, device: str | None) -> list[str]:
+def arrival_flags(connection: Connection, arrival: Arrival, duration: int | None, device: str | None) -> list[str]:
     """Flags only the server can set: answered too fast, or a device that answered before."""
-    flags = []
+    flags, questionnaire = [], arrival.questionnaire
     if questionnaire.min_seconds and duration is not None and duration < questionnaire.min_seconds:
         flags.append("too_fast")
-    if device and not questionnaire.one_per_device and _device_answered(connection, questionnaire.id, device):
+    if device and not questionnaire.one_per_device and _answered_before(connection, arrival, device):
         flags.append("duplicate_device")
     return flags
 
@@ -225,8 +236,8 @@ def insert_response(
             all_flags = list(flags or [])
         else:
             check_open(arrival, now)
-            _check_person(connection, questionnaire, device, ip_hash)
-            all_flags = list(flags or []) + arrival_flags(connection, questionnaire, duration, device)
+            _check_person(connection, arrival, device, ip_hash)
+            all_flags = list(flags or []) + arrival_flags(connection, arrival, duration, device)
         row = {
             "questionnaire_id": questionnaire.id,
             "version_id": questionnaire.current_version_id,

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from forms.response import collect_answers, quality_flags
 from survey import form_token, pow
 from survey.arrivals import arrival_by_token, arrival_by_unit, page_connection
-from survey.capture import Arrival, check_open, insert_response
+from survey.capture import Arrival, check_open, device_hash, insert_response
 from survey.extensions import csrf
 from survey.frozen import Shown, shown_version
 from survey.models import utcnow
@@ -31,17 +31,20 @@ DEVICE_COOKIE = "sv_device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 
 
-def find_arrival(token: str, connection: Connection) -> Arrival:
-    """The questionnaire behind a questionnaire or channel token; 404 if unknown or never published."""
-    arrival = arrival_by_token(token, connection)
+def find_arrival(token: str, connection: Connection, device: str | None = None) -> Arrival:
+    """The questionnaire behind a questionnaire or channel token; 404 if unknown or never published.
+
+    ``device``: a submission's device hash, checked against the questionnaire's responses in the same query.
+    """
+    arrival = arrival_by_token(token, connection, device)
     if arrival is None:
         abort(404)
     return arrival
 
 
-def find_unit_arrival(code: str, connection: Connection) -> Arrival:
+def find_unit_arrival(code: str, connection: Connection, device: str | None = None) -> Arrival:
     """The questionnaire behind a unit code; 404 if unknown or never published."""
-    arrival = arrival_by_unit(code, connection)
+    arrival = arrival_by_unit(code, connection, device)
     if arrival is None:
         abort(404)
     return arrival
@@ -231,7 +234,7 @@ def respond(token: str):
 def submit(token: str):
     """Submit through a questionnaire or channel link."""
     with page_connection(writing=True) as connection:
-        arrival = find_arrival(token, connection)
+        arrival = find_arrival(token, connection, device_hash(request.cookies.get(DEVICE_COOKIE)))
         action, thanks_url = url_for("public.submit", token=token), url_for("public.thanks", token=token)
         return _submit(arrival, action, thanks_url, connection)
 
@@ -249,7 +252,7 @@ def respond_unit(code: str):
 def submit_unit(code: str):
     """Submit through a unit code."""
     with page_connection(writing=True) as connection:
-        arrival = find_unit_arrival(code, connection)
+        arrival = find_unit_arrival(code, connection, device_hash(request.cookies.get(DEVICE_COOKIE)))
         thanks = url_for("public.thanks", token=arrival.questionnaire.public_token)
         return _submit(arrival, url_for("public.submit_unit", code=code), thanks, connection)
 

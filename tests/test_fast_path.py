@@ -145,6 +145,54 @@ def test_a_repeat_of_a_stored_submission_is_acknowledged_when_the_rules_now_refu
     assert questionnaire.accepted_count == 1, "neither the repeat nor the refusal moved the counter"
 
 
+def _statements_of(app, request) -> list[str]:
+    """The SQL statements one request sends through the app's engine."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def note(_connection, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        request()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return sent
+
+
+@pytest.mark.parametrize("link", ["questionnaire", "channel", "unit"])
+def test_a_submission_checks_its_device_in_the_link_lookup_and_the_rule_still_holds(app, client, evaluator, link):
+    """The link lookup also checks the device (survey.arrivals DEVICE_SEEN): lookup, INSERT, counter UPDATE(s),
+    with no query of its own for the one-per-device rule.
+
+    And a device that answered is still refused on its next submission through any kind of link.
+    """
+    questionnaire = published(make_project(evaluator))
+    url = f"/s/{questionnaire.public_token}"
+    if link == "channel":
+        channel = Channel(questionnaire_id=questionnaire.id, code="street", name="街道", token="chan-street")
+        db.session.add(channel)
+        url = "/s/chan-street"
+    elif link == "unit":
+        db.session.add(UnitCode(questionnaire_id=questionnaire.id, code="UNIT-0001", unit_name="某局", max_uses=5))
+        url = "/u/UNIT-0001"
+    db.session.commit()
+    client.get(url)  # the device cookie
+    first = {**SEED_004_ANSWERS, "submission_id": "device-rule-first-01"}
+    sent = _statements_of(app, lambda: client.post(url, data=first))
+    lookups = 2 if link == "channel" else 1  # a channel token is looked for among questionnaire tokens first
+    claims = 1 if link == "questionnaire" else 2  # the questionnaire's counter, and the channel's or unit's
+    assert len(sent) == lookups + 1 + claims, sent
+    assert all(statement.lstrip().upper().startswith("SELECT") for statement in sent[:lookups])
+    assert "EXISTS" in sent[lookups - 1].upper()  # the lookup that found the link checked the device too
+    assert sent[lookups].lstrip().upper().startswith("INSERT INTO RESPONSE")
+    again = {**SEED_004_ANSWERS, "submission_id": "device-rule-again-01"}
+    assert client.post(url, data=again).status_code == 409
+    assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 1
+
+
 def test_channel_and_unit_counters_move_with_their_responses(client, evaluator):
     questionnaire = published(make_project(evaluator))
     channel = Channel(questionnaire=questionnaire, code="c1", name="服务大厅", quota=2)
