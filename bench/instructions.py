@@ -25,21 +25,18 @@ import glob
 import io
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import synthetic_answers  # noqa: E402 - after the path set-up, like a script
+from bench.phones import answers_body, hidden_fields, keep_cookies  # noqa: E402 - after the path set-up
 
-HIDDEN = re.compile(r'<input[^>]*\bname="(csrf_token|submission_id|started)"[^>]*\bvalue="([^"]*)"')
 WARM_UP = 30
 
 
@@ -76,15 +73,10 @@ def _respondent(app, path: str, rng: random.Random) -> None:
     status, headers, page = _call(app, _environ("GET", path, {}))
     if status != 200:
         raise SystemExit(f"page view answered {status}")
-    cookies = {}
-    for name, value in headers:
-        if name.lower() == "set-cookie":
-            key, _, rest = value.partition("=")
-            cookies[key] = rest.split(";", 1)[0]
-    pairs = HIDDEN.findall(page.decode())
-    for key, value in synthetic_answers(rng).items():
-        pairs += [(key, str(item)) for item in (value if isinstance(value, list) else [value])]
-    status, _headers, body = _call(app, _environ("POST", path, cookies, urllib.parse.urlencode(pairs).encode()))
+    cookies: dict[str, str] = {}
+    keep_cookies(cookies, [value for name, value in headers if name.lower() == "set-cookie"])
+    body = answers_body(rng, hidden_fields(page.decode()))
+    status, _headers, body = _call(app, _environ("POST", path, cookies, body))
     if status != 303:
         raise SystemExit(f"submission answered {status}: {body[:500]!r}")
 

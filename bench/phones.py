@@ -253,9 +253,7 @@ class Phone:
             self.connection.close()
             self.connection = None
             raise
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        keep_cookies(self.cookies, response.headers.get_all("Set-Cookie") or [])
         if response.headers.get("Connection", "").lower() == "close":
             self.connection.close()
             self.connection = None
@@ -266,19 +264,36 @@ class Phone:
         status, body = self.request("GET", self.path)
         if status != 200:
             raise PageRefused(status)
-        fields = {}
-        for tag in HIDDEN.finditer(body.decode()):
-            value = VALUE.search(tag.group(0))
-            fields[tag.group(1)] = value.group(1) if value else ""
-        return fields
+        return hidden_fields(body.decode())
 
     def answers_body(self, hidden: dict[str, str]) -> bytes:
         """The answers of a plausible respondent, form-encoded as the browser would send them."""
-        pairs = list(hidden.items())
-        for key, value in synthetic_answers(self.rng).items():
-            for item in value if isinstance(value, list) else [value]:
-                pairs.append((key, str(item)))
-        return urllib.parse.urlencode(pairs).encode()
+        return answers_body(self.rng, hidden)
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The per-request hidden inputs of a served form: CSRF token, submission id, start time."""
+    fields = {}
+    for tag in HIDDEN.finditer(page):
+        value = VALUE.search(tag.group(0))
+        fields[tag.group(1)] = value.group(1) if value else ""
+    return fields
+
+
+def answers_body(rng: random.Random, hidden: dict[str, str]) -> bytes:
+    """``hidden`` and a plausible respondent's answers, form-encoded as the browser would send them."""
+    pairs = list(hidden.items())
+    for key, value in synthetic_answers(rng).items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((key, str(item)))
+    return urllib.parse.urlencode(pairs).encode()
+
+
+def keep_cookies(cookies: dict[str, str], set_cookie_headers) -> None:
+    """Keep the cookies of a response's ``Set-Cookie`` headers, as a browser does (name and value only)."""
+    for header in set_cookie_headers:
+        name, _, rest = header.partition("=")
+        cookies[name.strip()] = rest.split(";", 1)[0]
 
 
 class PageRefused(Exception):

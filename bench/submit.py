@@ -38,6 +38,7 @@ from bench.phones import (  # noqa: E402 - after the path set-up, like a script
     count_rows,
     drop_database,
     fresh_database,
+    hidden_fields,
     percentile,
     prepare_questionnaire,
     print_json,
@@ -112,11 +113,7 @@ def respondent_bytes(port: int, token: str) -> dict:
     parts = {"page": page}
     for path in sorted(set(ASSET.findall(page.decode()))):
         parts[path] = phone.request("GET", path)[1]
-    hidden = {}
-    for name in ("csrf_token", "submission_id", "started"):
-        match = re.search(rf'name="{name}"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="{name}"', page.decode())
-        hidden[name] = next(g for g in match.groups() if g is not None) if match else ""
-    body = phone.answers_body(hidden)
+    body = phone.answers_body(hidden_fields(page.decode()))
     status, _ = phone.request("POST", phone.path, body)
     parts["post body"] = body
     parts["thanks"] = phone.request("GET", f"/s/{token}/thanks")[1]
@@ -146,8 +143,7 @@ def profile(count: int) -> None:
         for _ in range(count):
             client.delete_cookie("sv_device")
             page = client.get(f"/s/{token}").get_data(as_text=True)
-            hidden = dict(re.findall(r'name="(csrf_token|submission_id|started)"[^>]*value="([^"]*)"', page))
-            bodies.append({**hidden, **synthetic_answers(rng)})
+            bodies.append({**hidden_fields(page), **synthetic_answers(rng)})
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()

@@ -159,8 +159,7 @@ def _per_request_inputs(submission_id: str, started: str) -> Markup:
     """The hidden inputs that differ per page view, with the same markup WTForms gives them."""
     hidden = Markup('<input id="{0}" name="{0}" type="hidden" value="{1}">')
     inputs = [hidden.format("submission_id", submission_id), hidden.format("started", started)]
-    if current_app.config["WTF_CSRF_ENABLED"]:
-        name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if name := _csrf_field():
         inputs.insert(0, hidden.format(name, form_token.issue()))
     return Markup("\n").join(inputs)
 
@@ -215,10 +214,15 @@ def _submit(arrival: Arrival, action: str, thanks_url: str, connection: Connecti
 
 def _read_quickly(shown: Shown, fields) -> dict | None:
     """The answers of a submission that is in order, CSRF token included; ``None`` leaves it to the form."""
-    if current_app.config["WTF_CSRF_ENABLED"]:
-        if not form_token.valid(fields.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))):
-            return None  # the form finds the same fault and says so
+    if (name := _csrf_field()) and not form_token.valid(fields.get(name)):
+        return None  # the form finds the same fault and says so
     return shown.reader.read(fields)
+
+
+def _csrf_field() -> str | None:
+    """The name of the form's CSRF token field, ``None`` when CSRF is switched off (tests)."""
+    config = current_app.config
+    return config.get("WTF_CSRF_FIELD_NAME", "csrf_token") if config["WTF_CSRF_ENABLED"] else None
 
 
 @bp.get("/s/<token>")
