@@ -197,16 +197,19 @@ def _arrival(row, device: str | None, **link: type) -> Arrival:
 
 
 @contextmanager
-def page_connection(writing: bool) -> Iterator[Connection]:
+def page_connection() -> Iterator[Connection]:
     """The respondent pages' own Core connection, outside the ORM session (whose bookkeeping per request
     cost more than the queries here).
 
-    A page view only reads, in autocommit on PostgreSQL: its one SELECT is then one round trip instead of
-    BEGIN, SELECT and ROLLBACK. (SQLite starts no transaction for a SELECT anyway.) A submission's reads
-    and writes share one transaction, which ``survey.capture.insert_response`` commits or rolls back;
-    whatever is left open is rolled back when the connection goes back to the pool.
+    On PostgreSQL each statement commits on its own (autocommit): a page view's one SELECT is then one
+    round trip instead of BEGIN, SELECT and ROLLBACK, and a submission writes in one statement
+    (``survey.capture.ONE_STATEMENT``), so the questionnaire's counter row is never locked across a round
+    trip. When a submission has to fall back to several statements it opens a transaction itself. On
+    SQLite (which starts no transaction for a SELECT anyway) a submission's reads and writes share one
+    transaction, which ``survey.capture.insert_response`` commits or rolls back; whatever is left open is
+    rolled back when the connection goes back to the pool.
     """
     with db.engine.connect() as connection:
-        if not writing and connection.dialect.name == "postgresql":
+        if connection.dialect.name == "postgresql":
             connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection

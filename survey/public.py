@@ -228,7 +228,7 @@ def _csrf_field() -> str | None:
 @bp.get("/s/<token>")
 def respond(token: str):
     """A questionnaire's own link or a channel's link."""
-    with page_connection(writing=False) as connection:
+    with page_connection() as connection:
         arrival = find_arrival(token, connection)
     return _serve(arrival, url_for("public.submit", token=token))
 
@@ -237,7 +237,7 @@ def respond(token: str):
 @csrf.exempt  # the form checks its own token, so a failure keeps the respondent's answers
 def submit(token: str):
     """Submit through a questionnaire or channel link."""
-    with page_connection(writing=True) as connection:
+    with page_connection() as connection:
         arrival = find_arrival(token, connection, device_hash(request.cookies.get(DEVICE_COOKIE)))
         action, thanks_url = url_for("public.submit", token=token), url_for("public.thanks", token=token)
         return _submit(arrival, action, thanks_url, connection)
@@ -246,7 +246,7 @@ def submit(token: str):
 @bp.get("/u/<code>")
 def respond_unit(code: str):
     """A serving-object unit's own link: the page names the unit."""
-    with page_connection(writing=False) as connection:
+    with page_connection() as connection:
         arrival = find_unit_arrival(code, connection)
     return _serve(arrival, url_for("public.submit_unit", code=code))
 
@@ -255,7 +255,7 @@ def respond_unit(code: str):
 @csrf.exempt
 def submit_unit(code: str):
     """Submit through a unit code."""
-    with page_connection(writing=True) as connection:
+    with page_connection() as connection:
         arrival = find_unit_arrival(code, connection, device_hash(request.cookies.get(DEVICE_COOKIE)))
         thanks = url_for("public.thanks", token=arrival.questionnaire.public_token)
         return _submit(arrival, url_for("public.submit_unit", code=code), thanks, connection)
@@ -264,7 +264,7 @@ def submit_unit(code: str):
 @bp.get("/s/<token>/thanks")
 def thanks(token: str):
     """The thank-you page; shown for closed questionnaires too, since a late redirect may land here."""
-    with page_connection(writing=False) as connection:
+    with page_connection() as connection:
         arrival = find_arrival(token, connection)
     definition = _shown_definition(arrival)
     return render_template(

@@ -103,6 +103,38 @@ def test_quota_holds_under_concurrent_submissions(app, seed):
     assert count() == 10 and seed.accepted_count == 10
 
 
+@pytest.mark.parametrize("tighter", ["channel", "questionnaire"])
+def test_a_channel_and_its_questionnaire_quota_hold_together_under_concurrent_submissions(app, seed, tighter):
+    """A submission through a channel claims a place on the channel and one on the questionnaire: both or neither.
+
+    On PostgreSQL both claims and the INSERT are one statement (``survey.capture.ONE_STATEMENT``); a channel
+    place claimed while the questionnaire is full must be undone with it, so the counters still match the rows.
+    """
+    seed.quota = 4 if tighter == "questionnaire" else 40
+    channel = Channel(questionnaire=seed, code="c1", name="服务大厅", quota=4 if tighter == "channel" else 40)
+    db.session.add(channel)
+    db.session.commit()
+    path = f"/s/{channel.token}"
+    barrier = threading.Barrier(8)
+
+    def one_phone(index: int) -> tuple[int, str]:
+        client = app.test_client()
+        if index < 8:
+            barrier.wait()
+        response = post(client, path, f"race-{tighter}-{index}")
+        return response.status_code, response.data.decode()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(one_phone, range(16)))
+    statuses = [status for status, _page in answers]
+    assert statuses.count(303) == 4 and statuses.count(410) == 12, statuses
+    full = "这个采集点的问卷已经收满" if tighter == "channel" else "这份问卷已经收满所需的份数"
+    assert all(full in page for status, page in answers if status == 410)
+    db.session.refresh(seed)
+    db.session.refresh(channel)
+    assert count() == 4 and seed.accepted_count == 4 and channel.accepted_count == 4
+
+
 def test_schedule(app, seed):
     seed.opens_at = utcnow() + timedelta(days=1)
     db.session.commit()

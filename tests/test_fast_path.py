@@ -183,11 +183,17 @@ def test_a_submission_checks_its_device_in_the_link_lookup_and_the_rule_still_ho
     first = {**SEED_004_ANSWERS, "submission_id": "device-rule-first-01"}
     sent = _statements_of(app, lambda: client.post(url, data=first))
     lookups = 2 if link == "channel" else 1  # a channel token is looked for among questionnaire tokens first
-    claims = 1 if link == "questionnaire" else 2  # the questionnaire's counter, and the channel's or unit's
-    assert len(sent) == lookups + 1 + claims, sent
     assert all(statement.lstrip().upper().startswith("SELECT") for statement in sent[:lookups])
     assert "EXISTS" in sent[lookups - 1].upper()  # the lookup that found the link checked the device too
-    assert sent[lookups].lstrip().upper().startswith("INSERT INTO RESPONSE")
+    if db.engine.dialect.name == "postgresql":  # the claims and the INSERT in one statement (ONE_STATEMENT)
+        assert len(sent) == lookups + 1, sent
+        write = " ".join(sent[lookups].upper().split())
+        assert write.startswith("WITH") and "INSERT INTO RESPONSE" in write
+        assert write.count("UPDATE ") == (1 if link == "questionnaire" else 2)
+    else:
+        claims = 1 if link == "questionnaire" else 2  # the questionnaire's counter, and the channel's or unit's
+        assert len(sent) == lookups + 1 + claims, sent
+        assert sent[lookups].lstrip().upper().startswith("INSERT INTO RESPONSE")
     again = {**SEED_004_ANSWERS, "submission_id": "device-rule-again-01"}
     assert client.post(url, data=again).status_code == 409
     assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 1
@@ -210,6 +216,38 @@ def test_channel_and_unit_counters_move_with_their_responses(client, evaluator):
         db.session.refresh(row)
     assert (questionnaire.accepted_count, channel.accepted_count, unit.used) == (2, 1, 1)
 
+
+
+@pytest.mark.parametrize("full", ["questionnaire", "unit"])
+def test_a_place_claimed_on_one_counter_is_given_back_when_the_other_is_full(app, evaluator, full):
+    """The page read room on both counters, then the other phones filled one before this submission wrote.
+
+    Nothing may be stored and neither counter may move: on PostgreSQL the link's claim inside the one
+    statement is undone with it (``survey.capture.ONE_STATEMENT``), then the refusal names the full counter.
+    """
+    from survey.arrivals import arrival_by_unit, page_connection
+    from survey.capture import Refused, insert_response
+
+    questionnaire = published(make_project(evaluator))
+    questionnaire.quota = 10
+    unit = UnitCode(questionnaire_id=questionnaire.id, code="UNIT-0042", unit_name="某局", max_uses=3)
+    db.session.add(unit)
+    db.session.commit()
+    with app.test_request_context("/u/UNIT-0042", method="POST"), page_connection() as connection:
+        arrival = arrival_by_unit("UNIT-0042", connection)
+        connection.rollback()
+        if full == "questionnaire":
+            db.session.execute(db.update(Questionnaire).values(accepted_count=10))
+        else:
+            db.session.execute(db.update(UnitCode).values(used=3))
+        db.session.commit()
+        with pytest.raises(Refused) as refused:
+            insert_response(arrival, dict(SEED_004_ANSWERS), submission_id="late-submission-0001", connection=connection)
+    assert ("问卷已收满" if full == "questionnaire" else "单位码已用完") == str(refused.value.title)
+    db.session.refresh(questionnaire)
+    db.session.refresh(unit)
+    assert (questionnaire.accepted_count, unit.used) == ((10, 0) if full == "questionnaire" else (0, 3))
+    assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 0
 
 
 def _plan(statement, parameters: dict) -> str:
