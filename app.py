@@ -1,7 +1,5 @@
 """Application factory: configuration, extensions, blueprints and CLI, in that order."""
 
-from flask import Flask
-
 from survey import (
     admin_views,
     api,
@@ -31,12 +29,12 @@ from survey.config import apply_proxy_fix, load_config
 from survey.extensions import init_extensions
 from survey.limits import init_limits
 from survey.logs import init_logging
-from survey.web import init_web
+from survey.web import SurveyFlask, init_web
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None) -> SurveyFlask:
     """Build a configured app; tests pass ``test_config`` to override everything else."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = SurveyFlask(__name__, instance_relative_config=True)
     load_config(app, test_config)
     init_extensions(app)
     init_web(app)

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.phones import answers_body, hidden_fields, keep_cookies  # noqa: E402 - after the path set-up
+from bench.phones import answers_body, encoded_answers, hidden_fields, keep_cookies  # noqa: E402 - after the path set-up
 
 WARM_UP = 30
 
@@ -68,14 +68,15 @@ def _call(app, environ: dict) -> tuple[int, list, bytes]:
     return int(seen["status"][:3]), seen["headers"], body
 
 
-def _respondent(app, path: str, rng: random.Random) -> None:
-    """A new phone: fetch the form, keep its cookies, post plausible answers; anything but 200/303 stops the run."""
+def _respondent(app, path: str, answers: bytes) -> None:
+    """A new phone: fetch the form, keep its cookies, post ``answers`` (form-encoded, made beforehand so
+    the phone's own work is not counted) with the page's hidden fields; anything but 200/303 stops the run."""
     status, headers, page = _call(app, _environ("GET", path, {}))
     if status != 200:
         raise SystemExit(f"page view answered {status}")
     cookies: dict[str, str] = {}
     keep_cookies(cookies, [value for name, value in headers if name.lower() == "set-cookie"])
-    body = answers_body(rng, hidden_fields(page.decode()))
+    body = answers_body(None, hidden_fields(page.decode()), answers)
     status, _headers, body = _call(app, _environ("POST", path, cookies, body))
     if status != 303:
         raise SystemExit(f"submission answered {status}: {body[:500]!r}")
@@ -92,12 +93,13 @@ def child(url: str, path: str, respondents: int, flags: str) -> None:
     else:
         from app import create_app
     app, rng = create_app(), random.Random(1)
-    for _ in range(WARM_UP):
-        _respondent(app, path, rng)
+    answers = [encoded_answers(rng) for _ in range(WARM_UP + respondents)]
+    for encoded in answers[:WARM_UP]:
+        _respondent(app, path, encoded)
     Path(flags, "ready").touch()
     _wait_for(Path(flags, "go"))
-    for _ in range(respondents):
-        _respondent(app, path, rng)
+    for encoded in answers[WARM_UP:]:
+        _respondent(app, path, encoded)
     Path(flags, "done").touch()
     _wait_for(Path(flags, "end"))
 

@@ -94,6 +94,7 @@ def _rates(prefix: str, tally, seconds: float, stored: int, server_cpu: float) -
     submission together: a figure that depends less on what else the machine runs), and what is stored."""
     return {
         f"{prefix}_server_cpu_ms": round(1000 * server_cpu / len(tally.accepted), 2) if tally.accepted else 0,
+        f"{prefix}_client_cpu_ms": round(1000 * tally.client_cpu_s / len(tally.accepted), 2) if tally.accepted else 0,
         f"{prefix}_per_s": round(len(tally.accepted) / seconds, 1),
         f"{prefix}_p50_ms": round(percentile(tally.latencies_ms, 0.50), 1),
         f"{prefix}_p99_ms": round(percentile(tally.latencies_ms, 0.99), 1),
@@ -182,7 +183,8 @@ def main() -> None:
             print(f"  answer page: {figures['page_per_s']} requests/s (p99 {figures['page_p99_ms']} ms)")
             print(
                 f"  server CPU per respondent (page + submission): ours {figures['app_server_cpu_ms']} ms,"
-                f" bare {figures['bare_server_cpu_ms']} ms"
+                f" bare {figures['bare_server_cpu_ms']} ms; the phones' CPU per respondent: ours"
+                f" {figures['app_client_cpu_ms']} ms, bare {figures['bare_client_cpu_ms']} ms"
             )
             print(f"  stored {figures['app_stored']} = acknowledged {figures['app_accepted']}")
             print_json("  figures:", figures)

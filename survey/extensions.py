@@ -1,6 +1,6 @@
 """Extension objects, created unbound and attached to an app in ``init_extensions``."""
 
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from flask import Flask, has_request_context, request
@@ -11,6 +11,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 # Stable constraint names let Alembic's batch mode rebuild SQLite tables reliably.
 NAMING = {
@@ -46,17 +48,32 @@ def _locale_name() -> str:
     if not has_request_context():  # CLI and scripts speak the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     supported = current_app.config["LANGUAGES"]
-    args, cookies = request.args, request.cookies  # ``in`` first: their ``get`` raises inside when absent
-    chosen = (args["lang"] if "lang" in args else None) or (cookies["lang"] if "lang" in cookies else None)
+    cookies = request.cookies
+    chosen = chosen_language() or (cookies["lang"] if "lang" in cookies else None)  # ``.get`` raises inside
     if chosen in supported:
         return chosen
-    for language, _quality in request.accept_languages:
+    return _browser_language(request.headers.get("Accept-Language", "")) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def chosen_language() -> str | None:
+    """The ``?lang=`` of this request, if any, without parsing a query string that has none (most have none)."""
+    if b"lang" not in request.query_string:
+        return None
+    args = request.args
+    return args["lang"] if "lang" in args else None  # ``.get`` raises and catches inside when absent
+
+
+@lru_cache(maxsize=256)
+def _browser_language(header: str) -> str | None:
+    """The first of Chinese or English in an ``Accept-Language`` header; phones send a few distinct values,
+    so each is parsed once."""
+    for language, _quality in parse_accept_header(header, LanguageAccept):
         code = language.lower()
         if code.startswith("zh"):
             return "zh_Hans_CN"
         if code.startswith("en"):
             return "en"
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return None
 
 
 @event.listens_for(Engine, "connect")

@@ -15,7 +15,7 @@ from analysis.reliability import alpha_band
 from survey import pow
 from survey.capture import Refused
 from survey.conditions import answer_keys
-from survey.extensions import login_manager
+from survey.extensions import chosen_language, login_manager
 from survey.presenting import quoted_list, rate_definition, rate_name
 
 # No inline script, no inline style attribute, nothing from another origin. ``worker-src`` names the
@@ -32,6 +32,27 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), gyroscope=(), magnetometer=(), midi=(), display-capture=()"
 )
 HSTS = "max-age=31536000"
+
+
+class SurveyFlask(Flask):
+    """Flask, with the check whether a view or hook is a coroutine made once per function.
+
+    Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request (about a dozen
+    times for a respondent's page view); the answer never changes for a function, so it is kept.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_functions: dict = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync_functions[func]
+        except KeyError:
+            sync = self._sync_functions[func] = super().ensure_sync(func)
+            return sync
+        except TypeError:  # an unhashable callable: asked every time, as Flask does
+            return super().ensure_sync(func)
 
 
 class SurveyRequest(Request):
@@ -222,7 +243,7 @@ def _remember_language(response):
     """A ``?lang=`` choice sticks for later pages via a cookie."""
     from flask import current_app
 
-    chosen = request.args["lang"] if "lang" in request.args else None  # .get raises inside when absent
+    chosen = chosen_language()
     if chosen in current_app.config["LANGUAGES"]:
         response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

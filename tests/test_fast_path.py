@@ -242,7 +242,7 @@ def test_a_place_claimed_on_one_counter_is_given_back_when_the_other_is_full(app
             db.session.execute(db.update(UnitCode).values(used=3))
         db.session.commit()
         with pytest.raises(Refused) as refused:
-            insert_response(arrival, dict(SEED_004_ANSWERS), submission_id="late-submission-0001", connection=connection)
+            insert_response(arrival, dict(SEED_004_ANSWERS), submission_id="late-0001", connection=connection)
     assert ("问卷已收满" if full == "questionnaire" else "单位码已用完") == str(refused.value.title)
     db.session.refresh(questionnaire)
     db.session.refresh(unit)
