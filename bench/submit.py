@@ -71,16 +71,23 @@ def measure(kind: str, args, folder: str) -> dict:
         try:
             figures["server"] = server.settings
             apps = {"app": (server, f"/s/{token}"), "bare": (bare, "/s/bare")}
-            phases = _alternate(apps, args)
+            databases = {"app": "survey_bench_app", "bare": "survey_bench_bare"} if kind == "postgresql" else {}
+            phases, database_cpu = _alternate(apps, args, databases)
             for name, url, table in (("app", app_url, "response"), ("bare", bare_url, "bare_response")):
                 stored = count_rows(url, f"SELECT count(*) FROM {table}")[0][0]
                 tally, cpu = merge_tallies([t for t, _c in phases[name]]), sum(c for _t, c in phases[name])
                 figures.update(_rates(name, tally, args.seconds, stored, cpu))
+                if databases and tally.accepted:
+                    figures[f"{name}_database_cpu_ms"] = round(1000 * database_cpu[name] / len(tally.accepted), 2)
             shares = [
                 len(ours.accepted) / len(limit.accepted) if limit.accepted else 0
                 for (ours, _a), (limit, _b) in zip(phases["app"], phases["bare"], strict=True)
             ]
             figures["share_by_round"] = [round(share, 2) for share in shares]
+            for name in apps:
+                figures[f"{name}_per_s_by_round"] = [
+                    round(len(tally.accepted) * args.rounds / args.seconds) for tally, _cpu in phases[name]
+                ]
             pages = run_phones(server.port, f"/s/{token}", args.clients, args.page_seconds, args.processes, None)
             figures["page_per_s"] = round(len(pages.page_latencies_ms) / args.page_seconds, 1)
             figures["page_p99_ms"] = round(percentile(pages.page_latencies_ms, 0.99), 1)
@@ -96,17 +103,41 @@ def measure(kind: str, args, folder: str) -> dict:
     return figures
 
 
-def _alternate(apps: dict, args) -> dict[str, list]:
-    """``args.rounds`` rounds of phones on each app in turn; per app, each round's tally and server CPU."""
+def _alternate(apps: dict, args, databases: dict[str, str]) -> tuple[dict[str, list], dict[str, float]]:
+    """``args.rounds`` rounds of phones on each app in turn; per app, each round's tally and server CPU, and
+    the CPU seconds its PostgreSQL backends used (``databases``: app name -> database name)."""
     phases: dict[str, list] = {name: [] for name in apps}
+    database_cpu = dict.fromkeys(apps, 0.0)
     order = list(apps)
     for number in range(args.rounds):
         for name in order if number % 2 == 0 else order[::-1]:
             server, path = apps[name]
-            cpu = server.cpu_seconds()
+            cpu, backends = server.cpu_seconds(), backend_cpu_seconds(databases.get(name))
             tally = run_phones(server.port, path, args.clients, args.seconds / args.rounds, args.processes)
             phases[name].append((tally, server.cpu_seconds() - cpu))
-    return phases
+            database_cpu[name] += backend_cpu_seconds(databases.get(name)) - backends
+    return phases, database_cpu
+
+
+def backend_cpu_seconds(database: str | None) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving ``database`` (their process titles name it).
+
+    The pools keep their connections through a phase, so the difference across a phase is that phase's
+    database work; a backend that ends within a phase would be missed. ``None`` (SQLite, in process): 0.
+    """
+    if not database:
+        return 0.0
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            title = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres: ") or f" {database} " not in title:
+                continue
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _rates(prefix: str, tally, seconds: float, stored: int, server_cpu: float) -> dict:
@@ -207,6 +238,11 @@ def main() -> None:
                 f" bare {figures['bare_server_cpu_ms']} ms; the phones' CPU per respondent: ours"
                 f" {figures['app_client_cpu_ms']} ms, bare {figures['bare_client_cpu_ms']} ms"
             )
+            if "app_database_cpu_ms" in figures:
+                print(
+                    f"  PostgreSQL backends' CPU per respondent: ours {figures['app_database_cpu_ms']} ms,"
+                    f" bare {figures['bare_database_cpu_ms']} ms"
+                )
             print(f"  stored {figures['app_stored']} = acknowledged {figures['app_accepted']}")
             print_json("  figures:", figures)
 
