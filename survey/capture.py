@@ -305,9 +305,9 @@ def insert_response(
             "flags": all_flags,
         }
         if own and not by_evaluator and _autocommit(connection):
-            response_id = _insert_in_one_statement(connection, arrival, row)
-            if response_id is not None:
-                return response_id, True
+            outcome = _insert_in_one_statement(connection, arrival, row)
+            if outcome is not None:
+                return outcome
             _begin_transaction(connection)  # a limit was reached: the statements below say which, or store
         # The writes come last and back to back: the first takes SQLite's write lock (on PostgreSQL the
         # counter UPDATE locks the questionnaire's row), held until the commit, so nothing else runs then.
@@ -339,29 +339,30 @@ def _autocommit(connection: Connection) -> bool:
     return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
 
-def _insert_in_one_statement(connection: Connection, arrival: Arrival, row: dict) -> int | None:
-    """Claim the places and insert the response in one autocommitted statement (``ONE_STATEMENT``); its id,
-    or ``None`` when a limit was reached and nothing was written.
+def _insert_in_one_statement(connection: Connection, arrival: Arrival, row: dict) -> tuple[int, bool] | None:
+    """Claim the places and insert the response in one autocommitted statement (``ONE_STATEMENT``):
+    ``(id, True)`` when stored, ``(id of the stored one, False)`` for a repeated ``submission_id``, ``None``
+    when a limit was reached and nothing was written.
 
     Why one statement: every submission claims a place on its questionnaire's row, so each one waits for the
     one before it to release that row lock. As separate statements in a transaction the lock was held over
     the UPDATE's and the COMMIT's round trips, and over the wait of the worker's thread for its turn on the
     CPU in between: under 50 phones most PostgreSQL sessions were found waiting on that lock. Here the lock
     is taken and released inside the server, for the time of one statement and its commit.
-
-    A repeated ``submission_id`` raises ``IntegrityError`` as the INSERT would (the caller answers it).
     """
     kind = "channel" if arrival.channel else "unit" if arrival.unit else "questionnaire"
     link = arrival.channel or arrival.unit
     parameters = {"new_" + name: value for name, value in (row | NEW_ROW).items() if name in WRITTEN}
     parameters.update(questionnaire_row=arrival.questionnaire.id, link_row=link.id if link else None)
     try:
-        return connection.execute(ONE_STATEMENT[kind], parameters).scalar()
+        response_id = connection.execute(ONE_STATEMENT[kind], parameters).scalar()
     except IntegrityError:
         connection.rollback()
-        if _stored_id(connection, row["submission_id"]) is not None:
-            raise
-        return None  # a link's place claimed while the questionnaire was full: undone with the statement
+        stored = _stored_id(connection, row["submission_id"])
+        # Either the same submission again, or a link's place claimed while the questionnaire was full
+        # (undone with the statement).
+        return (stored, False) if stored is not None else None
+    return (response_id, True) if response_id is not None else None
 
 
 def _begin_transaction(connection: Connection) -> None:
