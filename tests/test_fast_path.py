@@ -297,5 +297,75 @@ def test_the_device_and_ip_checks_read_their_own_index(evaluator):
     finally:
         db.session.rollback()
     for device_plan, ip_plan in plans:
-        assert "ix_response_questionnaire_device" in device_plan, device_plan
-        assert "ix_response_questionnaire_ip" in ip_plan, ip_plan
+        assert "ix_response_device_questionnaire" in device_plan, device_plan
+        assert "ix_response_ip_questionnaire" in ip_plan, ip_plan
+
+
+def _cached_plan(statement, parameters: dict) -> str:
+    """The plan a connection keeps for ``statement``: PostgreSQL's generic plan, SQLite's only plan.
+
+    psycopg prepares a statement on its fifth run on a connection and PostgreSQL may then keep one
+    generic plan, made without the parameters' values, for the connection's life.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        return _plan(statement, parameters)
+    compiled = statement.compile(dialect=connection.dialect)
+    names = list(compiled.construct_params(parameters))
+    sql = str(compiled)
+    for number, name in enumerate(names, start=1):
+        sql = sql.replace(f"%({name})s", f"${number}")
+    values = compiled.construct_params(parameters)
+    connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    connection.exec_driver_sql("PREPARE cached_plan AS " + sql)
+    # EXECUTE takes no bound parameters: the test's own values, quoted as SQL literals.
+    literals = ", ".join("'{}'".format(str(value).replace("'", "''")) for value in values.values())
+    rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE cached_plan({literals})")
+    plan = " ".join(row[0] for row in rows)
+    connection.exec_driver_sql("DEALLOCATE cached_plan")
+    return plan
+
+
+def test_plans_made_before_statistics_still_read_the_person_indexes(evaluator):
+    """A new questionnaire's first submissions plan the person checks before ``response`` has statistics.
+
+    With the questionnaire indexable, PostgreSQL's generic plan for the device check read (questionnaire_id,
+    status) or the IP index with the device as a filter, which is every response of the questionnaire, and a
+    connection kept that plan as the table grew: 0.8 to 1.1 ms of database time per submission under load
+    instead of 0.03 ms. The plans are judged on an empty table and again over 300 unanalysed responses.
+    """
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from survey.arrivals import DEVICE_LOOKUPS
+    from survey.capture import DEVICE_ANSWERED, RECENT_FROM_IP
+
+    questionnaire = published(make_project(evaluator))
+    rows = [
+        {
+            "questionnaire_id": questionnaire.id, "version_id": questionnaire.current_version_id,
+            "submission_id": f"early-{i}", "submitted_at": datetime(2026, 5, 1), "channel": "web",
+            "device_hash": f"{i:064d}", "ip_hash": f"{i % 7:064d}", "status": "valid", "answers": {}, "flags": [],
+        }
+        for i in range(300)
+    ]  # fmt: skip
+    device = {"token": questionnaire.public_token, "device": "d" * 64}
+
+    def three_plans() -> tuple[str, str, str]:
+        return (
+            _cached_plan(DEVICE_LOOKUPS["token"], device),
+            _cached_plan(DEVICE_ANSWERED, {"device": "d" * 64, "qid": questionnaire.id}),
+            _cached_plan(RECENT_FROM_IP, {"qid": questionnaire.id, "ip_hash": "i", "since": datetime(2026, 4, 1)}),
+        )
+
+    try:
+        plans = [three_plans()]
+        db.session.connection().execute(insert(Response.__table__), rows)
+        plans.append(three_plans())
+    finally:
+        db.session.rollback()
+    for arrival_plan, device_plan, ip_plan in plans:
+        assert "ix_response_device_questionnaire" in arrival_plan, arrival_plan
+        assert "ix_response_device_questionnaire" in device_plan, device_plan
+        assert "ix_response_ip_questionnaire" in ip_plan, ip_plan
