@@ -14,13 +14,15 @@ which never changes once published, is read lazily and only when ``survey.frozen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, select
+from sqlalchemy.exc import DBAPIError
 
 from survey.capture import Arrival, unindexed
 from survey.extensions import db
@@ -216,3 +218,25 @@ def page_connection() -> Iterator[Connection]:
         if connection.dialect.name == "postgresql":
             connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
+
+
+def once_more_if_disconnected(view: Callable) -> Callable:
+    """Run a respondent view a second time, on a new connection, when its pooled one proves dead.
+
+    Pooled connections are pinged only after lying idle (``survey.extensions.ping_after_idle``), so one the
+    database dropped while it was in recent use (a restart, a failover) fails on its first statement, and
+    SQLAlchemy throws that connection and the rest of the pool away. Running the view again is safe: a page
+    view only reads, and a submission carries its ``submission_id``, so if its write did land before the
+    connection went, the second run finds it stored and thanks the respondent (``insert_response``).
+    """
+
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            return view(*args, **kwargs)
+
+    return run

@@ -21,7 +21,10 @@ def default_config(app: Flask) -> dict:
         "SURVEY_ENV": "production",
         "SECRET_KEY": DEV_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + os.path.join(app.instance_path, "survey.sqlite"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # A pooled connection idle this long is pinged before use (survey.extensions.ping_after_idle);
+        # ``pool_pre_ping`` in the engine options pings before every use instead.
+        "DATABASE_PING_AFTER_IDLE_SECONDS": 5.0,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_Hans_CN", "en"],
@@ -126,10 +129,7 @@ def _environment_defaults(app: Flask) -> None:
         config["RATELIMIT_ENABLED"] = config["SURVEY_ENV"] != "testing"
     if not config.get("RATELIMIT_STORAGE_URI"):
         config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A file on this machine does not drop connections the way a database server restarting does:
-        # pinging it before every use was one more statement per request for nothing.
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
+    config["DATABASE_PING_AFTER_IDLE_SECONDS"] = float(config["DATABASE_PING_AFTER_IDLE_SECONDS"])
     if not config.get("LOG_FORMAT"):
         config["LOG_FORMAT"] = "json" if production else "text"
     if config["LOG_FORMAT"] not in ("json", "text"):

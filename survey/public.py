@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from forms.response import collect_answers, quality_flags
 from survey import form_token, pow
-from survey.arrivals import arrival_by_token, arrival_by_unit, page_connection
+from survey.arrivals import arrival_by_token, arrival_by_unit, once_more_if_disconnected, page_connection
 from survey.capture import Arrival, check_open, device_hash, insert_response
 from survey.extensions import csrf
 from survey.frozen import Shown, shown_version
@@ -238,6 +238,7 @@ def _csrf_field() -> str | None:
 
 
 @bp.get("/s/<token>")
+@once_more_if_disconnected
 def respond(token: str):
     """A questionnaire's own link or a channel's link."""
     with page_connection() as connection:
@@ -246,6 +247,7 @@ def respond(token: str):
 
 
 @bp.post("/s/<token>")
+@once_more_if_disconnected
 @csrf.exempt  # the form checks its own token, so a failure keeps the respondent's answers
 def submit(token: str):
     """Submit through a questionnaire or channel link."""
@@ -255,6 +257,7 @@ def submit(token: str):
 
 
 @bp.get("/u/<code>")
+@once_more_if_disconnected
 def respond_unit(code: str):
     """A serving-object unit's own link: the page names the unit."""
     with page_connection() as connection:
@@ -263,6 +266,7 @@ def respond_unit(code: str):
 
 
 @bp.post("/u/<code>")
+@once_more_if_disconnected
 @csrf.exempt
 def submit_unit(code: str):
     """Submit through a unit code."""
@@ -273,6 +277,7 @@ def submit_unit(code: str):
 
 
 @bp.get("/s/<token>/thanks")
+@once_more_if_disconnected
 def thanks(token: str):
     """The thank-you page; shown for closed questionnaires too, since a late redirect may land here."""
     with page_connection() as connection:
