@@ -76,7 +76,7 @@ def _respondent(app, path: str, answers: bytes) -> None:
         raise SystemExit(f"page view answered {status}")
     cookies: dict[str, str] = {}
     keep_cookies(cookies, [value for name, value in headers if name.lower() == "set-cookie"])
-    body = answers_body(None, hidden_fields(page.decode()), answers)
+    body = answers_body(hidden_fields(page.decode()), answers)
     status, _headers, body = _call(app, _environ("POST", path, cookies, body))
     if status != 303:
         raise SystemExit(f"submission answered {status}: {body[:500]!r}")

@@ -269,7 +269,7 @@ class Phone:
 
     def answers_body(self, hidden: dict[str, str]) -> bytes:
         """The answers of a plausible respondent, form-encoded as the browser would send them."""
-        return answers_body(self.rng, hidden)
+        return answers_body(hidden, encoded_answers(self.rng))
 
 
 class Connection:
@@ -343,13 +343,9 @@ def hidden_fields(page: str) -> dict[str, str]:
     return fields
 
 
-def answers_body(rng: random.Random | None, hidden: dict[str, str], answers: bytes | None = None) -> bytes:
-    """``hidden`` and a plausible respondent's answers, form-encoded as the browser would send them.
-
-    ``answers``: the answers already encoded (``encoded_answers``), instead of drawing them with ``rng``.
-    """
-    encoded = answers if answers is not None else encoded_answers(rng)
-    return urllib.parse.urlencode(list(hidden.items())).encode() + b"&" + encoded
+def answers_body(hidden: dict[str, str], answers: bytes) -> bytes:
+    """``hidden`` and already encoded answers (``encoded_answers``), form-encoded as the browser sends them."""
+    return urllib.parse.urlencode(list(hidden.items())).encode() + b"&" + answers
 
 
 def encoded_answers(rng: random.Random) -> bytes:
