@@ -15,6 +15,7 @@ which never changes once published, is read lazily and only when ``survey.frozen
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from survey.capture import Arrival, unindexed
 from survey.extensions import db
 from survey.models import Channel, Project, Questionnaire, QuestionnaireVersion, Response, UnitCode
 
+LOG = logging.getLogger(__name__)
 Q, V, P = Questionnaire.__table__.c, QuestionnaireVersion.__table__.c, Project.__table__.c
 QUESTIONNAIRE_COLUMNS = (
     Q.id, Q.title, Q.status, Q.public_token, Q.opens_at, Q.closes_at, Q.quota, Q.accepted_count,
@@ -237,6 +239,7 @@ def once_more_if_disconnected(view: Callable) -> Callable:
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
+            LOG.warning("database connection lost during %s; the request is run once more", view.__name__)
             return view(*args, **kwargs)
 
     return run
