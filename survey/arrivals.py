@@ -223,13 +223,14 @@ def page_connection() -> Iterator[Connection]:
 
 
 def once_more_if_disconnected(view: Callable) -> Callable:
-    """Run a respondent view a second time, on a new connection, when its pooled one proves dead.
+    """Run a submission's view a second time, on a new connection, when its pooled one proves dead.
 
     Pooled connections are pinged only after lying idle (``survey.extensions.ping_after_idle``), so one the
     database dropped while it was in recent use (a restart, a failover) fails on its first statement, and
-    SQLAlchemy throws that connection and the rest of the pool away. Running the view again is safe: a page
-    view only reads, and a submission carries its ``submission_id``, so if its write did land before the
-    connection went, the second run finds it stored and thanks the respondent (``insert_response``).
+    SQLAlchemy reopens the pool's older connections. A submission carries its ``submission_id``, so running
+    it again is safe even if its write landed just before the connection went: the second run finds it
+    stored and thanks the respondent (``insert_response``). Only the view runs again, not the request's
+    hooks, so the rate limits count the submission once. Reads are run again by ``survey.web.SurveyFlask``.
     """
 
     @functools.wraps(view)

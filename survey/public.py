@@ -238,7 +238,6 @@ def _csrf_field() -> str | None:
 
 
 @bp.get("/s/<token>")
-@once_more_if_disconnected
 def respond(token: str):
     """A questionnaire's own link or a channel's link."""
     with page_connection() as connection:
@@ -257,7 +256,6 @@ def submit(token: str):
 
 
 @bp.get("/u/<code>")
-@once_more_if_disconnected
 def respond_unit(code: str):
     """A serving-object unit's own link: the page names the unit."""
     with page_connection() as connection:
@@ -277,7 +275,6 @@ def submit_unit(code: str):
 
 
 @bp.get("/s/<token>/thanks")
-@once_more_if_disconnected
 def thanks(token: str):
     """The thank-you page; shown for closed questionnaires too, since a late redirect may land here."""
     with page_connection() as connection:

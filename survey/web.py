@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, current_app, redirect, render_template, request, url_for
+import logging
+
+from flask import Flask, Request, current_app, g, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from analysis.numbers import percent
@@ -15,7 +18,7 @@ from analysis.reliability import alpha_band
 from survey import pow
 from survey.capture import Refused
 from survey.conditions import answer_keys
-from survey.extensions import chosen_language, login_manager
+from survey.extensions import chosen_language, db, login_manager
 from survey.presenting import quoted_list, rate_definition, rate_name
 
 # No inline script, no inline style attribute, nothing from another origin. ``worker-src`` names the
@@ -34,12 +37,37 @@ PERMISSIONS_POLICY = (
 HSTS = "max-age=31536000"
 
 
+LOG = logging.getLogger(__name__)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class SurveyFlask(Flask):
-    """Flask, with the check whether a view or hook is a coroutine made once per function.
+    """Flask, with the check whether a view or hook is a coroutine made once per function, and reads
+    run once more when the database dropped their connection.
 
     Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request (about a dozen
     times for a respondent's page view); the answer never changes for a function, so it is kept.
     """
+
+    def full_dispatch_request(self):
+        """Serve the request; a read whose pooled connection turns out dead is served once more.
+
+        Pooled connections are pinged only after lying idle (``survey.extensions.ping_after_idle``), so one
+        the database dropped while in recent use (a restart, a failover) fails on its first statement, and
+        SQLAlchemy then reopens every older connection of the pool. A GET changes nothing, so serving it
+        again, hooks and all, on a new session is safe. A form's POST is not repeated: it may have been
+        committed just before the connection went. The respondent's submission, which carries its own
+        idempotency key, is repeated by its view (``survey.arrivals.once_more_if_disconnected``).
+        """
+        try:
+            return super().full_dispatch_request()
+        except DBAPIError as error:
+            if not error.connection_invalidated or request.method not in SAFE_METHODS:
+                raise
+            LOG.warning("database connection lost during %s %s; served once more", request.method, request.path)
+            db.session.remove()
+            g.pop("_login_user", None)  # loaded through the session just removed
+            return super().full_dispatch_request()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
