@@ -369,3 +369,37 @@ def test_plans_made_before_statistics_still_read_the_person_indexes(evaluator):
         assert "ix_response_device_questionnaire" in arrival_plan, arrival_plan
         assert "ix_response_device_questionnaire" in device_plan, device_plan
         assert "ix_response_ip_questionnaire" in ip_plan, ip_plan
+
+
+def test_lookups_read_on_the_drivers_cursor_give_what_sqlalchemy_gives(app, evaluator):
+    """``survey.arrivals.first_row`` skips SQLAlchemy's result machinery for the link lookups; the values must
+    be the very ones SQLAlchemy returns (SQLite keeps dates as text and booleans as integers), for every
+    lookup, with and without the device check, with dates set and unset."""
+    from datetime import datetime
+
+    from survey.arrivals import BY_CHANNEL, BY_TOKEN, BY_UNIT, DEVICE_LOOKUPS, first_row, page_connection
+
+    questionnaire = published(make_project(evaluator))
+    questionnaire.opens_at, questionnaire.closes_at = datetime(2026, 11, 1, 8, 30), datetime(2026, 12, 1, 17, 0, 5)
+    questionnaire.one_per_device = True
+    channel = Channel(questionnaire_id=questionnaire.id, code="street", name="街道", token="chan-street", quota=9)
+    unit = UnitCode(questionnaire_id=questionnaire.id, code="UNIT-0009", unit_name="某局", max_uses=5)
+    db.session.add_all([channel, unit])
+    db.session.commit()
+    cases = [
+        (BY_TOKEN, {"token": questionnaire.public_token}),
+        (DEVICE_LOOKUPS["token"], {"token": questionnaire.public_token, "device": "d" * 64}),
+        (BY_CHANNEL, {"token": "chan-street"}),
+        (DEVICE_LOOKUPS["channel"], {"token": "chan-street", "device": "d" * 64}),
+        (BY_UNIT, {"code": "UNIT-0009"}),
+        (DEVICE_LOOKUPS["unit"], {"code": "UNIT-0009", "device": "d" * 64}),
+        (BY_TOKEN, {"token": "no-such-link"}),
+    ]
+    with page_connection() as connection:
+        for statement, parameters in cases:
+            expected = connection.execute(statement, parameters).first()
+            row = first_row(connection, statement, parameters)
+            assert (row is None) == (expected is None), parameters
+            if expected is not None:
+                assert list(row) == list(expected), parameters
+                assert [type(value) for value in row] == [type(value) for value in expected], parameters
