@@ -26,6 +26,7 @@ from sqlalchemy import Connection, bindparam, exists, select
 from sqlalchemy.exc import DBAPIError
 
 from survey.capture import Arrival, unindexed
+from survey.driver import first_row
 from survey.extensions import db
 from survey.models import Channel, Project, Questionnaire, QuestionnaireVersion, Response, UnitCode
 
@@ -169,64 +170,10 @@ def _questionnaire(row) -> QuestionnaireSnapshot:
     )
 
 
-@dataclass(frozen=True)
-class DriverForm:
-    """A lookup compiled once for one database: the SQL, the parameters' order when the driver takes them
-    by position (SQLite), and each column's conversion to the value SQLAlchemy would return (``None`` when
-    no column needs one, as on PostgreSQL, where psycopg returns dates and booleans itself)."""
-
-    sql: str
-    order: tuple[str, ...] | None
-    convert: tuple | None
-
-
-_DRIVER_FORMS: dict[tuple, DriverForm] = {}
-
-
-def driver_form(statement: Any, dialect: Any) -> DriverForm:
-    """``statement`` compiled for ``dialect``, once per database kind."""
-    key = (statement, dialect.name, dialect.driver)
-    form = _DRIVER_FORMS.get(key)
-    if form is None:
-        compiled = statement.compile(dialect=dialect)
-        order = tuple(compiled.positiontup) if compiled.positional else None
-        types = [column.type.dialect_impl(dialect) for column in statement.selected_columns]
-        convert = tuple(kind.result_processor(dialect, None) for kind in types)
-        form = _DRIVER_FORMS[key] = DriverForm(str(compiled), order, convert if any(convert) else None)
-    return form
-
-
-def first_row(connection: Connection, statement: Any, parameters: dict) -> tuple | None:
-    """The first row of a link lookup, read on the driver's own cursor.
-
-    SQLAlchemy builds a result for every statement (the cursor's description read into objects, a row
-    with a processor per column); for these lookups of 19 columns that was 0.34 M instructions each, 9 %
-    of a respondent's page view and submission on PostgreSQL (``bench/instructions.py``: 7.34 M, and
-    6.66 M without it). The SQL is SQLAlchemy's own compilation, the values come back as SQLAlchemy would
-    return them (``driver_form``), and the engine's ``before_cursor_execute`` listeners still see the
-    statement. Should the driver raise, the statement is run again the ordinary way, so the error
-    surfaces as SQLAlchemy raises it: wrapped, with a dead connection marked invalid for the pool.
-    """
-    form = driver_form(statement, connection.dialect)
-    values = parameters if form.order is None else tuple(parameters[name] for name in form.order)
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        for listener in connection.dispatch.before_cursor_execute:
-            listener(connection, cursor, form.sql, values, None, False)
-        cursor.execute(form.sql, values)
-        row = cursor.fetchone()
-    except connection.dialect.loaded_dbapi.Error:
-        return connection.execute(statement, parameters).first()
-    finally:
-        cursor.close()
-    if row is None or form.convert is None:
-        return row
-    return tuple(value if convert is None else convert(value) for convert, value in zip(form.convert, row, strict=True))
-
-
 def _lookup(connection: Connection | None, statement: Any, parameters: dict):
-    """A lookup's first row: on the respondent page's own connection through ``first_row``; on the ORM
-    session's (desk, tests), which may be inside a transaction, the ordinary way."""
+    """A lookup's first row: on the respondent page's own connection on the driver's cursor
+    (``survey.driver``); on the ORM session's (desk, tests), which may be inside a transaction, the ordinary
+    way."""
     if connection is None:
         return db.session.connection().execute(statement, parameters).first()
     return first_row(connection, statement, parameters)

@@ -377,7 +377,8 @@ def test_lookups_read_on_the_drivers_cursor_give_what_sqlalchemy_gives(app, eval
     lookup, with and without the device check, with dates set and unset."""
     from datetime import datetime
 
-    from survey.arrivals import BY_CHANNEL, BY_TOKEN, BY_UNIT, DEVICE_LOOKUPS, first_row, page_connection
+    from survey.arrivals import BY_CHANNEL, BY_TOKEN, BY_UNIT, DEVICE_LOOKUPS, page_connection
+    from survey.driver import first_row
 
     questionnaire = published(make_project(evaluator))
     questionnaire.opens_at, questionnaire.closes_at = datetime(2026, 11, 1, 8, 30), datetime(2026, 12, 1, 17, 0, 5)
