@@ -3,8 +3,8 @@
 SQLAlchemy builds an execution context and a result for every statement: the parameters through a
 processor each, the cursor's description read into objects, a row with a processor per column. For the
 two link lookups of a respondent (19 columns each) that was 0.34 M instructions apiece, and the write
-another 0.16 M: together 12 % of a respondent's page view and submission on PostgreSQL
-(``bench/instructions.py``: 7.34 M, and 6.51 M with this module). The statements stay SQLAlchemy's: the
+another 0.13 M: together 11 % of a respondent's page view and submission on PostgreSQL
+(``bench/instructions.py``: 7.34 M, and 6.56 M with this module). The statements stay SQLAlchemy's: the
 SQL is its compilation for the connection's dialect, the parameters go through the same bind processors
 (JSON, and on SQLite dates and booleans), and the values come back through the same result processors,
 so the driver sees and returns exactly what it did through SQLAlchemy. The engine's
@@ -38,7 +38,11 @@ _FORMS: dict[tuple, DriverForm] = {}
 
 
 def driver_form(statement: Any, dialect: Any) -> DriverForm:
-    """``statement`` compiled for ``dialect``, once per kind of database (apps come and go in tests)."""
+    """``statement`` compiled for ``dialect``, once per kind of database (apps come and go in tests).
+
+    The statement must name all its parameters itself: a bare ``insert(table)`` takes its columns from each
+    execution's parameters, which a form compiled once cannot (``survey.capture.ONE_STATEMENT`` names them).
+    """
     key = (statement, dialect.name, dialect.driver)
     form = _FORMS.get(key)
     if form is None:
@@ -64,6 +68,8 @@ def first_row(connection: Connection, statement: Any, parameters: dict) -> tuple
         values[name] = processor(values[name])
     if form.order is not None:
         values = tuple(values[name] for name in form.order)
+    if not connection.in_transaction():
+        connection.begin()  # as ``execute`` would: the caller's commit() or rollback() then covers this statement
     cursor = connection.connection.driver_connection.cursor()
     try:
         for listener in connection.dispatch.before_cursor_execute:

@@ -404,3 +404,39 @@ def test_lookups_read_on_the_drivers_cursor_give_what_sqlalchemy_gives(app, eval
             if expected is not None:
                 assert list(row) == list(expected), parameters
                 assert [type(value) for value in row] == [type(value) for value in expected], parameters
+
+
+def test_a_write_on_the_drivers_cursor_stores_and_fails_as_through_sqlalchemy(app, evaluator):
+    """``survey.driver.first_row`` runs the PostgreSQL write: the values stored must be those given (JSON,
+    dates, booleans through SQLAlchemy's bind processors), and a repeated submission id must surface as
+    SQLAlchemy's ``IntegrityError``, which ``insert_response`` turns into "already stored"."""
+    from datetime import datetime
+
+    from sqlalchemy import bindparam, insert
+    from sqlalchemy.exc import IntegrityError
+
+    from survey.arrivals import page_connection
+    from survey.driver import first_row
+
+    questionnaire = published(make_project(evaluator))
+    table = Response.__table__
+    row = {
+        "questionnaire_id": questionnaire.id, "version_id": questionnaire.current_version_id,
+        "submission_id": "driver-write-0001", "submitted_at": datetime(2026, 11, 22, 9, 30, 15, 120000),
+        "channel": "web", "status": "valid", "reviewed": True, "answers": {"q1": "a", "q9": ["b", "c"], "s": "好"},
+        "flags": ["too_fast"], "codes": "ab", "extras": '{"s":"好"}',
+    }  # fmt: skip
+    values = {name: bindparam("new_" + name, type_=table.c[name].type) for name in row}
+    statement = insert(table).values(values).returning(table.c.id)
+    parameters = {"new_" + name: value for name, value in row.items()}
+    with page_connection() as connection:
+        stored_id = first_row(connection, statement, parameters)[0]
+        connection.commit()
+        with pytest.raises(IntegrityError):
+            first_row(connection, statement, parameters)
+        connection.rollback()
+    stored = db.session.get(Response, stored_id)
+    assert (stored.answers, stored.flags, stored.reviewed, stored.submitted_at) == (
+        row["answers"], row["flags"], True, row["submitted_at"],
+    )  # fmt: skip
+    assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 1
