@@ -25,12 +25,18 @@ IDLE = 1.0  # seconds a pooled connection may lie idle before it is pinged, in t
 def _end_the_app_sessions() -> int:
     """Terminate every other session on the test database, as a server restart would; how many."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-        rows = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (PG_TEST_DB,),
-        ).fetchall()
-    time.sleep(0.1)  # the backends take a moment to go
-    return len(rows)
+        pids = [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (PG_TEST_DB,)
+            )
+        ]
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+        for _ in range(100):  # the backends take a moment to go, longer on a busy machine
+            if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone():
+                break
+            time.sleep(0.05)
+    return len(pids)
 
 
 @pytest.fixture
