@@ -371,8 +371,8 @@ def _insert_in_one_statement(connection: Connection, arrival: Arrival, row: dict
     parameters = {"new_" + name: value for name, value in (row | NEW_ROW).items() if name in WRITTEN}
     parameters.update(questionnaire_row=arrival.questionnaire.id, link_row=link.id if link else None)
     try:
-        row = first_row(connection, ONE_STATEMENT[kind], parameters)  # on the driver's cursor: survey.driver
-        response_id = row[0] if row is not None else None
+        returned = first_row(connection, ONE_STATEMENT[kind], parameters)  # on the driver's cursor: survey.driver
+        response_id = returned[0] if returned is not None else None
     except IntegrityError:
         connection.rollback()
         stored = _stored_id(connection, row["submission_id"])

@@ -97,8 +97,9 @@ def ping_after_idle(engine: Engine, idle_seconds: float) -> None:
     round trips to PostgreSQL and about 90 µs of the app's CPU each. A connection used a moment ago is
     alive unless the server went away in that moment; one that lay idle through a restart, a failover or a
     firewall's idle timeout is found here and replaced (the pool opens a new one on ``DisconnectionError``).
-    One dropped while in recent use fails its first statement instead, and the respondent pages run once
-    more on a new connection (``survey.arrivals.once_more_if_disconnected``).
+    One dropped while in recent use fails its first statement instead: a GET is then served once more on a
+    new connection (``survey.web.SurveyFlask``), and so is a respondent's submission
+    (``survey.arrivals.once_more_if_disconnected``).
     """
     dialect = engine.dialect
 

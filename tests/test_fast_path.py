@@ -250,6 +250,20 @@ def test_a_place_claimed_on_one_counter_is_given_back_when_the_other_is_full(app
     assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 0
 
 
+def _responses_of_people(questionnaire, count: int, networks: int) -> list[dict]:
+    """``count`` response rows for the plan tests: each from its own device, spread over ``networks`` addresses."""
+    from datetime import datetime
+
+    return [
+        {
+            "questionnaire_id": questionnaire.id, "version_id": questionnaire.current_version_id,
+            "submission_id": f"person-{i}", "submitted_at": datetime(2026, 5, 1), "channel": "web", "status": "valid",
+            "device_hash": f"{i:064d}", "ip_hash": f"{i % networks:064d}", "answers": {}, "flags": [],
+        }
+        for i in range(count)
+    ]  # fmt: skip
+
+
 def _plan(statement, parameters: dict) -> str:
     """The database's query plan for one of the submission's statements, as text."""
     connection = db.session.connection()
@@ -276,14 +290,7 @@ def test_the_device_and_ip_checks_read_their_own_index(evaluator):
     from survey.capture import DEVICE_ANSWERED, RECENT_FROM_IP
 
     questionnaire = published(make_project(evaluator))
-    rows = [
-        {
-            "questionnaire_id": questionnaire.id, "version_id": questionnaire.current_version_id,
-            "submission_id": f"plan-{i}", "submitted_at": datetime(2026, 5, 1), "channel": "web",
-            "device_hash": f"{i:064d}", "ip_hash": f"{i % 50:064d}", "status": "valid", "answers": {}, "flags": [],
-        }
-        for i in range(1000)
-    ]  # fmt: skip
+    rows = _responses_of_people(questionnaire, 1000, networks=50)
     device = {"device": "d" * 64, "qid": questionnaire.id}
     ip = {"qid": questionnaire.id, "ip_hash": "i" * 64, "since": datetime(2026, 4, 1)}
     connection = db.session.connection()
@@ -342,14 +349,7 @@ def test_plans_made_before_statistics_still_read_the_person_indexes(evaluator):
     from survey.capture import DEVICE_ANSWERED, RECENT_FROM_IP
 
     questionnaire = published(make_project(evaluator))
-    rows = [
-        {
-            "questionnaire_id": questionnaire.id, "version_id": questionnaire.current_version_id,
-            "submission_id": f"early-{i}", "submitted_at": datetime(2026, 5, 1), "channel": "web",
-            "device_hash": f"{i:064d}", "ip_hash": f"{i % 7:064d}", "status": "valid", "answers": {}, "flags": [],
-        }
-        for i in range(300)
-    ]  # fmt: skip
+    rows = _responses_of_people(questionnaire, 300, networks=7)
     device = {"token": questionnaire.public_token, "device": "d" * 64}
 
     def three_plans() -> tuple[str, str, str]:
@@ -372,7 +372,7 @@ def test_plans_made_before_statistics_still_read_the_person_indexes(evaluator):
 
 
 def test_lookups_read_on_the_drivers_cursor_give_what_sqlalchemy_gives(app, evaluator):
-    """``survey.arrivals.first_row`` skips SQLAlchemy's result machinery for the link lookups; the values must
+    """``survey.driver.first_row`` skips SQLAlchemy's result machinery for the link lookups; the values must
     be the very ones SQLAlchemy returns (SQLite keeps dates as text and booleans as integers), for every
     lookup, with and without the device check, with dates set and unset."""
     from datetime import datetime
