@@ -189,6 +189,18 @@ def _one_statement(link_places: tuple | None):
 ONE_STATEMENT = {"questionnaire": _one_statement(None), "channel": _one_statement(CHANNEL_PLACES),
                  "unit": _one_statement(UNIT_PLACES)}  # fmt: skip
 
+# The several-statement write (SQLite's, and PostgreSQL's when a limit was reached) as the driver's cursor runs
+# it on the respondent page's own connection (``survey.driver``): each statement names its parameters, and
+# says what it did by the id it returns (the stored response's; a claimed place's row).
+INSERT_RETURNING_ID = (
+    insert(RESPONSE)
+    .values({name: bindparam(name, type_=RESPONSE.c[name].type) for name in ("questionnaire_id", *WRITTEN)})
+    .returning(RESPONSE.c.id)
+)
+CLAIMS_RETURNING_ID = {
+    claim: claim.returning(claim.table.c.id) for claim in (CLAIM_QUESTIONNAIRE, CLAIM_CHANNEL, CLAIM_UNIT)
+}
+
 
 def _check_person(connection: Connection, arrival: Arrival, device: str | None, ip_hash: str | None) -> None:
     """One response per device (when set) and at most ``ip_limit`` per hashed IP in the window."""
@@ -218,18 +230,23 @@ def _device_answered(connection: Connection, questionnaire_id: int, device: str)
     return connection.execute(DEVICE_ANSWERED, parameters).first() is not None
 
 
-def _claim(connection: Connection, statement, row_id: int) -> bool:
-    """Run a ``_claim_statement`` for one row; whether the place was claimed."""
+def _claim(connection: Connection, statement, row_id: int, on_driver: bool) -> bool:
+    """Run a ``_claim_statement`` for one row; whether the place was claimed.
+
+    ``on_driver``: on the driver's cursor (``survey.driver``), where the claimed row's returned id says it.
+    """
+    if on_driver:
+        return first_row(connection, CLAIMS_RETURNING_ID[statement], {"row_id": row_id}) is not None
     return connection.execute(statement, {"row_id": row_id}).rowcount == 1
 
 
-def _claim_slots(connection: Connection, arrival: Arrival) -> None:
+def _claim_slots(connection: Connection, arrival: Arrival, on_driver: bool = False) -> None:
     """Claim the quota places this response needs, or raise ``Refused`` (the caller rolls back)."""
-    if not _claim(connection, CLAIM_QUESTIONNAIRE, arrival.questionnaire.id):
+    if not _claim(connection, CLAIM_QUESTIONNAIRE, arrival.questionnaire.id, on_driver):
         raise Refused(_l("问卷已收满"), _l("这份问卷已经收满所需的份数，您的回答没有被保存。感谢您的支持。"), 410)
-    if arrival.channel and not _claim(connection, CLAIM_CHANNEL, arrival.channel.id):
+    if arrival.channel and not _claim(connection, CLAIM_CHANNEL, arrival.channel.id, on_driver):
         raise Refused(_l("本采集点已收满"), _l("这个采集点的问卷已经收满，您的回答没有被保存。感谢您的支持。"), 410)
-    if arrival.unit and not _claim(connection, CLAIM_UNIT, arrival.unit.id):
+    if arrival.unit and not _claim(connection, CLAIM_UNIT, arrival.unit.id, on_driver):
         message = _l("这个单位码的填写次数已经用完，您的回答没有被保存。如需再填，请联系评价组。")
         raise Refused(_l("单位码已用完"), message, 410)
 
@@ -327,11 +344,15 @@ def insert_response(
             _begin_transaction(connection)  # a limit was reached: the statements below say which, or store
         # The writes come last and back to back: the first takes SQLite's write lock (on PostgreSQL the
         # counter UPDATE locks the questionnaire's row), held until the commit, so nothing else runs then.
-        response_id = connection.execute(INSERT_RESPONSE, row).inserted_primary_key[0]
+        on_driver = own and not by_evaluator and _returns_written_rows(connection)
+        if on_driver:
+            response_id = first_row(connection, INSERT_RETURNING_ID, row | NEW_ROW)[0]
+        else:
+            response_id = connection.execute(INSERT_RESPONSE, row).inserted_primary_key[0]
         if by_evaluator:
             _advance_counters(connection, arrival)
         else:
-            _claim_slots(connection, arrival)
+            _claim_slots(connection, arrival, on_driver)
         if own:
             connection.commit()
         else:
@@ -348,6 +369,12 @@ def insert_response(
             raise
         return stored, False
     return response_id, True
+
+
+def _returns_written_rows(connection: Connection) -> bool:
+    """Whether the database returns rows from INSERT and UPDATE (SQLite from 3.35, every PostgreSQL we take)."""
+    dialect = connection.dialect
+    return bool(dialect.insert_returning and dialect.update_returning)
 
 
 def _autocommit(connection: Connection) -> bool:

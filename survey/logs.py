@@ -21,9 +21,11 @@ from flask import Flask, g, has_request_context, request
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 REQUEST_LOGGER = "survey.request"
+REQUEST_LOG = logging.getLogger(REQUEST_LOGGER)  # once: ``getLogger`` takes logging's module lock on every call
 QUIET_ENDPOINTS = ("health.livez", "health.readyz", "healthz", "static")
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and goes into the JSON.
 _STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_NOT_EXTRA = frozenset(_STANDARD_ATTRIBUTES | {"request_id"})  # the request id has its own place in the line
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,7 +41,7 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None) or current_request_id()
         if request_id:
             entry["request_id"] = request_id
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRIBUTES and k != "request_id"})
+        entry.update({name: value for name, value in vars(record).items() if name not in _NOT_EXTRA})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
@@ -132,8 +134,10 @@ def _finish_request(response):
     from survey.capture import keyed_hash  # here, so gunicorn's master can use the formatters without the app
 
     level = logging.DEBUG if request.endpoint in QUIET_ENDPOINTS else logging.INFO
+    if not REQUEST_LOG.isEnabledFor(level):  # ``LOG_LEVEL=WARNING``: no line, so no client hash either
+        return response
     client = keyed_hash("ip", request.remote_addr)
-    logging.getLogger(REQUEST_LOGGER).log(
+    REQUEST_LOG.log(
         level,
         "%s %s %s",
         request.method,

@@ -117,6 +117,16 @@ class SessionInterface(SecureCookieSessionInterface):
             serializer = self._serializers[keys] = super().get_signing_serializer(app)
         return serializer
 
+    def save_session(self, app: Flask, session, response) -> None:
+        """Nothing to write for a session that is empty and was never changed (every respondent's page):
+        answer that before working out the cookie's seven attributes from the config, as Flask does first.
+        The ``Vary: Cookie`` a read session needs is still added."""
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

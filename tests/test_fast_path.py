@@ -440,3 +440,43 @@ def test_a_write_on_the_drivers_cursor_stores_and_fails_as_through_sqlalchemy(ap
         row["answers"], row["flags"], True, row["submitted_at"],
     )  # fmt: skip
     assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 1
+
+
+def test_a_submission_on_the_pages_connection_stores_what_the_sessions_write_stores(app, evaluator):
+    """The respondent page's own connection writes on the driver's cursor (on SQLite the several statements of
+    ``INSERT_RETURNING_ID`` and ``CLAIMS_RETURNING_ID``; on PostgreSQL ``ONE_STATEMENT``); the ORM session's
+    goes through SQLAlchemy's execution. The same submission must come out the same, column for column, and
+    count the same places."""
+    from survey.arrivals import arrival_by_unit, page_connection
+    from survey.capture import insert_response
+
+    questionnaire = published(make_project(evaluator))
+    unit = UnitCode(questionnaire_id=questionnaire.id, code="UNIT-0007", unit_name="某局", max_uses=5)
+    db.session.add(unit)
+    db.session.commit()
+    details = {"started_iso": "2000-01-01T00:00:00", "ip_address": "192.0.2.1", "flags": ["too_fast"]}
+    answers = dict(SEED_004_ANSWERS)
+    with app.test_request_context("/u/UNIT-0007", method="POST"):
+        with page_connection() as connection:
+            arrival = arrival_by_unit("UNIT-0007", connection)
+            details.update(connection=connection)
+            by_page, created = insert_response(arrival, answers, "via-page", device_token="1", **details)
+            details.pop("connection")
+        assert created
+        arrival = arrival_by_unit("UNIT-0007")
+        by_session, created = insert_response(arrival, answers, "via-session", device_token="2", **details)
+        assert created
+    db.session.expire_all()
+    differing = ("id", "submission_id", "submitted_at", "device_hash")  # the devices differ: one answer per device
+    columns = [column for column in Response.__table__.c if column.name not in differing]
+    stored = db.select(Response.id, *columns).where(Response.id.in_([by_page, by_session]))
+    rows = {row.id: row._asdict() for row in db.session.execute(stored)}
+    page_row, session_row = rows[by_page], rows[by_session]
+    page_row.pop("id"), session_row.pop("id")
+    assert page_row == session_row
+    assert (page_row["answers"], page_row["unit_name"], page_row["status"], page_row["reviewed"]) == (
+        SEED_004_ANSWERS, "某局", "valid", False,
+    )  # fmt: skip
+    db.session.refresh(unit)
+    db.session.refresh(questionnaire)
+    assert (unit.used, questionnaire.accepted_count) == (2, 2)
