@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> SurveyFlask:
     load_config(app, test_config)
     init_extensions(app)
     init_web(app)
+    # fmt: off
     for blueprint in (
         auth.bp, desk.bp, public.bp, collection.bp, builder.bp, builder.blank_bp, imports.bp, posters_views.bp,
         indicators_views.bp, report_views.bp, report_pdf_views.bp, dataset_views.bp, workbook_views.bp,
@@ -45,6 +46,7 @@ def create_app(test_config: dict | None = None) -> SurveyFlask:
         api.bp, api_tokens_views.bp,
     ):
         app.register_blueprint(blueprint)
+    # fmt: on
     app.register_blueprint(health.bp)
     app.register_blueprint(help_views.bp)
     app.register_blueprint(members_views.bp)

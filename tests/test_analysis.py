@@ -108,9 +108,7 @@ def test_text_answers_listed_without_blanks():
 
 
 def test_overall_flags_small_samples():
-    results = compute_results(
-        [SAT], {"overall": {"method": "question", "question": "q1"}}, RECORDS, small_n=6
-    )
+    results = compute_results([SAT], {"overall": {"method": "question", "question": "q1"}}, RECORDS, small_n=6)
     assert results.overall.small_sample is False  # n = 6 is not below 6
     results = compute_results([SAT], {"overall": {"method": "mean"}}, RECORDS, small_n=7)
     assert results.overall.small_sample is True

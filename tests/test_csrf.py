@@ -23,9 +23,7 @@ def test_login_without_token_is_refused(client, evaluator):
 
 def test_login_with_token_works_and_desk_posts_need_it(client, evaluator):
     token = hidden_value(client.get("/login").data.decode(), "csrf_token")
-    response = client.post(
-        "/login", data={"username": "alice", "password": "alice-password-1", "csrf_token": token}
-    )
+    response = client.post("/login", data={"username": "alice", "password": "alice-password-1", "csrf_token": token})
     assert response.status_code == 302
     refused = client.post("/desk/projects/new", data={"name": "无令牌项目"})
     assert refused.status_code == 400

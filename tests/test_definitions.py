@@ -20,8 +20,16 @@ from survey.qtypes import QUESTION_TYPES, get_type
 
 def test_registry_has_every_type():
     assert set(QUESTION_TYPES) == {
-        "single_choice", "multiple_choice", "rating", "matrix", "number", "date", "text", "textarea",
-        "group", "attention",
+        "single_choice",
+        "multiple_choice",
+        "rating",
+        "matrix",
+        "number",
+        "date",
+        "text",
+        "textarea",
+        "group",
+        "attention",
     }
     with pytest.raises(KeyError, match="slider"):
         get_type("slider")

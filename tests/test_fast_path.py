@@ -217,7 +217,6 @@ def test_channel_and_unit_counters_move_with_their_responses(client, evaluator):
     assert (questionnaire.accepted_count, channel.accepted_count, unit.used) == (2, 1, 1)
 
 
-
 @pytest.mark.parametrize("full", ["questionnaire", "unit"])
 def test_a_place_claimed_on_one_counter_is_given_back_when_the_other_is_full(app, evaluator, full):
     """The page read room on both counters, then the other phones filled one before this submission wrote.

@@ -25,9 +25,7 @@ def test_evaluator_creates_publishes_and_reads_results(logged_in):
     assert response.status_code == 302
     project = db.session.execute(db.select(Project)).scalar_one()
     assert project.budget == 4443000 and project.evaluating_org == "集美大学"
-    response = client.post(
-        f"/desk/projects/{project.id}/questionnaires", data={"template": "fengze_service_object"}
-    )
+    response = client.post(f"/desk/projects/{project.id}/questionnaires", data={"template": "fengze_service_object"})
     assert response.status_code == 302
     questionnaire = db.session.execute(db.select(Questionnaire)).scalar_one()
     assert questionnaire.status == "draft"
@@ -81,11 +79,7 @@ def test_missing_required_answer_is_shown_and_answers_kept(app, client, evaluato
     block = html[html.index('id="q-q4"') : html.index('id="q-q5"')]
     assert "这是必答题，请作答。" in block
     assert 'value="丰泽公安分局"' in html  # typed text kept
-    assert (
-        'value="b" checked' in html
-        or 'checked value="b"' in html
-        or "checked" in html[html.index('id="q-q3"') :]
-    )
+    assert 'value="b" checked' in html or 'checked value="b"' in html or "checked" in html[html.index('id="q-q3"') :]
     assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 0
 
 
@@ -162,9 +156,7 @@ def test_close_and_reopen_keep_one_version(logged_in, evaluator):
 def test_issued_count_drives_return_rates(logged_in, evaluator, client):
     questionnaire = published(make_project(evaluator))
     for index in range(3):
-        client.post(
-            f"/s/{questionnaire.public_token}", data={**SEED_004_ANSWERS, "submission_id": f"s{index}"}
-        )
+        client.post(f"/s/{questionnaire.public_token}", data={**SEED_004_ANSWERS, "submission_id": f"s{index}"})
     logged_in.post(f"/desk/questionnaires/{questionnaire.id}/issued", data={"issued": "4"})
     html = logged_in.get(f"/desk/questionnaires/{questionnaire.id}/results").data.decode()
     assert "75.0%" in html  # 3 returned of 4 issued

@@ -71,8 +71,11 @@ def test_request_log_line_is_one_json_object_without_the_raw_address(client, cap
     # Alembic's env.py calls logging.config.fileConfig, which disables loggers that existed before it ran.
     logging.getLogger("survey.request").disabled = False
     with caplog.at_level(logging.INFO, logger="survey.request"):
-        client.get("/login?next=/secret", headers={"X-Request-ID": "req-0001-abcd"},
-                   environ_base={"REMOTE_ADDR": "203.0.113.9"})
+        client.get(
+            "/login?next=/secret",
+            headers={"X-Request-ID": "req-0001-abcd"},
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
     [record] = [r for r in caplog.records if r.name == "survey.request"]
     line = JsonFormatter().format(record)
     entry = json.loads(line)

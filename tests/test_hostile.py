@@ -35,7 +35,7 @@ HOSTILE = settings(
 INJECTIONS = [
     "'; DROP TABLE response; --",
     "1 OR 1=1",
-    "\" OR \"\"=\"",
+    '" OR ""="',
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
     "{{ 7*7 }}{% raw %}",
@@ -45,7 +45,7 @@ INJECTIONS = [
     "\u202etxt.exe",
     "\ud7ff\ufeff\u200b",
     "𠮷野家 🚓",
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
 ]
 CONTROL = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=31), min_size=1, max_size=20)
 hostile_text = st.one_of(

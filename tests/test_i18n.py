@@ -182,9 +182,7 @@ def test_translations_keep_the_placeholders():
             want, want_literal, _ = _format_tokens(source)
             got, got_literal, stray = _format_tokens(translation)
             if want != got:
-                problems.append(
-                    f"{source!r} -> {translation!r}: placeholders {sorted(want)} != {sorted(got)}"
-                )
+                problems.append(f"{source!r} -> {translation!r}: placeholders {sorted(want)} != {sorted(got)}")
             if want_literal != got_literal:
                 problems.append(
                     f"{source!r} -> {translation!r}: {want_literal} literal '%%' in the msgid, "

@@ -51,8 +51,11 @@ def _submissions(app, token: str, headers_for_each_phone: list[dict]) -> list[in
     for headers in headers_for_each_phone:
         phone = app.test_client()
         html = phone.get(f"/s/{token}", headers=headers).data.decode()
-        data = {**SEED_004_ANSWERS, "submission_id": hidden_value(html, "submission_id"),
-                "started": hidden_value(html, "started")}
+        data = {
+            **SEED_004_ANSWERS,
+            "submission_id": hidden_value(html, "submission_id"),
+            "started": hidden_value(html, "started"),
+        }
         codes.append(phone.post(f"/s/{token}", data=data, headers=headers).status_code)
     return codes
 

@@ -20,9 +20,11 @@ from analysis.numbers import wilson_interval
 from analysis.reliability import alpha_band, cronbach_alpha, scale_reliability, sphericity
 from analysis.uncertainty import margin_of_error, required_sample
 
+# fmt: off
 FIVE = {"key": "q", "storage": "one", "options": [
     {"key": "a", "score": 100}, {"key": "b", "score": 80}, {"key": "c", "score": 60},
     {"key": "d", "score": 30}, {"key": "e", "score": 0}, {"key": "x", "score": None, "dont_know": True}]}
+# fmt: on
 LIKERT = {"key": "l", "storage": "one", "options": [{"key": str(i), "score": i} for i in range(1, 6)]}
 
 
@@ -153,12 +155,14 @@ def test_results_page_shows_index_precision_dimensions_and_reliability(app, logg
 def test_breakdown_index_and_distribution_by_hand():
     from analysis.results import compute_results
 
+    # fmt: off
     group = {"key": "g", "number": "1", "text": "社区", "storage": "one", "group": True,
              "options": [{"key": "n", "text": "北"}, {"key": "s", "text": "南"}]}
     item = {**FIVE, "key": "q", "number": "2", "text": "满意吗", "measure": "satisfaction",
             "options": [{**o, "text": o["key"], "positive": o["key"] in "abc"} for o in FIVE["options"]]}
     records = [{"status": "valid", "answers": {"g": g, "q": q}}
                for g, q in [("n", "a"), ("n", "b"), ("n", "x"), ("s", "e"), ("s", "c"), ("s", "c"), (None, "a")]]
+    # fmt: on
     results = compute_results([group, item], {}, records)
     breakdown = results.breakdowns[0]
     north, south = breakdown.rows

@@ -25,6 +25,7 @@ OUTPUT = Path(__file__).with_name("xlsform_sample.xlsx")
 FIXED_TIME = datetime.datetime(2024, 1, 1)
 MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
+# fmt: off
 SURVEY_HEADER = [
     "type", "name", "label::Chinese (zh)", "label::English (en)", "hint::Chinese (zh)", "hint::English (en)",
     "required", "relevant", "constraint", "appearance",
@@ -98,6 +99,7 @@ SETTINGS = [
     ["form_title", "form_id", "version", "default_language"],
     ["2024年度群众安全感调查", "public_safety_2024", "2024010101", "Chinese (zh)"],
 ]
+# fmt: on
 
 
 def build_workbook() -> Workbook:

@@ -1,0 +1,22 @@
+"""The code style the project keeps (STYLE.md): ``ruff check`` and ``ruff format`` clean, held by CI.
+
+Ruff is pinned in the test extras, so a new release's rules cannot fail a checkout that passed before.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_the_code_is_ruff_clean(command):
+    run = subprocess.run(
+        [sys.executable, "-m", "ruff", *command, "--no-cache", "."], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
