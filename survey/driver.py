@@ -4,7 +4,8 @@ SQLAlchemy builds an execution context and a result for every statement: the par
 processor each, the cursor's description read into objects, a row with a processor per column. For the
 two link lookups of a respondent (19 columns each) that was 0.34 M instructions apiece, and the write
 another 0.13 M: together 11 % of a respondent's page view and submission on PostgreSQL
-(``bench/instructions.py``: 7.34 M, and 6.56 M with this module). The statements stay SQLAlchemy's: the
+(``bench/instructions.py``: 7.34 M, and 6.56 M with this module); SQLite's write, an INSERT and its counter
+claims, each returning the row it wrote, another 0.06 M. The statements stay SQLAlchemy's: the
 SQL is its compilation for the connection's dialect, the parameters go through the same bind processors
 (JSON, and on SQLite dates and booleans), and the values come back through the same result processors,
 so the driver sees and returns exactly what it did through SQLAlchemy. The engine's
