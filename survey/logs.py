@@ -23,9 +23,9 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 REQUEST_LOGGER = "survey.request"
 REQUEST_LOG = logging.getLogger(REQUEST_LOGGER)  # once: ``getLogger`` takes logging's module lock on every call
 QUIET_ENDPOINTS = ("health.livez", "health.readyz", "healthz", "static")
-# Attributes every LogRecord has; anything else on a record came from ``extra=`` and goes into the JSON.
-_STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
-_NOT_EXTRA = frozenset(_STANDARD_ATTRIBUTES | {"request_id"})  # the request id has its own place in the line
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and goes into the JSON
+# (but the request id, which has its own place in the line).
+_NOT_EXTRA = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id"}
 
 
 class JsonFormatter(logging.Formatter):

@@ -458,9 +458,9 @@ def test_a_submission_on_the_pages_connection_stores_what_the_sessions_write_sto
     with app.test_request_context("/u/UNIT-0007", method="POST"):
         with page_connection() as connection:
             arrival = arrival_by_unit("UNIT-0007", connection)
-            details.update(connection=connection)
-            by_page, created = insert_response(arrival, answers, "via-page", device_token="1", **details)
-            details.pop("connection")
+            by_page, created = insert_response(
+                arrival, answers, "via-page", device_token="1", connection=connection, **details
+            )
         assert created
         arrival = arrival_by_unit("UNIT-0007")
         by_session, created = insert_response(arrival, answers, "via-session", device_token="2", **details)
