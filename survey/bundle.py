@@ -25,7 +25,7 @@ from analysis.indicator_io import dump_xlsx, dump_yaml
 from analysis.workbook import responses_workbook, results_workbook
 from survey.desk import _export_labels
 from survey.indicator_links import current_score
-from survey.indicators_views import table_of
+from survey.indicator_sheet import table_of
 from survey.models import Questionnaire
 from survey.portable import export_json
 from survey.reporting import display_records, questionnaire_results, response_records, schema_for

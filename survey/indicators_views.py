@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,11 +20,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
-from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, iter_nodes, score_table, validate_table
-from analysis.scoring import N_, RULES, D, RuleError, Wording, get_rule
+from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, iter_nodes, validate_table
+from analysis.scoring import N_, RULES, D, Wording
 from survey.access import member_project, projects_of_current_user
 from survey.extensions import db
-from survey.indicator_links import FIGURES, current_score, link_of, resolve_links
+from survey.indicator_links import FIGURES, current_score, link_of
+from survey.indicator_sheet import sheet, table_of
 from survey.models import IndicatorTable, Project
 from survey.presenting import say
 
@@ -54,10 +55,6 @@ def library_templates() -> dict[str, dict]:
         if isinstance(table, dict):
             templates[path.stem] = table
     return templates
-
-
-def table_of(project: Project) -> IndicatorTable | None:
-    return db.session.execute(db.select(IndicatorTable).filter_by(project_id=project.id)).scalar_one_or_none()
 
 
 def table_or_404(project: Project) -> IndicatorTable:
@@ -129,90 +126,6 @@ def new_key(definition: dict, parent: dict | None) -> str:
     return next(c for c in candidates if c not in used and KEY.match(c))
 
 
-@dataclass
-class Row:
-    """One 三级 row of the 附件1 layout, with the cells it opens (rowspan > 0) for its ancestors."""
-
-    cells: list[tuple[dict, int, int]]  # (node, level, rowspan) for the nodes whose cells start here
-    leaf: dict
-    level: int
-
-
-def layout_rows(nodes: list[dict]) -> list[Row]:
-    """Rows of the table: one per leaf; a 一级/二级 cell spans all its leaves."""
-
-    def count(node):
-        children = node.get("children") or []
-        return sum(count(c) for c in children) if children else 1
-
-    rows: list[Row] = []
-
-    def walk(node, level, opening):
-        children = node.get("children") or []
-        opening = [*opening, (node, level, count(node))]
-        if not children:
-            rows.append(Row(opening, node, level))
-            return
-        for index, child in enumerate(children):
-            walk(child, level + 1, opening if index == 0 else [])
-
-    for node in nodes:
-        walk(node, 1, [])
-    return rows
-
-
-def standard_text(node: dict) -> str:
-    rule = node.get("rule") or {}
-    try:
-        wording = get_rule(rule.get("type")).describe(rule.get("params") or {}, D(node.get("points")))
-    except (KeyError, RuleError, TypeError, ValueError, ArithmeticError):
-        return ""
-    return say(wording)
-
-
-def link_text(project: Project, link: dict) -> str:
-    questionnaire = next((q for q in project.questionnaires if q.id == link.get("questionnaire")), None)
-    parts = [questionnaire.title if questionnaire else _("（问卷不存在）"), say(FIGURES.get(link.get("figure"), "?"))]
-    for name in ("question", "dimension"):
-        if link.get(name):
-            parts.append(str(link[name]))
-    if link.get("channel"):
-        parts.append(_("渠道 %(channel)s", channel=link["channel"]))
-    return " · ".join(parts)
-
-
-def _percent_text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
-def view_model(project: Project, definition: dict) -> dict:
-    """Everything the table page shows: rows, scores, links, deductions, problems."""
-    problems = validate_table(definition)
-    errors = [p for p in problems if not p.warning]
-    links = resolve_links(project, definition) if not errors else None
-    result = score_table(definition, linked=links.values) if not errors else None
-    unscored = []
-    if result is not None:
-        names = {n["key"]: n.get("name") for n, _p, _l in iter_nodes(definition["indicators"])}
-        for key, wording in result.errors.items():
-            why = links.errors.get(key, wording)
-            unscored.append((key, names.get(key), say(why)))
-    return {
-        "definition": definition,
-        "rows": layout_rows(definition.get("indicators") or []) if not errors else [],
-        "result": result,
-        "problems": [(p.path, say(p.wording), p.warning) for p in problems],
-        "unscored": unscored,
-        "standard": standard_text,
-        "link_text": lambda link: link_text(project, link),
-        "linked_value": lambda key: _percent_text(links.values.get(key)) if links else None,
-        "link_of": link_of,
-        "say": say,
-        "grades": definition.get("grades") or DEFAULT_GRADES,
-        "total_points": sum((D(n["points"]) for n in definition["indicators"]), Decimal(0)) if not errors else None,
-    }
-
-
 # ---------------------------------------------------------------- pages
 
 
@@ -231,7 +144,7 @@ def overview(project_id: int):
             title=_("指标评分表"),
         )
     template = "indicators/print.html" if request.args.get("print") else "indicators/overview.html"
-    return render_template(template, project=project, title=_("指标评分表"), **view_model(project, row.definition))
+    return render_template(template, project=project, title=_("指标评分表"), **sheet(project, row.definition))
 
 
 @bp.get("/print")
@@ -240,7 +153,7 @@ def print_view(project_id: int):
     project = member_project(project_id)
     row = table_or_404(project)
     return render_template(
-        "indicators/print.html", project=project, title=_("指标评分表"), **view_model(project, row.definition)
+        "indicators/print.html", project=project, title=_("指标评分表"), **sheet(project, row.definition)
     )
 
 
@@ -452,7 +365,7 @@ def delete_node(project_id: int, key: str):
     else:
         errors = save(project, definition, row)
     if errors:
-        return _refused(project, errors, "indicators/overview.html", **view_model(project, row.definition))
+        return _refused(project, errors, "indicators/overview.html", **sheet(project, row.definition))
     flash(_("已删除“%(name)s”。", name=node["name"]), "success")
     return redirect(url_for("indicators.overview", project_id=project.id))
 

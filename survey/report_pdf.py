@@ -17,12 +17,12 @@ from typing import Any
 
 import weasyprint
 from flask import render_template
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
 
 from analysis.results import Results
 from survey.definition import numbered_sections
-from survey.indicators_views import table_of, view_model
+from survey.indicator_sheet import sheet, table_of
 from survey.localize import localize_definition
 from survey.models import Questionnaire
 from survey.posters import FONT_FILES, _fonts_dir, _url_fetcher
@@ -30,6 +30,7 @@ from survey.presenting import rate_definition, rate_name
 from survey.report_text import (
     DEFAULT_TEMPLATE,
     ReportTemplateError,
+    in_report_language,
     paragraphs,
     render_report,
     report_context,
@@ -44,6 +45,8 @@ CHART_WIDTH = 640
 LABEL_WIDTH = 230
 BAR_WIDTH = CHART_WIDTH - LABEL_WIDTH - 60
 ROW_HEIGHT = 22
+CHINESE_NUMERALS = "一二三四五六七八九十"
+BEIJING_ZONES = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC"}
 
 
 def _render(template: str, **context: Any) -> bytes:
@@ -95,7 +98,7 @@ def _rate_chart(results: Results) -> dict | None:
         interval = rate.interval
         rows.append(
             {
-                "label": _("第 %(number)s 题", number=rate.question_number) + " " + summary.question.get("text", ""),
+                "label": _("第%(number)s题", number=rate.question_number) + " " + summary.question.get("text", ""),
                 "value": rate.value,
                 "low": interval[0] if interval else None,
                 "high": interval[1] if interval else None,
@@ -123,8 +126,47 @@ def _option_charts(results: Results) -> dict[str, dict]:
 
 
 def _indicator_table(questionnaire: Questionnaire) -> dict | None:
+    """The project's 附件1 sheet (rows, live linked values, scores, deductions), as the desk shows it."""
     row = table_of(questionnaire.project)
-    return None if row is None else view_model(questionnaire.project, row.definition)
+    return None if row is None else sheet(questionnaire.project, row.definition)
+
+
+def _text_answers(results: Results) -> list[dict]:
+    """Questions with written answers (text questions and what was written under 其他), for the appendix."""
+    found = []
+    for summary in results.questions:
+        if summary.texts:
+            found.append({"question": summary.question, "label": _("文字回答"), "texts": summary.texts})
+        if summary.other_texts:
+            found.append({"question": summary.question, "label": _("其他（请注明）"), "texts": summary.other_texts})
+    return found
+
+
+def section_numbers(present: list[str]) -> dict[str, str]:
+    """Numerals of the report's sections, consecutive over the sections actually printed.
+
+    Chinese reports number 一、二、三…; other languages 1, 2, 3. A section left out (no indicator table,
+    no written answers) leaves no gap.
+    """
+    chinese = str(get_locale()).startswith("zh")
+    return {key: CHINESE_NUMERALS[index] if chinese else str(index + 1) for index, key in enumerate(present)}
+
+
+def headings(numbers: dict[str, str]) -> dict[str, str]:
+    """What stands before each section's title: "五、" in Chinese, "5. " otherwise."""
+    chinese = str(get_locale()).startswith("zh")
+    return {key: f"{numeral}、" if chinese else f"{numeral}. " for key, numeral in numbers.items()}
+
+
+def zone_label() -> str:
+    """How the report names the zone its times are in: 北京时间 for China's zone, else the zone's name."""
+    zone = str(get_timezone())
+    return _("北京时间") if zone in BEIJING_ZONES else zone
+
+
+def local_time(moment: dt.datetime | None) -> str:
+    """A stored (naive UTC) time in the app's zone (``BABEL_DEFAULT_TIMEZONE``), to the minute."""
+    return format_datetime(moment, "yyyy-MM-dd HH:mm") if moment else ""
 
 
 def _report_text(questionnaire: Questionnaire) -> list[str]:
@@ -144,28 +186,38 @@ def _channels(questionnaire: Questionnaire) -> list[dict]:
 
 
 def report_pdf(questionnaire: Questionnaire) -> bytes:
-    """The printable results report of ``questionnaire`` as PDF bytes."""
-    results = questionnaire_results(questionnaire)
-    version = questionnaire.current_version
-    return _render(
-        "pdf/report.html",
-        questionnaire=questionnaire,
-        project=questionnaire.project,
-        version=version,
-        today=dt.date.today(),
-        results=results,
-        report_paragraphs=_report_text(questionnaire),
-        channels=_channels(questionnaire),
-        rate_chart=_rate_chart(results),
-        option_charts=_option_charts(results),
-        rates=[s.rate for s in results.questions if s.rate is not None],
-        rate_name=rate_name,
-        rate_definition=rate_definition,
-        indicators=_indicator_table(questionnaire),
-        excluded=excluded(questionnaire),
-        review_log=review_log(questionnaire),
-        actions={"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复")},
-    )
+    """The printable results report of ``questionnaire`` as PDF bytes, in the report's language."""
+    with in_report_language():
+        results = questionnaire_results(questionnaire)
+        indicators = _indicator_table(questionnaire)
+        texts = _text_answers(results)
+        present = ["method", "counts", "rates", "frequencies"]
+        present += ["indicators"] * bool(indicators) + ["exclusions"] + ["texts"] * bool(texts)
+        numbers = section_numbers(present)
+        return _render(
+            "pdf/report.html",
+            questionnaire=questionnaire,
+            project=questionnaire.project,
+            version=questionnaire.current_version,
+            today=dt.date.today(),
+            results=results,
+            report_paragraphs=_report_text(questionnaire),
+            channels=_channels(questionnaire),
+            rate_chart=_rate_chart(results),
+            option_charts=_option_charts(results),
+            rates=[s.rate for s in results.questions if s.rate is not None],
+            rate_name=rate_name,
+            rate_definition=rate_definition,
+            indicators=indicators,
+            text_answers=texts,
+            number=numbers,
+            heading=headings(numbers),
+            zone_label=zone_label(),
+            local_time=local_time,
+            excluded=excluded(questionnaire),
+            review_log=review_log(questionnaire),
+            actions={"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复")},
+        )
 
 
 def paper_form_pdf(questionnaire: Questionnaire) -> bytes:

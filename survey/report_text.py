@@ -19,6 +19,7 @@ import traceback
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
@@ -32,6 +33,7 @@ from survey.models import IndicatorTable, Project, Questionnaire, ReportTemplate
 from survey.presenting import rate_definition, rate_name, say
 from survey.reporting import questionnaire_results
 
+REPORT_LOCALE = "zh_Hans_CN"  # reports are handed to a Chinese finance bureau, whatever the desk's language
 TEMPLATE_NAME = "<template>"  # the file name Jinja gives templates made from strings
 MAX_TEMPLATE_CHARS = 20_000
 
@@ -71,6 +73,15 @@ DEFAULT_TEMPLATE = """\
 其中第{{ r.number }}题有效回答仅{{ r.denominator }}份，样本量较小，结论仅供参考。
 {% endfor %}
 """
+
+
+def in_report_language():
+    """Words that reach a report (its text, its PDF) in the report's language, not the desk's.
+
+    The desk may be in English (``?lang=en``); rate names, rule descriptions and headings quoted in the
+    report must still be Chinese, as the report's figures and template are.
+    """
+    return force_locale(REPORT_LOCALE)
 
 
 class ReportTemplateError(Exception):

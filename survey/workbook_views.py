@@ -2,6 +2,10 @@
 
 Both stream the raw responses into the file (``analysis.workbook.ResponseRows``): records are turned into
 display rows in small batches while the sheet is written, never into one table in memory.
+
+A workbook is written in its own language (``?language=zh|en``, else the desk's): every word in it, the
+labels, the rates' names and definitions, the channel and status of each response, is put into words
+under that locale, whatever language the desk is in.
 """
 
 from __future__ import annotations
@@ -9,18 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import quote
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from analysis.export import response_columns, response_rows
 from analysis.indicators import TableScore
+from analysis.reliability import MIN_RESPONDENTS_FOR_ALPHA
 from analysis.workbook import QuestionnaireSheets, ResponseRows, results_workbook
 from analysis.workbook import project_workbook as build_project_workbook
 from survey.access import member_project, member_questionnaire
 from survey.desk import _export_labels
 from survey.indicator_links import current_score
-from survey.indicators_views import table_of
+from survey.indicator_sheet import table_of
 from survey.models import Project, Questionnaire
 from survey.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results_json import results_dict
@@ -28,6 +34,7 @@ from survey.results_json import results_dict
 bp = Blueprint("workbook_views", __name__, url_prefix="/desk")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BATCH = 1000  # records put into words at a time while the responses sheet is written
+LANGUAGES = {"zh": "zh_Hans_CN", "en": "en"}  # ?language= → the locale a workbook is written in
 
 
 @bp.before_request
@@ -40,30 +47,39 @@ def require_login():
 def results_xlsx(questionnaire_id: int):
     """Every figure of the results page, native charts, the project's 附件1 table and the raw responses."""
     questionnaire = member_questionnaire(questionnaire_id)
-    return _xlsx(questionnaire_workbook(questionnaire), f"results-{questionnaire.id}.xlsx")
+    return _xlsx(questionnaire_workbook(questionnaire, workbook_locale()), f"results-{questionnaire.id}.xlsx")
 
 
 @bp.get("/projects/<int:project_id>/workbook.xlsx")
 def project_workbook(project_id: int):
     """One workbook for the project (any member, viewers included, may download it)."""
     project = member_project(project_id)
-    return _xlsx(project_file(project), f"project-{project.id}.xlsx", f"{project.name}.xlsx")
+    return _xlsx(project_file(project, workbook_locale()), f"project-{project.id}.xlsx", f"{project.name}.xlsx")
 
 
-def questionnaire_workbook(questionnaire: Questionnaire) -> bytes:
-    """The results workbook of one questionnaire (also what ``bench/export.py`` measures)."""
-    data = results_dict(questionnaire, questionnaire_results(questionnaire), text_limit=0)
-    return results_workbook(data, responses_of(questionnaire), workbook_labels(), scored_table(questionnaire.project))
+def workbook_locale() -> str:
+    """The language asked for with ``?language=zh|en``; otherwise the desk's."""
+    return LANGUAGES.get(request.args.get("language", ""), str(get_locale()))
 
 
-def project_file(project: Project) -> bytes:
-    """A summary of the project's published questionnaires, its 附件1 table, then each questionnaire's sheets;
-    each questionnaire's responses are loaded only when its sheets are written."""
-    parts = [
-        QuestionnaireSheets(results_dict(q, questionnaire_results(q), text_limit=0), lambda q=q: responses_of(q))
-        for q in published_questionnaires(project)
-    ]
-    return build_project_workbook(parts, workbook_labels(), scored_table(project))
+def questionnaire_workbook(questionnaire: Questionnaire, locale: str | None = None) -> bytes:
+    """The results workbook of one questionnaire in ``locale`` (default: the current one); also what
+    ``bench/export.py`` measures."""
+    with force_locale(locale or str(get_locale())):
+        data = results_dict(questionnaire, questionnaire_results(questionnaire), text_limit=0)
+        table = scored_table(questionnaire.project)
+        return results_workbook(data, responses_of(questionnaire), workbook_labels(), table)
+
+
+def project_file(project: Project, locale: str | None = None) -> bytes:
+    """A summary of the project's published questionnaires, its 附件1 table, then each questionnaire's sheets,
+    in ``locale``; each questionnaire's responses are loaded only when its sheets are written."""
+    with force_locale(locale or str(get_locale())):
+        parts = [
+            QuestionnaireSheets(results_dict(q, questionnaire_results(q), text_limit=0), lambda q=q: responses_of(q))
+            for q in published_questionnaires(project)
+        ]
+        return build_project_workbook(parts, workbook_labels(), scored_table(project))
 
 
 def _xlsx(body: bytes, filename: str, display_name: str | None = None) -> Response:
@@ -144,7 +160,14 @@ def workbook_labels() -> dict[str, str]:
         "denominator": _("分母（n）"),
         "ci_low": _("置信区间下限") + " (95%)",
         "ci_high": _("置信区间上限") + " (95%)",
-        "margin": _("误差幅度"),
+        "ci_below": _("区间下侧（个百分点）"),
+        "ci_above": _("区间上侧（个百分点）"),
+        "max_margin": _("最大误差范围（p = 0.5，个百分点）"),
+        "margin_note": _(
+            "区间下侧 = 比率 − 95% 置信区间下限，区间上侧 = 上限 − 比率（Wilson 区间不对称，比率为 0 或 100% 时"
+            "一侧为 0）；最大误差范围 = 1.96 × √(0.25 ÷ n)，即 p = 0.5 时的误差，只取决于样本量，"
+            "填写总体规模时做有限总体校正。"
+        ),
         "small_sample": _("小样本"),
         "yes": _("是"),
         "definition": _("定义"),
@@ -172,6 +195,19 @@ def workbook_labels() -> dict[str, str]:
         "statistic": _("统计量"),
         "df": _("自由度"),
         "band": _("信度评价"),
+        "band_excellent": _("很好"),
+        "band_good": _("好"),
+        "band_acceptable": _("可接受"),
+        "band_questionable": _("勉强"),
+        "band_poor": _("差"),
+        "alpha_n": _("完整作答份数"),
+        "alpha_held_back": _(
+            "完整作答的问卷少于 %(min)d 份，样本太少，不计算克朗巴赫α、删除该题后的α和校正的题总相关。",
+            min=MIN_RESPONDENTS_FOR_ALPHA,
+        ),
+        "kmo_held_back": _("题目或完整作答的问卷太少（至少 3 题，且问卷数不少于题数的 5 倍和 30 份），不计算 KMO 与 Bartlett 检验。"),
+        "method_chi2": _("卡方检验"),
+        "method_fisher": _("Fisher 精确检验"),
         "kmo": "KMO",
         "bartlett_chi2": _("Bartlett 球形检验 χ²"),
         "bartlett_p": _("Bartlett 检验 p 值"),

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pypdf
 import pytest
 from fontTools.ttLib import TTFont
 
+from analysis.indicators import leaves
 from survey.definition import numbered_questions
 from survey.extensions import db
-from survey.models import Response
+from survey.indicator_links import current_score, linked_values
+from survey.indicator_sheet import percent_text
+from survey.indicators_views import LIBRARY
+from survey.models import IndicatorTable, Response
 from survey.reporting import questionnaire_results
 from survey.review import decide
 from tests.conftest import login
@@ -101,3 +106,50 @@ def test_other_evaluator_gets_404(client, answered, other_evaluator):
 def test_anonymous_goes_to_login(client, answered):
     response = client.get(f"/desk/questionnaires/{answered.id}/paper-form.pdf")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+SECTION_TITLES = "方法|回收情况|各题比率|各题频数|绩效评价指标评分表|排除的问卷|文字回答"
+
+
+def section_numerals(text: str) -> list[str]:
+    """The numerals of the report's section headings, in order."""
+    return re.findall(rf"([一二三四五六七八九十])、(?:{SECTION_TITLES})", text)
+
+
+def linked_table(questionnaire) -> dict:
+    """Seed 004's 附件1 (22 leaves) with its two satisfaction leaves linked to this questionnaire's figures."""
+    table = json.loads((LIBRARY / "seed_004_fengze.json").read_text(encoding="utf-8"))
+    by_key = {leaf["key"]: leaf for leaf in leaves(table)}
+    by_key["c1_1"]["input"] = {"link": {"questionnaire": questionnaire.id, "figure": "rate", "question": "q4"}}
+    by_key["c2_1"]["input"] = {"link": {"questionnaire": questionnaire.id, "figure": "overall_rate"}}
+    return table
+
+
+def test_report_pdf_prints_the_filled_indicator_table(logged_in, answered):
+    table = linked_table(answered)
+    db.session.add(IndicatorTable(project_id=answered.project_id, definition=table))
+    db.session.commit()
+    text = pdf_text(logged_in.get(f"/desk/questionnaires/{answered.id}/report.pdf").data)
+    score = current_score(answered.project, table)
+    assert score is not None and score.complete
+    for leaf in leaves(table):
+        assert flat(leaf["name"]) in text, leaf["key"]
+    assert f"合计100评价等级：{score.grade}{score.total}" in text  # the footer row, once, with the desk's total
+    assert text.count("合计100") == 1
+    linked = linked_values(answered.project, table)
+    assert "合计—" not in text
+    for key in ("c1_1", "c2_1"):  # the live figure the desk shows beside a linked leaf
+        assert f"={percent_text(linked[key])}%" in text
+    assert "扣分情况" in text
+    for deduction in score.deductions:
+        assert flat(deduction.name) in text and f"{deduction.lost}" in text
+    assert section_numerals(text) == list("一二三四五六七")
+
+
+def test_report_pdf_sections_have_no_gap_without_a_table(logged_in, answered):
+    text = pdf_text(logged_in.get(f"/desk/questionnaires/{answered.id}/report.pdf").data)
+    assert "绩效评价指标评分表" not in text
+    numerals = section_numerals(text)
+    assert numerals == list("一二三四五六"[: len(numerals)]) and len(numerals) == 6
+    assert "详见附表" not in text and "文字回答" in text  # written answers are in the report itself
+    assert flat(SEED_004_ANSWERS["q6__other"]) in text and flat(SEED_004_ANSWERS["q8"]) in text
