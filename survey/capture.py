@@ -133,17 +133,24 @@ UNIT_PLACES = (UnitCode, "max_uses", "used")
 def _claim_statement(model, limit_name: str, count_name: str, row: str = "row_id", *also):
     """``count += 1`` on one row unless its limit is reached: atomic on SQLite and PostgreSQL.
 
-    ``row`` names the parameter holding the row's id; ``also`` are further conditions.
+    ``row`` names the parameter holding the row's id; ``also`` are further conditions. On the questionnaire
+    the same UPDATE also takes the response's number (第 N 号, ``last_response_number += 1``): the row lock
+    (PostgreSQL) or the write lock (SQLite) that makes the claim atomic makes the number unique, at no extra
+    statement.
     """
     columns = model.__table__.c
     limit_column, count_column = columns[limit_name], columns[count_name]
+    values = {count_name: count_column + 1}
+    if model is Questionnaire:
+        values[NUMBER.name] = NUMBER + 1
     return (
         update(model.__table__)
         .where(columns.id == bindparam(row), (limit_column.is_(None)) | (count_column < limit_column), *also)
-        .values({count_name: count_column + 1})
+        .values(values)
     )
 
 
+NUMBER = Questionnaire.__table__.c.last_response_number
 CLAIM_QUESTIONNAIRE = _claim_statement(*QUESTIONNAIRE_PLACES)
 CLAIM_CHANNEL = _claim_statement(*CHANNEL_PLACES)
 CLAIM_UNIT = _claim_statement(*UNIT_PLACES)
@@ -151,7 +158,7 @@ CLAIM_UNIT = _claim_statement(*UNIT_PLACES)
 # The columns a submission writes besides ``questionnaire_id`` (``status`` and ``reviewed`` as a new row has them).
 WRITTEN = (
     "version_id", "submission_id", "submitted_at", "duration_seconds", "channel", "device_hash", "ip_hash",
-    "unit_code_id", "unit_name", "answers", "codes", "extras", "flags", "status", "reviewed",
+    "unit_code_id", "unit_name", "answers", "codes", "extras", "flags", "status", "reviewed", "mode",
 )  # fmt: skip
 NEW_ROW = {"status": "valid", "reviewed": False}
 
@@ -159,9 +166,10 @@ NEW_ROW = {"status": "valid", "reviewed": False}
 def _one_statement(link_places: tuple | None):
     """A submission's writes as one PostgreSQL statement: claim the places, insert the response, return its id.
 
-    ``WITH claimed AS (UPDATE questionnaire … RETURNING id) INSERT INTO response … SELECT … FROM claimed``:
-    the response is inserted only if its questionnaire's place was claimed. With a channel or unit code the
-    link's place is claimed first and the questionnaire's only if that succeeded; the response's
+    ``WITH claimed AS (UPDATE questionnaire … RETURNING id, number) INSERT INTO response … SELECT … FROM claimed``:
+    the response is inserted only if its questionnaire's place was claimed, under the number claimed with it.
+    With a channel or unit code the link's place is claimed first and the questionnaire's only if that
+    succeeded; the response's
     ``questionnaire_id`` is then read from the questionnaire's claim, so a link place claimed while the
     questionnaire was full leaves a NULL there, the NOT NULL constraint fails the statement, and PostgreSQL
     undoes the link's claim with it. No row returned (nothing claimed) or that failure both mean some limit
@@ -174,16 +182,18 @@ def _one_statement(link_places: tuple | None):
         also = (exists(select(link_claim.c.id)),)
     questionnaire_claim = (
         _claim_statement(*QUESTIONNAIRE_PLACES, "questionnaire_row", *also)
-        .returning(Questionnaire.__table__.c.id)
+        .returning(Questionnaire.__table__.c.id, NUMBER)
         .cte("claimed")
     )
     # Parameter names must not be column names of the claimed tables: SQLAlchemy would add them to the SET.
     values = [bindparam("new_" + name, type_=RESPONSE.c[name].type) for name in WRITTEN]
+    claimed = (questionnaire_claim.c.id, questionnaire_claim.c[NUMBER.name])
     if link_places:
-        rows = select(select(questionnaire_claim.c.id).scalar_subquery(), *values).select_from(link_claim)
+        claimed = tuple(select(column).scalar_subquery() for column in claimed)
+        rows = select(*claimed, *values).select_from(link_claim)
     else:
-        rows = select(questionnaire_claim.c.id, *values)
-    return insert(RESPONSE).from_select(("questionnaire_id", *WRITTEN), rows).returning(RESPONSE.c.id)
+        rows = select(*claimed, *values)
+    return insert(RESPONSE).from_select(("questionnaire_id", "number", *WRITTEN), rows).returning(RESPONSE.c.id)
 
 
 ONE_STATEMENT = {"questionnaire": _one_statement(None), "channel": _one_statement(CHANNEL_PLACES),
@@ -194,12 +204,19 @@ ONE_STATEMENT = {"questionnaire": _one_statement(None), "channel": _one_statemen
 # says what it did by the id it returns (the stored response's; a claimed place's row).
 INSERT_RETURNING_ID = (
     insert(RESPONSE)
-    .values({name: bindparam(name, type_=RESPONSE.c[name].type) for name in ("questionnaire_id", *WRITTEN)})
+    .values({name: bindparam(name, type_=RESPONSE.c[name].type) for name in ("questionnaire_id", "number", *WRITTEN)})
     .returning(RESPONSE.c.id)
 )
 CLAIMS_RETURNING_ID = {
-    claim: claim.returning(claim.table.c.id) for claim in (CLAIM_QUESTIONNAIRE, CLAIM_CHANNEL, CLAIM_UNIT)
+    CLAIM_QUESTIONNAIRE: CLAIM_QUESTIONNAIRE.returning(NUMBER),  # the response's number
+    **{claim: claim.returning(claim.table.c.id) for claim in (CLAIM_CHANNEL, CLAIM_UNIT)},
 }
+# An evaluator's entry counts without limits, and takes its number the same way.
+ADVANCE_QUESTIONNAIRE = (
+    update(Questionnaire.__table__)
+    .where(Questionnaire.__table__.c.id == bindparam("row_id"))
+    .values({"accepted_count": Questionnaire.__table__.c.accepted_count + 1, NUMBER.name: NUMBER + 1})
+)
 
 
 def _check_person(connection: Connection, arrival: Arrival, device: str | None, ip_hash: str | None) -> None:
@@ -240,10 +257,33 @@ def _claim(connection: Connection, statement, row_id: int, on_driver: bool) -> b
     return connection.execute(statement, {"row_id": row_id}).rowcount == 1
 
 
-def _claim_slots(connection: Connection, arrival: Arrival, on_driver: bool = False) -> None:
-    """Claim the quota places this response needs, or raise ``Refused`` (the caller rolls back)."""
-    if not _claim(connection, CLAIM_QUESTIONNAIRE, arrival.questionnaire.id, on_driver):
+def _numbered(connection: Connection, statement, questionnaire_id: int, on_driver: bool) -> int | None:
+    """Run an UPDATE of the questionnaire that takes the next number; the number, or None if it changed nothing.
+
+    The number is read back in the same transaction, after the UPDATE: the row stays locked (PostgreSQL) or the
+    database stays locked for writing (SQLite) until the commit, so no other submission can take it between.
+    """
+    parameters = {"row_id": questionnaire_id}
+    if on_driver:
+        row = first_row(connection, CLAIMS_RETURNING_ID[statement], parameters)
+        return None if row is None else row[0]
+    if connection.dialect.update_returning:
+        return connection.execute(statement.returning(NUMBER), parameters).scalar()
+    if connection.execute(statement, parameters).rowcount != 1:
+        return None
+    return connection.execute(select(NUMBER).where(Questionnaire.__table__.c.id == questionnaire_id)).scalar()
+
+
+def _claim_number(connection: Connection, arrival: Arrival, on_driver: bool) -> int:
+    """Claim the questionnaire's place and the response's number, or raise ``Refused`` (the caller rolls back)."""
+    number = _numbered(connection, CLAIM_QUESTIONNAIRE, arrival.questionnaire.id, on_driver)
+    if number is None:
         raise Refused(_l("问卷已收满"), _l("这份问卷已经收满所需的份数，您的回答没有被保存。感谢您的支持。"), 410)
+    return number
+
+
+def _claim_link_slots(connection: Connection, arrival: Arrival, on_driver: bool = False) -> None:
+    """Claim the channel's or unit code's place this response needs, or raise ``Refused``."""
     if arrival.channel and not _claim(connection, CLAIM_CHANNEL, arrival.channel.id, on_driver):
         raise Refused(_l("本采集点已收满"), _l("这个采集点的问卷已经收满，您的回答没有被保存。感谢您的支持。"), 410)
     if arrival.unit and not _claim(connection, CLAIM_UNIT, arrival.unit.id, on_driver):
@@ -251,14 +291,17 @@ def _claim_slots(connection: Connection, arrival: Arrival, on_driver: bool = Fal
         raise Refused(_l("单位码已用完"), message, 410)
 
 
-def _advance_counters(connection: Connection, arrival: Arrival) -> None:
-    """Count an evaluator-entered response without enforcing limits (counters must match the rows)."""
-    for model, row in ((Questionnaire, arrival.questionnaire), (Channel, arrival.channel)):
-        if row is not None:
-            columns = model.__table__.c
-            connection.execute(
-                update(model.__table__).where(columns.id == row.id).values(accepted_count=columns.accepted_count + 1)
-            )
+def _advance_counters(connection: Connection, arrival: Arrival) -> int:
+    """Count an evaluator-entered response without enforcing limits (counters must match the rows); its number."""
+    number = _numbered(connection, ADVANCE_QUESTIONNAIRE, arrival.questionnaire.id, on_driver=False)
+    if arrival.channel is not None:
+        columns = Channel.__table__.c
+        connection.execute(
+            update(Channel.__table__)
+            .where(columns.id == arrival.channel.id)
+            .values(accepted_count=columns.accepted_count + 1)
+        )
+    return number
 
 
 def arrival_flags(connection: Connection, arrival: Arrival, duration: int | None, device: str | None) -> list[str]:
@@ -289,6 +332,7 @@ def insert_response(
     by_evaluator: bool = False,
     coder: Coder | None = None,
     connection: Connection | None = None,
+    mode: str | None = None,
 ) -> tuple[int, bool]:
     """Check, count and insert; return ``(response id, created)``. Raises ``Refused`` with nothing stored.
 
@@ -298,6 +342,8 @@ def insert_response(
     (``survey.frozen`` has it cached); without it, it is worked out from the version's definition.
     ``connection`` is the respondent page's own Core connection, committed or rolled back here; without
     it the ORM session's is used (desk, demo, tests), and the session is committed or rolled back.
+    ``mode`` is how the response arrived (``web``, ``paper``, ``import``): by default ``paper`` for an
+    evaluator's entry, else ``web``. The response's number (第 N 号) is claimed with the questionnaire's place.
 
     A ``submission_id`` that is already stored (double tap, network retry) stores nothing and returns
     the stored response, even when the rules would now refuse (full, closed, device already answered):
@@ -336,23 +382,27 @@ def insert_response(
             "codes": coder.codes(answers),
             "extras": coder.extras(answers),
             "flags": all_flags,
+            "mode": mode or ("paper" if by_evaluator else "web"),
         }
         if own and not by_evaluator and _autocommit(connection):
             outcome = _insert_in_one_statement(connection, arrival, row)
             if outcome is not None:
                 return outcome
             _begin_transaction(connection)  # a limit was reached: the statements below say which, or store
-        # The writes come last and back to back: the first takes SQLite's write lock (on PostgreSQL the
-        # counter UPDATE locks the questionnaire's row), held until the commit, so nothing else runs then.
+        # The writes come last and back to back: the first, the questionnaire's claim that also takes the
+        # response's number, takes SQLite's write lock (on PostgreSQL it locks the questionnaire's row), held
+        # until the commit, so nothing else runs then and no other response can take the same number.
         on_driver = own and not by_evaluator and _returns_written_rows(connection)
+        if by_evaluator:
+            row["number"] = _advance_counters(connection, arrival)
+        else:
+            row["number"] = _claim_number(connection, arrival, on_driver)
         if on_driver:
             response_id = first_row(connection, INSERT_RETURNING_ID, row | NEW_ROW)[0]
         else:
             response_id = connection.execute(INSERT_RESPONSE, row).inserted_primary_key[0]
-        if by_evaluator:
-            _advance_counters(connection, arrival)
-        else:
-            _claim_slots(connection, arrival, on_driver)
+        if not by_evaluator:
+            _claim_link_slots(connection, arrival, on_driver)
         if own:
             connection.commit()
         else:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -107,6 +108,9 @@ class Questionnaire(db.Model):
     ip_limit: Mapped[int | None]  # at most this many submissions per hashed IP ...
     ip_window_minutes: Mapped[int] = mapped_column(default=60, server_default="60")  # ... in this window
     min_seconds: Mapped[int | None] = mapped_column(default=30)  # faster than this is flagged "too fast"
+    # The number the newest response was given (第 N 号): claimed with the quota counter, never decremented,
+    # so a number is never given twice even after responses are deleted (survey.response_numbers).
+    last_response_number: Mapped[int] = mapped_column(default=0, server_default="0")
     # Abuse control and privacy (issue: security). Proof-of-work difficulty in leading zero bits; None = off.
     pow_bits: Mapped[int | None]
     # Collect nothing identifying: no device cookie, no IP hash; one-per-device and IP limits cannot apply.
@@ -137,6 +141,11 @@ class Questionnaire(db.Model):
     )
 
 
+# The system channel's code and the name it is stored under: shown through gettext in the reader's language.
+PAPER_CHANNEL = "paper"
+PAPER_CHANNEL_NAME = "纸质问卷"  # a msgid (marked in survey.collection), never translated when stored
+
+
 class Channel(db.Model):
     """采集点/渠道: where answers come from (a community, a station, a hall, paper), with its own link."""
 
@@ -154,6 +163,13 @@ class Channel(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="channels")
+
+    @property
+    def label(self) -> str:
+        """The name to show: the system paper channel in the reader's language, unless the evaluator renamed it."""
+        if self.code == PAPER_CHANNEL and self.name == PAPER_CHANNEL_NAME:
+            return gettext(PAPER_CHANNEL_NAME)
+        return self.name
 
 
 class UnitCode(db.Model):
@@ -194,6 +210,8 @@ class Response(db.Model):
         # empty table, and a plan cached then reads every response of the questionnaire (migration 0012).
         Index("ix_response_device_questionnaire", "device_hash", "questionnaire_id"),
         Index("ix_response_ip_questionnaire", "ip_hash", "questionnaire_id", "submitted_at"),
+        # 第 N 号 within the questionnaire: unique, and the response browser's order and pages.
+        Index("ux_response_questionnaire_number", "questionnaire_id", "number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -202,10 +220,16 @@ class Response(db.Model):
     # Set when the form is served; a second POST with the same id (double tap, retry) stores nothing new.
     submission_id: Mapped[str] = mapped_column(String(64), unique=True)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 第 N 号: the questionnaire's own sequence, given at insert from ``Questionnaire.last_response_number``.
+    # None only for rows written around the application (bulk loads); ``survey.response_numbers`` fills those.
+    number: Mapped[int | None]
+    mode: Mapped[str] = mapped_column(String(8), default="web", server_default="web")  # web / paper / import
     duration_seconds: Mapped[int | None]  # time taken, from serving the form to submitting it
     channel: Mapped[str] = mapped_column(String(32), default="web")
     device_hash: Mapped[str | None] = mapped_column(String(64))  # salted hash, never the raw token
-    status: Mapped[str] = mapped_column(String(16), default="valid")  # valid / excluded
+    # valid / excluded (out of the rates, still a returned questionnaire) / voided (a keyed-in entry made in
+    # error: out of every count, kept with its revisions)
+    status: Mapped[str] = mapped_column(String(16), default="valid")
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     # One character per single-answer item of the version, derived from ``answers`` (survey.coding): read
@@ -226,8 +250,27 @@ class ReviewEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(16))  # exclude / keep / restore
+    action: Mapped[str] = mapped_column(String(16))  # exclude / keep / restore / void / unvoid
     reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class ResponseRevision(db.Model):
+    """The answers a response had before an evaluator corrected, voided or restored it: nothing is overwritten
+    without its previous state kept here (and an audit entry naming this row)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(16))  # correct / void / unvoid
+    reason: Mapped[str] = mapped_column(Text)
+    answers_before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    channel_before: Mapped[str] = mapped_column(String(32))
+    status_before: Mapped[str] = mapped_column(String(16))
+    answers_after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    channel_after: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User | None] = relationship()

@@ -1070,6 +1070,7 @@ def run_import(
         Response(
             questionnaire_id=questionnaire.id,
             version_id=version_id,
+            mode="import",
             codes=coder.codes(r["answers"]),
             extras=coder.extras(r["answers"]),
             **{**r, "submitted_at": r["submitted_at"] or now},

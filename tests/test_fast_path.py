@@ -193,7 +193,9 @@ def test_a_submission_checks_its_device_in_the_link_lookup_and_the_rule_still_ho
     else:
         claims = 1 if link == "questionnaire" else 2  # the questionnaire's counter, and the channel's or unit's
         assert len(sent) == lookups + 1 + claims, sent
-        assert sent[lookups].lstrip().upper().startswith("INSERT INTO RESPONSE")
+        # the questionnaire's claim first (it takes the response's number, 第 N 号), then the INSERT
+        assert sent[lookups].lstrip().upper().startswith("UPDATE QUESTIONNAIRE")
+        assert sent[lookups + 1].lstrip().upper().startswith("INSERT INTO RESPONSE")
     again = {**SEED_004_ANSWERS, "submission_id": "device-rule-again-01"}
     assert client.post(url, data=again).status_code == 409
     assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 1
@@ -466,7 +468,7 @@ def test_a_submission_on_the_pages_connection_stores_what_the_sessions_write_sto
         by_session, created = insert_response(arrival, answers, "via-session", device_token="2", **details)
         assert created
     db.session.expire_all()
-    differing = ("id", "submission_id", "submitted_at", "device_hash")  # the devices differ: one answer per device
+    differing = ("id", "submission_id", "submitted_at", "device_hash", "number")  # one answer per device; 第 1, 2 号
     columns = [column for column in Response.__table__.c if column.name not in differing]
     stored = db.select(Response.id, *columns).where(Response.id.in_([by_page, by_session]))
     rows = {row.id: row._asdict() for row in db.session.execute(stored)}

@@ -19,7 +19,7 @@ from app import create_app
 from survey.extensions import db
 from tests.conftest import PG_TEST_DB, fresh_postgres_database, make_config
 
-HEAD, PREVIOUS = "0012", "0011"
+HEAD, PREVIOUS = "0013", "0012"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -155,3 +155,41 @@ def _read_every_table(names: list[str] | None = None) -> dict[str, list[dict]]:
             order = list(table.primary_key.columns) or list(table.columns)
             result[name] = [dict(row._mapping) for row in connection.execute(table.select().order_by(*order))]
     return result
+
+
+def test_0013_numbers_existing_responses_per_questionnaire_in_id_order(empty_app):
+    """Responses stored before 0013 get 第 N 号 in their questionnaire's id order, each counter continues from the
+    highest number, keyed-in and imported rows get their mode, and the paper channel its stored msgid back."""
+    upgrade(revision="0012")
+    with db.engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run("INSERT INTO project (id, name, region, evaluated_unit, evaluating_org, created_at) "
+            "VALUES (1, 'p', '', '', '', '2026-01-01 00:00:00')")  # fmt: skip
+        for qid in (1, 2):
+            run(
+                "INSERT INTO questionnaire (id, project_id, title, template_key, status, public_token, definition, "
+                "accepted_count, one_per_device, ip_window_minutes, anonymous, created_at) "
+                f"VALUES ({qid}, 1, 'q', '', 'published', 'tok{qid}', '{{}}', 0, true, 60, false, '2026-01-01')"
+            )
+            run(f"INSERT INTO questionnaire_version (id, questionnaire_id, number, definition, created_at) "
+                f"VALUES ({qid}, {qid}, 1, '{{}}', '2026-01-01')")  # fmt: skip
+        run("INSERT INTO channel (id, questionnaire_id, code, name, token, accepted_count, created_at) "
+            "VALUES (1, 1, 'paper', 'Paper questionnaire', 'ptok', 0, '2026-01-01')")  # fmt: skip
+        rows = [(1, "web", "a" * 32, "'d'"), (2, "web", "b" * 32, "'d'"), (1, "paper", "c" * 32, "NULL"),
+                (1, "web", "e" * 64, "NULL"), (2, "web", "f" * 32, "'d'")]  # fmt: skip
+        for rid, (qid, channel, submission, device) in enumerate(rows, start=1):
+            run(
+                "INSERT INTO response (id, questionnaire_id, version_id, submission_id, submitted_at, channel, "
+                f"device_hash, status, answers, flags, reviewed) VALUES ({rid}, {qid}, {qid}, '{submission}', "
+                f"'2026-01-02', '{channel}', {device}, 'valid', '{{}}', '[]', false)"
+            )
+    upgrade()
+    with db.engine.connect() as connection:
+        numbers = connection.exec_driver_sql("SELECT id, number, mode FROM response ORDER BY id").all()
+        counters = connection.exec_driver_sql("SELECT id, last_response_number FROM questionnaire ORDER BY id").all()
+        name = connection.exec_driver_sql("SELECT name FROM channel").scalar()
+    assert [tuple(r) for r in numbers] == [
+        (1, 1, "web"), (2, 1, "web"), (3, 2, "paper"), (4, 3, "import"), (5, 2, "web"),
+    ]  # fmt: skip
+    assert [tuple(r) for r in counters] == [(1, 3), (2, 2)]
+    assert name == "纸质问卷"
