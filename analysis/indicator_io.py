@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import yaml
@@ -19,12 +20,13 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from analysis.indicators import FORMAT, TableScore, iter_nodes, validate_table
-from analysis.scoring import N_, RULES, Wording
+from analysis.indicators import FORMAT, TableScore, iter_nodes, rule_wording, standard_text, validate_table
+from analysis.scoring import N_, RULES, D, Param, Wording, get_rule, render
 from analysis.xlsx_guard import MAX_UNPACKED, XlsxRefused, check_xlsx
 
 SHEET = "附件1"
-# (header, field, level): the visible columns of the 附件1 layout, then the technical ones (hidden).
+# (header, field, level): the printed columns of the 附件1 layout, then the technical ones (hidden, never
+# printed) that let ``load_table`` read the sheet back into the same table.
 COLUMNS = [
     ("一级指标", "name", 1),
     ("分值", "points", 1),
@@ -34,21 +36,26 @@ COLUMNS = [
     ("分值", "points", 3),
     ("指标说明", "explanation", 0),
     ("评分标准", "standard", 0),
+    ("实际值", "shown", 0),
+    ("得分", "score", 0),
+    ("扣分原因", "reason", 0),
     ("评分规则", "rule", 0),
     ("规则参数", "params", 0),
     ("取值", "input", 0),
-    ("得分", "score", 0),
     ("一级编号", "key", 1),
     ("二级编号", "key", 2),
     ("三级编号", "key", 3),
     ("附加信息", "extra", 0),
 ]
-VISIBLE = 12
-WIDTHS = [10, 6, 14, 6, 22, 6, 36, 36, 14, 24, 22, 8, 8, 8, 8, 20]
+VISIBLE = 11
+# Column widths (characters) chosen so the printed columns fit A4 landscape at about 90 %.
+WIDTHS = [9, 5, 11, 5, 14, 5, 38, 32, 11, 6, 18, 14, 24, 22, 8, 8, 8, 20]
 LEAF_FIELDS = ("key", "name", "points", "explanation", "standard", "rule", "input")
 PARENT_FIELDS = ("key", "name", "points", "children")
 HEADER_NAMES = {"一级指标": 1, "二级指标": 2, "三级指标": 3}
 TEXT_FIELDS = {"explanation", "standard"}
+FONT_SIZE = 10  # points, body cells
+LINE_HEIGHT = 14  # points per wrapped line at FONT_SIZE (CJK fonts run tall)
 
 
 class IndicatorFormatError(ValueError):
@@ -61,9 +68,7 @@ class IndicatorFormatError(ValueError):
 
 def say_plain(wording: Wording | str) -> str:
     """The Chinese text of a wording (the CLI and logs; the desk translates with ``say``)."""
-    if isinstance(wording, str):
-        return wording
-    return wording.message % wording.values if wording.values else wording.message
+    return render(wording)
 
 
 def _problem(where: str, message: str, **values: Any) -> tuple[str, Wording]:
@@ -292,10 +297,9 @@ def _load_xlsx(data: bytes) -> tuple[dict, dict[int, tuple[str, int]]]:  # noqa:
 
 def _read_leaf(node: dict, r: int, at, where) -> list[tuple[str, Wording]]:
     problems = []
-    for fieldname in ("explanation", "standard"):
-        text = at(fieldname, 0, r)
-        if text is not None and str(text) != "":
-            node[fieldname] = text if isinstance(text, str) else str(text)
+    text = at("explanation", 0, r)
+    if text is not None and str(text) != "":
+        node["explanation"] = text if isinstance(text, str) else str(text)
     rule_type = _text(at("rule", 0, r))
     if rule_type is not None:
         rule_type = rule_type.strip()
@@ -318,6 +322,7 @@ def _read_leaf(node: dict, r: int, at, where) -> list[tuple[str, Wording]]:
             except ValueError:
                 problems.append(_problem(where("params", 0, r), N_("规则参数必须是一个 JSON 对象。")))
         node["rule"] = rule
+    _read_standard(node, at("standard", 0, r))
     raw = at("input", 0, r)
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         node["input"] = {"value": raw}
@@ -333,6 +338,17 @@ def _read_leaf(node: dict, r: int, at, where) -> list[tuple[str, Wording]]:
         else:
             problems.append(_problem(where("input", 0, r), N_("取值须是一个数字或一个 JSON 对象。")))
     return problems
+
+
+def _read_standard(node: dict, text: Any) -> None:
+    """The printed 评分标准 is the leaf's own ``standard`` unless it is just its rule in words (as written)."""
+    if text is None or str(text) == "":
+        return
+    text = text if isinstance(text, str) else str(text)
+    generated = rule_wording(node)
+    if generated is not None and text.strip() == render(generated):
+        return
+    node["standard"] = text
 
 
 def _finish(nodes: list[dict], extras: dict[str, dict]) -> None:
@@ -377,13 +393,13 @@ def _count_leaves(node: dict) -> int:
 # Cell styles of the 附件1 sheet, in words both writers understand (openpyxl here, XlsxWriter in analysis.workbook).
 STYLES: dict[str, dict[str, Any]] = {
     "title": {"bold": True, "size": 14, "align": "center", "wrap": True},
-    "header": {"bold": True, "align": "center", "wrap": True, "border": True, "fill": "DDEBF7"},
-    "cell": {"wrap": True, "border": True},
-    "cell_center": {"align": "center", "wrap": True, "border": True},
-    "total": {"bold": True, "wrap": True, "border": True},
-    "total_center": {"bold": True, "align": "center", "wrap": True, "border": True},
+    "header": {"bold": True, "size": FONT_SIZE, "align": "center", "wrap": True, "border": True, "fill": "DDEBF7"},
+    "cell": {"size": FONT_SIZE, "wrap": True, "border": True},
+    "cell_center": {"size": FONT_SIZE, "align": "center", "wrap": True, "border": True},
+    "total": {"bold": True, "size": FONT_SIZE, "wrap": True, "border": True},
+    "total_center": {"bold": True, "size": FONT_SIZE, "align": "center", "wrap": True, "border": True},
 }
-CENTERED = (2, 4, 6, 12)  # the 分值 and 得分 columns
+CENTERED = (2, 4, 6, 9, 10)  # the 分值, 实际值 and 得分 columns
 
 
 @dataclass
@@ -392,14 +408,22 @@ class SheetLayout:
 
     ``cells`` maps ``(row, col)`` to ``(value, style)`` (``style`` a key of ``STYLES`` or None; a styled
     ``None`` is an empty bordered cell); ``merges`` are ``(first_row, first_col, last_row, last_col)``.
+    The page is set up for printing: A4 landscape, fit to one page wide, the header row repeated on
+    every page, only the printed columns in the print area, each row as tall as its wrapped text.
     """
 
     cells: dict[tuple[int, int], tuple[Any, str | None]] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     widths: list[int] = field(default_factory=lambda: list(WIDTHS))
     hidden: range = range(VISIBLE + 1, len(COLUMNS) + 1)
-    heights: dict[int, int] = field(default_factory=lambda: {1: 30})
+    heights: dict[int, float] = field(default_factory=lambda: {1: 30})
     freeze: tuple[int, int] = (3, 1)  # the first cell below and right of the frozen panes (A3)
+    repeat_rows: tuple[int, int] = (2, 2)  # printed at the top of every page
+    print_area: tuple[int, int, int, int] = (1, 1, 2, VISIBLE)
+    landscape: bool = True
+    paper: int = 9  # A4
+    fit_width: int = 1  # pages wide (and as many pages tall as it takes)
+    margins: tuple[float, float, float, float] = (0.4, 0.4, 0.5, 0.5)  # left, right, top, bottom (inches)
 
     def put(self, row: int, col: int, value: Any) -> None:
         """Set a value, keeping the cell's style."""
@@ -409,82 +433,231 @@ class SheetLayout:
         self.cells[(row, col)] = (self.cells.get((row, col), (None, None))[0], style)
 
 
-def attachment_layout(table: dict, score: TableScore | None = None) -> SheetLayout:  # noqa: C901 - one pass
+def text_width(text: str) -> float:
+    """Width of a text in Excel's character units: a CJK character is about 1.7 digits wide (measured in
+    LibreOffice's PDF of the sheet), a Latin letter or digit about one."""
+    return sum(1.75 if ord(ch) > 0x2E7F else 1.0 for ch in text)
+
+
+def lines_needed(value: Any, width: float) -> int:
+    """How many wrapped lines a cell's value needs in a column ``width`` characters wide."""
+    if value is None or value == "":
+        return 1
+    usable = max(width - 1.5, 1.0)
+    return sum(max(1, math.ceil(text_width(part) / usable)) for part in str(value).split("\n"))
+
+
+def row_height(lines: int) -> float:
+    """Points for ``lines`` wrapped lines at the body font, with a little padding."""
+    return round(lines * LINE_HEIGHT + 5, 1)
+
+
+def attachment_layout(table: dict, score: TableScore | None = None) -> SheetLayout:
     """The 附件1 sheet: title, header, one row per leaf (一级/二级 cells merged), the total and the grade.
 
-    The hidden columns after 得分 keep the keys, rule parameters and any extra fields, so ``load_table``
-    reads the sheet back into the same table.
+    The printed columns say everything in words (评分标准 from ``analysis.indicators.standard_text``, the
+    actual value with its unit, the reason for any deduction); the hidden columns after them keep the
+    keys, rule, parameters, input and any extra fields, so ``load_table`` reads the sheet back into the
+    same table.
     """
     layout = SheetLayout()
-    put = layout.put
     col = {(fieldname, level): index for index, (_h, fieldname, level) in enumerate(COLUMNS, start=1)}
-    put(1, 1, table.get("title") or "绩效评价指标体系及评分表")
+    layout.put(1, 1, table.get("title") or "绩效评价指标体系及评分表")
     layout.style(1, 1, "title")
     layout.merges.append((1, 1, 1, VISIBLE))
     meta = {k: v for k, v in table.items() if k not in ("title", "indicators")}
-    put(1, col[("extra", 0)], _json(meta))
+    layout.put(1, col[("extra", 0)], _json(meta))
     for index, (header, _f, _l) in enumerate(COLUMNS, start=1):
         layout.cells[(2, index)] = (header, "header")
-
+    layout.heights[2] = row_height(1)
+    reasons = {d.key: d.reason for d in score.deductions} if score is not None else {}
     r = 3
-    opened: set[int] = set()
+    opened: dict[int, tuple[int, int, int]] = {}  # id(node) -> (first row, span, level) of its merged cells
     for chain, leaf in _leaf_rows(table.get("indicators") or [], []):
-        extras: dict[str, dict] = {}
-        for level, node in enumerate(chain, start=1):
-            put(r, col[("key", level)], node.get("key"))
-            is_leaf = node is leaf
-            known = LEAF_FIELDS if is_leaf else PARENT_FIELDS
-            extra = {k: v for k, v in node.items() if k not in known}
-            if is_leaf:
-                for fieldname in TEXT_FIELDS:
-                    if fieldname in node and not (isinstance(node[fieldname], str) and node[fieldname]):
-                        extra[fieldname] = node[fieldname]
-                rule = node.get("rule")
-                if rule is not None and (not isinstance(rule, dict) or set(rule) - {"type", "params"}):
-                    extra["rule"] = rule
-            if id(node) in opened:
-                continue
-            opened.add(id(node))
-            put(r, col[("name", level)], node.get("name"))
-            put(r, col[("points", level)], node.get("points"))
-            if extra:
-                extras[str(node.get("key"))] = extra
-            span = 1 if is_leaf else _count_leaves(node)
-            if span > 1:
-                for fieldname in ("name", "points"):
-                    c = col[(fieldname, level)]
-                    layout.merges.append((r, c, r + span - 1, c))
-        for fieldname in TEXT_FIELDS:
-            if isinstance(leaf.get(fieldname), str) and leaf[fieldname]:
-                put(r, col[(fieldname, 0)], leaf[fieldname])
-        rule = leaf.get("rule")
-        if isinstance(rule, dict) and "rule" not in extras.get(str(leaf.get("key")), {}):
-            put(r, col[("rule", 0)], rule.get("type"))
-            if "params" in rule:
-                put(r, col[("params", 0)], _json(rule["params"]))
-        if "input" in leaf:
-            entry = leaf["input"]
-            plain = isinstance(entry, dict) and set(entry) == {"value"} and isinstance(entry["value"], int | float)
-            put(r, col[("input", 0)], entry["value"] if plain else _json(entry))
-        if score is not None and score.scores.get(leaf.get("key")) is not None:
-            put(r, col[("score", 0)], float(score.scores[leaf["key"]]))
-        if extras:
-            put(r, col[("extra", 0)], _json(extras))
+        extras = _write_chain(layout, col, r, chain, leaf, opened)
+        _write_leaf(layout, col, r, leaf, score, reasons, extras)
         r += 1
+    _write_totals(layout, col, r, table, score)
+    _fit_heights(layout, opened, r)
+    layout.print_area = (1, 1, r + 1, VISIBLE)
+    return layout
+
+
+def _write_chain(layout: SheetLayout, col: dict, r: int, chain: list[dict], leaf: dict, opened: dict) -> dict:
+    """The keys of every level on this row, and the name and 分值 cells of the nodes that start here."""
+    extras: dict[str, dict] = {}
+    for level, node in enumerate(chain, start=1):
+        layout.put(r, col[("key", level)], node.get("key"))
+        is_leaf = node is leaf
+        extra = {k: v for k, v in node.items() if k not in (LEAF_FIELDS if is_leaf else PARENT_FIELDS)}
+        if is_leaf:
+            extra.update(_unprintable(node))
+        if id(node) in opened:
+            continue
+        span = 1 if is_leaf else _count_leaves(node)
+        opened[id(node)] = (r, span, level)
+        layout.put(r, col[("name", level)], node.get("name"))
+        layout.put(r, col[("points", level)], node.get("points"))
+        if extra:
+            extras[str(node.get("key"))] = extra
+        if span > 1:
+            for fieldname in ("name", "points"):
+                c = col[(fieldname, level)]
+                layout.merges.append((r, c, r + span - 1, c))
+    return extras
+
+
+def _unprintable(leaf: dict) -> dict:
+    """Leaf fields the printed columns cannot carry exactly (kept in 附加信息 instead)."""
+    extra = {}
+    explanation = leaf.get("explanation")
+    if "explanation" in leaf and not (isinstance(explanation, str) and explanation):
+        extra["explanation"] = explanation
+    standard = leaf.get("standard")
+    if "standard" in leaf and not (
+        isinstance(standard, str) and standard and standard == standard.strip() and standard != _generated(leaf)
+    ):
+        extra["standard"] = standard
+    rule = leaf.get("rule")
+    if rule is not None and (not isinstance(rule, dict) or set(rule) - {"type", "params"}):
+        extra["rule"] = rule
+    return extra
+
+
+def _generated(leaf: dict) -> str | None:
+    wording = rule_wording(leaf)
+    return None if wording is None else render(wording)
+
+
+def _write_leaf(layout: SheetLayout, col: dict, r: int, leaf: dict, score, reasons: dict, extras: dict) -> None:
+    key = leaf.get("key")
+    if isinstance(leaf.get("explanation"), str) and leaf["explanation"]:
+        layout.put(r, col[("explanation", 0)], leaf["explanation"])
+    layout.put(r, col[("standard", 0)], standard_text(leaf) or None)
+    rule = leaf.get("rule")
+    if isinstance(rule, dict) and "rule" not in extras.get(str(key), {}):
+        layout.put(r, col[("rule", 0)], rule.get("type"))
+        if "params" in rule:
+            layout.put(r, col[("params", 0)], _json(rule["params"]))
+    if "input" in leaf:
+        entry = leaf["input"]
+        plain = isinstance(entry, dict) and set(entry) == {"value"} and isinstance(entry["value"], int | float)
+        layout.put(r, col[("input", 0)], entry["value"] if plain else _json(entry))
+    linked = score.linked.get(key) if score is not None else None
+    layout.put(r, col[("shown", 0)], shown_value(leaf, linked) or None)
+    if score is not None and score.scores.get(key) is not None:
+        layout.put(r, col[("score", 0)], float(score.scores[key]))
+    reason = reasons.get(key)
+    if isinstance(reason, str) and reason:
+        layout.put(r, col[("reason", 0)], reason)
+    if extras:
+        layout.put(r, col[("extra", 0)], _json(extras))
+
+
+def _write_totals(layout: SheetLayout, col: dict, r: int, table: dict, score: TableScore | None) -> None:
+    """The 总分 row (一级 分值 total, score total) and the 评价等级 row, their middle cells merged."""
     total_points = sum((Decimal(str(n.get("points", 0))) for n in table.get("indicators") or []), Decimal(0))
-    put(r, 1, "总分")
-    put(r, col[("points", 1)], float(total_points) if total_points % 1 else int(total_points))
-    put(r + 1, 1, "评价等级")
+    layout.put(r, 1, "总分")
+    layout.put(r, col[("points", 1)], float(total_points) if total_points % 1 else int(total_points))
+    layout.put(r + 1, 1, "评价等级")
     if score is not None:
-        put(r, col[("score", 0)], float(score.total))
-        put(r + 1, col[("score", 0)], score.grade or "")
+        layout.put(r, col[("score", 0)], float(score.total))
+        layout.put(r + 1, col[("score", 0)], score.grade or "")
         if not score.complete:
-            put(r, col[("input", 0)], "（部分指标尚未评分）")
+            layout.put(r, col[("reason", 0)], "部分指标尚未评分，总分只含已评分的指标。")
     for row in range(3, r + 2):
         total = "total" if row >= r else "cell"
         for c in range(1, VISIBLE + 1):
             layout.style(row, c, total + "_center" if c in CENTERED else total)
-    return layout
+    layout.merges.append((r, 3, r, col[("shown", 0)]))
+    layout.merges.append((r + 1, 1, r + 1, col[("shown", 0)]))
+
+
+def _fit_heights(layout: SheetLayout, opened: dict, end: int) -> None:
+    """Each row as tall as its most wrapped printed cell; a merged name taller than its rows stretches its last."""
+    merged_starts = {(first, level) for first, span, level in opened.values() if span > 1}
+    lines = {}
+    for row in range(3, end + 2):
+        needed = 1
+        for c in range(1, VISIBLE + 1):
+            level = next((lvl for (fieldname, lvl), index in _COLUMN_INDEX.items() if index == c and lvl), 0)
+            if level and (row, level) in merged_starts:
+                continue
+            value = layout.cells.get((row, c), (None, None))[0]
+            if c == 1 and row >= end:
+                continue  # 总分/评价等级 labels sit in merged or short cells
+            needed = max(needed, lines_needed(value, layout.widths[c - 1]))
+        lines[row] = needed
+    for first, span, level in opened.values():
+        if span <= 1:
+            continue
+        for fieldname in ("name", "points"):
+            c = _COLUMN_INDEX[(fieldname, level)]
+            want = lines_needed(layout.cells.get((first, c), (None, None))[0], layout.widths[c - 1])
+            have = sum(lines[row] for row in range(first, first + span))
+            if want > have:
+                lines[first + span - 1] += want - have
+    for row, count in lines.items():
+        layout.heights[row] = row_height(count)
+
+
+_COLUMN_INDEX = {(fieldname, level): index for index, (_h, fieldname, level) in enumerate(COLUMNS, start=1)}
+
+
+def shown_value(leaf: dict, linked: Decimal | None = None) -> str:
+    """The leaf's actual value as printed in 实际值: each entered input with its unit (a linked figure's value).
+
+    Units come from the rule's declarations: the value's own unit parameter (“%” by default), else the
+    input's declared unit (个, 个月); the evaluator's own score is in 得分, not repeated here.
+    """
+    rule_spec = leaf.get("rule") if isinstance(leaf.get("rule"), dict) else {}
+    try:
+        rule = get_rule(rule_spec.get("type"))
+    except KeyError:
+        return ""
+    params = rule_spec.get("params") or {}
+    entry = leaf.get("input") if isinstance(leaf.get("input"), dict) else {}
+    if linked is not None:
+        entry = {**entry, "value": _decimal_text(linked)}
+    parts = []
+    for spec in rule.inputs:
+        if spec.name == "score" or spec.kind == "text":
+            continue
+        unit = _unit_of(rule, params, spec)
+        if spec.kind == "rows":
+            parts.extend(_series_text(spec, entry, unit))
+        elif entry.get(spec.name) is not None and entry.get(spec.name) != "":
+            parts.append(f"{_number_text(entry[spec.name])}{unit}")
+    return "；".join(parts)
+
+
+def _unit_of(rule, params: dict, spec: Param) -> str:
+    if any(p.name == "unit" for p in rule.params) and spec.name in ("value", "values"):
+        return str(rule.param(params, "unit") or "")
+    return spec.unit
+
+
+def _series_text(spec: Param, entry: dict, unit: str) -> list[str]:
+    values = entry.get("values") if isinstance(entry.get("values"), list) else []
+    names = entry.get("items") if isinstance(entry.get("items"), list) else []
+    parts = []
+    for index, value in enumerate(values):
+        name = names[index] if index < len(names) and names[index] else ""
+        parts.append(f"{name}：{_number_text(value)}{unit}" if name else f"{_number_text(value)}{unit}")
+    return parts
+
+
+def _number_text(value: Any) -> str:
+    try:
+        return _decimal_text(D(value))
+    except ValueError:
+        return str(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    """A number as printed: at most two decimals, half up, no trailing zeros."""
+    text = f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _openpyxl_style(cell, spec: dict[str, Any]) -> None:
@@ -497,6 +670,22 @@ def _openpyxl_style(cell, spec: dict[str, Any]) -> None:
     if spec.get("fill"):
         cell.fill = PatternFill("solid", fgColor=spec["fill"])
     cell.alignment = Alignment(wrap_text=spec.get("wrap"), vertical="center", horizontal=spec.get("align"))
+
+
+def _openpyxl_page(ws, layout: SheetLayout) -> None:
+    """Print setup: A4 landscape, one page wide, header row on every page, the printed columns only."""
+    ws.page_setup.orientation = "landscape" if layout.landscape else "portrait"
+    ws.page_setup.paperSize = layout.paper
+    ws.page_setup.fitToWidth = layout.fit_width
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    left, right, top, bottom = layout.margins
+    ws.page_margins.left, ws.page_margins.right, ws.page_margins.top, ws.page_margins.bottom = left, right, top, bottom
+    ws.print_options.horizontalCentered = True
+    ws.print_title_rows = f"{layout.repeat_rows[0]}:{layout.repeat_rows[1]}"
+    first_row, first_col, last_row, last_col = layout.print_area
+    ws.print_area = f"{get_column_letter(first_col)}{first_row}:{get_column_letter(last_col)}{last_row}"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
 def dump_xlsx(table: dict, score: TableScore | None = None) -> bytes:
@@ -518,6 +707,7 @@ def dump_xlsx(table: dict, score: TableScore | None = None) -> bytes:
     for row, height in layout.heights.items():
         ws.row_dimensions[row].height = height
     ws.freeze_panes = ws.cell(*layout.freeze).coordinate
+    _openpyxl_page(ws, layout)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -543,4 +733,5 @@ __all__ = [
     "dump_yaml",
     "load_table",
     "say_plain",
+    "shown_value",
 ]

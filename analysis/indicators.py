@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from analysis.scoring import N_, RULES, D, RuleError, Wording, get_rule, round_score
+from analysis.scoring import N_, RULES, D, RuleError, Wording, get_rule, render, round_score
 
 FORMAT = "indicator-table/1"
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -58,6 +58,7 @@ class TableScore:
     scores: dict[str, Decimal | None] = field(default_factory=dict)
     errors: dict[str, Wording] = field(default_factory=dict)  # leaf key -> why it has no score
     deductions: list[Deduction] = field(default_factory=list)
+    linked: dict[str, Decimal] = field(default_factory=dict)  # the survey figures linked leaves were scored on
 
     @property
     def complete(self) -> bool:
@@ -77,6 +78,32 @@ def iter_nodes(nodes: list[dict], path: str = "indicators", level: int = 1):
 def leaves(table: dict) -> list[dict]:
     """The nodes that are scored (no children)."""
     return [node for node, _path, _level in iter_nodes(table.get("indicators") or []) if not node.get("children")]
+
+
+def rule_wording(leaf: dict) -> Wording | None:
+    """The leaf's scoring rule in words (``describe``), or None for a rule that cannot state itself."""
+    rule = leaf.get("rule") if isinstance(leaf.get("rule"), dict) else {}
+    try:
+        return get_rule(rule.get("type")).describe(rule.get("params") or {}, D(leaf.get("points")))
+    except (KeyError, RuleError, TypeError, ValueError, ArithmeticError):
+        return None
+
+
+def standard_wording(leaf: dict) -> Wording | str:
+    """The leaf's 评分标准 as the 附件1 prints it: the evaluator's own text when written, else the rule in words.
+
+    One function for every place the table is printed (the desk's 附件1 view and print view, the report
+    PDF, the 附件1 Excel sheet of the download and of the workbooks), so they cannot disagree.
+    """
+    own = leaf.get("standard")
+    if isinstance(own, str) and own.strip():
+        return own.strip()
+    return rule_wording(leaf) or ""
+
+
+def standard_text(leaf: dict, translate=N_) -> str:
+    """``standard_wording`` as text: Chinese by default, or through ``translate`` (a gettext)."""
+    return render(standard_wording(leaf), translate)
 
 
 def validate_table(table: Any) -> list[TableProblem]:
@@ -196,7 +223,7 @@ def score_table(table: dict, linked: dict[str, Decimal] | None = None) -> TableS
     then covers the scored leaves only and ``complete`` is false.
     """
     decimals = int(table.get("decimals", 2))
-    result = TableScore(Decimal(0), None)
+    result = TableScore(Decimal(0), None, linked=dict(linked or {}))
     for node in table["indicators"]:
         _score_node(node, decimals, linked or {}, result)
     result.total = sum((result.scores[n["key"]] or Decimal(0) for n in table["indicators"]), Decimal(0))

@@ -266,6 +266,22 @@ def indicator_sheet(book: _Book, table: dict, score: TableScore | None) -> None:
     for row, height in layout.heights.items():
         ws.set_row(row - 1, height)
     ws.freeze_panes(layout.freeze[0] - 1, layout.freeze[1] - 1)
+    _indicator_page(ws, layout)
+
+
+def _indicator_page(ws, layout) -> None:
+    """The 附件1 sheet's print setup from its layout: A4 landscape, one page wide, header row repeated."""
+    if layout.landscape:
+        ws.set_landscape()
+    ws.set_paper(layout.paper)
+    ws.fit_to_pages(layout.fit_width, 0)
+    ws.center_horizontally()
+    left, right, top, bottom = layout.margins
+    ws.set_margins(left=left, right=right, top=top, bottom=bottom)
+    ws.repeat_rows(layout.repeat_rows[0] - 1, layout.repeat_rows[1] - 1)
+    first_row, first_col, last_row, last_col = layout.print_area
+    ws.print_area(first_row - 1, first_col - 1, last_row - 1, last_col - 1)
+    ws.set_footer("&C第 &P 页，共 &N 页")
 
 
 def _xlsxwriter_format(spec: dict[str, Any]) -> dict[str, Any]:

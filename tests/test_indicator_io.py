@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
 from analysis.indicators import score_table
+from analysis.scoring import RULES
 from survey.extensions import db
 from survey.models import IndicatorTable
 from tests.conftest import login
@@ -37,15 +40,78 @@ def test_xlsx_has_the_attachment_layout_with_merged_cells_and_total():
     table = library_table("seed_002_xinjian")
     sheet = load_workbook(io.BytesIO(dump_xlsx(table, score_table(table))))["附件1"]
     headers = [cell.value for cell in sheet[2]]
-    assert headers[:12] == ["一级指标", "分值", "二级指标", "分值", "三级指标", "分值", "指标说明", "评分标准",
-                            "评分规则", "规则参数", "取值", "得分"]  # fmt: skip
+    assert headers[:11] == ["一级指标", "分值", "二级指标", "分值", "三级指标", "分值", "指标说明", "评分标准",
+                            "实际值", "得分", "扣分原因"]  # fmt: skip
     merged = [str(r) for r in sheet.merged_cells.ranges]
     assert any(r.startswith("A") and r.split(":")[0][1:] != r.split(":")[1][1:] for r in merged)  # 一级 names
     assert any(r.startswith("C") for r in merged)  # 二级 names
     assert any(r.startswith("B") for r in merged)  # 一级 分值 shown once
     rows = {row[0].value: row for row in sheet.iter_rows(min_row=3)}
-    assert rows["总分"][11].value == pytest.approx(93.07)
-    assert rows["评价等级"][11].value == "优"
+    assert rows["总分"][9].value == pytest.approx(93.07)
+    assert rows["评价等级"][9].value == "优"
+
+
+def _printed(sheet) -> list[list]:
+    """The printed columns (A–K) of every row."""
+    return [list(row[:11]) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_printed_columns_say_the_rules_in_words_not_codes_or_json():
+    table = library_table("caiyu_2020_10")
+    leaf = table["indicators"][2]["children"][1]["children"][0]  # 质量达标率: threshold_step, its own 评分标准
+    leaf["input"] = {"value": 91.5, "source": "验收报告"}
+    bare = copy.deepcopy(leaf)
+    bare.pop("standard")
+    bare["key"], bare["name"] = "c2_9", "无自定标准的指标"
+    table["indicators"][2]["children"][1]["children"].append(bare)
+    table["indicators"][2]["children"][1]["points"] += bare["points"]
+    table["indicators"][2]["points"] += bare["points"]
+    sheet = load_workbook(io.BytesIO(dump_xlsx(table, score_table(table))))["附件1"]
+    printed = _printed(sheet)
+    codes = set(RULES) | {'{"', "[{"}
+    for row in printed[2:]:
+        for value in row:
+            assert not any(code in str(value or "") for code in codes), row
+    by_name = {row[4] or row[2]: row for row in printed[2:]}
+    assert by_name["质量达标率"][7] == leaf["standard"]
+    assert by_name["无自定标准的指标"][7] == (
+        "实际值达到 100% 及以上得满分 10 分；每低 5 个百分点扣 2 分（不足一档按一档扣），扣完为止。"
+    )
+    assert by_name["质量达标率"][8] == "91.5%" and by_name["质量达标率"][9] == 6  # two steps below → 6 of 10
+    # Every hidden column stays out of print; the sheet reads back to the same table.
+    assert all(sheet.column_dimensions[get_column_letter(c)].hidden for c in range(12, 19))
+    assert load_table(dump_xlsx(table, score_table(table)), "t.xlsx") == table
+
+
+def test_sheet_is_set_up_for_printing_on_a4_landscape():
+    table = library_table("caiyu_2020_10")
+    sheet = load_workbook(io.BytesIO(dump_xlsx(table, score_table(table))))["附件1"]
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+    assert sheet.page_setup.fitToHeight == 0
+    assert sheet.print_title_rows == "$2:$2"
+    assert str(sheet.print_area).endswith(f"$A$1:$K${sheet.max_row}")
+    assert sheet.cell(3, 7).alignment.wrap_text and sheet.column_dimensions["H"].width >= 30
+    # Rows are as tall as their wrapped text: a long 指标说明 makes a taller row than a short one.
+    heights = {row: sheet.row_dimensions[row].height for row in range(3, sheet.max_row + 1)}
+    long_row = max(range(3, sheet.max_row - 1), key=lambda r: len(str(sheet.cell(r, 7).value or "")))
+    assert heights[long_row] >= 14 * (len(sheet.cell(long_row, 7).value) * 1.75 // 38)
+    assert min(heights.values()) >= 17
+
+
+def test_linked_values_and_deduction_reasons_are_printed():
+    table = library_table("seed_002_xinjian")
+    leaf = table["indicators"][3]["children"][2]["children"][0]
+    assert leaf["key"] == "d3_1"
+    leaf["input"] = {"link": {"questionnaire": 1, "figure": "overall_rate"}}
+    judged = table["indicators"][0]["children"][0]  # a 二级 leaf
+    judged["rule"], judged["input"] = {"type": "judgement"}, {"score": 1, "justification": "立项依据不充分"}
+    result = score_table(table, linked={"d3_1": Decimal("88.1234")})
+    sheet = load_workbook(io.BytesIO(dump_xlsx(table, result)))["附件1"]
+    by_key = {row[16] or row[15]: row for row in sheet.iter_rows(min_row=3, values_only=True) if row[14]}
+    assert by_key["d3_1"][8] == "88.12%"
+    assert by_key[judged["key"]][10] == "立项依据不充分"
+    assert load_table(dump_xlsx(table, result), "t.xlsx") == table
 
 
 def test_unmerged_rows_repeating_parent_names_also_load():
@@ -86,12 +152,12 @@ def test_unknown_rule_is_located_in_xlsx_and_json():
     table = library_table("seed_002_xinjian")
     workbook = load_workbook(io.BytesIO(dump_xlsx(table, None)))
     sheet = workbook["附件1"]
-    sheet["I3"] = "guesswork"
+    sheet["L3"] = "guesswork"  # 评分规则 (hidden)
     out = io.BytesIO()
     workbook.save(out)
     with pytest.raises(IndicatorFormatError) as error:
         load_table(out.getvalue(), "t.xlsx")
-    assert [where for where, _w in error.value.problems] == ["附件1!I3"]
+    assert [where for where, _w in error.value.problems] == ["附件1!L3"]
     broken = copy.deepcopy(table)
     broken["indicators"][0]["children"][0]["rule"]["type"] = "guesswork"
     with pytest.raises(IndicatorFormatError) as error:
@@ -161,3 +227,22 @@ def test_import_replaces_the_table_and_bad_upload_changes_nothing(app, logged_in
         base(project) + "import", data={"file": (io.BytesIO(bad), "t.yaml")}, content_type="multipart/form-data"
     )
     assert response.status_code == 404
+
+
+def test_results_workbooks_attachment_sheet_prints_the_same_way():
+    """The XlsxWriter copy of 附件1 (in the results workbooks) has the same print setup as the download."""
+    from analysis.workbook import project_workbook
+
+    table = library_table("seed_002_xinjian")
+    body = project_workbook([], {}, indicators=(table, score_table(table)))
+    sheet = load_workbook(io.BytesIO(body))["附件1"]
+    standalone = load_workbook(io.BytesIO(dump_xlsx(table, score_table(table))))["附件1"]
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth in (None, 1)  # 1: default
+    assert sheet.page_setup.fitToHeight == 0
+    assert sheet.print_title_rows == standalone.print_title_rows == "$2:$2"
+    assert sheet.print_area == standalone.print_area
+    for row in range(1, standalone.max_row + 1):
+        # XlsxWriter stores heights in whole pixels (0.75 pt)
+        assert abs(sheet.row_dimensions[row].height - standalone.row_dimensions[row].height) <= 0.75, row
+    assert _printed(sheet) == _printed(standalone)
