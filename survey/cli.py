@@ -1,4 +1,5 @@
-"""Command-line tools: ``flask create-user``, ``flask init-db``, ``flask demo``."""
+"""Command-line tools: ``flask create-user``, ``init-db``, ``demo``, ``results``, ``indicators``, ``purge-expired``;
+the desk's actions (projects, questionnaires, channels, units, imports) are in ``survey.cli_desk``."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from werkzeug.serving import run_simple
 
 from analysis.indicator_io import IndicatorFormatError, dump, load_table
 from analysis.indicators import iter_nodes, score_table, validate_table
-from survey import audit, demo, privacy, publishing, response_import
+from survey import cli_desk, demo, privacy, response_import
 from survey.accounts import AccountError, create_user
 from survey.extensions import db
-from survey.models import Project, Questionnaire, utcnow
-from survey.portable import export_json, parse_definition
+from survey.models import Questionnaire, utcnow
 from survey.presenting import say
-from survey.problems import DefinitionError
 from survey.reporting import questionnaire_results
 from survey.results_json import results_dict
 
@@ -29,10 +28,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(init_db_command)
     app.cli.add_command(demo_command)
-    app.cli.add_command(questionnaire_group)
     app.cli.add_command(results_command)
     app.cli.add_command(indicators_group)
     app.cli.add_command(purge_expired_command)
+    cli_desk.init_app(app)  # project, questionnaire, channel, unit, responses
 
 
 @click.command("create-user")
@@ -81,48 +80,6 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if not no_serve:
         # ``app.run`` is a no-op inside the ``flask`` command, so serve with Werkzeug directly.
         run_simple(host, port, current_app._get_current_object(), threaded=True)
-
-
-@click.group("questionnaire")
-def questionnaire_group() -> None:
-    """Move questionnaire definitions between installations (JSON; XLSForm on import)."""
-
-
-@questionnaire_group.command("export")
-@click.argument("questionnaire_id", type=int)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
-def export_command(questionnaire_id: int, output: str | None) -> None:
-    """Write a questionnaire's definition (its draft) in the portable JSON format."""
-    questionnaire = db.session.get(Questionnaire, questionnaire_id)
-    if questionnaire is None:
-        raise click.ClickException(f"no questionnaire with id {questionnaire_id}")
-    text = export_json(questionnaire.definition)
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}")
-    else:
-        click.echo(text, nl=False)
-
-
-@questionnaire_group.command("import")
-@click.argument("project_id", type=int)
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_command(project_id: int, path: str) -> None:
-    """Create a draft questionnaire in a project from a JSON or XLSForm file; a bad file changes nothing."""
-    project = db.session.get(Project, project_id)
-    if project is None:
-        raise click.ClickException(f"no project with id {project_id}")
-    try:
-        definition = parse_definition(Path(path).read_bytes(), path)
-    except DefinitionError as error:
-        for problem in error.problems:
-            click.echo(problem.bilingual(), err=True)
-        raise click.ClickException(f"{len(error.problems)} problem(s) in {path}; nothing was imported") from None
-    questionnaire = publishing.import_questionnaire(project, definition)
-    target = f"{questionnaire.title} (#{questionnaire.id})"
-    audit.record("questionnaire.import", project.id, target, {"source": "cli", "file": Path(path).name})
-    db.session.commit()  # the entry follows the import in its own transaction (survey.audit)
-    click.echo(f"imported questionnaire {questionnaire.id}: {questionnaire.title}")
 
 
 @click.command("purge-expired")

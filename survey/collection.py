@@ -18,7 +18,7 @@ from analysis.export import table_csv
 from forms.collection import ChannelForm, CollectionSettingsForm, PaperIssuedForm, ReviewForm, UnitCodesForm
 from forms.project import ActionForm
 from forms.response import build_response_form_class, collect_answers, quality_flags
-from survey import privacy
+from survey import fieldwork, privacy
 from survey import review as reviewing
 from survey.access import member_questionnaire
 from survey.capture import Arrival, Refused, store_response
@@ -88,20 +88,9 @@ def channels(questionnaire_id: int):
     questionnaire = member_questionnaire(questionnaire_id)
     form = ChannelForm()
     if form.validate_on_submit():
-        number = len(questionnaire.channels) + 1
-        codes = {c.code for c in questionnaire.channels}
-        while f"c{number}" in codes:
-            number += 1
-        channel = Channel(
-            questionnaire=questionnaire,
-            code=f"c{number}",
-            name=form.name.data.strip(),
-            target=form.target.data,
-            quota=form.quota.data,
-            issued=form.issued.data,
+        channel = fieldwork.add_channel(
+            questionnaire, form.name.data, form.target.data, form.quota.data, form.issued.data
         )
-        db.session.add(channel)
-        db.session.commit()
         flash(_("已添加采集点“%(name)s”。", name=channel.name), "success")
         return redirect(url_for("collection.channels", questionnaire_id=questionnaire.id))
     return render_template(
@@ -162,15 +151,7 @@ def units(questionnaire_id: int):
     questionnaire = member_questionnaire(questionnaire_id)
     form = UnitCodesForm()
     if form.validate_on_submit():
-        names = [line.strip() for line in form.units.data.splitlines() if line.strip()]
-        existing = {u.unit_name for u in questionnaire.unit_codes}
-        added = [
-            UnitCode(questionnaire=questionnaire, unit_name=n[:200], max_uses=form.uses.data)
-            for n in dict.fromkeys(names)
-            if n not in existing
-        ]
-        db.session.add_all(added)
-        db.session.commit()
+        added = fieldwork.add_units(questionnaire, form.units.data.splitlines(), form.uses.data)
         flash(_("已添加 %(n)d 个单位。", n=len(added)), "success")
         return redirect(url_for("collection.units", questionnaire_id=questionnaire.id))
     return render_template(

@@ -11,6 +11,8 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from survey.cli_guard import file_only_command
+
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - a sentinel that production refuses
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -166,6 +168,9 @@ def _check_secret_key(app: Flask) -> None:
     if env not in ENVIRONMENTS:
         raise RuntimeError(f"SURVEY_ENV must be one of {ENVIRONMENTS}, not {env!r}")
     if app.config["SECRET_KEY"] not in (None, "", DEV_SECRET_KEY):
+        return
+    if env == "production" and file_only_command():
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(48)  # throwaway: these commands sign nothing (cli_guard)
         return
     if env == "production":
         raise RuntimeError(

@@ -10,7 +10,7 @@ only by the evaluator who uploaded it, for its own questionnaire, for a day.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -114,7 +114,7 @@ def discard(questionnaire_id: int, token: str):
 
 def _timezone() -> str:
     """Times in the file are read in the timezone the desk shows times in."""
-    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", response_import.DEFAULT_TIMEZONE)
+    return response_import.app_timezone()
 
 
 def _definition(questionnaire: Questionnaire) -> dict:

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import openpyxl
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -62,6 +63,7 @@ BLANK = "__blank__"  # a value override meaning "treat as unanswered"
 COLUMN_CHANNEL = "column"  # channel taken from the 来源 column, as "import:<value>"
 DEFAULT_CHANNEL = "import"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+MAPPING_FORMAT = "survey-import-mapping/1"  # a saved mapping file (plan_to_saved)
 MAX_ROWS = 20_000
 MAX_COLUMNS = 500
 SAMPLE_VALUES = 3
@@ -626,6 +628,100 @@ def plan_from_form(formdata, table: Table, definition: dict, channels: list[str]
             overrides.setdefault(question["key"], {})[_clean(value)] = chosen
     channel = formdata.get("channel", DEFAULT_CHANNEL)
     return Plan(mapping, overrides, channel if channel in channels else DEFAULT_CHANNEL)
+
+
+class SavedPlan(NamedTuple):
+    """A saved mapping applied to a file: the plan, what stops it, and file columns it did not name."""
+
+    plan: Plan
+    problems: list[str]
+    unmatched: list[str]
+
+
+def plan_to_saved(plan: Plan, table: Table) -> dict:
+    """A plan as a mapping file (``MAPPING_FORMAT``) a later import of the same export can reuse.
+
+    Columns are named by their header, not their position, so a re-download with a column more or
+    less still maps; value overrides and the channel are kept as chosen.
+    """
+    return {
+        "format": MAPPING_FORMAT,
+        "columns": [{"header": h, "target": t} for h, t in zip(table.headers, plan.mapping, strict=True)],
+        "overrides": plan.overrides,
+        "channel": plan.channel,
+    }
+
+
+def plan_from_saved(saved: Any, table: Table, definition: dict, channels: list[str]) -> SavedPlan:
+    """The plan a mapping file gives this file; every problem is listed, none is silently dropped.
+
+    A file column is matched to the next saved column with the same header (headers may repeat); a
+    saved column that would import data but is missing from the file is a problem, a file column the
+    mapping does not name is ignored and reported. Targets themselves are checked by ``check_import``.
+    """
+    if (
+        not isinstance(saved, dict)
+        or saved.get("format") != MAPPING_FORMAT
+        or not isinstance(saved.get("columns"), list)
+    ):
+        message = _l("映射文件的格式不对：应为 %(format)s，含 columns 列表。", format=MAPPING_FORMAT)
+        return SavedPlan(default_plan(table, definition), [str(message)], [])
+    pending = [c for c in saved["columns"] if isinstance(c, dict)]
+    mapping, unmatched = [], []
+    for header in table.headers:
+        entry = next((c for c in pending if _clean(c.get("header")) == _clean(header)), None)
+        if entry is None:
+            mapping.append(IGNORE)
+            unmatched.append(header)
+            continue
+        pending.remove(entry)
+        mapping.append(str(entry.get("target") or IGNORE))
+    for index in table.private:
+        mapping[index] = IGNORE
+    problems = [
+        str(_l("映射中的列“%(header)s”在文件中找不到。", header=c.get("header")))
+        for c in pending
+        if (c.get("target") or IGNORE) != IGNORE
+    ]
+    overrides, override_problems = _saved_overrides(saved.get("overrides") or {}, definition)
+    channel = saved.get("channel", DEFAULT_CHANNEL)
+    if channel not in channels:
+        problems.append(str(_l("映射中的渠道“%(channel)s”不属于这份问卷。", channel=channel)))
+        channel = DEFAULT_CHANNEL
+    return SavedPlan(Plan(mapping, overrides, channel), problems + override_problems, unmatched)
+
+
+def _saved_overrides(saved: Any, definition: dict) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Value overrides of a mapping file, keeping only questions and options this version has."""
+    questions = {q["key"]: q for q in numbered_questions(definition)}
+    overrides: dict[str, dict[str, str]] = {}
+    problems = []
+    for key, values in saved.items() if isinstance(saved, dict) else []:
+        question = questions.get(key)
+        if question is None or not isinstance(values, dict):
+            problems.append(str(_l("映射中的题目“%(key)s”不在这份问卷中。", key=key)))
+            continue
+        options = {o["key"] for o in question.get("options", [])} | {BLANK}
+        for value, chosen in values.items():
+            if chosen not in options:
+                problems.append(
+                    str(
+                        _l(
+                            "映射把“%(value)s”对应到题目“%(key)s”没有的选项“%(option)s”。",
+                            value=value,
+                            key=key,
+                            option=chosen,
+                        )
+                    )
+                )
+                continue
+            overrides.setdefault(key, {})[_clean(value)] = chosen
+    return overrides, problems
+
+
+def app_timezone() -> str:
+    """Times in an imported file are read in the zone the desk shows times in (the app's Babel zone)."""
+    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", DEFAULT_TIMEZONE)
 
 
 def channel_choices(questionnaire: Questionnaire) -> list[tuple[str, Any]]:

@@ -211,10 +211,10 @@ def test_cli_import_is_recorded(app, runner, evaluator, tmp_path):
     project = make_project(evaluator)
     path = tmp_path / "q.json"
     path.write_text(json.dumps(publishing.create_questionnaire(project, "fengze_service_object").definition))
-    result = runner.invoke(args=["questionnaire", "import", str(project.id), str(path)])
+    result = runner.invoke(args=["questionnaire", "import", str(project.id), str(path), "--as", "alice"])
     assert result.exit_code == 0, result.output
     imported = entries("questionnaire.import")
-    assert len(imported) == 1 and imported[0].username == "" and imported[0].detail["source"] == "cli"
+    assert len(imported) == 1 and imported[0].username == "alice" and imported[0].detail["source"] == "cli"
 
 
 # --- the chain -----------------------------------------------------------------------------------------

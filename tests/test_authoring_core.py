@@ -326,13 +326,13 @@ def test_cli_export_and_import(runner, evaluator, tmp_path):
     target = tmp_path / "q.json"
     result = runner.invoke(args=["questionnaire", "export", str(questionnaire.id), "-o", str(target)])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["questionnaire", "import", str(project.id), str(target)])
+    result = runner.invoke(args=["questionnaire", "import", str(project.id), str(target), "--as", "alice"])
     assert result.exit_code == 0, result.output
     copies = db.session.execute(db.select(Questionnaire).order_by(Questionnaire.id)).scalars().all()
     assert len(copies) == 2 and copies[1].definition == copies[0].definition
     bad = tmp_path / "bad.json"
     bad.write_text('{"title": "", "questions": []}', encoding="utf-8")
-    result = runner.invoke(args=["questionnaire", "import", str(project.id), str(bad)])
+    result = runner.invoke(args=["questionnaire", "import", str(project.id), str(bad), "--as", "alice"])
     assert result.exit_code != 0 and "nothing was imported" in result.output
     assert "title: 问卷标题不能为空。 / " in result.output
     assert db.session.execute(db.select(db.func.count(Questionnaire.id))).scalar() == 2

@@ -1,0 +1,191 @@
+"""采集点 (channels) and 服务对象单位码 (unit codes): adding them, for the collection desk and the CLI alike.
+
+The desk's channel and unit forms and ``flask channel add`` / ``flask unit add`` all end here, so a
+channel gets the same next free code (``c1``, ``c2``…) and a unit list the same de-duplication whichever
+way it came in. A list may also come as a file (CSV or XLSX, read by ``response_import.read_table``
+with the same format and size checks as a response file): one name per row, with an optional header
+row naming the columns (名称/name, 目标份数/target, 配额/quota, 发放份数/issued, 可填份数/uses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from survey import response_import
+from survey.extensions import db
+from survey.models import Channel, Questionnaire, UnitCode
+
+CHANNEL_NAME_LENGTH = 100  # Channel.name
+UNIT_NAME_LENGTH = 200  # UnitCode.unit_name
+MAX_COUNT = 10_000_000  # the desk's COUNT validator: targets, quotas and issued counts
+MAX_USES = 1000  # the desk's limit on uses per unit code
+LIST_COLUMNS = {
+    "name": ("name", "名称", "采集点", "采集点名称", "单位", "单位名称", "渠道"),
+    "target": ("target", "目标份数", "目标"),
+    "quota": ("quota", "配额"),
+    "issued": ("issued", "发放份数", "发放"),
+    "uses": ("uses", "可填份数", "份数", "max_uses"),
+}
+
+
+class FieldworkError(ValueError):
+    """A refused list or entry; ``problems`` are the plain messages, each naming its row when it has one."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class ListEntry:
+    """One row of a channel or unit list: its name and optional counts (``None`` when not given)."""
+
+    row: int
+    name: str
+    counts: dict[str, int | None]
+
+
+def next_channel_code(questionnaire: Questionnaire, taken: set[str] | None = None) -> str:
+    """The next free ``c<n>`` code: codes are stored on responses, so an existing one is never reused."""
+    codes = {c.code for c in questionnaire.channels} | (taken or set())
+    number = len(questionnaire.channels) + 1
+    while f"c{number}" in codes:
+        number += 1
+    return f"c{number}"
+
+
+def add_channel(
+    questionnaire: Questionnaire,
+    name: str,
+    target: int | None = None,
+    quota: int | None = None,
+    issued: int | None = None,
+) -> Channel:
+    """Add one 采集点 with its own link and commit; the name is trimmed (the form checked it is not empty)."""
+    return add_channels(questionnaire, [ListEntry(0, name, {"target": target, "quota": quota, "issued": issued})])[0]
+
+
+def add_channels(questionnaire: Questionnaire, entries: list[ListEntry]) -> list[Channel]:
+    """Add several 采集点 in one transaction: every entry is checked first, and a bad one adds none."""
+    problems = [problem for entry in entries for problem in channel_problems(entry)]
+    if not entries:
+        problems.append(str(_l("请填写采集点名称。")))
+    if problems:
+        raise FieldworkError(problems)
+    taken: set[str] = set()
+    channels = []
+    for entry in entries:
+        code = next_channel_code(questionnaire, taken)
+        taken.add(code)
+        channels.append(
+            Channel(
+                questionnaire=questionnaire,
+                code=code,
+                name=entry.name.strip(),
+                target=entry.counts.get("target"),
+                quota=entry.counts.get("quota"),
+                issued=entry.counts.get("issued"),
+            )
+        )
+    db.session.add_all(channels)
+    db.session.commit()
+    return channels
+
+
+def channel_problems(entry: ListEntry) -> list[str]:
+    """What is wrong with one channel entry, by the desk form's rules (name required, counts 0–10,000,000)."""
+    where = str(_l("第 %(n)d 行：", n=entry.row)) if entry.row else ""
+    problems = []
+    name = entry.name.strip()
+    if not name:
+        problems.append(where + str(_l("请填写采集点名称。")))
+    elif len(name) > CHANNEL_NAME_LENGTH:
+        problems.append(where + str(_l("采集点名称不能超过 %(n)d 个字。", n=CHANNEL_NAME_LENGTH)))
+    for key in ("target", "quota", "issued"):
+        value = entry.counts.get(key)
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            problems.append(where + str(_l("请填写 0 到 1000 万之间的整数。")))
+    return problems
+
+
+def add_units(questionnaire: Questionnaire, names: list[str], uses: int = 1) -> list[UnitCode]:
+    """Give each new unit its own code usable ``uses`` times; names already on the list are skipped."""
+    return add_unit_list(questionnaire, [ListEntry(0, name, {}) for name in names], uses)
+
+
+def add_unit_list(questionnaire: Questionnaire, entries: list[ListEntry], uses: int = 1) -> list[UnitCode]:
+    """Add a list of units in one transaction; an entry's own ``uses`` count overrides the default.
+
+    Every count is checked first, so a list with one bad row adds nothing. Names are trimmed and cut
+    to the column's length before duplicates are dropped, so two long names cannot collide silently.
+    """
+    problems = [
+        (str(_l("第 %(n)d 行：", n=e.row)) if e.row else "") + str(_l("份数应在 1 到 1000 之间。"))
+        for e in entries
+        if not 1 <= _uses(e, uses) <= MAX_USES
+    ]
+    if not 1 <= uses <= MAX_USES and not problems:
+        problems.append(str(_l("份数应在 1 到 1000 之间。")))
+    if problems:
+        raise FieldworkError(problems)
+    existing = {u.unit_name for u in questionnaire.unit_codes}
+    wanted: dict[str, int] = {}
+    for entry in entries:
+        name = entry.name.strip()[:UNIT_NAME_LENGTH]
+        if name and name not in existing:
+            wanted.setdefault(name, _uses(entry, uses))
+    added = [UnitCode(questionnaire=questionnaire, unit_name=n, max_uses=u) for n, u in wanted.items()]
+    db.session.add_all(added)
+    db.session.commit()
+    return added
+
+
+def _uses(entry: ListEntry, default: int) -> int:
+    value = entry.counts.get("uses")
+    return default if value is None else value
+
+
+def read_list(data: bytes) -> list[ListEntry]:
+    """The rows of a CSV or XLSX list of names; a first row naming the columns is read as the header.
+
+    Without such a header the first column is the name and the first row is data too. A count that is
+    not a whole number is refused with its row, so nothing is added from a list with a typo.
+    """
+    try:
+        table = response_import.read_table(data)
+    except response_import.FileProblem as error:
+        raise FieldworkError([str(error.message)]) from error
+    columns = _list_columns(table.headers)
+    rows = list(zip(table.row_numbers, table.rows, strict=True))
+    if columns is None:  # no header row: the first row is a name too
+        columns = {"name": 0}
+        rows.insert(0, (1, table.headers))
+    entries, problems = [], []
+    for number, values in rows:
+        counts: dict[str, int | None] = {}
+        for key, index in columns.items():
+            if key == "name":
+                continue
+            text = values[index].strip()
+            if text and not text.isdigit():
+                problems.append(str(_l("第 %(n)d 行：“%(value)s”不是整数。", n=number, value=text)))
+            counts[key] = int(text) if text.isdigit() else None
+        name = values[columns["name"]].strip()
+        if name or any(v is not None for v in counts.values()):
+            entries.append(ListEntry(number, name, counts))
+    if problems:
+        raise FieldworkError(problems)
+    return entries
+
+
+def _list_columns(headers: list[str]) -> dict[str, int] | None:
+    """Column index per known field if the first row is a header with a name column, else ``None``."""
+    found: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        label = header.strip().lower()
+        for key, names in LIST_COLUMNS.items():
+            if label in names and key not in found:
+                found[key] = index
+    return found if "name" in found else None
