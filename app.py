@@ -24,6 +24,7 @@ from survey import (
     report_pdf_views,
     report_views,
     response_numbers,
+    responses_views,
     workbook_views,
 )
 from survey.config import apply_proxy_fix, load_config
@@ -54,6 +55,7 @@ def create_app(test_config: dict | None = None) -> SurveyFlask:
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(privacy_views.bp)
+    app.register_blueprint(responses_views.bp)
     audit.init_app(app)  # records registered evaluator actions (survey.audit)
     response_numbers.init_app(app)  # 第 N 号 for responses added through the ORM session
     init_limits(app)  # after the blueprints: it wraps their views in the limits

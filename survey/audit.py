@@ -109,6 +109,10 @@ AUDITED: dict[str, Audited] = {
     "collection.paper": Audited("response.paper"),
     "collection.paper_issued": Audited("questionnaire.issued"),
     "collection.decide": Audited("response.{action}"),
+    # the response browser (corrections, voids and exclusions by rule also write their own, fuller entries)
+    "responses.void": Audited("response.{action}"),
+    "responses.correct": Audited("response.correct"),
+    "responses.confirm_exclusion": Audited("responses.exclude_by_rule"),
     # importing responses
     "imports.upload": Audited("import.upload", always=True),  # kept on disk until run or discarded
     "imports.discard": Audited("import.discard", always=True),
@@ -196,6 +200,10 @@ ACTION_LABELS: dict[str, Any] = {
     "response.exclude": _l("排除答卷"),
     "response.keep": _l("保留答卷"),
     "response.restore": _l("恢复答卷"),
+    "response.correct": _l("更正录入的答卷"),
+    "response.void": _l("作废录入的答卷"),
+    "response.unvoid": _l("撤销作废"),
+    "responses.exclude_by_rule": _l("按规则排除答卷"),
     "import.upload": _l("上传答卷文件"),
     "import.discard": _l("放弃导入"),
     "import.run": _l("导入答卷"),

@@ -302,11 +302,17 @@ def decide(questionnaire_id: int, response_id: int, action: str):
     if response is None or response.questionnaire_id != questionnaire.id:
         abort(404)
     form = ReviewForm()
-    if form.validate_on_submit():
-        reviewing.decide(response, current_user, action, form.reason.data.strip())
-        flash(_("第 %(id)d 号答卷已处理。", id=response.id), "success")
-    else:
+    if not form.validate_on_submit():
         flash(_("请写明理由后再提交。"), "error")
+    else:
+        try:
+            reviewing.decide(response, current_user, action, form.reason.data.strip())
+        except reviewing.NotAllowed as refused:
+            flash(str(refused), "error")
+        else:
+            flash(_("第 %(n)s 号答卷已处理。", n=response.number), "success")
+    if request.form.get("back") == "detail":  # sent from the response's own page (survey.responses_views)
+        return redirect(url_for("responses.detail", questionnaire_id=questionnaire.id, number=response.number))
     return redirect(url_for("collection.review", questionnaire_id=questionnaire.id))
 
 

@@ -75,3 +75,19 @@ def formdata_from_typed(definition: dict, typed: dict[str, str]) -> tuple[MultiD
         for code in codes:
             data.add(row["key"], options[code - 1]["key"])
     return data, errors
+
+
+def typed_from_answers(definition: dict, answers: dict) -> dict[str, str]:
+    """What a typist would have keyed in for ``answers`` (the inverse of ``formdata_from_typed``): to correct it."""
+    typed = {}
+    for row in paper_fields(definition):
+        value, question = answers.get(row["key"]), row["question"]
+        if value in (None, "", []):
+            continue
+        if row.get("other") or question["type"] not in (*CHOICE_TYPES, "multiple_choice"):
+            typed[row["key"]] = str(value)
+            continue
+        positions = {option["key"]: index for index, option in enumerate(question["options"], start=1)}
+        codes = [str(positions[key]) for key in (value if isinstance(value, list) else [value]) if key in positions]
+        typed[row["key"]] = ("" if len(question["options"]) < 10 else " ").join(codes)
+    return typed

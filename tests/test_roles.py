@@ -39,7 +39,9 @@ OWN_ACCOUNT = {
 # Routes about one user-owned object other than a project: an outsider names alice's and must get 404.
 USER_OBJECTS = {"api_tokens.revoke"}
 # Project pages a viewer may not even GET: confirmation pages that lead only to an owner's or editor's action.
-NOT_FOR_VIEWERS = {"members.remove", "privacy.delete_responses", "collection.paper", "imports.mapping"}
+NOT_FOR_VIEWERS = {
+    "members.remove", "privacy.delete_responses", "collection.paper", "imports.mapping", "responses.correct",
+}  # fmt: skip
 VIEWER_REFUSAL = "您在此项目中只有查看权限"
 
 TABLE = {
@@ -96,6 +98,7 @@ def world(app, evaluator, other_evaluator) -> World:
         "channel_id": channel.id,
         "unit_id": unit.id,
         "response_id": response.id,
+        "number": response.number,  # the response browser names responses by their number (第 N 号)
         "token": upload,
         "token_id": api_token.id,
         "user_id": evaluator.id,

@@ -1,0 +1,191 @@
+"""The response browser: list, filter, page and open responses by their number; correct or void a keyed-in entry
+(kept, audited); exclude by rule after an exact preview; roles (viewers read, 403 on changes; outsiders 404)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from survey.access import add_member
+from survey.accounts import create_user
+from survey.audit import verify_chain
+from survey.capture import store_response
+from survey.extensions import db
+from survey.models import AuditEvent, Channel, Questionnaire, Response, ResponseRevision, ReviewEvent, utcnow
+from survey.reporting import response_counts
+from tests.conftest import login
+from tests.helpers import SEED_004_ANSWERS, make_project, published
+
+
+@pytest.fixture
+def seed(evaluator):
+    return published(make_project(evaluator))
+
+
+def base(seed) -> str:
+    return f"/desk/questionnaires/{seed.id}/responses"
+
+
+def numbers_on(page: str) -> list[int]:
+    return [int(n) for n in re.findall(r"第 (\d+) 号</a>", page)]
+
+
+def keyed_in(seed, **changes) -> Response:
+    response, _created = store_response(seed, {**SEED_004_ANSWERS, **changes}, f"paper-{utcnow().timestamp()}",
+                                        by_evaluator=True, channel="paper")  # fmt: skip
+    return response
+
+
+def test_list_shows_numbers_newest_first_and_pages(app, logged_in, seed):
+    for index in range(53):
+        store_response(seed, SEED_004_ANSWERS, f"list-{index}")
+    first = logged_in.get(base(seed)).data.decode()
+    assert "共 53 份答卷" in first and numbers_on(first) == list(range(53, 3, -1))
+    second = logged_in.get(base(seed) + "?page=2").data.decode()
+    assert numbers_on(second) == [3, 2, 1]
+    assert logged_in.get(base(seed) + "?page=99").status_code == 200  # past the end: the last page
+
+
+def test_filters_by_channel_mode_flag_status_unit_and_date(app, logged_in, seed):
+    channel = Channel(questionnaire=seed, code="c1", name="东海街道")
+    db.session.add(channel)
+    db.session.commit()
+    store_response(seed, SEED_004_ANSWERS, "web-1")
+    store_response(seed, SEED_004_ANSWERS, "fast-1", flags=["too_fast"])
+    store_response(seed, SEED_004_ANSWERS, "c1-1", channel="c1")
+    paper = keyed_in(seed)
+    old = store_response(seed, SEED_004_ANSWERS, "old-1")[0]
+    old.submitted_at = utcnow() - timedelta(days=40)
+    old.status = "excluded"
+    db.session.commit()
+
+    def listed(query: str) -> list[int]:
+        return sorted(numbers_on(logged_in.get(base(seed) + query).data.decode()))
+
+    assert listed("?channel=c1") == [3]
+    assert listed("?mode=paper") == [paper.number]
+    assert listed("?flag=too_fast") == [2]
+    assert listed("?status=excluded") == [5]
+    assert listed("?status=valid") == [1, 2, 3, 4]
+    recent = (utcnow() - timedelta(days=2)).date().isoformat()
+    assert listed(f"?date_from={recent}") == [1, 2, 3, 4]
+    assert listed(f"?date_to={(utcnow() - timedelta(days=30)).date().isoformat()}") == [5]
+    assert listed("?channel=nonsense&flag=made_up") == [1, 2, 3, 4, 5]  # unknown values are ignored, not a 500
+    page = logged_in.get(base(seed) + "?channel=c1").data.decode()
+    assert "东海街道" in page and "共 1 份答卷" in page
+
+
+def test_detail_shows_every_answer_in_words_with_the_other_text(app, logged_in, seed):
+    response, _ = store_response(seed, SEED_004_ANSWERS, "detail-1")
+    page = logged_in.get(f"{base(seed)}/{response.number}").data.decode()
+    assert "第 1 号答卷" in page
+    assert "希望扩大覆盖" in page  # 其他 text
+    assert "丰泽公安分局" in page  # a text answer
+    assert logged_in.get(f"{base(seed)}/99").status_code == 404
+
+
+def test_correcting_a_paper_entry_keeps_the_old_answers_and_audits(app, logged_in, seed):
+    entry = keyed_in(seed)
+    url = f"{base(seed)}/{entry.number}/correct"
+    form = logged_in.get(url).data.decode()
+    assert 'name="p_q2" value="1"' in form  # the typed codes of the stored answers
+    typed = {f"p_{k}": v for k, v in re.findall(r'name="p_([^"]+)" value="([^"]*)"', form)}
+    typed["p_q2"] = "2"
+    refused = logged_in.post(url, data={**typed, "channel": "paper", "reason": ""})
+    assert refused.status_code == 422
+    done = logged_in.post(url, data={**typed, "channel": "paper", "reason": "核对原件，第2题录错"})
+    assert done.status_code == 302
+    db.session.refresh(entry)
+    assert entry.answers["q2"] == "b" and entry.status == "valid"
+    revision = db.session.execute(db.select(ResponseRevision)).scalar_one()
+    assert revision.answers_before["q2"] == "a" and revision.answers_after["q2"] == "b"
+    assert revision.reason == "核对原件，第2题录错"
+    event = db.session.execute(db.select(AuditEvent).filter_by(action="response.correct")).scalar_one()
+    assert event.detail["number"] == entry.number and event.detail["changed"] == ["q2"]
+    assert event.detail["answers_before"]["q2"] == "a"
+    assert verify_chain().intact
+    page = logged_in.get(f"{base(seed)}/{entry.number}").data.decode()
+    assert "核对原件，第2题录错" in page and "更正前的回答" in page
+
+
+def test_web_responses_cannot_be_corrected_or_voided(app, logged_in, seed):
+    response, _ = store_response(seed, SEED_004_ANSWERS, "web-only")
+    assert logged_in.get(f"{base(seed)}/{response.number}/correct").status_code == 302
+    logged_in.post(f"{base(seed)}/{response.number}/void", data={"reason": "试图作废"})
+    db.session.refresh(response)
+    assert response.status == "valid"
+
+
+def test_voiding_takes_an_entry_out_of_every_count_and_keeps_it(app, logged_in, seed):
+    store_response(seed, SEED_004_ANSWERS, "web-kept")
+    entry = keyed_in(seed)
+    paper = db.session.execute(db.select(Channel).filter_by(code="paper")).scalar_one_or_none()
+    url = f"{base(seed)}/{entry.number}"
+    assert logged_in.post(url + "/void", data={"reason": ""}).status_code == 302
+    db.session.refresh(entry)
+    assert entry.status == "valid"  # no reason, no change
+    assert logged_in.post(url + "/void", data={"reason": "同一份问卷录了两次"}).status_code == 302
+    db.session.refresh(entry)
+    seed = db.session.get(Questionnaire, seed.id)
+    db.session.refresh(seed)
+    assert entry.status == "voided" and entry.answers == SEED_004_ANSWERS
+    assert seed.accepted_count == 1 and (paper is None or paper.accepted_count == 0)
+    assert response_counts(seed)["total"] == 1
+    assert db.session.execute(db.select(AuditEvent).filter_by(action="response.void")).scalar_one()
+    decide = f"/desk/questionnaires/{seed.id}/responses/{entry.id}/exclude"
+    assert logged_in.post(decide, data={"reason": "x", "back": "detail"}).status_code == 302
+    db.session.refresh(entry)
+    assert entry.status == "voided"  # excluding a voided entry is refused
+    assert logged_in.post(url + "/unvoid", data={"reason": "作废错了"}).status_code == 302
+    db.session.refresh(entry)
+    db.session.refresh(seed)
+    assert entry.status == "valid" and seed.accepted_count == 2
+    actions = list(db.session.execute(db.select(ReviewEvent.action).order_by(ReviewEvent.id)).scalars())
+    assert actions == ["void", "unvoid"]
+
+
+def test_exclude_by_rule_previews_exactly_and_confirms(app, logged_in, seed):
+    for index in range(3):
+        store_response(seed, SEED_004_ANSWERS, f"fast-{index}", flags=["too_fast"])
+    store_response(seed, SEED_004_ANSWERS, "slow")
+    preview = logged_in.get(f"{base(seed)}/exclude?rule=flag:too_fast").data.decode()
+    assert "将排除 3 份有效答卷" in preview and sorted(numbers_on(preview)) == [1, 2, 3]
+    fields = dict(re.findall(r'name="(rule|upto|digest)" type="hidden" value="([^"]*)"', preview))
+    if len(fields) < 3:
+        fields = dict(re.findall(r'id="(rule|upto|digest)" name="[^"]+" type="hidden" value="([^"]*)"', preview))
+    assert set(fields) == {"rule", "upto", "digest"}
+    store_response(seed, SEED_004_ANSWERS, "fast-late", flags=["too_fast"])  # arrives after the preview
+    done = logged_in.post(f"{base(seed)}/exclude", data={**fields, "reason": "用时过短"})
+    assert done.status_code == 302
+    statuses = dict(db.session.execute(db.select(Response.number, Response.status)).all())
+    assert statuses == {1: "excluded", 2: "excluded", 3: "excluded", 4: "valid", 5: "valid"}
+    event = db.session.execute(db.select(AuditEvent).filter_by(action="responses.exclude_by_rule")).scalar_one()
+    assert event.detail["numbers"] == [1, 2, 3] and event.detail["count"] == 3
+    # confirming the same preview again changes nothing: its matches are gone
+    again = logged_in.post(f"{base(seed)}/exclude", data={**fields, "reason": "用时过短"})
+    assert again.status_code == 302 and "rule=" in again.location
+    assert db.session.execute(db.select(db.func.count(ReviewEvent.id))).scalar() == 3
+
+
+def test_roles_viewers_browse_but_change_nothing_and_outsiders_see_nothing(app, client, seed, evaluator):
+    entry = keyed_in(seed)
+    viewer = create_user("vera", "vera-password-1", "Vera")
+    add_member(seed.project, viewer, "viewer")
+    create_user("mallory", "mallory-password-1", "Mallory")
+    url = base(seed)
+    login(client, "vera", "vera-password-1")
+    assert client.get(url).status_code == 200
+    assert client.get(f"{url}/{entry.number}").status_code == 200
+    assert client.get(f"{url}/exclude?rule=flag:too_fast").status_code == 200
+    assert client.get(f"{url}/{entry.number}/correct").status_code == 403
+    for path in ("/void", "/unvoid", "/correct"):
+        assert client.post(f"{url}/{entry.number}{path}", data={"reason": "x"}).status_code == 403, path
+    assert client.post(f"{url}/{entry.id}/exclude", data={"reason": "x"}).status_code == 403
+    assert client.post(f"{url}/exclude", data={"reason": "x"}).status_code == 403
+    client.post("/logout")
+    login(client, "mallory", "mallory-password-1")
+    for path in ("", f"/{entry.number}", f"/{entry.number}/correct", "/exclude"):
+        assert client.get(url + path).status_code == 404, path
+    assert client.post(f"{url}/{entry.number}/void", data={"reason": "x"}).status_code == 404
