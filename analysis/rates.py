@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.index import IndexValue, item_index
 from analysis.numbers import percent, percent_of, wilson_interval
-from analysis.uncertainty import margin_of_error
+from analysis.uncertainty import interval_sides, max_margin_of_error
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Rate:
     dont_know_count: int
     dont_know_policy: str
     small_sample: bool
-    population: int | None = None  # for the finite-population correction of the margin of error
+    population: int | None = None  # for the finite-population correction of the maximum margin
 
     @property
     def value(self) -> float | None:
@@ -61,13 +61,25 @@ class Rate:
         return wilson_interval(self.numerator, self.denominator)
 
     @property
-    def margin(self) -> float | None:
-        """Margin of error at 95% (normal approximation, finite-population corrected)."""
-        return margin_of_error(self.numerator, self.denominator, self.population)
+    def interval_sides(self) -> tuple[float, float] | None:
+        """How far the 95% interval reaches below and above the rate, as fractions (not symmetric)."""
+        bounds = self.interval
+        return None if bounds is None else interval_sides(self.value, bounds)
 
     @property
-    def margin_percent(self) -> str | None:
-        return percent_of(self.margin, 1)
+    def interval_sides_percent(self) -> tuple[str, str] | None:
+        """The two sides in percentage points, each rounded half up from its exact value."""
+        sides = self.interval_sides
+        return None if sides is None else (percent_of(sides[0]), percent_of(sides[1]))
+
+    @property
+    def max_margin(self) -> float | None:
+        """The margin at p = 0.5 for this n (finite-population corrected): the conventional survey figure."""
+        return max_margin_of_error(self.denominator, self.population)
+
+    @property
+    def max_margin_percent(self) -> str | None:
+        return percent_of(self.max_margin)
 
     @property
     def interval_percent(self) -> tuple[str, str] | None:

@@ -3,6 +3,11 @@ correlations, KMO and Bartlett's test of sphericity.
 
 Items are numeric scores (option scores); respondents with any item missing are left out
 (listwise deletion, as SPSS's RELIABILITY and FACTOR procedures do by default).
+
+Both are held back on too few complete respondents rather than printed with a reassuring band: α
+below ``MIN_RESPONDENTS_FOR_ALPHA`` (30; the smallest sample simulation studies find α estimable from,
+and only for strongly correlated items: Yurdugül 2008, reviewed by Bujang et al. 2018), KMO and
+Bartlett below max(30, 5 × items). docs/analysis.md gives the sources.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 MIN_ITEMS_FOR_FACTOR_CHECKS = 3
+MIN_RESPONDENTS_FOR_ALPHA = 30  # complete respondents; below it α, α-if-deleted and item–total r are held back
 
 
 @dataclass(frozen=True)
@@ -28,11 +34,17 @@ class ItemStat:
 
 @dataclass(frozen=True)
 class ScaleReliability:
-    """α and item statistics of a scale, with the n of complete respondents."""
+    """α and item statistics of a scale, with the n of complete respondents.
+
+    ``held_back`` says the figures are ``None`` because n is below ``min_n``, not because α is undefined
+    (a constant item, fewer than two items), so readers can be told why there is no α.
+    """
 
     n: int
     alpha: float | None
     items: list[ItemStat]
+    held_back: bool = False
+    min_n: int = MIN_RESPONDENTS_FOR_ALPHA
 
 
 @dataclass(frozen=True)
@@ -73,16 +85,19 @@ def cronbach_alpha(items: pd.DataFrame) -> float | None:
     return _alpha_from_covariance(np.cov(complete.to_numpy(dtype=float), rowvar=False))
 
 
-def scale_reliability(items: pd.DataFrame) -> ScaleReliability:
-    """α of the whole scale, and for each item α without it and its correlation with the rest.
+def scale_reliability(items: pd.DataFrame, min_n: int = MIN_RESPONDENTS_FOR_ALPHA) -> ScaleReliability:
+    """α of the whole scale, and for each item α without it and its correlation with the rest; all held
+    back (``None``, ``held_back=True``) when fewer than ``min_n`` respondents answered every item.
 
     Everything follows from one covariance matrix of the complete rows, so a million respondents
     cost one pass over the data, not one per item.
     """
     complete = items.dropna()
     keys, n = list(complete.columns), len(complete)
+    if len(keys) >= 2 and n < min_n:
+        return ScaleReliability(n, None, [ItemStat(key, None, None) for key in keys], True, min_n)
     if n < 2 or len(keys) < 2:
-        return ScaleReliability(n, None, [ItemStat(key, None, None) for key in keys])
+        return ScaleReliability(n, None, [ItemStat(key, None, None) for key in keys], min_n=min_n)
     cov = np.atleast_2d(np.cov(complete.to_numpy(dtype=float), rowvar=False))
     stats_ = []
     for i, key in enumerate(keys):
@@ -93,7 +108,7 @@ def scale_reliability(items: pd.DataFrame) -> ScaleReliability:
         denominator = np.sqrt(cov[i, i] * rest_variance)
         item_total = float(covariance / denominator) if n > 2 and denominator > 0 else None
         stats_.append(ItemStat(key, alpha_without, item_total))
-    return ScaleReliability(n, _alpha_from_covariance(cov), stats_)
+    return ScaleReliability(n, _alpha_from_covariance(cov), stats_, min_n=min_n)
 
 
 def enough_for_factor_checks(n_items: int, n_respondents: int) -> bool:

@@ -332,16 +332,26 @@ def _counts_sheet(book: _Book, data: dict) -> None:
 
 RATE_COLUMNS = [
     "number", "question", "name", "rate", "percent", "numerator", "denominator",
-    "ci_low", "ci_high", "margin", "small_sample", "definition",
+    "ci_low", "ci_high", "ci_below", "ci_above", "max_margin", "small_sample", "definition",
 ]  # fmt: skip
 
 
+def _points(share: float | None) -> float | None:
+    """A share of 1 as percentage points (0.561 → 56.1), for the columns headed "个百分点"."""
+    return None if share is None else share * 100
+
+
 def _write_rate(book: _Book, ws: Worksheet, row: int, number: str, text: str, rate: dict) -> None:
+    """One rate with its interval, the interval's two sides and the maximum margin (p = 0.5), the latter
+    three in percentage points: a 100% rate has a zero upper side, never a "±0" margin."""
     ci = rate.get("ci95") or [None, None]
+    sides = rate.get("ci95_half_widths") or [None, None]
     small = book.label("yes") if rate.get("small_sample") else ""
     values = [number, text, rate["name"], rate["value"], _number(rate["percent"]), rate["numerator"],
-              rate["denominator"], ci[0], ci[1], rate["margin_of_error"], small, rate["definition"]]  # fmt: skip
-    formats = [None, book.wrap, None, book.pct, book.dec1, None, None, book.pct, book.pct, book.pct, None, book.wrap]
+              rate["denominator"], ci[0], ci[1], _points(sides[0]), _points(sides[1]),
+              _points(rate["max_margin_of_error"]), small, rate["definition"]]  # fmt: skip
+    formats = [None, book.wrap, None, book.pct, book.dec1, None, None, book.pct, book.pct, book.dec1, book.dec1,
+               book.dec1, None, book.wrap]  # fmt: skip
     for col, (value, fmt) in enumerate(zip(values, formats, strict=True)):
         _cell(ws, row, col, value, fmt)
 
@@ -365,22 +375,26 @@ def _rates_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> None:
         _cell(ws, row, 3, overall.get("value"), book.pct)
         _cell(ws, row, 4, _number(overall.get("percent")), book.dec1)
         row += 1
-    row += 1
-    book.headers(ws, row, ["dimension", "rate", "percent", "index", "alpha", "questions"])
+    ws.write_string(row, 0, book.label("margin_note"))
+    row += 2
+    book.headers(ws, row, ["dimension", "rate", "percent", "index", "alpha", "alpha_n", "questions"])
     for dimension in data["dimensions"]:
         row += 1
         keys = "、".join(str(questions[k]["number"]) if k in questions else k for k in dimension["questions"])
         values = [dimension["name"], dimension["value"], _number(dimension["percent"]), dimension["index"],
-                  dimension["alpha"], keys]  # fmt: skip
-        for col, (value, fmt) in enumerate(zip(values, [None, book.pct, book.dec1, book.dec1, book.dec2, None],
-                                               strict=True)):  # fmt: skip
+                  dimension["alpha"], dimension.get("alpha_n"), keys]  # fmt: skip
+        formats = [None, book.pct, book.dec1, book.dec1, book.dec2, None, None]
+        for col, (value, fmt) in enumerate(zip(values, formats, strict=True)):
             _cell(ws, row, col, value, fmt)
+    if any(d.get("alpha_held_back") for d in data["dimensions"]):
+        row += 1
+        ws.write_string(row, 0, book.label("alpha_held_back"))
     row += 2
     ws.write_string(row, 0, book.label("overall_index"), book.header)
     _cell(ws, row, 1, data.get("overall_index"), book.dec1)
     ws.freeze_panes(1, 0)
-    for col, width in enumerate([8, 36, 14, 10, 10, 10, 10, 12, 12, 12, 10, 60]):
-        ws.set_column(col, col, width, book.wrap if col in (1, 11) else None)
+    for col, width in enumerate([8, 36, 14, 10, 10, 10, 10, 12, 12, 12, 12, 12, 10, 60]):
+        ws.set_column(col, col, width, book.wrap if col in (1, 13) else None)
     if rated:
         chart = book.wb.add_chart({"type": "bar"})
         name = ws.get_name()
@@ -454,33 +468,35 @@ def _breakdown_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> Non
         ws.write_string(row, 0, f"{book.label('group')}: {breakdown['group']['text']}", book.title)
         row += 1
         keys = [k for k in questions if any(k in r["rates"] for r in breakdown["rows"])]
-        ws.write_string(row, 0, book.label("group"), book.header)
-        ws.write_string(row, 1, book.label("respondents"), book.header)
+        first = 3  # group, respondents, index, then two columns per rated question
+        for col, key in enumerate(["group", "respondents", "index"]):
+            ws.write_string(row, col, book.label(key), book.header)
         for i, key in enumerate(keys):
             q = questions[key]
-            ws.merge_range(row, 2 + 2 * i, row, 3 + 2 * i, f"{q['number']}. {q['text']}", book.header)
+            ws.merge_range(row, first + 2 * i, row, first + 1 + 2 * i, f"{q['number']}. {q['text']}", book.header)
         row += 1
-        ws.write_blank(row, 0, None, book.header)
-        ws.write_blank(row, 1, None, book.header)
+        for col in range(first):
+            ws.write_blank(row, col, None, book.header)
         for i in range(len(keys)):
-            ws.write_string(row, 2 + 2 * i, book.label("rate"), book.header)
-            ws.write_string(row, 3 + 2 * i, book.label("n"), book.header)
+            ws.write_string(row, first + 2 * i, book.label("rate"), book.header)
+            ws.write_string(row, first + 1 + 2 * i, book.label("n"), book.header)
         for group_row in breakdown["rows"]:
             row += 1
             ws.write_string(row, 0, group_row["text"])
             ws.write_number(row, 1, group_row["respondents"])
+            _cell(ws, row, 2, group_row.get("index"), book.dec1)
             for i, key in enumerate(keys):
                 rate = group_row["rates"].get(key)
                 if rate:
-                    _cell(ws, row, 2 + 2 * i, rate["value"], book.pct)
-                    _cell(ws, row, 3 + 2 * i, rate["denominator"])
+                    _cell(ws, row, first + 2 * i, rate["value"], book.pct)
+                    _cell(ws, row, first + 1 + 2 * i, rate["denominator"])
         row += 1
         ws.write_string(row, 0, book.label("p_value"), book.header)
         for i, key in enumerate(keys):
             test = breakdown["tests"].get(key)
             if test:
-                _cell(ws, row, 2 + 2 * i, test["p_value"], book.dec4)
-                ws.write_string(row, 3 + 2 * i, str(test["method"]))
+                _cell(ws, row, first + 2 * i, test["p_value"], book.dec4)
+                ws.write_string(row, first + 1 + 2 * i, book.label(f"method_{test['method']}"))
         row = _distribution_tests(book, ws, row + 2, breakdown, questions) + 2
 
 
@@ -493,7 +509,7 @@ def _distribution_tests(book: _Book, ws: Worksheet, row: int, breakdown: dict, q
         row += 1
         q = questions.get(key)
         ws.write_string(row, 0, f"{q['number']}. {q['text']}" if q else key)
-        ws.write_string(row, 1, str(test["method"]))
+        ws.write_string(row, 1, book.label(f"method_{test['method']}"))
         _cell(ws, row, 2, test.get("statistic"), book.dec2)
         _cell(ws, row, 3, test.get("df"))
         _cell(ws, row, 4, test.get("p_value"), book.dec4)
@@ -507,10 +523,11 @@ def _reliability_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> N
     reliability = data["reliability"]
     scale, bartlett = reliability["scale"], reliability["bartlett"]
     book.headers(ws, 0, ["figure", "value"])
+    band = scale and scale["band"]
     rows: list[tuple[str, Any, Any]] = [
         ("alpha", scale and scale["alpha"], book.dec2),
-        ("band", scale and scale["band"], None),
-        ("n", scale and scale["n"], None),
+        ("band", band and book.label(f"band_{band}"), None),
+        ("alpha_n", scale and scale["n"], None),
         ("kmo", reliability["kmo"], book.dec2),
         ("bartlett_chi2", bartlett and bartlett["chi_square"], book.dec2),
         ("df", bartlett and bartlett["df"], None),
@@ -521,9 +538,16 @@ def _reliability_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> N
         ws.write_string(row, 0, book.label(key))
         _cell(ws, row, 1, value, fmt)
     ws.freeze_panes(1, 0)
+    row = len(rows) + 1
+    if scale and scale.get("held_back"):
+        ws.write_string(row, 0, book.label("alpha_held_back"))
+        row += 1
+    if reliability["kmo"] is None:
+        ws.write_string(row, 0, book.label("kmo_held_back"))
+        row += 1
     if not scale:
         return
-    row = len(rows) + 2
+    row += 1
     book.headers(ws, row, ["question", "alpha_if_deleted", "item_total"])
     for item in scale["items"]:
         row += 1

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from analysis.rates import Rate
+from analysis.reliability import ScaleReliability, alpha_band
 from analysis.scoring import Wording
 
 
@@ -73,3 +74,42 @@ def say(wording: Wording | str) -> str:
             value = _("；").join(say(part) for part in value)
         values[name] = value
     return _(wording.message, **values) if values else _(wording.message)
+
+
+def alpha_band_name(alpha: float | None) -> str:
+    """The usual reading of an α in words (很好, 好, 可接受, 勉强, 差); empty when there is no α."""
+    names = {
+        "excellent": _("很好"),
+        "good": _("好"),
+        "acceptable": _("可接受"),
+        "questionable": _("勉强"),
+        "poor": _("差"),
+    }
+    return names.get(alpha_band(alpha) or "", "")
+
+
+def alpha_sentence(scale: ScaleReliability | None) -> str | None:
+    """The scale's reliability in one sentence: α with its reading, items and n; or, when α is held back
+    for too few complete respondents (``ScaleReliability.held_back``) or undefined, why there is none.
+
+    The results page, workbook and report all say it this way, so no reader sees "α = 0.945（很好）" on
+    three respondents. ``None`` when the questionnaire has no scale (fewer than two scored items).
+    """
+    if scale is None:
+        return None
+    if scale.held_back:
+        return _(
+            "完整作答的问卷只有 %(n)d 份（少于 %(min)d 份），样本太少，"
+            "不计算 Cronbach α、删除该题后的 α 和校正的项总相关。",
+            n=scale.n,
+            min=scale.min_n,
+        )
+    if scale.alpha is None:
+        return _("各题得分没有差异，无法计算 Cronbach α。")
+    return _(
+        "整体量表 Cronbach α = %(a)s（%(band)s），%(k)d 题，完整作答 %(n)d 份。",
+        a=f"{scale.alpha:.3f}",
+        band=alpha_band_name(scale.alpha),
+        k=len(scale.items),
+        n=scale.n,
+    )

@@ -12,14 +12,14 @@ from analysis.results import Results
 from survey.models import Questionnaire
 from survey.presenting import rate_definition, rate_name
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: margin_of_error replaced by ci95_half_widths and max_margin_of_error
 
 
 def rate_dict(rate: Rate | None) -> dict[str, Any] | None:
-    """A rate with its definition, n, exact counts, interval and margin."""
+    """A rate with its definition, n, exact counts, its interval with both sides, and the maximum margin."""
     if rate is None:
         return None
-    interval = rate.interval
+    interval, sides = rate.interval, rate.interval_sides
     return {
         "question": rate.question_key,
         "name": rate_name(rate),
@@ -29,7 +29,8 @@ def rate_dict(rate: Rate | None) -> dict[str, Any] | None:
         "value": rate.value,
         "percent": rate.percent,
         "ci95": list(interval) if interval else None,
-        "margin_of_error": rate.margin,
+        "ci95_half_widths": list(sides) if sides else None,
+        "max_margin_of_error": rate.max_margin,
         "small_sample": rate.small_sample,
         "positive_options": rate.positive_options,
         "dont_know_options": rate.dont_know_options,
@@ -70,6 +71,8 @@ def _reliability_dict(results: Results) -> dict[str, Any]:
             "n": scale.n,
             "alpha": scale.alpha,
             "band": alpha_band(scale.alpha),
+            "held_back": scale.held_back,
+            "min_n": scale.min_n,
             "items": [i.__dict__.copy() for i in scale.items],
         },
         "kmo": None if validity is None else validity.kmo,
@@ -93,6 +96,7 @@ def _breakdowns(results: Results) -> list[dict[str, Any]]:
                     "key": row.key,
                     "text": row.text,
                     "respondents": row.respondents,
+                    "index": row.index,
                     "rates": {r.question_key: rate_dict(r) for r in row.rates if r},
                 }
                 for row in b.rows
@@ -157,6 +161,8 @@ def results_dict(questionnaire: Questionnaire, results: Results, text_limit: int
                 "percent": d.percent,
                 "index": d.index,
                 "alpha": d.reliability.alpha if d.reliability else None,
+                "alpha_n": d.reliability.n if d.reliability else None,
+                "alpha_held_back": bool(d.reliability and d.reliability.held_back),
             }
             for d in results.dimensions
         ],

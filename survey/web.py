@@ -19,7 +19,7 @@ from survey import pow
 from survey.capture import Refused
 from survey.conditions import answer_keys
 from survey.extensions import chosen_language, db, login_manager
-from survey.presenting import quoted_list, rate_definition, rate_name
+from survey.presenting import alpha_band_name, alpha_sentence, quoted_list, rate_definition, rate_name
 
 # No inline script, no inline style attribute, nothing from another origin. ``worker-src`` names the
 # proof-of-work worker (static/js/pow.js). Framing: only by our own pages (the builder shows the phone
@@ -159,7 +159,8 @@ def init_web(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals.update(percent=percent, current_locale=lambda: str(get_locale()))
     app.jinja_env.filters["quoted_list"] = quoted_list
-    app.jinja_env.globals.update(rate_name=rate_name, rate_definition=rate_definition)
+    app.jinja_env.globals.update(rate_name=rate_name, rate_definition=rate_definition, alpha_sentence=alpha_sentence)
+    app.jinja_env.globals.update(alpha_band_name=alpha_band_name)
     app.jinja_env.globals.update(
         condition_index=condition_index,
         describe_condition=describe_condition,

@@ -205,7 +205,9 @@ def workbook_labels() -> dict[str, str]:
             "完整作答的问卷少于 %(min)d 份，样本太少，不计算克朗巴赫α、删除该题后的α和校正的题总相关。",
             min=MIN_RESPONDENTS_FOR_ALPHA,
         ),
-        "kmo_held_back": _("题目或完整作答的问卷太少（至少 3 题，且问卷数不少于题数的 5 倍和 30 份），不计算 KMO 与 Bartlett 检验。"),
+        "kmo_held_back": _(
+            "题目或完整作答的问卷太少（至少 3 题，且问卷数不少于题数的 5 倍和 30 份），不计算 KMO 与 Bartlett 检验。"
+        ),
         "method_chi2": _("卡方检验"),
         "method_fisher": _("Fisher 精确检验"),
         "kmo": "KMO",

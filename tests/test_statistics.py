@@ -13,12 +13,14 @@ from factor_analyzer.factor_analyzer import calculate_bartlett_sphericity, calcu
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from analysis.association import association_test
 from analysis.index import item_index, mean_index
 from analysis.numbers import wilson_interval
-from analysis.reliability import alpha_band, cronbach_alpha, scale_reliability, sphericity
-from analysis.uncertainty import margin_of_error, required_sample
+from analysis.rates import Rate
+from analysis.reliability import MIN_RESPONDENTS_FOR_ALPHA, alpha_band, cronbach_alpha, scale_reliability, sphericity
+from analysis.uncertainty import interval_sides, margin_of_error, max_margin_of_error, required_sample
 
 # fmt: off
 FIVE = {"key": "q", "storage": "one", "options": [
@@ -42,6 +44,79 @@ def test_margin_of_error_by_hand():
     assert margin_of_error(90, 100, population=1000) == pytest.approx(1.959963984540054 * 0.03 * math.sqrt(900 / 999))
     assert margin_of_error(0, 0) is None
     assert margin_of_error(6, 6, population=6) == 0  # a census has no sampling error
+
+
+def rate_of(successes: int, n: int, population: int | None = None) -> Rate:
+    return Rate("q", "1", "satisfaction", None, successes, n, ["满意"], [], 0, "exclude", n < 30, population)
+
+
+def test_a_100_percent_rate_has_a_one_sided_interval_not_a_zero_margin():
+    # 3 of 3: Wilson's low end is n/(n + z²) = 3/(3 + 3.8415) = 0.4385; the high end is exactly 1
+    z = 1.959963984540054
+    rate = rate_of(3, 3)
+    assert rate.interval == pytest.approx((3 / (3 + z * z), 1.0), abs=1e-15)
+    assert rate.interval == pytest.approx(proportion_confint(3, 3, alpha=0.05, method="wilson"), abs=1e-12)
+    assert rate.interval_percent == ("43.9", "100.0")
+    assert rate.interval_sides == pytest.approx((1 - 3 / (3 + z * z), 0.0), abs=1e-15)
+    assert rate.interval_sides_percent == ("56.1", "0.0")
+    # the margin at p = 0.5 depends on n alone: 1.96 × √(0.25/3) = 0.5658
+    assert rate.max_margin == pytest.approx(z * math.sqrt(0.25 / 3))
+    assert rate.max_margin_percent == "56.6"
+    assert margin_of_error(3, 3) == 0  # what the page used to print as "±0.0": never shown any more
+
+
+@pytest.mark.parametrize(
+    "successes,n,sides,max_margin",
+    [(0, 5, ("0.0", "43.4"), "43.8"), (4, 5, ("42.4", "16.4"), "43.8"), (45, 50, ("11.4", "5.7"), "13.9")],
+)
+def test_interval_sides_by_hand(successes, n, sides, max_margin):
+    # 4 of 5: Wilson 0.37553–0.96378 (statsmodels), so 80 − 37.553 = 42.4 and 96.378 − 80 = 16.4 points;
+    # 45 of 50: 0.78640–0.95652 around 90: 11.4 below, 5.7 above; 1.96 × √(0.25/50) = 13.9
+    rate = rate_of(successes, n)
+    low, high = proportion_confint(successes, n, alpha=0.05, method="wilson")
+    assert rate.interval_sides == pytest.approx((successes / n - low, high - successes / n), abs=1e-12)
+    assert rate.interval_sides_percent == sides
+    assert rate.max_margin_percent == max_margin
+
+
+def test_max_margin_is_what_the_required_sample_plans_for():
+    assert max_margin_of_error(385) == pytest.approx(0.049944, abs=1e-6)  # ±5 points needs 385 …
+    assert max_margin_of_error(384) > 0.05  # … and 384 is one too few
+    for margin, population in [(0.05, None), (0.03, None), (0.05, 10_000), (0.05, 500), (0.03, 2000)]:
+        n = required_sample(margin, population)
+        assert max_margin_of_error(n, population) <= margin < max_margin_of_error(n - 1, population)
+    assert max_margin_of_error(100, population=1000) == pytest.approx(0.098 * math.sqrt(900 / 999), abs=1e-4)
+    assert max_margin_of_error(0) is None and rate_of(0, 0).interval_sides is None
+    assert rate_of(0, 0).max_margin is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=3000), st.integers(min_value=1, max_value=3000))
+def test_sides_add_up_to_the_interval_and_the_max_margin_bounds_the_normal_one(successes, n):
+    successes = min(successes, n)
+    low, high = wilson_interval(successes, n)
+    below, above = interval_sides(successes / n, (low, high))
+    assert below >= 0 and above >= 0 and below + above == pytest.approx(high - low, abs=1e-12)
+    assert max_margin_of_error(n) >= margin_of_error(successes, n) - 1e-15
+
+
+def test_alpha_is_held_back_below_30_complete_respondents(survey_items):
+    complete = survey_items.dropna()
+    assert MIN_RESPONDENTS_FOR_ALPHA == 30
+    few = scale_reliability(complete.iloc[:29])
+    assert few.held_back and few.n == 29 and few.alpha is None and few.min_n == 30
+    assert [(i.alpha_if_deleted, i.corrected_item_total) for i in few.items] == [(None, None)] * 6
+    # missing answers count against n: 31 rows, 2 incomplete, leave 29 complete
+    with_gaps = pd.concat([complete.iloc[:29], survey_items.iloc[[3, 50]]])
+    assert scale_reliability(with_gaps).held_back
+    enough = scale_reliability(complete.iloc[:30])
+    expected, _ci = pingouin.cronbach_alpha(complete.iloc[:30])
+    assert not enough.held_back and enough.alpha == pytest.approx(expected, abs=1e-12)
+    assert all(i.alpha_if_deleted is not None for i in enough.items)
+    # three respondents in full agreement would read "很好"; it is held back, not banded
+    three = pd.DataFrame({"a": [100, 80, 30], "b": [100, 80, 0], "c": [80, 80, 30]})
+    assert cronbach_alpha(three) > 0.9 and scale_reliability(three).alpha is None
+    assert not scale_reliability(complete[["i0"]]).held_back  # one item: no scale at all, not "too few people"
 
 
 def test_index_by_hand():
@@ -172,3 +247,21 @@ def test_breakdown_index_and_distribution_by_hand():
     table = [[1, 1, 0, 0, 0, 1], [0, 0, 2, 0, 1, 0]]
     expected = stats.chi2_contingency(np.array(table)[:, [0, 1, 2, 4, 5]], correction=False)
     assert breakdown.distribution_tests["q"].p_value == pytest.approx(expected[1])
+
+
+def test_results_page_holds_alpha_back_for_three_respondents(app, logged_in, evaluator):
+    import random
+
+    from survey.demo import _answer
+    from tests.helpers import make_project, published
+
+    questionnaire = published(make_project(evaluator), "public_safety")
+    _answer(questionnaire, random.Random(1), 3)
+    html = logged_in.get(f"/desk/questionnaires/{questionnaire.id}/results").data.decode()
+    section = html[html.index('id="reliability"') :]
+    section = section[: section.index("</section>")]
+    assert "（少于 30 份），样本太少，不计算 Cronbach α、删除该题后的 α 和校正的项总相关。" in section
+    assert "Cronbach α =" not in section and "删除该题后的 α</th>" not in section
+    assert not any(f"（{band}）" in section for band in ("很好", "好", "可接受", "勉强", "差"))
+    dimensions = html[html.index('id="dimensions"') :]
+    assert "完整作答少于 30 份的维度不计算 α" in dimensions[: dimensions.index("</section>")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -98,6 +99,103 @@ def test_workbook_in_english(app, logged_in, answered):
     body = logged_in.get(f"/desk/questionnaires/{answered.id}/results.xlsx?lang=en").data
     names = openpyxl.load_workbook(io.BytesIO(body)).sheetnames
     assert len(names) == 6 and "比率" not in names
+
+
+def test_workbook_in_english_from_a_chinese_desk(app, logged_in, answered):
+    body = logged_in.get(f"/desk/questionnaires/{answered.id}/results.xlsx?language=en").data
+    names = openpyxl.load_workbook(io.BytesIO(body)).sheetnames
+    assert len(names) == 6 and not any(name in names for name in SHEETS)
+    page = logged_in.get(f"/desk/questionnaires/{answered.id}/results").data.decode()
+    assert f"/desk/questionnaires/{answered.id}/results.xlsx?language=en" in page  # the other language, linked
+
+
+ALLOWED_LATIN = {"KMO", "Bartlett", "Wilson", "Fisher"}  # names of statistics, printed as is in Chinese texts
+
+
+def latin_words(text: str) -> set[str]:
+    """Words of two or more Latin letters, other than the names of statistics (n, p, N and Q1 are symbols)."""
+    return set(re.findall(r"[A-Za-z]{2,}", text)) - ALLOWED_LATIN
+
+
+@pytest.fixture
+def grouped(app, evaluator):
+    """A questionnaire with respondent groups (breakdowns and their tests) and enough answers for α."""
+    questionnaire = published(make_project(evaluator), "three_rates")
+    _answer(questionnaire, random.Random(4), 120)
+    return questionnaire
+
+
+def test_chinese_workbook_from_an_english_desk_has_no_english_labels(app, logged_in, grouped):
+    logged_in.get("/desk/?lang=en")
+    page = logged_in.get(f"/desk/questionnaires/{grouped.id}/results").data.decode()
+    assert '<html lang="en"' in page  # the desk now speaks English
+    assert f"/desk/questionnaires/{grouped.id}/results.xlsx?language=zh" in page
+    body = logged_in.get(f"/desk/questionnaires/{grouped.id}/results.xlsx?language=zh").data
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    assert book.sheetnames == SHEETS
+    data = results_dict(grouped, questionnaire_results(grouped))
+    assert data["breakdowns"] and data["reliability"]["scale"]["band"]  # the sheets have tests and an α reading
+    words = {}
+    for sheet in book:
+        rows = sheet.iter_rows(values_only=True)
+        if sheet.title == "原始数据":
+            header = next(rows)
+            meta = [header.index(name) for name in ("渠道", "状态")]
+            cells = list(header) + [row[i] for row in rows for i in meta]
+        else:
+            cells = [cell for row in rows for cell in row]
+        for cell in cells:
+            if isinstance(cell, str) and latin_words(cell):
+                words.setdefault(sheet.title, set()).update(latin_words(cell))
+    assert words == {}
+    reliability = {row[0]: row[1] for row in book["信度"].iter_rows(values_only=True) if row[0]}
+    assert reliability["信度评价"] in ("很好", "好", "可接受", "勉强", "差")
+    tests = [row[4] for row in book["分组"].iter_rows(values_only=True) if row[0] == "p 值"]
+    assert tests and set(tests) <= {"卡方检验", "Fisher 精确检验", None}
+
+
+def test_rates_sheet_states_interval_sides_and_the_maximum_margin(app, logged_in, answered):
+    book = openpyxl.load_workbook(io.BytesIO(_download(logged_in, answered)))
+    data = results_dict(answered, questionnaire_results(answered))
+    rates = book["比率"]
+    header = [c.value for c in rates[1]]
+    assert "误差幅度" not in header
+    below, above = header.index("区间下侧（个百分点）"), header.index("区间上侧（个百分点）")
+    widest = header.index("最大误差范围（p = 0.5，个百分点）")
+    rows = {str(r[0]): r for r in rates.iter_rows(min_row=2, values_only=True) if r[0] is not None}
+    for question in data["questions"]:
+        rate = question["rate"]
+        if rate:
+            row = rows[str(question["number"])]
+            assert row[below] == pytest.approx(rate["ci95_half_widths"][0] * 100)
+            assert row[above] == pytest.approx(rate["ci95_half_widths"][1] * 100)
+            assert row[widest] == pytest.approx(rate["max_margin_of_error"] * 100)
+    assert rates.cell(2, widest + 1).number_format == "0.0"
+    assert any("最大误差范围 = 1.96 × √(0.25 ÷ n)" in str(r[0]) for r in rates.iter_rows(values_only=True))
+
+
+def test_workbook_holds_alpha_back_for_three_respondents(app, logged_in, evaluator):
+    questionnaire = published(make_project(evaluator), "public_safety")
+    _answer(questionnaire, random.Random(1), 3)
+    book = openpyxl.load_workbook(io.BytesIO(_download(logged_in, questionnaire)))
+    rows = [row for row in book["信度"].iter_rows(values_only=True) if row[0]]
+    figures = {row[0]: row[1] for row in rows}
+    assert figures["克朗巴赫α"] is None and figures["信度评价"] is None and figures["完整作答份数"] <= 3
+    assert any("少于 30 份，样本太少，不计算克朗巴赫α" in row[0] for row in rows)
+    items = [row for row in rows if str(row[0])[:1].isdigit()]
+    assert items and all(row[1] is None and row[2] is None for row in items)
+
+
+def test_breakdown_sheet_has_each_groups_index(app, logged_in, grouped):
+    book = openpyxl.load_workbook(io.BytesIO(_download(logged_in, grouped)))
+    data = results_dict(grouped, questionnaire_results(grouped))
+    sheet = list(book["分组"].iter_rows(values_only=True))
+    for breakdown in data["breakdowns"]:
+        top = sheet.index(next(r for r in sheet if r[0] == f"分组: {breakdown['group']['text']}"))
+        assert sheet[top + 1][:3] == ("分组", "人数", "满意度指数")
+        for offset, row in enumerate(breakdown["rows"], start=top + 3):
+            assert sheet[offset][:2] == (row["text"], row["respondents"])
+            assert sheet[offset][2] == (None if row["index"] is None else pytest.approx(row["index"]))
 
 
 def test_other_evaluator_gets_404(app, client, answered, other_evaluator):
