@@ -16,14 +16,15 @@ import datetime as dt
 from typing import Any
 
 import weasyprint
-from flask import render_template
-from flask_babel import format_datetime, get_locale, get_timezone
+from flask import current_app, render_template
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from analysis.results import Results
 from survey.definition import numbered_sections
 from survey.indicator_sheet import sheet, table_of
 from survey.localize import localize_definition
+from survey.localtime import local_text, time_label
 from survey.models import Questionnaire
 from survey.posters import FONT_FILES, _fonts_dir, _url_fetcher
 from survey.presenting import rate_definition, rate_name
@@ -35,6 +36,7 @@ from survey.report_text import (
     render_report,
     report_context,
     template_for,
+    tidy,
 )
 from survey.reporting import channel_counts, channel_label, questionnaire_results
 from survey.review import excluded, review_log
@@ -46,7 +48,6 @@ LABEL_WIDTH = 230
 BAR_WIDTH = CHART_WIDTH - LABEL_WIDTH - 60
 ROW_HEIGHT = 22
 CHINESE_NUMERALS = "一二三四五六七八九十"
-BEIJING_ZONES = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC"}
 
 
 def _render(template: str, **context: Any) -> bytes:
@@ -158,15 +159,16 @@ def headings(numbers: dict[str, str]) -> dict[str, str]:
     return {key: f"{numeral}、" if chinese else f"{numeral}. " for key, numeral in numbers.items()}
 
 
-def zone_label() -> str:
-    """How the report names the zone its times are in: 北京时间 for China's zone, else the zone's name."""
-    zone = str(get_timezone())
-    return _("北京时间") if zone in BEIJING_ZONES else zone
+def definition_text(rate) -> str:
+    """A rate's definition under the report's 口径 heading: without its own "口径：" lead, spaced as Chinese."""
+    text = tidy(rate_definition(rate))
+    lead = _("口径：")
+    return text[len(lead) :] if text.startswith(lead) else text
 
 
 def local_time(moment: dt.datetime | None) -> str:
-    """A stored (naive UTC) time in the app's zone (``BABEL_DEFAULT_TIMEZONE``), to the minute."""
-    return format_datetime(moment, "yyyy-MM-dd HH:mm") if moment else ""
+    """A stored (UTC) time on the project's clock, to the minute, as every export writes it."""
+    return local_text(moment, pattern="%Y-%m-%d %H:%M")
 
 
 def _report_text(questionnaire: Questionnaire) -> list[str]:
@@ -207,14 +209,15 @@ def report_pdf(questionnaire: Questionnaire) -> bytes:
             option_charts=_option_charts(results),
             rates=[s.rate for s in results.questions if s.rate is not None],
             rate_name=rate_name,
-            rate_definition=rate_definition,
+            rate_definition=definition_text,
+            small_n=current_app.config["SMALL_SAMPLE_N"],
             indicators=indicators,
             text_answers=texts,
             number=numbers,
             heading=headings(numbers),
-            zone_label=zone_label(),
+            time_labels={"submitted": time_label(_("提交时间")), "decided": time_label(_("时间"))},
             local_time=local_time,
-            excluded=excluded(questionnaire),
+            excluded=excluded(questionnaire, limit=None),  # the report lists every exclusion
             review_log=review_log(questionnaire),
             actions={"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复")},
         )

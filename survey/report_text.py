@@ -19,6 +19,7 @@ import traceback
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
@@ -26,6 +27,8 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from sqlalchemy.exc import IntegrityError
 
 from analysis.indicators import leaves, score_table, validate_table
+from analysis.mean_interval import mean_interval
+from analysis.numbers import percent_of
 from analysis.scoring import D, RuleError, get_rule
 from survey.extensions import db
 from survey.indicator_links import LinkError, link_of, link_value
@@ -39,38 +42,43 @@ MAX_TEMPLATE_CHARS = 20_000
 
 DEFAULT_TEMPLATE = """\
 {% if issued is not none %}
-本次共发放问卷{{ issued }}份，回收{{ returned }}份，有效问卷{{ valid }}份
-{%- if excluded %}（剔除无效问卷{{ excluded }}份）{% endif %}
+本次调查共发放问卷{{ issued }}份，回收{{ returned }}份，其中有效问卷{{ valid }}份
+{%- if excluded %}（剔除无效问卷{{ excluded }}份
+{%- if exclusion_summary %}，其中{{ exclusion_summary }}{% endif %}）{% endif %}
 {%- if return_rate %}，回收率为{{ return_rate }}%，有效回收率为{{ valid_rate }}%{% endif %}。
 {% else %}
-本次共回收问卷{{ returned }}份，有效问卷{{ valid }}份
-{%- if excluded %}（剔除无效问卷{{ excluded }}份）{% endif %}。
+本次调查共回收问卷{{ returned }}份，其中有效问卷{{ valid }}份
+{%- if excluded %}（剔除无效问卷{{ excluded }}份
+{%- if exclusion_summary %}，其中{{ exclusion_summary }}{% endif %}）{% endif %}。
 {% endif %}
 
 {% if overall and overall.percent %}
-经统计，总体满意度为{{ overall.percent }}%。{{ overall.definition }}
+经统计，总体满意度为{{ overall.percent }}%（{{ overall.basis }}
+{%- if overall.ci_low %}；95%置信区间为{{ overall.ci_low }}%～{{ overall.ci_high }}%
+{%- if overall.conservative %}，按各题置信区间上下限的平均计算，为保守估计{% endif %}{% endif %}）。
 {% endif %}
 
 {% for r in rates if r.percent %}
 {% if loop.first %}分题来看，{% endif %}
 第{{ r.number }}题“{{ r.text }}”的{{ r.name }}为{{ r.percent }}%
-（{{ r.numerator }}/{{ r.denominator }}，n={{ r.denominator }}
-{%- if r.ci_low %}，95%置信区间为{{ r.ci_low }}%～{{ r.ci_high }}%{% endif %}）
+（n={{ r.denominator }}{% if r.ci_low %}，95%置信区间为{{ r.ci_low }}%～{{ r.ci_high }}%{% endif %}）
 {{- "。" if loop.last else "；" }}
 {% endfor %}
+{% if small_sample %}
+其中{% if small_sample.same_n %}{{ small_sample.questions }}的有效回答
+{%- if small_sample.count > 1 %}均{% endif %}仅{{ small_sample.same_n }}份
+{%- else %}{{ small_sample.listing }}的有效回答均少于{{ small_n }}份{% endif %}
+，样本量较小，置信区间较宽，结论仅供参考。
+{% endif %}
 
 {% for i in indicators %}
 “{{ i.name }}”指标分值{{ i.points }}分{% if i.rule %}，评分标准为：{{ i.rule }}{% else %}。{% endif %}
 {% if i.score is not none %}
-{% if i.value %}该指标取值{{ i.value }}%，{% endif %}根据评分标准该项指标得{{ i.score }}分。
+{% if i.value %}该指标取{{ i.figure }}{{ i.value }}{{ i.unit }}，{% endif %}根据评分标准得{{ i.score }}分。
 {% else %}
-该项指标暂不能计分：{{ i.problem }}
+该指标暂不能计分：{{ i.problem }}
 {% endif %}
 
-{% endfor %}
-
-{% for r in rates if r.small_sample %}
-其中第{{ r.number }}题有效回答仅{{ r.denominator }}份，样本量较小，结论仅供参考。
 {% endfor %}
 """
 
@@ -101,35 +109,178 @@ def _number(value: Decimal | None) -> str | None:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+CJK = "\u4e00-\u9fff"
+CJK_PUNCTUATION = "，。；：、（）“”‘’！？～"
+SPACES = (
+    re.compile(rf"(?<=[{CJK}{CJK_PUNCTUATION}])[ \u00a0]+(?=[0-9{CJK}{CJK_PUNCTUATION}])"),
+    re.compile(rf"(?<=[0-9%])[ \u00a0]+(?=[{CJK}{CJK_PUNCTUATION}])"),
+)
+MAX_LISTED_REASONS = 4  # exclusion reasons named one by one; the rest are counted together
+
+
+def tidy(text: str) -> str:
+    """Chinese running text as it is typeset: no spaces between Chinese and numbers ("扣 2 分" → "扣2分")."""
+    for pattern in SPACES:
+        text = pattern.sub("", text)
+    return text
+
+
+def inner_quotes(text: str) -> str:
+    """Quotes inside a text the report puts in “ ” become ‘ ’, so quotes never nest as “…“…”…”."""
+    return text.replace("“", "‘").replace("”", "’")
+
+
+def question_label(number) -> str:
+    """第4题: question numbers in running Chinese text, without spaces."""
+    return _("第%(number)s题", number=number)
+
+
+def question_list(numbers: list) -> str:
+    """第3、5、6题: several questions named at once."""
+    return _("第%(numbers)s题", numbers=_("、").join(str(n) for n in numbers))
+
+
 def _rule_text(node: dict) -> str:
     rule = node.get("rule") or {}
     try:
-        return say(get_rule(rule.get("type")).describe(rule.get("params") or {}, D(node.get("points"))))
+        text = tidy(say(get_rule(rule.get("type")).describe(rule.get("params") or {}, D(node.get("points")))))
     except (KeyError, RuleError, TypeError, ValueError, ArithmeticError):
         return ""
+    return text if not text or text.endswith(("。", "．", ".")) else text + _("。")
 
 
 def _overall_definition(overall) -> str:
     if overall.method == "question" and overall.rate:
         return _(
-            "总体满意度取第 %(number)s 题的%(name)s。",
-            number=overall.rate.question_number,
+            "总体满意度取%(question)s的%(name)s。",
+            question=question_label(overall.rate.question_number),
             name=rate_name(overall.rate),
         )
     if overall.method == "mean":
         return (
             _("口径：总体满意度 = 各题满意率的算术平均，参与平均的题目如下：")
-            + _("、").join(_("第 %(number)s 题", number=r.question_number) for r in overall.items)
+            + _("、").join(question_label(r.question_number) for r in overall.items)
             + _("。")
         )
     return (
         _("口径：总体满意度 = 各题满意率按设定权重的加权平均，参与的题目和权重如下：")
         + _("、").join(
-            _("第 %(number)s 题", number=r.question_number) + f" × {w}"
-            for r, w in zip(overall.items, overall.weights, strict=False)
+            question_label(r.question_number) + f" × {w}" for r, w in zip(overall.items, overall.weights, strict=False)
         )
         + _("。")
     )
+
+
+def _weight_text(weight) -> str:
+    return _number(Decimal(repr(float(weight)))) or "0"
+
+
+def _overall_basis(overall, valid: int) -> str:
+    """What the overall figure is and how many answers it rests on, for the parenthesis after it."""
+    if overall.method == "question" and overall.rate:
+        rate = overall.rate
+        return _(
+            "取%(question)s的%(name)s，n=%(n)d",
+            question=question_label(rate.question_number),
+            name=rate_name(rate),
+            n=rate.denominator,
+        )
+    items = [r for r in overall.items if r.denominator]
+    names = {rate_name(r) for r in items}
+    values = {
+        "questions": question_list([r.question_number for r in items]),
+        "name": names.pop() if len(names) == 1 else _("比率"),
+        "valid": valid,
+    }
+    if overall.method == "weighted":
+        weights = [w for r, w in zip(overall.items, overall.weights, strict=False) if r.denominator]
+        values["weights"] = _("、").join(_weight_text(w) for w in weights)
+        basis = _("%(questions)s%(name)s按权重%(weights)s的加权平均，有效问卷%(valid)d份", **values)
+    else:
+        basis = _("%(questions)s%(name)s的算术平均，有效问卷%(valid)d份", **values)
+    low, high = min(r.denominator for r in items), max(r.denominator for r in items)
+    if low == high:
+        return basis + _("，各题n=%(n)d", n=low)
+    return basis + _("，各题n=%(low)d～%(high)d", low=low, high=high)
+
+
+def _overall(results) -> dict[str, Any] | None:
+    overall = results.overall
+    if overall is None:
+        return None
+    if overall.method == "question" and overall.rate:
+        n, bounds, conservative = overall.rate.denominator, overall.rate.interval, False
+    else:
+        n = results.valid
+        bounds, conservative = mean_interval(overall.items, overall.weights or None), True
+    has_items = overall.method == "question" or any(r.denominator for r in overall.items)
+    return {
+        "method": overall.method,
+        "percent": overall.percent,
+        "small_sample": overall.small_sample,
+        "definition": _overall_definition(overall),
+        "basis": _overall_basis(overall, results.valid) if overall.percent and has_items else "",
+        "n": n,
+        "ci_low": percent_of(bounds[0]) if bounds else None,
+        "ci_high": percent_of(bounds[1]) if bounds else None,
+        "conservative": conservative,
+    }
+
+
+def _small_sample(rates: list[dict]) -> dict[str, Any] | None:
+    """The small-sample questions named in one sentence with their n: questions of the same n are named
+    together (第3、4、5题（n=6）), and a single n is said once (``same_n``)."""
+    small = [r for r in rates if r["small_sample"] and r["denominator"]]
+    if not small:
+        return None
+    groups: dict[int, list] = {}
+    for rate in small:
+        groups.setdefault(rate["denominator"], []).append(rate["number"])
+    parts = [_("%(questions)s（n=%(n)d）", questions=question_list(numbers), n=n) for n, numbers in groups.items()]
+    listing = parts[0] if len(parts) == 1 else _("、").join(parts[:-1]) + _("及") + parts[-1]
+    return {
+        "count": len(small),
+        "questions": question_list([r["number"] for r in small]),
+        "listing": listing,
+        "same_n": next(iter(groups)) if len(groups) == 1 else None,
+    }
+
+
+def _exclusion_summary(reasons: dict[str, int]) -> str:
+    """用时过短3份、重复提交1份: why responses were excluded, the commonest first; "" when none was given."""
+    named = sorted(((reason, n) for reason, n in reasons.items() if reason), key=lambda item: (-item[1], item[0]))
+    if not named:
+        return ""
+    shown = named if len(named) <= MAX_LISTED_REASONS + 1 else named[:MAX_LISTED_REASONS]
+    parts = [_("%(reason)s%(n)d份", reason=inner_quotes(tidy(reason)), n=n) for reason, n in shown]
+    rest = sum(reasons.values()) - sum(n for _reason, n in shown)
+    if rest:
+        parts.append(_("其他原因%(n)d份", n=rest))
+    return _("、").join(parts)
+
+
+def _figure_text(link: dict, results) -> tuple[str, str]:
+    """The survey figure a linked leaf takes, in words, and its unit ("%", or "" for a 0–100 index)."""
+    figure = link.get("figure")
+    question = link.get("question")
+    number = next((s.question.get("number") for s in results.questions if s.question["key"] == question), question)
+    words = {
+        "overall_rate": _("总体满意度"),
+        "overall_index": _("总体满意度指数"),
+        "rate": _("%(question)s的满意率", question=question_label(number)),
+        "index": _("%(question)s的满意度指数", question=question_label(number)),
+        "dimension_rate": _("‘%(dimension)s’维度的满意率", dimension=link.get("dimension") or ""),
+        "return_rate": _("回收率"),
+        "valid_return_rate": _("有效回收率"),
+    }
+    text = words.get(figure, "")
+    if figure == "rate" and question:
+        summary = next((s for s in results.questions if s.question["key"] == question), None)
+        if summary is not None and summary.rate is not None:
+            text = _("%(question)s的%(name)s", question=question_label(number), name=rate_name(summary.rate))
+    if link.get("channel"):
+        text += _("（渠道%(channel)s）", channel=link["channel"])
+    return text, "" if figure in ("index", "overall_index") else "%"
 
 
 def _indicators(questionnaire: Questionnaire, results) -> list[dict[str, Any]]:
@@ -160,13 +311,16 @@ def _indicators(questionnaire: Questionnaire, results) -> list[dict[str, Any]]:
     for leaf in mine:
         key = leaf["key"]
         value = values.get(key)
+        figure, unit = _figure_text(link_of(leaf), results)
         found.append(
             {
                 "key": key,
-                "name": leaf.get("name") or key,
+                "name": inner_quotes(leaf.get("name") or key),
                 "points": _number(D(leaf.get("points"))),
                 "score": _number(scored.scores.get(key)),
                 "value": None if value is None else _number(value.quantize(Decimal("0.01"))),
+                "figure": figure,
+                "unit": unit,
                 "rule": _rule_text(leaf),
                 "problem": problems.get(key) or (say(scored.errors[key]) if key in scored.errors else ""),
             }
@@ -175,9 +329,14 @@ def _indicators(questionnaire: Questionnaire, results) -> list[dict[str, Any]]:
 
 
 def report_context(questionnaire: Questionnaire) -> dict[str, Any]:
-    """Every figure the report section may quote, as plain values (strings for percents)."""
+    """Every figure the report section may quote, as plain values (strings for percents), in the report's
+    language whatever the desk's (rate names, definitions and rules are words, not numbers)."""
+    with in_report_language():
+        return _context(questionnaire)
+
+
+def _context(questionnaire: Questionnaire) -> dict[str, Any]:
     results = questionnaire_results(questionnaire)
-    overall = results.overall
     rates = []
     for summary in results.questions:
         rate = summary.rate
@@ -188,7 +347,7 @@ def report_context(questionnaire: Questionnaire) -> dict[str, Any]:
             {
                 "key": rate.question_key,
                 "number": rate.question_number,
-                "text": summary.question.get("text") or "",
+                "text": inner_quotes(summary.question.get("text") or ""),
                 "name": rate_name(rate),
                 "percent": rate.percent,
                 "numerator": rate.numerator,
@@ -196,7 +355,7 @@ def report_context(questionnaire: Questionnaire) -> dict[str, Any]:
                 "ci_low": bounds[0] if bounds else None,
                 "ci_high": bounds[1] if bounds else None,
                 "small_sample": rate.small_sample,
-                "definition": rate_definition(rate),
+                "definition": tidy(rate_definition(rate)),
             }
         )
     return {
@@ -206,17 +365,13 @@ def report_context(questionnaire: Questionnaire) -> dict[str, Any]:
         "returned": results.returned,
         "valid": results.valid,
         "excluded": results.excluded,
+        "exclusion_summary": _exclusion_summary(results.exclusion_reasons),
         "return_rate": results.return_rate,
         "valid_rate": results.valid_rate,
-        "overall": None
-        if overall is None
-        else {
-            "method": overall.method,
-            "percent": overall.percent,
-            "small_sample": overall.small_sample,
-            "definition": _overall_definition(overall),
-        },
+        "overall": _overall(results),
         "rates": rates,
+        "small_n": current_app.config["SMALL_SAMPLE_N"],
+        "small_sample": _small_sample(rates),
         "small_sample_rates": [r for r in rates if r["small_sample"]],
         "indicators": _indicators(questionnaire, results),
     }

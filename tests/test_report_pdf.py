@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -16,7 +17,7 @@ from survey.extensions import db
 from survey.indicator_links import current_score, linked_values
 from survey.indicator_sheet import percent_text
 from survey.indicators_views import LIBRARY
-from survey.models import IndicatorTable, Response
+from survey.models import IndicatorTable, Response, ReviewEvent
 from survey.reporting import questionnaire_results
 from survey.review import decide
 from tests.conftest import login
@@ -75,7 +76,7 @@ def test_report_pdf(logged_in, answered):
     assert results.overall is not None and results.overall.percent
     assert flat(answered.title) in text
     assert answered.project.name in text and ORG in text
-    assert "本次共发放问卷8份，回收5份，有效问卷4份" in text
+    assert "本次调查共发放问卷8份，回收5份，其中有效问卷4份（剔除无效问卷1份，其中用时过短（3秒）1份）" in text
     assert f"总体满意度：{results.overall.percent}%" in text
     assert f"总体满意度为{results.overall.percent}%" in text
     assert "用时过短（3秒）" in text  # the exclusion with its reason, in the table and the review log
@@ -153,3 +154,14 @@ def test_report_pdf_sections_have_no_gap_without_a_table(logged_in, answered):
     assert numerals == list("一二三四五六"[: len(numerals)]) and len(numerals) == 6
     assert "详见附表" not in text and "文字回答" in text  # written answers are in the report itself
     assert flat(SEED_004_ANSWERS["q6__other"]) in text and flat(SEED_004_ANSWERS["q8"]) in text
+
+
+def test_exclusions_are_listed_in_beijing_time_with_the_clock_named(logged_in, answered):
+    text = pdf_text(logged_in.get(f"/desk/questionnaires/{answered.id}/report.pdf").data)
+    response = db.session.execute(db.select(Response).filter_by(status="excluded")).scalar_one()
+    event = db.session.execute(db.select(ReviewEvent).filter_by(response_id=response.id)).scalar_one()
+    assert "提交时间（北京时间）" in text and "时间（北京时间）" in text
+    beijing = response.submitted_at + dt.timedelta(hours=8)  # stored naive UTC; China has no daylight saving
+    assert flat(beijing.strftime("%Y-%m-%d %H:%M")) in text
+    assert flat((event.created_at + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")) in text
+    assert f"{response.number}{flat(beijing.strftime('%Y-%m-%d %H:%M'))}用时过短" in text  # its number, not the id

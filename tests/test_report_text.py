@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+import html
+import io
+import re
+
+import pypdf
 import pytest
 
+from analysis.mean_interval import mean_interval
+from analysis.numbers import percent_of
 from survey.extensions import db
-from survey.models import IndicatorTable, ReportTemplate
-from survey.report_text import DEFAULT_TEMPLATE, ReportTemplateError, render_report, report_context
+from survey.models import IndicatorTable, ReportTemplate, Response
+from survey.presenting import rate_name
+from survey.report_text import DEFAULT_TEMPLATE, ReportTemplateError, _small_sample, render_report, report_context
 from survey.reporting import questionnaire_results
+from survey.review import decide
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -72,17 +82,75 @@ def stored_template(project_id: int) -> ReportTemplate | None:
 def test_default_text_quotes_the_figures_and_the_caveats(app, logged_in, answered):
     context = report_context(answered)
     text = render_report(DEFAULT_TEMPLATE, context)
-    assert "本次共发放问卷6份，回收6份，有效问卷6份" in text
+    assert "本次调查共发放问卷6份，回收6份，其中有效问卷6份" in text
     assert "回收率为100.0%，有效回收率为100.0%" in text
     results = questionnaire_results(answered)
     assert results.rates and [r["percent"] for r in context["rates"]] == [r.percent for r in results.rates]
     for rate in results.rates:
-        assert f"的{rate.percent}%" in text or f"为{rate.percent}%" in text
-        assert f"其中第{rate.question_number}题有效回答仅6份，样本量较小，结论仅供参考。" in text
-    assert f"总体满意度为{results.overall.percent}%" in text
+        bounds = rate.interval_percent
+        assert f"的{rate_name(rate)}为{rate.percent}%（n=6，95%置信区间为{bounds[0]}%～{bounds[1]}%）" in text
+    # the small samples in one sentence, every n said once, not one sentence per question
+    numbers = "、".join(str(rate.question_number) for rate in results.rates)
+    assert f"其中第{numbers}题的有效回答均仅6份，样本量较小，置信区间较宽，结论仅供参考。" in text
+    assert text.count("样本量较小") == 1
+    # the overall figure with what it rests on, its n and its (conservative) interval
+    low, high = (percent_of(bound) for bound in mean_interval(results.overall.items))
+    assert f"总体满意度为{results.overall.percent}%（第" in text
+    assert f"有效问卷6份，各题n=6；95%置信区间为{low}%～{high}%，按各题置信区间上下限的平均计算，为保守估计）" in text
     assert "根据评分标准" not in text  # no indicator table yet
+    assert "第 " not in text and "附表" not in text
     html = logged_in.get(url(answered)).data.decode()
-    assert "<textarea" in html and "readonly" in html and "本次共发放问卷6份，回收6份，有效问卷6份" in html
+    assert "<textarea" in html and "readonly" in html and "本次调查共发放问卷6份，回收6份，其中有效问卷6份" in html
+
+
+def test_quotes_never_nest(app, answered):
+    """A question text with its own “ ” is quoted with ‘ ’ inside the report's “ ”."""
+    text = render_report(DEFAULT_TEMPLATE, report_context(answered))
+    assert "“您对‘丰泽区社会治安综合治理’的评价？”" in text
+    for quoted in re.findall(r"“([^”]*)”", text):
+        assert "“" not in quoted, quoted
+
+
+def test_exclusions_are_summed_up_by_reason(app, answered, evaluator):
+    responses = db.session.execute(db.select(Response).filter_by(questionnaire_id=answered.id)).scalars().all()
+    for response, reason in zip(responses, ["用时过短（3 秒）", "用时过短（3 秒）", "重复提交"], strict=False):
+        decide(response, evaluator, "exclude", reason)
+    db.session.commit()
+    text = render_report(DEFAULT_TEMPLATE, report_context(answered))
+    assert "其中有效问卷3份（剔除无效问卷3份，其中用时过短（3秒）2份、重复提交1份）" in text
+
+
+def test_questions_of_different_n_are_grouped_by_n():
+    rates = [
+        {"number": "2", "denominator": 4, "small_sample": True},
+        {"number": "3", "denominator": 6, "small_sample": True},
+        {"number": "4", "denominator": 40, "small_sample": False},
+        {"number": "5", "denominator": 6, "small_sample": True},
+        {"number": "6", "denominator": 0, "small_sample": True},  # nobody answered: no rate to caution about
+    ]
+    small = _small_sample(rates)
+    assert small["listing"] == "第2题（n=4）及第3、5题（n=6）" and small["same_n"] is None and small["count"] == 3
+
+
+ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def test_the_report_stays_chinese_when_the_desk_is_in_english(app, logged_in, answered):
+    table = copy.deepcopy(TABLE)
+    table["indicators"][0]["children"][0]["children"][0]["input"] = {
+        "link": {"questionnaire": answered.id, "figure": "overall_rate"}
+    }
+    db.session.add(IndicatorTable(project_id=answered.project_id, definition=table))
+    db.session.commit()
+    page = logged_in.get(url(answered) + "?lang=en").data.decode()
+    assert "Report template" in page  # the desk itself is in English
+    generated = html.unescape(re.search(r"readonly>(.*?)</textarea>", page, re.S).group(1))
+    assert "评分标准为：" in generated and "满意率为" in generated
+    assert not ENGLISH_WORD.findall(generated), ENGLISH_WORD.findall(generated)
+    pdf = logged_in.get(f"/desk/questionnaires/{answered.id}/report.pdf?lang=en").data
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages))
+    assert "满意度调查结果报告" in text and "评分标准为：" in text
+    assert set(ENGLISH_WORD.findall(text)) <= {"Wilson"}, set(ENGLISH_WORD.findall(text))
 
 
 def test_a_linked_indicator_states_its_score(app, logged_in, answered):
@@ -99,7 +167,7 @@ def test_a_linked_indicator_states_its_score(app, logged_in, answered):
     indicator = context["indicators"][0]
     assert indicator["points"] == "5" and "93" in indicator["rule"]
     text = render_report(DEFAULT_TEMPLATE, context)
-    assert f"根据评分标准该项指标得{indicator['score']}分。" in text
+    assert f"该指标取总体满意度{indicator['value']}%，根据评分标准得{indicator['score']}分。" in text
 
 
 def test_an_edited_template_is_saved_and_used(app, logged_in, answered, evaluator):
@@ -112,10 +180,10 @@ def test_an_edited_template_is_saved_and_used(app, logged_in, answered, evaluato
     stored = stored_template(answered.project_id)
     assert stored.text == edited and stored.updated_by == evaluator.id
     html = logged_in.get(url(answered)).data.decode()
-    assert "我组共回收6份问卷。" in html and "本次共发放问卷" not in html
+    assert "我组共回收6份问卷。" in html and "本次调查共发放问卷" not in html
     assert logged_in.post(url(answered) + "reset").status_code == 302
     assert stored_template(answered.project_id) is None
-    assert "本次共发放问卷6份" in logged_in.get(url(answered)).data.decode()
+    assert "本次调查共发放问卷6份" in logged_in.get(url(answered)).data.decode()
 
 
 @pytest.mark.parametrize(
