@@ -25,6 +25,7 @@ from survey import (
     report_views,
     response_numbers,
     responses_views,
+    template_views,
     workbook_views,
 )
 from survey.config import apply_proxy_fix, load_config
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None) -> SurveyFlask:
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(privacy_views.bp)
+    app.register_blueprint(template_views.bp)
     app.register_blueprint(responses_views.bp)
     audit.init_app(app)  # records registered evaluator actions (survey.audit)
     response_numbers.init_app(app)  # 第 N 号 for responses added through the ORM session
