@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
 import random
+import re
 import shutil
 import subprocess
 import zipfile
 
 import openpyxl
 import pandas as pd
+import pypdf
 import pytest
 
+from analysis.indicators import leaves
 from survey.bundle import working_paper_bundle
 from survey.demo import _answer
 from survey.extensions import db
+from survey.indicator_links import current_score, linked_values
+from survey.indicator_sheet import percent_text
 from survey.indicators_views import library_templates
 from survey.models import IndicatorTable, Response
 from survey.portable import export_json
@@ -90,7 +96,7 @@ def test_bundle_files_hashes_and_data(app, logged_in, answered):
     assert "原始数据" in results.sheetnames and "比率" in results.sheetnames
 
     log = pd.read_csv(io.BytesIO(archive.read("exclusions.csv")), encoding="utf-8-sig")
-    assert list(log.columns) == ["答卷编号", "操作", "原因", "操作人", "时间"]
+    assert list(log.columns) == ["答卷编号", "操作", "原因", "操作人", "时间（北京时间）"]
     assert log.iloc[0].tolist()[:3] == [first.id, "排除", "用时过短"]
 
 
@@ -113,6 +119,25 @@ def test_indicator_table_is_included(app, logged_in, answered):
     assert {"indicators.xlsx", "indicators.yaml"} <= set(archive.namelist())
     openpyxl.load_workbook(io.BytesIO(archive.read("indicators.xlsx")))
     assert archive.read("indicators.yaml").decode("utf-8").strip()
+
+
+def test_the_bundled_report_prints_the_linked_table_in_chinese(app, logged_in, answered):
+    """The bundle's report.pdf is the desk's report: the filled 附件1 with live linked figures, in the
+    report's language even when the evaluator's desk is in English."""
+    table = copy.deepcopy(library_templates()["seed_004_fengze"])
+    linked = next(leaf for leaf in leaves(table) if leaf["key"] == "c2_1")
+    linked["input"] = {"link": {"questionnaire": answered.id, "figure": "overall_rate"}}
+    db.session.add(IndicatorTable(project_id=answered.project_id, definition=table))
+    db.session.commit()
+    response = logged_in.get(f"/desk/questionnaires/{answered.id}/bundle.zip?lang=en")
+    pdf = zipfile.ZipFile(io.BytesIO(response.data)).read("report.pdf")
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages))
+    score = current_score(answered.project, table)
+    for leaf in leaves(table):
+        assert re.sub(r"\s+", "", leaf["name"]) in text, leaf["key"]
+    assert f"合计100评价等级：{score.grade}{score.total}" in text
+    assert f"={percent_text(linked_values(answered.project, table)['c2_1'])}%" in text
+    assert "扣分情况" in text and "Satisfaction" not in text
 
 
 def test_function_without_a_request(app, answered):
