@@ -172,7 +172,11 @@ def _check_rows(param: Param, rows: Any) -> None:
 
 
 class Rule:
-    """Base of all rules: ``params`` and ``inputs`` declare what the editor asks for."""
+    """Base of all rules: ``params`` and ``inputs`` declare what the editor asks for.
+
+    Every input may also carry ``source`` and ``justification`` (the reason for a deduction, required by
+    ``judgement``): the editor offers those two for every rule, so rules do not declare them.
+    """
 
     name: ClassVar[str]
     label: ClassVar[str]
@@ -474,8 +478,7 @@ class Judgement(Rule):
 
     name, label, input_kind = "judgement", N_("评价组酌情打分"), "score"
     inputs = (
-        Param("score", N_("得分"), required=False, minimum=0, unit=N_("分")),
-        Param("justification", N_("打分理由"), kind="text", required=False, help=N_("有扣分时必须写明。")),
+        Param("score", N_("得分"), required=False, minimum=0, unit=N_("分"), help=N_("同时在“理由”中写明依据。")),
     )
 
     def score(self, params: dict, points: Decimal, entry: dict) -> Decimal:

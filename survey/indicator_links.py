@@ -18,7 +18,7 @@ from analysis.results import CHANNEL_COLUMN, Results, overall_rate
 from analysis.scoring import N_, Wording
 from survey.extensions import db
 from survey.models import Project, Questionnaire, Response
-from survey.reporting import questionnaire_results, settings_for
+from survey.reporting import channel_label, questionnaire_results, schema_for, settings_for
 
 FIGURES = {
     "overall_rate": N_("总体满意度"),
@@ -194,3 +194,98 @@ def channel_respondents(questionnaire: Questionnaire, channel: str) -> int:
         Response.questionnaire_id == questionnaire.id, Response.status == "valid", Response.channel == channel
     )
     return db.session.execute(query).scalar_one()
+
+
+# ---------------------------------------------------------------- choices for the editor
+
+
+QUESTION_FIGURES = {"rate", "index"}
+
+
+@dataclass(frozen=True)
+class QuestionChoice:
+    """A question a link may name: its key, number and text, and which figures it has."""
+
+    key: str
+    number: str
+    text: str
+    has_rate: bool
+    has_index: bool
+
+
+@dataclass(frozen=True)
+class LinkChoices:
+    """What a link to one questionnaire may name: its rated questions, dimensions and channels."""
+
+    questions: list[QuestionChoice]
+    dimensions: list[str]
+    channels: list[tuple[str, str]]  # (code, name)
+
+    def as_json(self) -> dict:
+        """For the editor's script, which fills the dependent selects without a reload."""
+        return {
+            "questions": [[q.key, q.number, q.text, q.has_rate, q.has_index] for q in self.questions],
+            "dimensions": self.dimensions,
+            "channels": [list(channel) for channel in self.channels],
+        }
+
+
+def link_choices(questionnaire: Questionnaire) -> LinkChoices:
+    """The questionnaire's questions with a rate or an index (published version, else the draft), their
+    dimensions, and the channels its answers come through (the web link, then the evaluator's channels)."""
+    questions = []
+    for entry in schema_for(questionnaire):
+        if entry.get("storage") != "one" or entry.get("attention_correct") is not None:
+            continue
+        options = entry.get("options") or []
+        has_rate = any(o.get("positive") for o in options)
+        has_index = any(o.get("score") is not None for o in options)
+        if has_rate or has_index:
+            questions.append(QuestionChoice(entry["key"], str(entry["number"]), entry["text"], has_rate, has_index))
+    dimensions = list(dict.fromkeys(e["dimension"] for e in schema_for(questionnaire) if e.get("dimension")))
+    codes = ["web", *(c.code for c in questionnaire.channels if c.code != "web")]
+    channels = [(code, channel_label(code, questionnaire.channels)) for code in codes]
+    return LinkChoices(questions, dimensions, channels)
+
+
+def link_problems(project: Project, link: dict) -> list[tuple[str, Wording]]:
+    """What is wrong with a link an evaluator chose, as ``(field name, wording)``; empty when it is usable.
+
+    The questionnaire must be one of this project's; the question, dimension and channel must be ones the
+    questionnaire has, and only where the figure uses them.
+    """
+    questionnaire = db.session.get(Questionnaire, link["questionnaire"]) if link.get("questionnaire") else None
+    if questionnaire is None or questionnaire.project_id != project.id:
+        return [("questionnaire", Wording(N_("请选择本项目的一份问卷。"), {}))]
+    figure = link.get("figure")
+    if figure not in FIGURES:
+        return [("figure", Wording(N_("请选择一个调查指标。"), {}))]
+    choices, problems = link_choices(questionnaire), []
+    if figure in QUESTION_FIGURES:
+        usable = {q.key for q in choices.questions if (q.has_rate if figure == "rate" else q.has_index)}
+        if link.get("question") not in usable:
+            message = N_("请选择一道计算满意率的题目。") if figure == "rate" else N_("请选择一道有计分选项的题目。")
+            problems.append(("question", Wording(message, {})))
+    if figure == "dimension_rate" and link.get("dimension") not in choices.dimensions:
+        problems.append(("dimension", Wording(N_("请选择问卷中的一个维度。"), {})))
+    channel = link.get("channel")
+    if channel and channel not in {code for code, _name in choices.channels}:
+        problems.append(("channel", Wording(N_("所选渠道不属于这份问卷。"), {})))
+    elif channel and figure not in CHANNEL_FIGURES:
+        problems.append(
+            ("channel", Wording(N_("“%(figure)s”不能按渠道计算。"), {"figure": Wording(FIGURES[figure], {})}))
+        )
+    return problems
+
+
+def clean_link(link: dict) -> dict:
+    """Only the parts of a link its figure uses (a question for a rate, a channel where one applies)."""
+    figure = link.get("figure")
+    kept = {"questionnaire": link.get("questionnaire"), "figure": figure}
+    if figure in QUESTION_FIGURES and link.get("question"):
+        kept["question"] = link["question"]
+    if figure == "dimension_rate" and link.get("dimension"):
+        kept["dimension"] = link["dimension"]
+    if figure in CHANNEL_FIGURES and link.get("channel"):
+        kept["channel"] = link["channel"]
+    return kept

@@ -13,8 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 
-from analysis.indicators import DEFAULT_GRADES, iter_nodes, score_table, validate_table
-from analysis.scoring import D, RuleError, get_rule
+from analysis.indicators import DEFAULT_GRADES, iter_nodes, score_table, standard_wording, validate_table
+from analysis.scoring import D
 from survey.extensions import db
 from survey.indicator_links import FIGURES, link_of, resolve_links
 from survey.models import IndicatorTable, Project
@@ -59,13 +59,9 @@ def layout_rows(nodes: list[dict]) -> list[Row]:
 
 
 def standard_text(node: dict) -> str:
-    """The leaf's 评分标准 in words (from its rule), or "" for a rule that cannot describe itself."""
-    rule = node.get("rule") or {}
-    try:
-        wording = get_rule(rule.get("type")).describe(rule.get("params") or {}, D(node.get("points")))
-    except (KeyError, RuleError, TypeError, ValueError, ArithmeticError):
-        return ""
-    return say(wording)
+    """The leaf's 评分标准 as every 附件1 prints it (``analysis.indicators.standard_wording``: its own text,
+    else its rule in words), in the current locale."""
+    return say(standard_wording(node))
 
 
 def link_text(project: Project, link: dict) -> str:

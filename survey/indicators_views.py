@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,18 +20,18 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
-from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, iter_nodes, validate_table
+from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, iter_nodes, rule_wording, validate_table
 from analysis.scoring import N_, RULES, D, Wording
+from forms.indicators import NodeEditor, Problem, json_number
 from survey.access import member_project, projects_of_current_user
 from survey.extensions import db
-from survey.indicator_links import FIGURES, current_score, link_of
+from survey.indicator_links import current_score, link_of
 from survey.indicator_sheet import sheet, table_of
 from survey.models import IndicatorTable, Project
 from survey.presenting import say
 
 bp = Blueprint("indicators", __name__, url_prefix="/desk/projects/<int:project_id>/indicators")
 LIBRARY = Path(__file__).resolve().parent.parent / "analysis" / "indicator_library"
-INPUT_FIELDS = ("value", "count", "months", "score")
 LEVEL_NAMES = {1: "一级指标", 2: "二级指标", 3: "三级指标"}
 
 
@@ -80,17 +80,6 @@ def find_node(definition: dict, key: str) -> tuple[dict, list[dict], int]:
     if found is None:
         abort(404)
     return found[0], found[1], len(found[1]) + 1
-
-
-def json_number(text: str) -> int | float:
-    """A number typed by the evaluator, as a JSON number (raises ``ValueError``)."""
-    try:
-        value = Decimal(text.strip().replace("，", "").replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not value.is_finite():
-        raise ValueError(text)
-    return int(value) if value == value.to_integral_value() else float(str(value))
 
 
 def save(project: Project, definition: dict, row: IndicatorTable | None = None):
@@ -193,114 +182,98 @@ def _unlink(definition: dict) -> None:
             node["input"] = {}
 
 
-def _refused(project: Project, errors, template: str, **context):
+def _refused(project: Project, errors, template: str, *, words_from: dict | None = None, **context):
+    """The page again with every problem (422); paths of the table become words (“立项依据”的分值)."""
     db.session.rollback()
+    refused = []
+    for problem in errors:
+        if isinstance(problem, Problem):
+            refused.append((problem.where, say_any(problem.message)))
+        else:
+            refused.append((path_words(words_from, problem.path), say(problem.wording)))
     return (
-        render_template(
-            template,
-            project=project,
-            refused=[(p.path, say(p.wording)) for p in errors],
-            **{"title": _("指标评分表"), **context},
-        ),
+        render_template(template, project=project, refused=refused, **{"title": _("指标评分表"), **context}),
         422,
     )
 
 
+def say_any(message) -> str:
+    """A message from a rule (a wording), WTForms (a lazy string) or plain text, in the desk's language."""
+    return say(message) if isinstance(message, Wording) else str(message)
+
+
+PATH_PART = re.compile(r"^indicators(?:\[\d+\](?:\.children(?=\[))?)*")
+FIELD_WORDS = {
+    "points": N_("分值"),
+    "name": N_("指标名称"),
+    "key": N_("指标编号"),
+    "children": N_("下级指标"),
+    "rule": N_("评分规则"),
+    "rule.params": N_("评分规则的参数"),
+    "input": N_("取值"),
+}
+
+
+def path_words(definition: dict | None, path: str) -> str:
+    """A validation path (``indicators[0].children[1].points``) as words: “立项依据充分性”的分值."""
+    match = PATH_PART.match(path)
+    if definition is None or not match or match.group(0) == "indicators":
+        return path
+    node: dict | None = None
+    nodes = definition.get("indicators") or []
+    for index in re.findall(r"\[(\d+)\]", match.group(0)):
+        if node is not None:
+            nodes = node.get("children") or []
+        node = nodes[int(index)] if int(index) < len(nodes) and isinstance(nodes[int(index)], dict) else None
+        if node is None:
+            return path
+    rest = path[match.end() :].lstrip(".")
+    name = str(node.get("name") or node.get("key") or "")
+    if rest in FIELD_WORDS:
+        return _("“%(name)s”的%(field)s", name=name, field=_(FIELD_WORDS[rest]))
+    return _("“%(name)s”", name=name)
+
+
 @bp.route("/nodes/<key>", methods=["GET", "POST"])
 def edit_node(project_id: int, key: str):
-    """Rename a node and change its points; for a leaf also its rule, standard and input (or survey link)."""
+    """Rename a node and change its points; for a leaf also its rule (its own fields), standard and input.
+
+    Buttons other than 保存 only show the page again: with another rule's fields, another questionnaire's
+    questions, or a blank row more (the way to do it with JavaScript off; the script does it in place).
+    """
     project = member_project(project_id)
     row = table_or_404(project)
     definition = copy.deepcopy(row.definition)
     node, ancestors, level = find_node(definition, key)
-    context = {
-        "node": node,
-        "level": level,
-        "is_leaf": not node.get("children"),
-        "rules": RULES,
-        "figures": FIGURES,
-        "questionnaires": project.questionnaires,
-        "form": request.form if request.method == "POST" else None,
-        "say": say,
-    }
-    if request.method == "GET":
-        return render_template("indicators/node.html", project=project, title=node.get("name"), **context)
-    mistakes = _apply_node_form(node, ancestors, request.form)
-    if mistakes:
-        return _refused(project, mistakes, "indicators/node.html", **context)
+    editor = NodeEditor(project, node, request.form if request.method == "POST" else None)
+    words = rule_wording(node) if editor.is_leaf else None
+    context = {"node": node, "level": level, "editor": editor, "say_any": say_any, "rules": RULES,
+               "rule_words": say(words) if words else ""}  # fmt: skip
+    page_title = node.get("name")
+    if request.method == "GET" or _only_redraw(editor):
+        return render_template("indicators/node.html", project=project, title=page_title, **context)
+    problems = editor.apply(node, ancestors, adjust_ancestors)
+    if problems:
+        return _refused(project, problems, "indicators/node.html", words_from=definition, **context)
     errors = save(project, definition, row)
     if errors:
-        return _refused(project, errors, "indicators/node.html", **context)
+        return _refused(project, errors, "indicators/node.html", words_from=definition, **context)
     flash(_("已保存“%(name)s”。", name=node["name"]), "success")
     return redirect(url_for("indicators.overview", project_id=project.id))
+
+
+def _only_redraw(editor: NodeEditor) -> bool:
+    """A press of “按所选规则填写”, “列出这份问卷的题目” or “添加一行”: show the page again, save nothing."""
+    if request.form.get("add_row"):
+        editor.add_row(request.form["add_row"])
+        return True
+    return bool(request.form.get("choose_rule") or request.form.get("choose_questionnaire"))
 
 
 @dataclass(frozen=True)
 class FormProblem:
     path: str
     wording: Wording
-
-
-def _apply_node_form(node: dict, ancestors: list[dict], form) -> list[FormProblem]:
-    """Apply the edit form to ``node`` (in a copy of the table); what cannot be read is returned."""
-    mistakes = []
-    node["name"] = form.get("name", "").strip()
-    try:
-        points = json_number(form.get("points", ""))
-    except ValueError:
-        return [FormProblem("points", Wording("分值必须是数字。", {}))]
-    if form.get("adjust_parents"):
-        adjust_ancestors(ancestors, D(points) - D(node.get("points", 0)))
-    node["points"] = points
-    if node.get("children"):
-        return mistakes
-    rule_type = form.get("rule_type", "")
-    try:
-        params = json.loads(form.get("params") or "{}")
-    except ValueError:
-        params = None
-    if not isinstance(params, dict):
-        return [FormProblem("rule.params", Wording('评分参数必须是一个 JSON 对象，例如 {"target": 100}。', {}))]
-    node["rule"] = {"type": rule_type, "params": params} if params else {"type": rule_type}
-    standard = form.get("standard", "").strip()
-    if standard:
-        node["standard"] = standard
-    else:
-        node.pop("standard", None)
-    if form.get("mode") == "link":
-        node["input"] = {"link": _link_from_form(form)}
-        return mistakes
-    entry = {}
-    for name in INPUT_FIELDS:
-        text = form.get(name, "").strip()
-        if text:
-            try:
-                entry[name] = json_number(text)
-            except ValueError:
-                mistakes.append(FormProblem(f"input.{name}", Wording("“%(value)s”不是数字。", {"value": text})))
-    values = form.get("values", "").replace("，", ",").replace("、", ",").strip()
-    if values:
-        try:
-            entry["values"] = [json_number(v) for v in values.split(",") if v.strip()]
-        except ValueError:
-            mistakes.append(FormProblem("input.values", Wording("各项实际值须是用逗号分隔的数字。", {})))
-    for name in ("justification", "source"):
-        text = form.get(name, "").strip()
-        if text:
-            entry[name] = text
-    node["input"] = entry
-    return mistakes
-
-
-def _link_from_form(form) -> dict:
-    link = {"figure": form.get("figure", "")}
-    if form.get("questionnaire", "").isdigit():
-        link["questionnaire"] = int(form["questionnaire"])
-    for name in ("question", "dimension", "channel"):
-        text = form.get(name, "").strip()
-        if text:
-            link[name] = text
-    return link
 
 
 @bp.route("/add", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from analysis.scoring import RULES, Param, Rule, RuleError, Wording
 from survey import indicators_views
 from survey.extensions import db
 from survey.indicator_links import link_value, linked_values
@@ -122,28 +123,197 @@ def test_start_from_a_template_and_see_the_attachment_layout(logged_in, evaluato
     assert "指标评分表" in logged_in.get(f"/desk/projects/{project.id}").data.decode()  # linked from the project
 
 
+def leaf_of(project, *path) -> dict:
+    db.session.expire_all()
+    node = {"children": db.session.execute(db.select(IndicatorTable).filter_by(project_id=project.id)).scalar_one()
+            .definition["indicators"]}  # fmt: skip
+    for index in path:
+        node = node["children"][index]
+    return node
+
+
+B12 = {"name": "建设任务完成率", "points": "70", "rule_type": "proportional", "mode": "entered"}
+
+
 def test_editing_a_leaf_input_changes_score_total_and_grade(logged_in, evaluator):
     project = make_project(evaluator)
     started(logged_in, project)
     form = logged_in.get(base(project) + "nodes/b12").data.decode()
-    assert 'name="params"' in form and "按完成比例计分" in form
-    data = {
-        "name": "建设任务完成率",
-        "points": "70",
-        "rule_type": "proportional",
-        "params": '{"target": 100}',
-        "mode": "entered",
-        "value": "50",
-        "justification": "半数点位未建成",
-        "source": "验收报告",
-    }
+    assert 'name="p-proportional-target"' in form and "按完成比例计分" in form
+    assert 'name="params"' not in form and "JSON" not in form  # no raw JSON anywhere
+    data = {**B12, "p-proportional-target": "100", "i-proportional-value": "50",
+            "justification": "半数点位未建成", "source": "验收报告"}  # fmt: skip
     assert logged_in.post(base(project) + "nodes/b12", data=data).status_code == 302
     html = page(logged_in, project)
     assert 'id="total">53.00<' in html and 'id="grade">差<' in html  # 18 + 35
     assert "半数点位未建成" in html
-    entry = db.session.get(IndicatorTable, 1) or db.session.execute(db.select(IndicatorTable)).scalar_one()
-    leaf = entry.definition["indicators"][1]["children"][0]["children"][1]
+    leaf = leaf_of(project, 1, 0, 1)
     assert leaf["input"] == {"value": 50, "justification": "半数点位未建成", "source": "验收报告"}
+    assert leaf["rule"] == {"type": "proportional", "params": {"target": 100, "unit": "%"}}
+
+
+def _fieldset(html: str, rule: str) -> str:
+    start = html.index(f'data-rule="{rule}"')
+    return html[start : html.index(">", start)]
+
+
+def test_only_the_selected_rules_fields_are_shown_and_switching_works_without_script(logged_in, evaluator):
+    project = make_project(evaluator)
+    row = started(logged_in, project)
+    html = logged_in.get(base(project) + "nodes/b12").data.decode()
+    assert "hidden" not in _fieldset(html, "proportional") and "hidden" in _fieldset(html, "threshold_step")
+    assert 'name="choose_rule"' in html and "js/indicator-editor.js" in html and "<script>" not in html
+    # Without a script: choose a rule, press 按所选规则填写, get that rule's fields; nothing is saved.
+    before = json.dumps(row.definition, sort_keys=True)
+    redraw = logged_in.post(
+        base(project) + "nodes/b12", data={**B12, "rule_type": "threshold_step", "choose_rule": "1"}
+    )
+    html = redraw.data.decode()
+    assert redraw.status_code == 200 and "hidden" not in _fieldset(html, "threshold_step")
+    assert "hidden" in _fieldset(html, "proportional")
+    for name in ("threshold", "step", "deduct", "partial", "unit"):
+        assert f'name="p-threshold_step-{name}"' in html
+    assert "满分线" in html and "每档跨度" in html and "不足一档时" in html and "个百分点" in html
+    db.session.expire_all()
+    assert json.dumps(db.session.get(IndicatorTable, row.id).definition, sort_keys=True) == before
+    data = {**B12, "rule_type": "threshold_step", "p-threshold_step-threshold": "95", "p-threshold_step-step": "5",
+            "p-threshold_step-deduct": "10", "p-threshold_step-partial": "floor", "p-threshold_step-unit": "%",
+            "i-threshold_step-value": "89", "p-proportional-target": "junk"}  # fmt: skip
+    assert logged_in.post(base(project) + "nodes/b12", data=data).status_code == 302  # other rules' boxes ignored
+    leaf = leaf_of(project, 1, 0, 1)
+    params = {"threshold": 95, "step": 5, "deduct": 10, "partial": "floor", "unit": "%"}
+    assert leaf["rule"] == {"type": "threshold_step", "params": params}
+    assert leaf["input"] == {"value": 89}
+    assert 'id="total">78.00<' in page(logged_in, project)  # 18 + (70 − 10): one whole step below
+    html = page(logged_in, project)
+    assert "实际值达到 95% 及以上得满分 70 分；每低 5 个百分点扣 10 分（不足一档不扣），扣完为止。" in html
+
+
+def test_tier_lists_are_repeatable_rows(logged_in, evaluator):
+    project = make_project(evaluator)
+    started(logged_in, project)
+    tiers = {**B12, "rule_type": "tiers"}
+    redraw = logged_in.post(base(project) + "nodes/b12", data={**tiers, "add_row": "tiers:tiers",
+                                                                "p-tiers-tiers-0-min": "100"})  # fmt: skip
+    html = redraw.data.decode()
+    assert redraw.status_code == 200 and 'name="p-tiers-tiers-1-min"' in html  # one blank row more
+    assert 'value="100"' in html  # what was typed stays
+    data = {**tiers, "p-tiers-unit": "%",
+            "p-tiers-tiers-0-min": "100", "p-tiers-tiers-0-points": "30",
+            "p-tiers-tiers-1-min": "", "p-tiers-tiers-1-points": "",  # a blank row is dropped
+            "p-tiers-tiers-2-min": "95", "p-tiers-tiers-2-points": "20",
+            "p-tiers-tiers-3-min": "", "p-tiers-tiers-3-points": "0",  # no 达到: the rest
+            "i-tiers-values-0-items": "一期", "i-tiers-values-0-values": "100",
+            "i-tiers-values-1-items": "二期", "i-tiers-values-1-values": "96.5"}  # fmt: skip
+    assert logged_in.post(base(project) + "nodes/b12", data=data).status_code == 302
+    leaf = leaf_of(project, 1, 0, 1)
+    assert leaf["rule"]["params"]["tiers"] == [{"min": 100, "points": 30}, {"min": 95, "points": 20},
+                                               {"min": None, "points": 0}]  # fmt: skip
+    assert leaf["input"] == {"items": ["一期", "二期"], "values": [100, 96.5]}
+    assert 'id="total">68.00<' in page(logged_in, project)  # 18 + 30 + 20
+    form = logged_in.get(base(project) + "nodes/b12").data.decode()
+    assert 'name="p-tiers-tiers-2-min"' in form and 'value="二期"' in form  # shown back as rows
+    missing = {**data, "p-tiers-tiers-0-points": ""}
+    refused = logged_in.post(base(project) + "nodes/b12", data=missing)
+    assert refused.status_code == 422 and "“档次”第 1 行：请填写“得分”。" in refused.data.decode()
+
+
+def test_validation_errors_refuse_the_change_and_name_the_field(logged_in, evaluator):
+    project = make_project(evaluator)
+    row = started(logged_in, project)
+    before = json.dumps(row.definition, sort_keys=True)
+    data = {"name": "立项依据充分性", "points": "25", "rule_type": "judgement", "mode": "entered",
+            "i-judgement-score": "18", "justification": "依据不够充分"}  # fmt: skip
+    response = logged_in.post(base(project) + "nodes/a11", data=data)  # 25 under a parent of 20
+    assert response.status_code == 422
+    html = response.data.decode()
+    assert "<strong>“项目立项”的下级指标</strong>：下级指标分值合计 25 分" in html, html[html.find("refused") :][:900]
+    bad = {**data, "points": "20", "rule_type": "threshold_step", "p-threshold_step-threshold": "90",
+           "p-threshold_step-step": "0", "p-threshold_step-deduct": "1"}  # fmt: skip
+    response = logged_in.post(base(project) + "nodes/a11", data=bad)
+    assert response.status_code == 422 and "“每档跨度”必须大于 0。" in response.data.decode()
+    response = logged_in.post(base(project) + "nodes/a11", data={**bad, "p-threshold_step-threshold": "九十"})
+    assert response.status_code == 422 and "<strong>满分线</strong>：请填写数字。" in response.data.decode()
+    response = logged_in.post(base(project) + "nodes/a11", data={**data, "points": "20", "i-judgement-score": "21"})
+    assert response.status_code == 422 and "得分应在 0 到 20 之间。" in response.data.decode()
+    response = logged_in.post(base(project) + "nodes/a11", data={**data, "points": "20", "justification": ""})
+    assert response.status_code == 422 and "酌情打分必须写明理由。" in response.data.decode()
+    response = logged_in.post(base(project) + "nodes/a11", data={**data, "points": ""})
+    assert response.status_code == 422 and "<strong>分值</strong>：请填写分值。" in response.data.decode()
+    db.session.expire_all()
+    assert json.dumps(db.session.get(IndicatorTable, row.id).definition, sort_keys=True) == before
+    # with the parents adjusted the same change is saved; a total ≠ 100 is only a warning
+    assert logged_in.post(base(project) + "nodes/a11", data={**data, "adjust_parents": "y"}).status_code == 302
+    html = page(logged_in, project)
+    assert "与 100 分相差 5 分" in html
+
+
+class Bonus(Rule):
+    """A rule the registry does not ship: points per item, one of two bases."""
+
+    name, label, input_kind = "toy_bonus", "每项加分（测试）", "count"
+    params = (
+        Param("per_item", "每项加分", minimum=0, above=True, unit="分"),
+        Param("basis", "计数口径", kind="choice", default="all", choices=(("all", "全部"), ("new", "新增"))),
+    )
+    inputs = (Param("items", "项数", required=False, minimum=0, unit="项"),)
+
+    def score(self, params, points, entry):
+        if "items" not in entry:
+            raise RuleError("请填写项数。", "items")
+        return min(points, Decimal(str(entry["items"])) * Decimal(str(params["per_item"])))
+
+    def describe(self, params, points):
+        return Wording("每项加 %(n)s 分，最高 %(points)s 分。", {"n": params["per_item"], "points": points})
+
+
+def test_a_new_rule_needs_only_its_registry_entry_for_the_editor(logged_in, evaluator, monkeypatch):
+    monkeypatch.setitem(RULES, Bonus.name, Bonus())
+    project = make_project(evaluator)
+    started(logged_in, project)
+    html = logged_in.post(base(project) + "nodes/b12", data={**B12, "rule_type": "toy_bonus", "choose_rule": "1"})
+    html = html.data.decode()
+    assert "每项加分（测试）" in html and 'name="p-toy_bonus-per_item"' in html and "每项加分" in html
+    assert 'name="p-toy_bonus-basis"' in html and ">新增<" in html and 'name="i-toy_bonus-items"' in html
+    assert "hidden" not in _fieldset(html, "toy_bonus")
+    data = {**B12, "rule_type": "toy_bonus", "p-toy_bonus-per_item": "0", "i-toy_bonus-items": "3"}
+    refused = logged_in.post(base(project) + "nodes/b12", data=data)
+    assert refused.status_code == 422 and "“每项加分”必须大于 0。" in refused.data.decode()
+    data = {**data, "p-toy_bonus-per_item": "20", "p-toy_bonus-basis": "new"}
+    assert logged_in.post(base(project) + "nodes/b12", data=data).status_code == 302
+    leaf = leaf_of(project, 1, 0, 1)
+    assert leaf["rule"] == {"type": "toy_bonus", "params": {"per_item": 20, "basis": "new"}}
+    assert leaf["input"] == {"items": 3}
+    html = page(logged_in, project)
+    assert 'id="total">78.00<' in html and "每项加 20 分，最高 70 分。" in html  # 18 + 60
+
+
+def test_links_use_dropdowns_from_the_database_and_are_checked(app, logged_in, evaluator, other_evaluator):
+    project = make_project(evaluator)
+    questionnaire = published(project)
+    started(logged_in, project)
+    foreign = published(make_project(other_evaluator, "别人的项目"))
+    html = logged_in.get(base(project) + "nodes/b11").data.decode()
+    chooser = html[html.index('id="questionnaire"') :][:600]
+    assert f'value="{questionnaire.id}"' in chooser and f'value="{foreign.id}"' not in chooser, chooser
+    assert "第 4 题 您对丰泽区的治安满意吗？" in html  # rated questions by number and text
+    assert 'value="q1a"' not in html and 'value="q8"' not in html  # text questions have no rate
+    assert 'value="web"' in html and 'id="link-options"' in html and 'type="application/json"' in html
+    link = {"name": "服务对象满意度", "points": "10", "rule_type": "proportional", "p-proportional-target": "100",
+            "mode": "link", "questionnaire": str(questionnaire.id), "figure": "rate", "question": "q4"}  # fmt: skip
+    refused = logged_in.post(base(project) + "nodes/b11", data={**link, "questionnaire": str(foreign.id)})
+    assert refused.status_code == 422 and "请选择本项目的一份问卷。" in refused.data.decode()
+    refused = logged_in.post(base(project) + "nodes/b11", data={**link, "question": "q8"})
+    assert refused.status_code == 422 and "<strong>题目</strong>：请选择一道计算满意率的题目。" in refused.data.decode()
+    refused = logged_in.post(base(project) + "nodes/b11", data={**link, "figure": "return_rate", "channel": "web"})
+    assert refused.status_code == 422 and "不能按渠道计算" in refused.data.decode()
+    refused = logged_in.post(base(project) + "nodes/b11", data={**link, "channel": "nowhere"})
+    assert refused.status_code == 422 and "所选渠道不属于这份问卷。" in refused.data.decode()
+    assert logged_in.post(base(project) + "nodes/b11", data={**link, "dimension": "x"}).status_code == 302
+    assert leaf_of(project, 1, 0, 0)["input"] == {"link": {"questionnaire": questionnaire.id, "figure": "rate",
+                                                           "question": "q4"}}  # fmt: skip
+    form = logged_in.get(base(project) + "nodes/b11").data.decode()
+    assert '<option selected value="q4">' in form or '<option value="q4" selected>' in form
 
 
 def test_linked_satisfaction_follows_responses_and_exclusions(app, logged_in, evaluator):
@@ -154,7 +324,7 @@ def test_linked_satisfaction_follows_responses_and_exclusions(app, logged_in, ev
         "name": "服务对象满意度",
         "points": "10",
         "rule_type": "proportional",
-        "params": '{"target": 100}',
+        "p-proportional-target": "100",
         "mode": "link",
         "questionnaire": str(questionnaire.id),
         "figure": "rate",
@@ -180,25 +350,6 @@ def test_linked_satisfaction_follows_responses_and_exclusions(app, logged_in, ev
     assert isinstance(overall, Decimal) and 0 <= overall <= 100
     web = link_value(project, {"questionnaire": questionnaire.id, "figure": "rate", "question": "q4", "channel": "web"})
     assert web == value  # every answer came through the web link
-
-
-def test_validation_errors_refuse_the_change(logged_in, evaluator):
-    project = make_project(evaluator)
-    row = started(logged_in, project)
-    before = json.dumps(row.definition, sort_keys=True)
-    data = {"name": "立项依据充分性", "points": "25", "rule_type": "judgement", "params": "{}", "mode": "entered"}
-    response = logged_in.post(base(project) + "nodes/a11", data=data)  # 25 under a parent of 20
-    assert response.status_code == 422
-    assert "下级指标分值合计 25 分" in response.data.decode()
-    bad = {**data, "points": "20", "rule_type": "threshold_step", "params": '{"step": 0}'}
-    assert logged_in.post(base(project) + "nodes/a11", data=bad).status_code == 422
-    assert logged_in.post(base(project) + "nodes/a11", data={**data, "params": "[1"}).status_code == 422
-    db.session.expire_all()
-    assert json.dumps(db.session.get(IndicatorTable, row.id).definition, sort_keys=True) == before
-    # with the parents adjusted the same change is saved; a total ≠ 100 is only a warning
-    assert logged_in.post(base(project) + "nodes/a11", data={**data, "adjust_parents": "1"}).status_code == 302
-    html = page(logged_in, project)
-    assert "与 100 分相差 5 分" in html
 
 
 def test_add_rename_delete_nodes_and_grades(logged_in, evaluator):
