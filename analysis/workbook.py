@@ -359,6 +359,7 @@ def _write_rate(book: _Book, ws: Worksheet, row: int, number: str, text: str, ra
 def _rates_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> None:
     ws = book.sheet("sheet_rates")
     book.headers(ws, 0, RATE_COLUMNS)
+    ws.set_row(0, 48)  # three lines: the interval and margin headers wrap in their 12-character columns
     row = 1
     for question in data["questions"]:
         if question["rate"]:
@@ -377,12 +378,12 @@ def _rates_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> None:
         row += 1
     ws.write_string(row, 0, book.label("margin_note"))
     row += 2
-    book.headers(ws, row, ["dimension", "rate", "percent", "index", "alpha", "alpha_n", "questions"])
+    book.headers(ws, row, ["dimension", "rate", "percent", "index", "alpha", "questions", "alpha_n"])
     for dimension in data["dimensions"]:
         row += 1
         keys = "、".join(str(questions[k]["number"]) if k in questions else k for k in dimension["questions"])
         values = [dimension["name"], dimension["value"], _number(dimension["percent"]), dimension["index"],
-                  dimension["alpha"], dimension.get("alpha_n"), keys]  # fmt: skip
+                  dimension["alpha"], keys, dimension.get("alpha_n")]  # fmt: skip
         formats = [None, book.pct, book.dec1, book.dec1, book.dec2, None, None]
         for col, (value, fmt) in enumerate(zip(values, formats, strict=True)):
             _cell(ws, row, col, value, fmt)

@@ -322,6 +322,23 @@ def test_project_workbook_summary_sheets_and_attachment(app, logged_in, project_
     assert load_table(body, "project.xlsx") == library_table("seed_002_xinjian")
 
 
+def test_chinese_project_workbook_from_an_english_desk(app, logged_in, project_with_two):
+    logged_in.get("/desk/?lang=en")
+    body = logged_in.get(f"/desk/projects/{project_with_two.id}/workbook.xlsx?language=zh").data
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    assert book.sheetnames[:2] == ["问卷汇总", "附件1"]
+    words = {
+        sheet.title: latin_words(" ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c))
+        for sheet in book
+        if sheet.title != "附件1" and not sheet.title.endswith("原始数据")
+    }
+    assert {title: found for title, found in words.items() if found} == {}
+    english = openpyxl.load_workbook(
+        io.BytesIO(logged_in.get(f"/desk/projects/{project_with_two.id}/workbook.xlsx").data)
+    )
+    assert "问卷汇总" not in english.sheetnames  # without ?language= the workbook follows the (English) desk
+
+
 def test_project_workbook_for_a_viewer_not_for_outsiders(app, client, project_with_two, other_evaluator):
     url = f"/desk/projects/{project_with_two.id}/workbook.xlsx"
     response = client.get(url)
