@@ -381,7 +381,8 @@ def _rates_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> None:
     book.headers(ws, row, ["dimension", "rate", "percent", "index", "alpha", "questions", "alpha_n"])
     for dimension in data["dimensions"]:
         row += 1
-        keys = "、".join(str(questions[k]["number"]) if k in questions else k for k in dimension["questions"])
+        numbers = [str(questions[k]["number"]) if k in questions else k for k in dimension["questions"]]
+        keys = book.labels.get("list_separator", "、").join(numbers)
         values = [dimension["name"], dimension["value"], _number(dimension["percent"]), dimension["index"],
                   dimension["alpha"], keys, dimension.get("alpha_n")]  # fmt: skip
         formats = [None, book.pct, book.dec1, book.dec1, book.dec2, None, None]

@@ -177,6 +177,7 @@ def workbook_labels() -> dict[str, str]:
         "overall_index": _("总体满意度指数"),
         "alpha": _("克朗巴赫α"),
         "questions": _("包含题目"),
+        "list_separator": _("、"),
         "rates_chart": _("各题比率"),
         "option": _("选项"),
         "share": _("占比"),

@@ -103,8 +103,10 @@ def test_workbook_in_english(app, logged_in, answered):
 
 def test_workbook_in_english_from_a_chinese_desk(app, logged_in, answered):
     body = logged_in.get(f"/desk/questionnaires/{answered.id}/results.xlsx?language=en").data
-    names = openpyxl.load_workbook(io.BytesIO(body)).sheetnames
-    assert len(names) == 6 and not any(name in names for name in SHEETS)
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    assert len(book.sheetnames) == 6 and not any(name in book.sheetnames for name in SHEETS)
+    cells = [c for row in book.worksheets[1].iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert "1, 2" in cells and "1、2" not in cells  # a dimension's questions, listed the English way
     page = logged_in.get(f"/desk/questionnaires/{answered.id}/results").data.decode()
     assert f"/desk/questionnaires/{answered.id}/results.xlsx?language=en" in page  # the other language, linked
 
