@@ -26,10 +26,10 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefine
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from sqlalchemy.exc import IntegrityError
 
-from analysis.indicators import leaves, score_table, validate_table
+from analysis.indicators import leaves, score_table, standard_wording, validate_table
 from analysis.mean_interval import mean_interval
 from analysis.numbers import percent_of
-from analysis.scoring import D, RuleError, get_rule
+from analysis.scoring import D
 from survey.extensions import db
 from survey.indicator_links import LinkError, link_of, link_value
 from survey.models import IndicatorTable, Project, Questionnaire, ReportTemplate, utcnow
@@ -141,11 +141,9 @@ def question_list(numbers: list) -> str:
 
 
 def _rule_text(node: dict) -> str:
-    rule = node.get("rule") or {}
-    try:
-        text = tidy(say(get_rule(rule.get("type")).describe(rule.get("params") or {}, D(node.get("points")))))
-    except (KeyError, RuleError, TypeError, ValueError, ArithmeticError):
-        return ""
+    """The leaf's 评分标准 exactly as the attached 附件1 prints it (its own text, else its rule in words),
+    typeset as running Chinese and ending in a full stop."""
+    text = tidy(say(standard_wording(node))).replace("\n", "")
     return text if not text or text.endswith(("。", "．", ".")) else text + _("。")
 
 

@@ -211,3 +211,16 @@ def test_another_evaluator_gets_404(app, client, answered, other_evaluator):
     assert client.post(url(answered), data={"template": "x"}).status_code == 404
     assert client.post(url(answered) + "reset").status_code == 404
     assert stored_template(answered.project_id) is None
+
+
+def test_the_text_quotes_the_standard_the_attached_table_prints(app, answered):
+    """A leaf with its own 评分标准 is quoted with that text, as the 附件1 prints it; names keep ‘ ’ inside “ ”."""
+    table = copy.deepcopy(TABLE)
+    leaf = table["indicators"][0]["children"][0]["children"][0]
+    leaf["name"] = "“平安丰泽”服务对象满意度"
+    leaf["standard"] = "满意度93%以上，为满分；每下降5个百分点，扣2分"
+    leaf["input"] = {"link": {"questionnaire": answered.id, "figure": "overall_rate"}}
+    db.session.add(IndicatorTable(project_id=answered.project_id, definition=table))
+    db.session.commit()
+    text = render_report(DEFAULT_TEMPLATE, report_context(answered))
+    assert "“‘平安丰泽’服务对象满意度”指标分值5分，评分标准为：满意度93%以上，为满分；每下降5个百分点，扣2分。" in text
