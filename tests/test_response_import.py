@@ -20,6 +20,7 @@ from survey.library import load_template
 from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
 from survey.response_import import (
     IGNORE,
+    MAPPING_FORMAT,
     CellError,
     FileProblem,
     Plan,
@@ -31,6 +32,8 @@ from survey.response_import import (
     load_upload,
     parse_duration,
     parse_submitted,
+    plan_from_saved,
+    plan_to_saved,
     read_table,
     run_import,
     save_upload,
@@ -806,3 +809,35 @@ def test_every_step_needs_the_csrf_token(app, client, seed):
     assert response_count() == 0
     done = client.post(f"{mapping_url}/run", data={**fields, "csrf_token": hidden_value(html, "csrf_token")})
     assert done.status_code == 302 and response_count() == 2
+
+
+# --- saved mappings (survey.response_import.plan_to_saved / plan_from_saved, used by the CLI) ---------------
+
+
+def test_a_saved_mapping_follows_headers_not_positions():
+    definition = normalize_definition(load_template("fengze_service_object"))
+    table = read_table(csv_bytes([SEED_HEADERS, *SEED_TEXT_ROWS]))
+    plan = default_plan(table, definition)
+    plan.overrides = {"q2": {"有明显改善": "b"}}
+    saved = json.loads(json.dumps(plan_to_saved(plan, table)))
+    assert saved["format"] == MAPPING_FORMAT and saved["columns"][5] == {"header": "来自IP", "target": IGNORE}
+    order = [2, 0, 1, *range(3, len(SEED_HEADERS))]
+    moved = read_table(csv_bytes([[row[i] for i in order] for row in [SEED_HEADERS, *SEED_TEXT_ROWS]]))
+    again, problems, unmatched = plan_from_saved(saved, moved, definition, ["column", "import", "paper"])
+    assert problems == [] and unmatched == []
+    assert again.mapping == [plan.mapping[i] for i in order] and again.overrides == plan.overrides
+
+
+def test_a_saved_mapping_reports_what_does_not_fit():
+    definition = normalize_definition(load_template("fengze_service_object"))
+    table = read_table(csv_bytes([[*SEED_HEADERS, "备注"], *[[*row, ""] for row in SEED_TEXT_ROWS]]))
+    original = read_table(csv_bytes([SEED_HEADERS, *SEED_TEXT_ROWS]))
+    saved = plan_to_saved(default_plan(original, definition), original)
+    saved["columns"] = saved["columns"][: len(SEED_HEADERS)] + [{"header": "已删除的列", "target": "ans:q8"}]
+    saved["overrides"] = {"q2": {"x": "zz", "y": "__blank__"}, "nope": {"x": "a"}}
+    saved["channel"] = "c7"
+    plan, problems, unmatched = plan_from_saved(saved, table, definition, ["column", "import", "paper"])
+    assert unmatched == ["备注"] and plan.mapping[-1] == IGNORE and plan.channel == "import"
+    assert plan.overrides == {"q2": {"y": "__blank__"}}
+    assert len(problems) == 4 and "已删除的列" in problems[0] and "c7" in problems[1] and "zz" in problems[2]
+    assert plan_from_saved({"columns": []}, table, definition, ["import"]).problems[0].startswith("映射文件的格式不对")
