@@ -165,3 +165,13 @@ def test_exclusions_are_listed_in_beijing_time_with_the_clock_named(logged_in, a
     assert flat(beijing.strftime("%Y-%m-%d %H:%M")) in text
     assert flat((event.created_at + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")) in text
     assert f"{response.number}{flat(beijing.strftime('%Y-%m-%d %H:%M'))}用时过短" in text  # its number, not the id
+
+
+@pytest.mark.parametrize("template", ["public_safety", "fengze_service_object", "three_rates"])
+def test_report_pdf_of_a_questionnaire_nobody_answered_yet(logged_in, evaluator, template):
+    questionnaire = published(make_project(evaluator), template)
+    response = logged_in.get(f"/desk/questionnaires/{questionnaire.id}/report.pdf")
+    assert response.status_code == 200
+    text = pdf_text(response.data)
+    assert re.search(r"本次调查共(发放问卷\d+份，)?回收(问卷)?0份，其中有效问卷0份", text)
+    assert section_numerals(text) == list("一二三四五")  # no table, no written answers: five sections
