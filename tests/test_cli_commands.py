@@ -404,3 +404,23 @@ def test_indicator_file_commands_run_without_a_secret_key(tmp_path):
         refused = flask_production(*command, cwd=tmp_path)
         assert refused.returncode != 0 and "SECRET_KEY is not set" in refused.stderr
     assert not (tmp_path / "never.sqlite").exists()
+
+
+def test_our_own_csv_export_imports_through_the_cli(runner, logged_in, seed, tmp_path):
+    run(runner, "responses", "import", seed.id, write(tmp_path / "wjx.xlsx", xlsx([SEED_HEADERS, *SEED_TEXT_ROWS])),
+        "--as", "alice")  # fmt: skip
+    export = logged_in.get(f"/desk/questionnaires/{seed.id}/responses.csv")
+    copy = publishing.create_questionnaire(seed.project, "fengze_service_object")
+    publishing.publish(copy)
+    code, out = run_json(
+        runner, "responses", "import", copy.id, write(tmp_path / "ours.csv", export.data), "--as", "alice"
+    )
+    assert code == 0 and out["imported"] == 2, out
+    answers = [r.answers for r in db.session.execute(db.select(Response).order_by(Response.id)).scalars()]
+    assert answers[2:] == answers[:2]
+    assert entries("import.run")[1].detail["file"] == "ours.csv"
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
