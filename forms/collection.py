@@ -102,3 +102,12 @@ class PaperIssuedForm(FlaskForm):
     """发放份数 of the paper round."""
 
     issued = IntegerField(_l("纸质问卷发放份数"), validators=[Optional(), COUNT])
+
+
+class PaperChannelForm(FlaskForm):
+    """The 采集点 a keyed-in questionnaire was collected at (choices: the questionnaire's channels, per request)."""
+
+    class Meta:
+        csrf = False  # rendered inside the entry form, whose ActionForm carries the CSRF token
+
+    channel = SelectField(_l("记入采集点"), validate_choice=True)

@@ -15,19 +15,27 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from analysis.export import table_csv
-from forms.collection import ChannelForm, CollectionSettingsForm, PaperIssuedForm, ReviewForm, UnitCodesForm
+from forms.collection import (
+    ChannelForm,
+    CollectionSettingsForm,
+    PaperChannelForm,
+    PaperIssuedForm,
+    ReviewForm,
+    UnitCodesForm,
+)
 from forms.project import ActionForm
-from forms.response import build_response_form_class, collect_answers, quality_flags
+from forms.response import quality_flags
+from forms.responses import read_typed_entry
 from survey import fieldwork, privacy
 from survey import review as reviewing
 from survey.access import member_questionnaire
 from survey.capture import Arrival, Refused, store_response
 from survey.extensions import db
-from survey.models import Channel, UnitCode
+from survey.models import PAPER_CHANNEL, PAPER_CHANNEL_NAME, Channel, UnitCode
 from survey.models import Response as SurveyResponse
-from survey.paper import formdata_from_typed, paper_fields
+from survey.paper import paper_fields
 from survey.qr import public_url, qr_png
-from survey.reporting import channel_counts, unit_counts
+from survey.reporting import channel_counts, channel_label, unit_counts
 
 bp = Blueprint("collection", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>")
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -111,7 +119,10 @@ def edit_channel(questionnaire_id: int, channel_id: int):
     channel = _channel_of(questionnaire, channel_id)
     form = ChannelForm()
     if form.validate_on_submit():
-        channel.name, channel.target = form.name.data.strip(), form.target.data
+        name = form.name.data.strip()
+        if name != channel.label:  # the system channel's shown (translated) name kept as is stays a msgid
+            channel.name = name
+        channel.target = form.target.data
         channel.quota, channel.issued = form.quota.data, form.issued.data
         db.session.commit()
         flash(_("采集点已保存。"), "success")
@@ -203,33 +214,49 @@ def units_csv(questionnaire_id: int):
 
 
 def _paper_channel(questionnaire) -> Channel:
-    """The questionnaire's paper channel, created on first use so its issued count has a home."""
-    channel = next((c for c in questionnaire.channels if c.code == "paper"), None)
+    """The questionnaire's paper channel, created on first use so its issued count has a home.
+
+    Stored under its Chinese name (a msgid): ``Channel.label`` shows it in each reader's language.
+    """
+    channel = next((c for c in questionnaire.channels if c.code == PAPER_CHANNEL), None)
     if channel is None:
-        channel = Channel(questionnaire=questionnaire, code="paper", name=_("纸质问卷"))
+        channel = Channel(questionnaire=questionnaire, code=PAPER_CHANNEL, name=PAPER_CHANNEL_NAME)
         db.session.add(channel)
         db.session.commit()
     return channel
 
 
+def _entry_channel_form(questionnaire, formdata=None) -> PaperChannelForm:
+    """Which 采集点 a keyed-in questionnaire belongs to: any of the questionnaire's channels, paper first."""
+    paper_channel = _paper_channel(questionnaire)
+    form = PaperChannelForm(formdata=formdata, channel=request.args.get("channel") or paper_channel.code)
+    others = [(c.code, c.label) for c in questionnaire.channels if c.code != paper_channel.code]
+    form.channel.choices = [(paper_channel.code, paper_channel.label), *others]
+    return form
+
+
 @bp.route("/paper", methods=["GET", "POST"])
 def paper(questionnaire_id: int):
-    """Key in a paper questionnaire with option numbers; stored as channel "paper"."""
+    """Key in a paper questionnaire with option numbers; stored against the chosen channel (default 纸质问卷)."""
     questionnaire = member_questionnaire(questionnaire_id, edit=True)  # even its GET makes the paper channel
     if questionnaire.current_version is None:
         flash(_("问卷发布后才能录入纸质问卷。"), "error")
         return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
     definition = questionnaire.current_version.definition
     action, typed, errors = ActionForm(), {}, {}
+    channel_form = _entry_channel_form(questionnaire, request.form if request.method == "POST" else None)
     if action.validate_on_submit():
         typed = {row["key"]: request.form.get(f"p_{row['key']}", "") for row in paper_fields(definition)}
-        errors = _store_paper(questionnaire, definition, typed)
+        if not channel_form.validate():
+            errors = {"": "；".join(channel_form.channel.errors)}
+        else:
+            channel = next(c for c in questionnaire.channels if c.code == channel_form.channel.data)
+            errors, number = _store_paper(questionnaire, definition, typed, channel)
         if not errors:
-            flash(
-                _("已录入 1 份纸质问卷（纸质共 %(n)d 份）。", n=_paper_channel(questionnaire).accepted_count), "success"
-            )
-            return redirect(url_for("collection.paper", questionnaire_id=questionnaire.id))
-    channel = _paper_channel(questionnaire)
+            message = _("已录入 1 份纸质问卷：第 %(n)d 号，记入“%(channel)s”（该采集点共 %(count)d 份）。",
+                        n=number, channel=channel.label, count=channel.accepted_count)  # fmt: skip
+            flash(message, "success")
+            return redirect(url_for("collection.paper", questionnaire_id=questionnaire.id, channel=channel.code))
     return render_template(
         "collection/paper.html",
         questionnaire=questionnaire,
@@ -237,33 +264,30 @@ def paper(questionnaire_id: int):
         typed=typed,
         errors=errors,
         action_form=ActionForm(),
-        issued_form=PaperIssuedForm(issued=channel.issued),
-        channel=channel,
+        channel_form=channel_form,
+        issued_form=PaperIssuedForm(issued=_paper_channel(questionnaire).issued),
+        channel=_paper_channel(questionnaire),
         title=_("录入纸质问卷：%(t)s", t=questionnaire.title),
     ), (422 if errors else 200)
 
 
-def _store_paper(questionnaire, definition: dict, typed: dict[str, str]) -> dict[str, str]:
-    """Validate typed codes like a phone's answers and store them; errors by answer key if refused."""
-    data, errors = formdata_from_typed(definition, typed)
-    form = build_response_form_class(definition)(formdata=data, meta={"csrf": False})
-    if not form.validate() or errors:
-        for name, messages in form.errors.items():  # the typist's own mistake is the clearer message
-            if name:
-                errors.setdefault(name, str(messages[0]))
-        return errors
-    answers = collect_answers(form)
+def _store_paper(questionnaire, definition: dict, typed: dict[str, str], channel: Channel):
+    """Validate typed codes like a phone's answers and store them: ``({}, number)``, or ``(errors by key, None)``."""
+    answers, errors = read_typed_entry(definition, typed)
+    if answers is None:
+        return errors, None
     try:
-        store_response(
-            Arrival(questionnaire, _paper_channel(questionnaire)),
+        response, _created = store_response(
+            Arrival(questionnaire, channel),
             answers,
             uuid.uuid4().hex,
             flags=quality_flags(definition, answers),
             by_evaluator=True,
         )
     except Refused as refused:
-        return {"": str(refused.message)}
-    return {}
+        return {"": str(refused.message)}, None
+    db.session.refresh(channel)
+    return {}, response.number
 
 
 @bp.post("/paper/issued")
@@ -280,15 +304,22 @@ def paper_issued(questionnaire_id: int):
 
 @bp.get("/review")
 def review(questionnaire_id: int):
-    """Flagged responses waiting for a decision, and the excluded ones."""
+    """Flagged responses waiting for a decision, each flag beside the answers it was raised on; the excluded ones."""
     questionnaire = member_questionnaire(questionnaire_id)
+    waiting = reviewing.waiting_for_review(questionnaire)
+    definitions = reviewing.version_definitions({r.version_id for r in waiting})
+    evidence = {r.id: reviewing.flag_evidence(r, definitions[r.version_id], questionnaire.min_seconds) for r in waiting}
     return render_template(
         "collection/review.html",
         questionnaire=questionnaire,
-        waiting=reviewing.waiting_for_review(questionnaire),
+        waiting=waiting,
+        waiting_count=reviewing.waiting_count(questionnaire),
+        evidence=evidence,
         excluded=reviewing.excluded(questionnaire),
+        excluded_count=reviewing.excluded_count(questionnaire),
         form=ReviewForm(),
         flag_label=reviewing.flag_label,
+        channel_label=lambda code: channel_label(code, questionnaire.channels),
         suggested_reason=reviewing.suggested_reason,
         title=_("答卷审核：%(t)s", t=questionnaire.title),
     )

@@ -89,7 +89,7 @@ def _summary(questionnaire: Questionnaire, waiting: int) -> QuestionnaireSummary
     counts = channel_counts(questionnaire)
     valid = sum(n.get("valid", 0) for n in counts.values())
     excluded = sum(n.get("excluded", 0) for n in counts.values())
-    channels = [Progress(c.name, counts.get(c.code, {}).get("valid", 0), c.target) for c in questionnaire.channels]
+    channels = [Progress(c.label, counts.get(c.code, {}).get("valid", 0), c.target) for c in questionnaire.channels]
     named = {c.code for c in questionnaire.channels}
     channels += [
         Progress(channel_label(code, questionnaire.channels), n.get("valid", 0))

@@ -23,6 +23,7 @@ DISPLAY_TIME = "yyyy-MM-dd HH:mm:ss"  # how exports show submission times (Asia/
 
 RECORD_COLUMNS = (
     Response.id,
+    Response.number,
     Response.submitted_at,
     Response.duration_seconds,
     Response.channel,
@@ -36,7 +37,9 @@ RECORD_COLUMNS = (
 
 def response_records(questionnaire: Questionnaire) -> list[dict]:
     """Every response of the questionnaire (all versions) as plain dicts, oldest first."""
-    query = db.select(*RECORD_COLUMNS).where(Response.questionnaire_id == questionnaire.id).order_by(Response.id)
+    # Voided entries (keyed in by mistake, survey.review.void) are not responses: kept, but out of every file.
+    mine = (Response.questionnaire_id == questionnaire.id, Response.status != "voided")
+    query = db.select(*RECORD_COLUMNS).where(*mine).order_by(Response.id)
     return [row._asdict() for row in db.session.execute(query)]
 
 
@@ -105,6 +108,7 @@ def display_records(questionnaire: Questionnaire, records: list[dict]) -> list[d
                 "submitted_at": format_datetime(record["submitted_at"], DISPLAY_TIME),
                 "status": _("有效") if record["status"] == "valid" else _("已排除"),
                 "channel": channel_label(record["channel"], questionnaire.channels),
+                "id": record["number"] if record.get("number") is not None else record["id"],  # 第 N 号
             }
         )
     return shown
@@ -120,7 +124,7 @@ def effective_issued(questionnaire: Questionnaire) -> int | None:
 
 def channel_label(code: str, channels: list) -> str:
     """How a channel code reads: the built-in ones translated, the evaluator's by their name."""
-    names = {c.code: c.name for c in channels}
+    names = {c.code: c.label for c in channels}
     builtin = {"web": _("网络（扫码/链接）"), "paper": _("纸质问卷")}
     return names.get(code) or builtin.get(code) or code
 
@@ -145,6 +149,8 @@ def _status_counts(questionnaire: Questionnaire) -> tuple[int, dict[str, int], i
     )
     returned, reasons = 0, {}
     for status, reason, n in db.session.execute(query):
+        if status == "voided":  # an entry made in error, not a returned questionnaire
+            continue
         returned += n
         if status != "valid":
             reasons[reason or ""] = reasons.get(reason or "", 0) + n

@@ -23,7 +23,16 @@ from survey.conditions import answer_keys
 from survey.definition import numbered_questions
 from survey.extensions import db
 from survey.localtime import local_text, time_label
-from survey.models import Channel, Questionnaire, Response, ResponseRevision, ReviewEvent, User, utcnow
+from survey.models import (
+    Channel,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+    ResponseRevision,
+    ReviewEvent,
+    User,
+    utcnow,
+)
 from survey.response_browser import flag_condition
 
 FLAG_LABELS = {
@@ -110,6 +119,14 @@ def excluded(questionnaire: Questionnaire, limit: int = WAITING_SHOWN) -> list[R
 def excluded_count(questionnaire: Questionnaire) -> int:
     query = db.select(db.func.count()).select_from(Response).filter_by(questionnaire_id=questionnaire.id)
     return db.session.execute(query.filter_by(status="excluded")).scalar_one()
+
+
+def version_definitions(version_ids: set[int]) -> dict[int, dict]:
+    """The definitions of the versions some responses answered, read once each."""
+    if not version_ids:
+        return {}
+    query = db.select(QuestionnaireVersion.id, QuestionnaireVersion.definition)
+    return dict(db.session.execute(query.where(QuestionnaireVersion.id.in_(version_ids))).all())
 
 
 # --- the answers behind each flag ------------------------------------------------------------------------

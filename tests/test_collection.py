@@ -311,3 +311,67 @@ def test_collection_routes_refuse_another_questionnaires_objects(app, logged_in,
         ).status_code
         == 404
     )
+
+
+PAPER_TYPED = {"p_q1a": "单位", "p_q2": "1", "p_q3": "1", "p_q4": "1", "p_q5": "1", "p_q6": "1", "p_q7": "1"}
+
+
+def test_paper_entry_is_stored_against_the_chosen_channel(app, logged_in, seed):
+    """Paper rounds are collected at 采集点 too: the entry page offers every channel, paper first, keeps the
+    choice for the next entry, and counts the entry on the chosen channel with its number."""
+    channel = Channel(questionnaire=seed, code="c1", name="东海街道社区")
+    db.session.add(channel)
+    db.session.commit()
+    url = f"/desk/questionnaires/{seed.id}/paper"
+    page = logged_in.get(url).data.decode()
+    options = page[page.index('name="channel"') : page.index("</select>")]
+    assert options.index("纸质问卷") < options.index("东海街道社区")
+    stored = logged_in.post(url, data={**PAPER_TYPED, "channel": "c1"})
+    assert stored.status_code == 302 and "channel=c1" in stored.location
+    again = logged_in.get(stored.location).data.decode()
+    assert "第 1 号" in again and "东海街道社区" in again
+    assert 'value="c1" selected' in again or 'selected value="c1"' in again
+    assert logged_in.post(url, data={**PAPER_TYPED, "channel": "nowhere"}).status_code == 422
+    logged_in.post(url, data=PAPER_TYPED)  # without a choice: the paper channel
+    rows = db.session.execute(db.select(Response.number, Response.channel, Response.mode).order_by(Response.id)).all()
+    assert [tuple(r) for r in rows] == [(1, "c1", "paper"), (2, "paper", "paper")]
+    db.session.refresh(channel)
+    paper = db.session.execute(db.select(Channel).filter_by(code="paper")).scalar_one()
+    assert channel.accepted_count == 1 and paper.accepted_count == 1
+
+
+def test_the_paper_channel_is_named_in_the_readers_language(app, logged_in, seed):
+    """The system channel is stored under its msgid and shown through gettext; a renamed one keeps its name."""
+    logged_in.get(f"/desk/questionnaires/{seed.id}/paper?lang=en")
+    paper = db.session.execute(db.select(Channel).filter_by(code="paper")).scalar_one()
+    assert paper.name == "纸质问卷"  # not the English of whoever opened the page first
+    english = logged_in.get(f"/desk/questionnaires/{seed.id}/channels?lang=en").data.decode()
+    assert "Paper questionnaire" in english
+    chinese = logged_in.get(f"/desk/questionnaires/{seed.id}/channels?lang=zh_Hans_CN").data.decode()
+    assert "纸质问卷" in chinese and "Paper questionnaire" not in chinese
+    edit = f"/desk/questionnaires/{seed.id}/channels/{paper.id}"
+    logged_in.post(edit + "?lang=en", data={"name": "Paper questionnaire"})  # saved unchanged in English
+    db.session.refresh(paper)
+    assert paper.name == "纸质问卷"
+    logged_in.post(edit, data={"name": "街道纸质问卷"})
+    db.session.refresh(paper)
+    assert paper.label == "街道纸质问卷"
+
+
+def test_review_shows_the_answers_behind_each_flag_and_names_responses_by_number(app, logged_in, evaluator):
+    other = published(make_project(evaluator, "先有的项目"))
+    post(app.test_client(), f"/s/{other.public_token}", "elsewhere")  # global id 1, not this questionnaire's
+    safety = published(make_project(evaluator), "public_safety")
+    definition = safety.current_version.definition
+    questions = [q for s in definition["sections"] for q in s["questions"]]
+    answers = {"q1": "a", "q2": "a", "q3": "a", "q4": "a"}
+    from survey.capture import store_response
+
+    response, _created = store_response(safety, answers, "flagged-1", flags=["straight_lining"])
+    assert response.number == 1 and response.id != 1
+    page = logged_in.get(f"/desk/questionnaires/{safety.id}/review").data.decode()
+    assert "第 1 号答卷" in page and f"第 {response.id} 号答卷" not in page
+    scale = [q for q in questions if q["type"] == "rating" and q["key"] in answers]
+    first_option = scale[0]["options"][0]["text"]
+    assert f"<strong>{first_option}</strong>" in page  # the answer beside the flag
+    assert f"responses/{response.number}" in page  # a link to the whole response

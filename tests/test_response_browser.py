@@ -14,7 +14,7 @@ from survey.audit import verify_chain
 from survey.capture import store_response
 from survey.extensions import db
 from survey.models import AuditEvent, Channel, Questionnaire, Response, ResponseRevision, ReviewEvent, utcnow
-from survey.reporting import response_counts
+from survey.reporting import questionnaire_results, response_counts
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -133,6 +133,10 @@ def test_voiding_takes_an_entry_out_of_every_count_and_keeps_it(app, logged_in, 
     assert entry.status == "voided" and entry.answers == SEED_004_ANSWERS
     assert seed.accepted_count == 1 and (paper is None or paper.accepted_count == 0)
     assert response_counts(seed)["total"] == 1
+    results = questionnaire_results(seed)
+    assert (results.returned, results.valid, results.excluded) == (1, 1, 0)  # not a returned questionnaire
+    export = logged_in.get(f"/desk/questionnaires/{seed.id}/responses.csv").data.decode("utf-8-sig")
+    assert len(export.strip().splitlines()) == 2  # the header and the web response only
     assert db.session.execute(db.select(AuditEvent).filter_by(action="response.void")).scalar_one()
     decide = f"/desk/questionnaires/{seed.id}/responses/{entry.id}/exclude"
     assert logged_in.post(decide, data={"reason": "x", "back": "detail"}).status_code == 302
