@@ -20,7 +20,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, RadioField, Select
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, StopValidation
 
-from analysis.scoring import RULES, Param, Rule, RuleError, Wording, check_param
+from analysis.scoring import N_, RULES, Param, Rule, RuleError, Wording, check_param
 
 NOT_A_NUMBER = _l("请填写数字。")
 BLANK = SelectChoice("", "—")
@@ -408,6 +408,12 @@ class NodeEditor:
             "channel": form.channel.data or None,
         }
         problems = []
+        rule = RULES[self.selected]
+        if not any(p.name == "value" and p.kind == "number" for p in rule.inputs):
+            wording = Wording(N_("“%(rule)s”不按一个实际值计分，不能取调查结果；请改为评价组填写，或换一个评分规则。"),
+                              {"rule": Wording(rule.label, {})})  # fmt: skip
+            form.mode.errors = [*form.mode.errors, wording]
+            problems.append(Problem("", wording))
         for name, wording in link_problems(self.project, link):
             field = form[name]
             field.errors = [*field.errors, wording]

@@ -248,6 +248,15 @@ def link_choices(questionnaire: Questionnaire) -> LinkChoices:
     return LinkChoices(questions, dimensions, channels)
 
 
+def question_label(questionnaire_id, key: str) -> str:
+    """How a linked question reads on the table: “第 4 题”, or its key when the questionnaire lost it."""
+    from flask_babel import gettext
+
+    questionnaire = db.session.get(Questionnaire, questionnaire_id) if isinstance(questionnaire_id, int) else None
+    entry = next((e for e in schema_for(questionnaire) if e["key"] == key), None) if questionnaire else None
+    return gettext("第 %(number)s 题", number=entry["number"]) if entry else key
+
+
 def link_problems(project: Project, link: dict) -> list[tuple[str, Wording]]:
     """What is wrong with a link an evaluator chose, as ``(field name, wording)``; empty when it is usable.
 

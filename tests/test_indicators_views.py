@@ -309,11 +309,15 @@ def test_links_use_dropdowns_from_the_database_and_are_checked(app, logged_in, e
     assert refused.status_code == 422 and "不能按渠道计算" in refused.data.decode()
     refused = logged_in.post(base(project) + "nodes/b11", data={**link, "channel": "nowhere"})
     assert refused.status_code == 422 and "所选渠道不属于这份问卷。" in refused.data.decode()
+    tiers = {**link, "rule_type": "tiers", "p-tiers-tiers-0-min": "90", "p-tiers-tiers-0-points": "10"}
+    refused = logged_in.post(base(project) + "nodes/b11", data=tiers)  # tiers score several values, not one
+    assert refused.status_code == 422 and "“分档计分”不按一个实际值计分，不能取调查结果" in refused.data.decode()
     assert logged_in.post(base(project) + "nodes/b11", data={**link, "dimension": "x"}).status_code == 302
     assert leaf_of(project, 1, 0, 0)["input"] == {"link": {"questionnaire": questionnaire.id, "figure": "rate",
                                                            "question": "q4"}}  # fmt: skip
     form = logged_in.get(base(project) + "nodes/b11").data.decode()
     assert '<option selected value="q4">' in form or '<option value="q4" selected>' in form
+    assert f"{questionnaire.title} · 某题的满意率 · 第 4 题" in page(logged_in, project)  # the table names it in words
 
 
 def test_linked_satisfaction_follows_responses_and_exclusions(app, logged_in, evaluator):
@@ -425,3 +429,19 @@ def test_another_evaluator_gets_404_everywhere(app, client, evaluator, other_eva
     response = client.post(base(other) + "start", data={"source": f"project:{project.id}"})
     assert response.status_code == 302
     assert db.session.execute(db.select(IndicatorTable).filter_by(project_id=other.id)).scalar_one_or_none() is None
+
+
+def test_a_viewer_sees_the_editor_but_cannot_change_anything(app, client, evaluator, other_evaluator):
+    from survey.models import ProjectMember
+
+    project = make_project(evaluator)
+    db.session.add(IndicatorTable(project_id=project.id, definition=TABLE))
+    db.session.add(ProjectMember(project_id=project.id, user_id=other_evaluator.id, role="viewer"))
+    db.session.commit()
+    assert login(client, "mallory", "mallory-password-1").status_code == 302
+    assert client.get(base(project) + "nodes/b12").status_code == 200
+    for extra in ({"choose_rule": "1"}, {"add_row": "tiers:tiers"}, {"choose_questionnaire": "1"}, {}):
+        response = client.post(base(project) + "nodes/b12", data={**B12, **extra})
+        assert response.status_code == 403, extra
+    db.session.expire_all()
+    assert db.session.execute(db.select(IndicatorTable)).scalar_one().definition == TABLE
