@@ -7,6 +7,7 @@ with ``parse_number`` (full-width digits allowed), so every message is in plain 
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -27,7 +28,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from survey.definition import MEASURES, THANKS_LENGTH
+from survey.definition import MEASURES, NUMBER_PATTERN, THANKS_LENGTH
 from survey.localize import ENGLISH_FIELDS
 from survey.qtypes import QUESTION_TYPES, parse_date, parse_number
 
@@ -83,6 +84,12 @@ def _whole_number(low: int, high: int):
             raise ValidationError(_l("请填写 %(low)d 到 %(high)d 之间的整数。", low=low, high=high))
 
     return check
+
+
+def _question_number(_form, field) -> None:
+    text = unicodedata.normalize("NFKC", field.data or "").strip()
+    if text and not NUMBER_PATTERN.match(text):
+        raise ValidationError(_l("题号只能是数字，小题用“.”隔开，例如 3 或 3.1。"))
 
 
 def _date_text(_form, field) -> None:
@@ -236,7 +243,7 @@ class QuestionForm(FlaskForm):
     """Everything about one question; the page shows only the parts its type uses."""
 
     text = TextAreaField(_l("题目文字"), validators=[DataRequired(_l("题目文字不能为空。")), Length(max=500)])
-    number = StringField(_l("题号（可不填，默认按顺序编号）"), validators=[Optional(), Length(max=20)])
+    number = StringField(_l("题号（可不填，默认按顺序编号）"), validators=[Optional(), _question_number])
     required = BooleanField(_l("必答题"))
     help = StringField(_l("题目下方的提示（可不填）"), validators=[Optional(), Length(max=300)])
     measure = SelectField(_l("统计口径"), choices=choices(MEASURE_CHOICES), default="")
@@ -290,7 +297,7 @@ class QuestionForm(FlaskForm):
         """The fields ``survey.authoring.update_question`` should set for a question of ``qtype``."""
         result: dict[str, Any] = {
             "text": self.text.data or "",
-            "number": self.number.data,
+            "number": unicodedata.normalize("NFKC", self.number.data or "").strip(),  # “３．１” → “3.1”
             "required": bool(self.required.data),
             "help": self.help.data,
             "text_en": self.text_en.data,

@@ -99,6 +99,8 @@ AUDITED: dict[str, Audited] = {
     "builder.delete_question": Audited("questionnaire.edit"),
     "builder.condition": Audited("questionnaire.edit"),
     "builder.clear_condition": Audited("questionnaire.edit"),
+    "builder.renumber": Audited("questionnaire.edit"),
+    "builder.clear_numbers": Audited("questionnaire.edit"),
     # collection
     "collection.settings": Audited("collection.settings"),
     "collection.channels": Audited("channel.add"),

@@ -26,9 +26,11 @@ from survey.conditions import answer_keys
 from survey.definition import (
     CONDITION_TYPES,
     FORMAT,
+    iter_questions,
     normalize_definition,
     numbered_questions,
     numbered_sections,
+    sequential_numbers,
 )
 from survey.problems import DefinitionError, Problem
 from survey.qtypes import get_type
@@ -294,6 +296,50 @@ def section_label(definition: dict, section_key: str):
     return section_key
 
 
+PLACE = re.compile(r"^sections\[(\d+)\](?:\.questions\[(\d+)\])?(?:\.(options|items)\[(\d+)\])?")
+
+
+def problem_in_words(definition: dict, problem: Problem) -> str:
+    """“第 3 题，第 2 个选项：选项文字不能为空……” rather than ``sections[0].questions[2].options[1]``."""
+    where = problem_place(definition, problem.path)
+    return str(_l("%(where)s：%(message)s", where=where, message=problem.message)) if where else str(problem.message)
+
+
+def problem_place(definition: dict, path: str) -> str:
+    """Where a problem's path points, in words ("" when it names no part a person would recognise).
+
+    A problem with a question's number names the question by its place in the order ("第 9 道题"),
+    since its number may be the very thing that is duplicated.
+    """
+    if path.split(".")[0].removesuffix("_en") in ("title", "intro", "source", "thanks"):
+        return str(_l("问卷标题与卷首语"))
+    if path.startswith("settings"):
+        return str(_l("问卷设置"))
+    match = PLACE.match(path)
+    if not match:
+        return ""
+    try:
+        sections = numbered_sections(definition)
+        section = sections[int(match.group(1))]
+        if match.group(2) is None:
+            return str(section_label(definition, section["key"]))
+        question = section["questions"][int(match.group(2))]
+    except (IndexError, KeyError, TypeError):
+        return ""
+    if path.endswith(".number"):
+        position = sum(len(s["questions"]) for s in sections[: int(match.group(1))]) + int(match.group(2)) + 1
+        return str(_l("按顺序第 %(n)d 道题（“%(text)s”）", n=position, text=_shortened(question.get("text", ""))))
+    parts = [str(_l("第 %(number)s 题", number=question["number"]))]
+    if match.group(3):
+        n = int(match.group(4)) + 1
+        parts.append(str(_l("第 %(n)d 个选项", n=n) if match.group(3) == "options" else _l("第 %(n)d 个小题", n=n)))
+    return str(_l("，")).join(parts)
+
+
+def _shortened(text: str, limit: int = 20) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def dependents(
     definition: dict, keys: set[str], options: set[str] | None = None, skip: set[str] = frozenset()
 ) -> list[Any]:
@@ -456,7 +502,7 @@ def move_section(definition: dict, section_key: str, offset: int) -> dict:
     """Up (-1) or down (+1) one place; at either end nothing changes."""
     result = _copy(definition)
     _moved(result["sections"], _section_index(result, section_key), offset)
-    return result
+    return _renumbered(result)
 
 
 def delete_section(definition: dict, section_key: str) -> dict:
@@ -468,7 +514,7 @@ def delete_section(definition: dict, section_key: str) -> dict:
     skip = {section_key, *(q.get("key") for q in questions)}
     _refuse_if_used(result, keys, f"sections[{index}]", _l("这一部分的题目"), skip=skip)
     result["sections"].pop(index)
-    return result
+    return _renumbered(result)
 
 
 # --- questions --------------------------------------------------------------------------------
@@ -479,19 +525,23 @@ def add_question(definition: dict, section_key: str, qtype: str, key: str | None
     result = _copy(definition)
     section = result["sections"][_section_index(result, section_key)]
     section["questions"].append(new_question(qtype, key or new_question_key(result, history)))
-    return result
+    return _renumbered(result)
 
 
 def update_question(definition: dict, question_key: str, **changes: Any) -> dict:
-    """Set a question's fields; ``None`` or ``""`` removes an optional field. Key and type stay."""
+    """Set a question's fields; ``None`` or ``""`` removes an optional field. Key and type stay.
+
+    ``number`` goes through ``set_number``, so the numbers stay all-or-none.
+    """
     result = _copy(definition)
     question = _question_in(result, question_key)
     allowed = COMMON_FIELDS + TYPE_FIELDS.get(question["type"], ())
+    number = changes.pop("number", question.get("number"))
     for name, value in changes.items():
         if name not in allowed:
             raise ValueError(f"{name!r} is not a field of a {question['type']} question")
         _set_field(question, name, value)
-    return result
+    return set_number(result, question_key, number)
 
 
 def _set_field(target: dict, name: str, value: Any) -> None:
@@ -510,7 +560,7 @@ def move_question(definition: dict, question_key: str, offset: int) -> dict:
     target = q_index + offset
     if 0 <= target < len(questions):
         questions.insert(target, questions.pop(q_index))
-        return result
+        return _renumbered(result)
     neighbour = s_index + offset
     if 0 <= neighbour < len(result["sections"]):
         question = questions.pop(q_index)
@@ -519,7 +569,7 @@ def move_question(definition: dict, question_key: str, offset: int) -> dict:
             other.append(question)
         else:
             other.insert(0, question)
-    return result
+    return _renumbered(result)
 
 
 def move_question_to_section(definition: dict, question_key: str, section_key: str) -> dict:
@@ -530,7 +580,7 @@ def move_question_to_section(definition: dict, question_key: str, section_key: s
     if s_index != target:
         question = result["sections"][s_index]["questions"].pop(q_index)
         result["sections"][target]["questions"].append(question)
-    return result
+    return _renumbered(result)
 
 
 def delete_question(definition: dict, question_key: str) -> dict:
@@ -541,21 +591,78 @@ def delete_question(definition: dict, question_key: str) -> dict:
     path = f"sections[{s_index}].questions[{q_index}]"
     _refuse_if_used(result, set(answer_keys(question)), path, _l("这道题"))
     result["sections"][s_index]["questions"].pop(q_index)
-    return result
+    return _renumbered(result)
 
 
 def duplicate_question(definition: dict, question_key: str, key: str | None = None, history: History = ()) -> dict:
-    """A copy right after the original, with a fresh key (its options keep theirs: they are per question)."""
+    """A copy right after the original, with a fresh key (its options keep theirs: they are per question).
+
+    Explicit numbers are renumbered, so the copy of "1.1" is "1.2" and never a second "1.1".
+    """
     result = _copy(definition)
     s_index, q_index = _position(result, question_key)
     original = result["sections"][s_index]["questions"][q_index]
     twin = copy.deepcopy(original)
     twin["key"] = key or new_question_key(result, history)
-    twin.pop("number", None)  # an explicit display number would be printed twice
     suffix = str(_l("（副本）"))
     if len(twin["text"]) + len(suffix) <= 500:
         twin["text"] += suffix
     result["sections"][s_index]["questions"].insert(q_index + 1, twin)
+    return _renumbered(result)
+
+
+# --- question numbers -------------------------------------------------------------------------
+# Numbers are automatic (by position) unless the author copies a printed form's numbers ("3.1").
+# Explicit numbers are all-or-none and in order (``survey.definition.numbering_problems``): every
+# change of order renumbers them, so adding, copying, moving or deleting never duplicates one.
+
+
+def has_explicit_numbers(definition: dict) -> bool:
+    """Whether the questions carry explicit numbers (a printed form's) rather than automatic ones."""
+    return any("number" in question for question in iter_questions(normalize_definition(definition)))
+
+
+def _renumbered(result: dict) -> dict:
+    """``result`` (already a copy) with explicit numbers, if it has any, following the order again."""
+    questions = iter_questions(result)
+    if any("number" in question for question in questions):
+        for question, number in zip(questions, sequential_numbers(questions), strict=True):
+            question["number"] = number
+    return result
+
+
+def renumber(definition: dict) -> dict:
+    """Explicit numbers rewritten to follow the order (follow-ups such as "3.1" stay follow-ups)."""
+    return _renumbered(_copy(definition))
+
+
+def clear_numbers(definition: dict) -> dict:
+    """Every explicit number removed: questions are numbered 1, 2, 3 … by position."""
+    result = _copy(definition)
+    for question in iter_questions(result):
+        question.pop("number", None)
+    return result
+
+
+def set_number(definition: dict, question_key: str, number: str | None) -> dict:
+    """One question's explicit number, keeping numbers all-or-none.
+
+    The first number typed in an automatically numbered questionnaire fixes every other question's
+    current number, so only the typed one can be out of order (validation then says so); a number
+    cleared while others keep theirs renumbers them all in order.
+    """
+    result = _copy(definition)
+    question = _question_in(result, question_key)
+    number = (number or "").strip() if isinstance(number, str) or number is None else number
+    if number == question.get("number", ""):
+        return result
+    if not number:
+        question.pop("number", None)
+        return _renumbered(result)
+    if not has_explicit_numbers(result):
+        for numbered, original in zip(numbered_questions(result), iter_questions(result), strict=True):
+            original["number"] = numbered["number"]
+    question["number"] = number
     return result
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from functools import partial
 
@@ -40,6 +39,7 @@ from survey.definition import (
     normalize_definition,
     numbered_questions,
     numbered_sections,
+    numbering_problems,
     validate_definition,
 )
 from survey.extensions import db
@@ -52,7 +52,6 @@ blank_bp = Blueprint("builder_blank", __name__, url_prefix="/desk/projects/<int:
 
 OFFSETS = {"up": -1, "down": 1}
 KINDS = {"questions": "question", "sections": "section"}
-PATH = re.compile(r"^sections\[(\d+)\](?:\.questions\[(\d+)\])?(?:\.(options|items)\[(\d+)\])?")
 
 
 @bp.before_request
@@ -80,46 +79,23 @@ def _history(questionnaire: Questionnaire) -> list[dict]:
 
 
 def _change(questionnaire: Questionnaire, change: Callable[[dict], dict]) -> list[str]:
-    """Apply ``change`` to the draft and save it if it validates; otherwise the problems, in words."""
+    """Apply ``change`` to the draft and save it if it validates; otherwise the problems, in words.
+
+    Numbering problems the draft already had (one saved before numbers were checked) do not block
+    an unrelated change; the overview lists them with the buttons that fix them.
+    """
     new = current = _draft(questionnaire)
     try:
         new = change(current)
-        validate_definition(new)
+        validate_definition(new, numbering=not numbering_problems(current))
     except DefinitionError as error:
-        return [_in_words(new, problem) for problem in error.problems]
+        return [authoring.problem_in_words(new, problem) for problem in error.problems]
     except authoring.UnknownKey:
         abort(404)
     questionnaire.definition = new
     questionnaire.title = new["title"]
     db.session.commit()
     return []
-
-
-def _in_words(definition: dict, problem) -> str:
-    """“第 3 题，第 2 个选项：选项文字不能为空……” rather than ``sections[0].questions[2].options[1]``."""
-    where = _where(definition, problem.path)
-    return _("%(where)s：%(message)s", where=where, message=problem.message) if where else str(problem.message)
-
-
-def _where(definition: dict, path: str) -> str:
-    if path.split(".")[0].removesuffix("_en") in ("title", "intro", "source", "thanks"):
-        return _("问卷标题与卷首语")
-    if path.startswith("settings"):
-        return _("问卷设置")
-    match = PATH.match(path)
-    if not match:
-        return ""
-    try:
-        section = numbered_sections(definition)[int(match.group(1))]
-        if match.group(2) is None:
-            return str(authoring.section_label(definition, section["key"]))
-        parts = [_("第 %(number)s 题", number=section["questions"][int(match.group(2))]["number"])]
-    except (IndexError, KeyError, TypeError):
-        return ""
-    if match.group(3):
-        n = int(match.group(4)) + 1
-        parts.append(_("第 %(n)d 个选项", n=n) if match.group(3) == "options" else _("第 %(n)d 个小题", n=n))
-    return _("，").join(parts)
 
 
 def _found(lookup: Callable, *args):
@@ -162,13 +138,16 @@ def _render(template: str, questionnaire: Questionnaire, problems=(), status: in
 
 
 def _overview(questionnaire: Questionnaire, problems=()):
+    definition = _draft(questionnaire)
     return _render(
         "builder/overview.html",
         questionnaire,
         problems,
         422 if problems else 200,
         add_form=AddQuestionForm(),
-        english=english_coverage(_draft(questionnaire)),
+        english=english_coverage(definition),
+        explicit_numbers=authoring.has_explicit_numbers(definition),
+        number_problems=[authoring.problem_in_words(definition, p) for p in numbering_problems(definition)],
     )
 
 
@@ -403,6 +382,38 @@ def delete_question(questionnaire_id: int, question_key: str):
     questionnaire = member_questionnaire(questionnaire_id)
     change = partial(authoring.delete_question, question_key=question_key)
     return _action(questionnaire, change, _("题目已删除。"))
+
+
+# --- question numbers -------------------------------------------------------------------------
+
+
+@bp.post("/numbers/renumber")
+def renumber(questionnaire_id: int):
+    """Rewrite explicit question numbers in order (a follow-up such as 3.1 stays a follow-up)."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    return _numbers(questionnaire, authoring.renumber, _("题号已按题目顺序重新编排。"))
+
+
+@bp.post("/numbers/clear")
+def clear_numbers(questionnaire_id: int):
+    """Drop every explicit number: questions are then numbered 1, 2, 3 … by position."""
+    questionnaire = member_questionnaire(questionnaire_id)
+    return _numbers(questionnaire, authoring.clear_numbers, _("已删去所有题号，现在按题目顺序自动编号。"))
+
+
+def _numbers(questionnaire: Questionnaire, change: Callable[[dict], dict], done: str):
+    """A numbering button: unlike other changes, it must leave no numbering problem behind."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    new = change(_draft(questionnaire))
+    try:
+        validate_definition(new)
+    except DefinitionError as error:
+        return _overview(questionnaire, [authoring.problem_in_words(new, p) for p in error.problems])
+    questionnaire.definition = new
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for(".overview", questionnaire_id=questionnaire.id, _anchor="numbering"))
 
 
 # --- skip logic -------------------------------------------------------------------------------

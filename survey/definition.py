@@ -26,13 +26,18 @@ __all__ = [
     "english_problems",
     "iter_questions",
     "normalize_definition",
+    "number_labels",
     "numbered_questions",
     "numbered_sections",
+    "numbering_problems",
+    "sequential_numbers",
     "validate_definition",
 ]
 
 FORMAT = "survey-questionnaire/1"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# An explicit question number, as on a printed form: "7", a follow-up "7.1", at most three levels.
+NUMBER_PATTERN = re.compile(r"^[1-9][0-9]{0,2}(?:\.[1-9][0-9]{0,2}){0,2}$")
 MEASURES = ("satisfaction", "safety", "awareness", "participation")
 OVERALL_METHODS = ("question", "mean", "weighted")
 DONT_KNOW_POLICIES = ("exclude", "not_satisfied")
@@ -56,8 +61,13 @@ def iter_questions(definition: dict) -> list[dict]:
     return [q for section in definition.get("sections", []) for q in section.get("questions", [])]
 
 
-def validate_definition(definition: Any) -> None:
-    """Raise ``DefinitionError`` listing every problem; return quietly for a sound definition."""
+def validate_definition(definition: Any, *, numbering: bool = True) -> None:
+    """Raise ``DefinitionError`` listing every problem; return quietly for a sound definition.
+
+    ``numbering=False`` leaves out ``numbering_problems``: for a definition that is already a
+    published version (its numbers are what its respondents saw) or a draft whose numbers were
+    broken before the change being checked.
+    """
     if not isinstance(definition, dict):
         raise DefinitionError([Problem("$", _l("问卷定义必须是一个 JSON 对象。"))])
     flat = "sections" not in definition and "questions" in definition
@@ -69,8 +79,10 @@ def validate_definition(definition: Any) -> None:
         sections = []
     structure = _structure_problems(sections)
     problems.extend(structure)
-    if not structure:  # conditions can only be checked against a sound structure
+    if not structure:  # conditions and numbers can only be checked against a sound structure
         problems.extend(_condition_problems(sections))
+        if numbering:
+            problems.extend(numbering_problems(definition))
     questions = [q for s in sections if isinstance(s, dict) for q in s.get("questions") or [] if isinstance(q, dict)]
     problems.extend(_settings_problems(definition.get("settings") or {}, questions))
     if problems:
@@ -279,7 +291,13 @@ def _settings_problems(settings: Any, questions: list[dict]) -> list[Problem]:
 
 
 def numbered_sections(definition: dict) -> list[dict]:
-    """Sections with their questions numbered "1", "2", … across the whole questionnaire."""
+    """Sections with every question's display number: its explicit ``number``, else its position.
+
+    A question without ``number`` shows its position ("1", "2", … across the whole questionnaire).
+    Explicit numbers are all-or-none and in order (``numbering_problems``, checked before saving and
+    publishing), so the two never collide in anything saved since; this rule itself stays as it was,
+    so a version published earlier keeps the numbers its respondents saw.
+    """
     definition = normalize_definition(definition)
     index = 0
     result = []
@@ -295,6 +313,105 @@ def numbered_sections(definition: dict) -> list[dict]:
 def numbered_questions(definition: dict) -> list[dict]:
     """Every question with its display number, across sections."""
     return [q for section in numbered_sections(definition) for q in section["questions"]]
+
+
+def number_labels(question: dict) -> list[str]:
+    """The labels a numbered question takes in exports and imports: "5", and "5.1", "5.2" … per matrix item."""
+    number = question["number"]
+    items = question.get("items") if question.get("type") == "matrix" else None
+    return [number, *(f"{number}.{index}" for index in range(1, len(items or []) + 1))]
+
+
+def sequential_numbers(questions: list[dict]) -> list[str]:
+    """Numbers that follow the order, keeping each explicit number's depth: 1, 1.1, 2, 3, 3.1, 4 ….
+
+    A question whose explicit number is "7.1" stays a follow-up ("n.1", "n.2" … of the question
+    before it); any other question gets the next whole number. A follow-up opening the list counts
+    under an unseen "1" (a printed form's "1.1 单位名称" under a heading "1"); one after a matrix
+    question stays at the matrix's level, since "5.1" already names matrix 5's first item.
+    """
+    counters: list[int] = []
+    numbers = []
+    after_matrix = False
+    for question in questions:
+        number = question.get("number")
+        depth = number.count(".") + 1 if isinstance(number, str) and NUMBER_PATTERN.match(number) else 1
+        if after_matrix:  # "5.1" is the first item of matrix 5: no follow-up can be numbered under it
+            depth = min(depth, len(counters))
+        after_matrix = question.get("type") == "matrix" and bool(question.get("items"))
+        counters = counters[:depth]
+        while len(counters) < depth:
+            counters.append(1 if len(counters) < depth - 1 else 0)
+        counters[-1] += 1
+        numbers.append(".".join(str(n) for n in counters))
+    return numbers
+
+
+def _number_key(number: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in number.split("."))
+
+
+def numbering_problems(definition: dict) -> list[Problem]:
+    """Explicit question numbers (copied from a printed form) must be all-or-none, unique and in order.
+
+    Without any ``number`` the questions are numbered by position and nothing can go wrong. The
+    numbers blamed for the order are the fewest that break it (one mistyped "7" among 1 … 6 is
+    the problem, not every number after it). Each problem says which number the question would get
+    in order, so the author can type it, let the builder renumber, or drop every number.
+    """
+    definition = normalize_definition(definition)
+    places = [
+        (f"sections[{s}].questions[{q}].number", question)
+        for s, section in enumerate(definition["sections"])
+        for q, question in enumerate(section["questions"])
+    ]
+    questions = [question for _path, question in places]
+    if not any("number" in question for question in questions):
+        return []
+    suggested = sequential_numbers(questions)
+    ordered = _longest_increasing(questions)
+    labels = {label for i in ordered for label in number_labels(questions[i])}
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for index, ((path, question), fix) in enumerate(zip(places, suggested, strict=True)):
+        number = question.get("number")
+        if fix == number or (fix in labels and fix != number):  # no single number mends it: renumber
+            how = _l("请按顺序重新编号，或删去所有题号改用自动编号。")
+        else:
+            how = _l("请改为“%(fix)s”，或删去所有题号改用自动编号。", fix=fix)
+        if number is None:
+            problems.append(Problem(path, _l("其他题都有题号，这道题没有。%(how)s", how=how)))
+        elif not NUMBER_PATTERN.match(number):
+            message = _l("题号只能是数字，小题用“.”隔开（如 3.1），“%(number)s”不行。%(how)s", number=number, how=how)
+            problems.append(Problem(path, message))
+        elif number in seen or (index not in ordered and number in labels):
+            problems.append(Problem(path, _l("题号“%(number)s”与其他题重复了。%(how)s", number=number, how=how)))
+        elif index not in ordered:
+            message = _l("题号“%(number)s”不合顺序，题号须从前往后递增。%(how)s", number=number, how=how)
+            problems.append(Problem(path, message))
+        else:
+            seen.update(number_labels(question))
+    return problems
+
+
+def _longest_increasing(questions: list[dict]) -> set[int]:
+    """Positions of the longest run of explicit numbers that increase, preferring earlier questions."""
+    keys = {
+        i: _number_key(q["number"])
+        for i, q in enumerate(questions)
+        if isinstance(q.get("number"), str) and NUMBER_PATTERN.match(q["number"])
+    }
+    positions = sorted(keys)
+    longest: dict[int, int] = {}  # position → length of the longest increasing run starting there
+    for i in reversed(positions):
+        longest[i] = 1 + max((longest[j] for j in positions if j > i and keys[j] > keys[i]), default=0)
+    kept: set[int] = set()
+    length, last = max(longest.values(), default=0), None
+    for i in positions:
+        if length and longest[i] == length and (last is None or keys[i] > keys[last]):
+            kept.add(i)
+            length, last = length - 1, i
+    return kept
 
 
 def analysis_schema(definition: dict) -> list[dict]:

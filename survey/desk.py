@@ -14,12 +14,13 @@ from flask_login import current_user, login_required
 from analysis.export import responses_table, to_csv_bytes
 from forms.project import ActionForm, ImportForm, IssuedForm, NewQuestionnaireForm, ProjectForm, PublishForm
 from forms.response import build_response_form_class
-from survey import publishing
+from survey import authoring, publishing
 from survey.access import member_project, member_questionnaire, projects_of_current_user
 from survey.dashboard import project_dashboard
 from survey.definition import DefinitionError, numbered_sections
 from survey.extensions import db
 from survey.localize import localize_definition
+from survey.localtime import time_label
 from survey.portable import export_json, parse_definition
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
 from survey.reporting import (
@@ -156,7 +157,8 @@ def publish(questionnaire_id: int):
     try:
         version = publishing.publish(questionnaire)
     except DefinitionError as error:
-        flash(_("问卷有问题，暂不能发布：%(problems)s", problems=str(error)), "error")
+        described = [authoring.problem_in_words(questionnaire.definition, p) for p in error.problems]
+        flash(_("问卷有问题，暂不能发布：%(problems)s", problems=_("；").join(described)), "error")
     else:
         flash(_("问卷已发布（第 %(n)d 版），现在可以扫码作答。", n=version.number), "success")
     return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
@@ -288,7 +290,7 @@ def _export_labels() -> dict[str, str]:
     """Column titles of the response metadata, in the evaluator's language."""
     return {
         "id": _("编号"),
-        "submitted_at": _("提交时间"),
+        "submitted_at": time_label(_("提交时间")),  # 提交时间（北京时间）: the values are on the same clock
         "duration_seconds": _("用时（秒）"),
         "channel": _("渠道"),
         "unit_name": _("单位"),

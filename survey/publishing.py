@@ -1,11 +1,13 @@
 """Creating, publishing and closing questionnaires.
 
 Publishing freezes the draft into a new ``QuestionnaireVersion`` only when it differs from the
-last one, so re-publishing after a close does not multiply identical versions.
+last one, so re-publishing after a close does not multiply identical versions. A new questionnaire's
+link token is one a person can type from a poster (``survey.tokens``, whose listener gives it).
 """
 
 from __future__ import annotations
 
+from survey import tokens  # noqa: F401 - its listeners give every new link a typeable token
 from survey.definition import normalize_definition, validate_definition
 from survey.extensions import db
 from survey.library import load_template
@@ -37,9 +39,11 @@ def create_questionnaire(project: Project, template_key: str, title: str | None 
 
 def publish(questionnaire: Questionnaire) -> QuestionnaireVersion:
     """Open the questionnaire for answers, freezing its definition if it changed since the last version."""
-    validate_definition(questionnaire.definition)
     latest = questionnaire.versions[-1] if questionnaire.versions else None
-    if latest is None or normalize_definition(latest.definition) != normalize_definition(questionnaire.definition):
+    draft = normalize_definition(questionnaire.definition)
+    changed = latest is None or normalize_definition(latest.definition) != draft
+    validate_definition(draft, numbering=changed)  # reopening a version keeps the numbers its respondents saw
+    if changed:
         latest = QuestionnaireVersion(
             questionnaire=questionnaire,
             number=(latest.number + 1) if latest else 1,

@@ -7,16 +7,19 @@ its HTML, as a browser would send it) with the evaluator's changes, so the forms
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import re
 from html.parser import HTMLParser
 
+import pypdf
 import pytest
 
 from survey import authoring
-from survey.definition import DefinitionError, normalize_definition, validate_definition
+from survey.definition import DefinitionError, normalize_definition, numbered_questions, validate_definition
 from survey.extensions import db
 from survey.library import load_template
-from survey.models import Questionnaire
+from survey.models import Questionnaire, QuestionnaireVersion
 from survey.publishing import create_questionnaire
 from survey.qtypes import QUESTION_TYPES
 from tests.conftest import login
@@ -123,6 +126,81 @@ def test_every_function_returns_a_new_dict_and_leaves_its_argument_alone():
         assert definition == before
 
 
+# --- authoring: question numbers -------------------------------------------------------------
+
+
+def numbers(definition: dict) -> list[str]:
+    return [q["number"] for q in numbered_questions(definition)]
+
+
+def test_every_change_of_order_keeps_explicit_numbers_unique_and_in_order():
+    """The template's printed numbers (1, 1.1, 2 …) follow every add, copy, move and delete."""
+    definition = template()
+    assert numbers(definition) == ["1", "1.1", "2", "3", "4", "5", "6", "7"]
+    added = authoring.add_question(definition, "s1", "rating", key="q8")
+    assert numbers(added) == ["1", "1.1", "2", "3", "4", "5", "6", "7", "8"]
+    assert question(added, "q8")["number"] == "3" and question(added, "q3")["number"] == "4"
+    to_top = authoring.move_question(authoring.move_question(added, "q8", -1), "q8", -1)
+    to_top = authoring.move_question(authoring.move_question(to_top, "q8", -1), "q8", -1)
+    assert keys(to_top)[0][0] == "q8"
+    assert numbers(to_top) == ["1", "2", "2.1", "3", "4", "5", "6", "7", "8"], "q1w stays the follow-up of q1"
+    swapped = authoring.move_question(definition, "q3", 1)  # q3 (3) below q4 (4)
+    assert [question(swapped, k)["number"] for k in ("q4", "q3")] == ["3", "4"]
+    copied = authoring.duplicate_question(definition, "q3")
+    assert numbers(copied) == ["1", "1.1", "2", "3", "4", "5", "6", "7", "8"]
+    assert numbers(authoring.delete_question(definition, "q2")) == ["1", "1.1", "2", "3", "4", "5", "6"]
+    assert numbers(authoring.delete_section(definition, "s3")) == ["1", "1.1", "2", "3", "4", "5", "6"]
+    assert numbers(authoring.move_section(definition, "s4", -1))[-3:] == ["5", "6", "7"]
+    assert numbers(authoring.move_question_to_section(definition, "q2", "s4")) == [
+        "1", "1.1", "2", "3", "4", "5", "6", "7",
+    ]  # fmt: skip
+    for result in (added, to_top, swapped, copied):
+        validate_definition(result)
+
+
+def test_automatic_numbers_stay_automatic():
+    definition = template("police_enforcement")
+    result = authoring.move_question(authoring.add_question(definition, "s1", "rating", key="q9"), "q9", -1)
+    assert not authoring.has_explicit_numbers(result)
+    assert numbers(result) == [str(n) for n in range(1, 9)]
+
+
+def test_a_typed_number_fixes_the_others_and_a_cleared_one_renumbers():
+    definition = template("police_enforcement")
+    typed = authoring.update_question(definition, "q2", number="1.1")
+    assert numbers(typed) == ["1", "1.1", "3", "4", "5", "6", "7"], "the others keep the numbers they had"
+    validate_definition(typed)
+    out_of_order = authoring.update_question(typed, "q5", number="2")
+    assert "题号“2”不合顺序" in refusal(lambda: validate_definition(out_of_order))
+    cleared = authoring.update_question(template(), "q1w", number="")
+    assert numbers(cleared) == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    validate_definition(cleared)
+    assert authoring.update_question(definition, "q2", text="改过的题目") == authoring.update_question(
+        definition, "q2", text="改过的题目", number=""
+    ), "an automatic number stays automatic"
+
+
+def test_renumber_and_clear_numbers_mend_a_draft_saved_with_broken_numbers():
+    broken = template()
+    broken["sections"][0]["questions"].insert(0, authoring.new_question("rating", "q8"))  # the old bug: no number
+    broken["sections"][2]["questions"][0]["number"] = "4"  # q5 shown as a second "4"
+    assert numbers(broken)[:2] == ["1", "1"]
+    message = refusal(lambda: validate_definition(broken))
+    assert "其他题都有题号，这道题没有。请按顺序重新编号" in message and "题号“4”与其他题重复了" in message
+    assert numbers(authoring.renumber(broken)) == ["1", "2", "2.1", "3", "4", "5", "6", "7", "8"]
+    assert numbers(authoring.clear_numbers(broken)) == [str(n) for n in range(1, 10)]
+    validate_definition(authoring.renumber(broken))
+    validate_definition(authoring.clear_numbers(broken))
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition(broken)
+    described = [authoring.problem_in_words(broken, problem) for problem in caught.value.problems]
+    assert described[0].startswith("按顺序第 1 道题（“您对这项工作满意吗？") and "请按顺序重新编号" in described[0]
+    assert described[1] == (
+        "按顺序第 7 道题（“您最担心的治安问题是哪些？”）："
+        "题号“4”与其他题重复了。请按顺序重新编号，或删去所有题号改用自动编号。"
+    ), "named by its place, since its number is the one shown twice; 6 is taken, so no single fix"
+
+
 # --- authoring: questions ---------------------------------------------------------------------
 
 
@@ -175,7 +253,9 @@ def test_duplicate_question_gets_a_fresh_key_right_after_the_original():
     assert keys(result)[0] == ["q1", "q1w", "q8", "q2"]
     twin = question(result, "q8")
     assert twin["text"] == question(definition, "q1w")["text"] + "（副本）"
-    assert "number" not in twin and twin["options"] == question(definition, "q1w")["options"]
+    assert twin["options"] == question(definition, "q1w")["options"]
+    # the copy of follow-up 1.1 is follow-up 1.2, never a second 1.1; whole numbers stay
+    assert [q["number"] for q in numbered_questions(result)][:4] == ["1", "1.1", "1.2", "2"]
     validate_definition(result)
 
 
@@ -846,3 +926,110 @@ def test_overview_says_how_much_is_in_english(client, survey):
     blank = client.post(f"/desk/projects/{survey.project_id}/questionnaires/blank", data={"title": "空白"})
     html = client.get(blank.headers["Location"]).data.decode()
     assert "没有（可选）" in html
+
+
+# --- question numbers, from the builder to every place a number is shown ----------------------
+
+
+def shown_numbers(html: str) -> list[str]:
+    """The question numbers a page shows, in order (``<span class="qnum">``)."""
+    return re.findall(r'<span class="qnum">([^<]*)</span>', html)
+
+
+def in_order(numbers: list[str]) -> bool:
+    keys = [tuple(int(part) for part in number.split(".")) for number in numbers]
+    return len(set(numbers)) == len(numbers) and keys == sorted(keys)
+
+
+def test_a_template_edited_in_the_builder_numbers_every_page_and_export_in_order(client, survey):
+    """Add questions to the public-safety template and move them: the phone page, the no-JS error list,
+    the paper entry page, the paper form and the CSV all show one number per question, in order."""
+    for _ in range(2):
+        assert client.post(f"{base(survey)}/sections/s1/questions", data={"qtype": "rating"}).status_code == 302
+    added = [q["key"] for q in draft(survey.id)["sections"][0]["questions"][-2:]]
+    for _ in range(3):  # the first added question to the very top
+        assert client.post(f"{base(survey)}/questions/{added[0]}/up").status_code == 302
+    assert client.post(f"{base(survey)}/questions/{added[1]}/down").status_code == 302  # into section 2
+    assert client.post(f"{base(survey)}/questions/q5/up").status_code == 302  # across a section boundary
+    definition = draft(survey.id)
+    expected = ["1", "2", "2.1", "3", "4", "5", "6", "7", "8", "9"]
+    assert [q["number"] for q in numbered_questions(definition)] == expected
+    assert numbered_questions(definition)[0]["key"] == added[0]
+    overview = client.get(base(survey) + "/").data.decode()
+    assert shown_numbers(overview) == expected and "按顺序重新编号" not in overview
+    assert "固定题号" in overview, "the overview says the numbers are fixed and follow changes of order"
+
+    assert client.post(f"/desk/questionnaires/{survey.id}/publish", data={"confirm": "y"}).status_code == 302
+    db.session.expire_all()
+    token = survey.current_version and db.session.get(Questionnaire, survey.id).public_token
+    phone = client.get(f"/s/{token}").data.decode()
+    assert shown_numbers(phone) == expected
+    refused = client.post(f"/s/{token}", data={"submission_id": "numbers-1"}).data.decode()
+    listed = re.findall(r'<li><a href="#q-[^"]+">第 ([^ ]+) 题</a></li>', refused)
+    assert listed and in_order(listed), listed  # every required question, each named once
+
+    paper = client.get(f"/desk/questionnaires/{survey.id}/paper").data.decode()
+    rows = re.findall(r'<span class="qnum">([^<]*)</span>(?!“其他”的内容)', paper)  # a row per question
+    assert rows == expected
+    form = client.get(f"/desk/questionnaires/{survey.id}/paper-form.pdf")
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(form.data)).pages))
+    for question in numbered_questions(definition):
+        assert re.sub(r"\s+", "", f"{question['number']}.{question['text']}") in text, question["number"]
+
+    header = client.get(f"/desk/questionnaires/{survey.id}/responses.csv").data.decode("utf-8-sig").splitlines()[0]
+    titled = [cell.split(". ", 1)[0] for cell in next(csv.reader([header])) if ". " in cell]
+    assert titled == expected
+
+
+def test_broken_numbers_of_an_old_draft_are_shown_with_their_fix_and_block_publishing(client, survey):
+    """A draft saved before numbers were checked (a second “1”) says what is wrong; one button mends it."""
+    broken = copy.deepcopy(survey.definition)
+    broken["sections"][0]["questions"].insert(0, authoring.new_question("rating", "q8"))
+    survey.definition = broken
+    db.session.commit()
+    overview = client.get(base(survey) + "/").data.decode()
+    assert "题号有问题，改好之前不能发布" in overview and "按顺序第 1 道题" in overview
+    assert "按顺序重新编号" in overview
+    assert edit(client, survey, "q2", text="您认为本地治安状况怎么样？").status_code == 302, (
+        "unrelated edits still save"
+    )
+    client.post(f"/desk/questionnaires/{survey.id}/publish", data={"confirm": "y"})
+    db.session.expire_all()
+    assert db.session.get(Questionnaire, survey.id).current_version is None
+    flashed = client.get(f"/desk/questionnaires/{survey.id}").data.decode()
+    assert "暂不能发布" in flashed and "按顺序第 1 道题" in flashed and "sections[" not in flashed
+
+    assert client.post(f"{base(survey)}/numbers/renumber").status_code == 302
+    assert [q["number"] for q in numbered_questions(draft(survey.id))][:3] == ["1", "2", "2.1"]
+    assert client.post(f"{base(survey)}/numbers/clear").status_code == 302
+    assert not authoring.has_explicit_numbers(draft(survey.id))
+    assert "固定题号" not in client.get(base(survey) + "/").data.decode()
+
+
+def test_a_typed_number_out_of_order_is_refused_with_the_number_to_use(client, survey):
+    response = edit(client, survey, "q3", number="１２")  # full-width, as typed with a Chinese keyboard
+    assert response.status_code == 422
+    html = response.data.decode()
+    assert "按顺序第 4 道题（“您对本地公安机关" in html and "题号“12”不合顺序，题号须从前往后递增。请改为“3”" in html
+    assert "题号“4”" not in html, "only the mistyped number is blamed"
+    assert "与其他题重复了。请改为“3”" in edit(client, survey, "q3", number="7").data.decode()
+    assert question(draft(survey.id), "q3")["number"] == "3"
+    assert edit(client, survey, "q3", number="A3").status_code == 422
+    assert edit(client, survey, "q3", number="2.5").status_code == 302
+    assert question(draft(survey.id), "q3")["number"] == "2.5"
+
+
+def test_reopening_a_version_published_with_old_numbers_keeps_them(client, survey):
+    """Versions are frozen: a version published with a duplicated number keeps showing it."""
+    broken = copy.deepcopy(survey.definition)
+    broken["sections"][0]["questions"].append(authoring.new_question("rating", "q8"))  # shown as its position, 4
+    broken["sections"][1]["questions"][0]["number"] = "3"
+    survey.definition = broken
+    survey.current_version = QuestionnaireVersion(questionnaire=survey, number=1, definition=broken)
+    survey.status = "closed"
+    db.session.commit()
+    assert client.post(f"/desk/questionnaires/{survey.id}/publish", data={"confirm": "y"}).status_code == 302
+    db.session.expire_all()
+    reopened = db.session.get(Questionnaire, survey.id)
+    assert reopened.status == "published" and len(reopened.versions) == 1
+    assert shown_numbers(client.get(f"/s/{reopened.public_token}").data.decode())[2:5] == ["2", "4", "3"]
