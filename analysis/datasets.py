@@ -76,27 +76,28 @@ def _text(value) -> str:
 
 
 def _naive(value):
-    """Datetimes without a time zone (both formats store local clock times)."""
+    """Datetimes without a time zone (both formats store wall-clock times; the caller chose the clock)."""
     if value is None:
         return pd.NaT
     stamp = pd.Timestamp(value)
     return stamp.tz_convert(None) if stamp.tzinfo is not None else stamp
 
 
-def _meta_columns(records, meta_labels, status_labels, taken, out):
+def _meta_columns(records, meta_labels, status_labels, taken, out, time_name):
     columns, labels, values, measures = out
-    taken.update(META_LABELS)
+    names = {name: (time_name if name == "submitted" else name) for name in META_LABELS}
+    taken.update(name.lower() for name in names.values())
     columns["id"] = pd.Series([r.get("id") for r in records], dtype="float64")
-    columns["submitted"] = pd.Series([_naive(r.get("submitted_at")) for r in records], dtype="datetime64[ns]")
+    columns[time_name] = pd.Series([_naive(r.get("submitted_at")) for r in records], dtype="datetime64[ns]")
     columns["duration"] = pd.Series([_number(r.get("duration_seconds")) for r in records], dtype="float64")
     columns["channel"] = pd.Series([_text(r.get("channel")) for r in records], dtype="object")
     columns["unit"] = pd.Series([_text(r.get("unit_name")) for r in records], dtype="object")
     columns["status"] = pd.Series([STATUS_CODES.get(r.get("status"), np.nan) for r in records], dtype="float64")
     columns["exclusion_reason"] = pd.Series([_text(r.get("exclusion_reason")) for r in records], dtype="object")
-    labels.update({name: _label(meta_labels.get(name, name)) for name in META_LABELS})
+    labels.update({names[key]: _label(meta_labels.get(key, key)) for key in META_LABELS})
     values["status"] = {code: status_labels.get(status, status) for status, code in STATUS_CODES.items()}
-    measures.update({name: "nominal" for name in META_LABELS})
-    measures.update({"id": "scale", "submitted": "scale", "duration": "scale"})
+    measures.update({name: "nominal" for name in names.values()})
+    measures.update({"id": "scale", time_name: "scale", "duration": "scale"})
 
 
 def _question_columns(question: dict, answers: list[dict], taken: set[str], out, choice_labels: dict) -> None:
@@ -145,12 +146,15 @@ def coded_table(
     meta_labels: dict[str, str] | None = None,
     status_labels: dict[str, str] | None = None,
     choice_labels: dict[int, str] | None = None,
+    time_name: str = "submitted",
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
     """(frame, variable labels, value labels, measure levels) of the responses, one row each.
 
     ``meta_labels`` names the metadata variables (keys of ``META_LABELS``); ``status_labels`` the
     value labels of ``status`` (keys ``valid`` and ``excluded``); ``choice_labels`` those of the
-    0/1 multiple-choice variables.
+    0/1 multiple-choice variables. Submission times are written as the records give them (the caller
+    converts them to the project's clock); ``time_name`` names their variable, e.g. ``submitted_utc8``,
+    so the zone is known even where labels are not (the CSV of codes).
     """
     columns: dict[str, pd.Series] = {}
     labels: dict[str, str] = {}
@@ -159,7 +163,7 @@ def coded_table(
     out = (columns, labels, values, measures)
     taken: set[str] = set()
     meta = {**META_LABELS, **(meta_labels or {})}
-    _meta_columns(records, meta, {**STATUS_LABELS, **(status_labels or {})}, taken, out)
+    _meta_columns(records, meta, {**STATUS_LABELS, **(status_labels or {})}, taken, out, time_name)
     answers = [r.get("answers") or {} for r in records]
     for question in schema:
         _question_columns(question, answers, taken, out, {**CHOICE_LABELS, **(choice_labels or {})})
@@ -212,5 +216,6 @@ def codes_csv(frame: pd.DataFrame, value_labels: dict) -> bytes:
     for name in value_labels:
         frame[name] = frame[name].astype("Int64")
     frame["id"] = frame["id"].astype("Int64")
-    frame["submitted"] = frame["submitted"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    for name in frame.columns[frame.dtypes == "datetime64[ns]"]:
+        frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
     return to_csv_bytes(frame)

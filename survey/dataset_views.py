@@ -2,6 +2,8 @@
 
 The tables are built by ``analysis.datasets``; these views only load the responses of a questionnaire
 the signed-in evaluator may see (others get 404) and name the metadata in the evaluator's language.
+Submission times are on the project's clock (``survey.localtime``): the variable is named for its zone
+(``submitted_utc8``) and labelled 提交时间（北京时间，UTC+8）, so the code CSV, which has no labels, says it too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from flask_login import login_required
 
 from analysis.datasets import coded_table, codes_csv, write_dta, write_sav
 from survey.access import member_questionnaire
+from survey.localtime import time_label, time_variable, to_local
 from survey.reporting import response_records, schema_for
 
 bp = Blueprint("datasets", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>/data")
@@ -24,13 +27,16 @@ def require_login():
 
 
 def _table(questionnaire_id: int):
+    """The coded table; submission times on the project's clock, named and labelled with their zone."""
     questionnaire = member_questionnaire(questionnaire_id)
+    records = [{**r, "submitted_at": to_local(r["submitted_at"])} for r in response_records(questionnaire)]
     table = coded_table(
         schema_for(questionnaire),
-        response_records(questionnaire),
+        records,
+        time_name=time_variable(),
         meta_labels={
             "id": _("编号"),
-            "submitted": _("提交时间"),
+            "submitted": time_label(_("提交时间"), offset=True),
             "duration": _("用时（秒）"),
             "channel": _("渠道"),
             "unit": _("单位"),

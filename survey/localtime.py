@@ -72,3 +72,12 @@ def time_label(what: str, zone: str | None = None, offset: bool = False) -> str:
     if offset and zone in BEIJING_ZONES:
         name = str(_l("%(zone)s，%(offset)s", zone=name, offset=utc_offset(zone)))
     return str(_l("%(what)s（%(zone)s）", what=what, zone=name))
+
+
+def time_variable(zone: str | None = None, stem: str = "submitted") -> str:
+    """A statistics-package variable name that carries the zone: "submitted_utc8", "submitted_utcm3_30".
+
+    A CSV of codes has no variable labels, so the name itself says which clock its times are on.
+    """
+    offset = utc_offset(zone).lower().replace("+", "").replace("-", "m").replace(":", "_")
+    return f"{stem}_{offset}"

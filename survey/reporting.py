@@ -8,7 +8,6 @@ from contextlib import contextmanager
 import orjson
 import pandas as pd
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import Text, cast, func
 
@@ -17,9 +16,10 @@ from analysis.results import CHANNEL_COLUMN, ResponseSet, Results, compute_resul
 from survey.coding import Coder, layout
 from survey.definition import analysis_schema
 from survey.extensions import db
+from survey.localtime import local_text
 from survey.models import Questionnaire, Response
 
-DISPLAY_TIME = "yyyy-MM-dd HH:mm:ss"  # how exports show submission times (Asia/Shanghai)
+DISPLAY_TIME = "yyyy-MM-dd HH:mm:ss"  # how pages show times; files use survey.localtime (北京时间, labelled)
 
 RECORD_COLUMNS = (
     Response.id,
@@ -105,7 +105,7 @@ def display_records(questionnaire: Questionnaire, records: list[dict]) -> list[d
         shown.append(
             {
                 **record,
-                "submitted_at": format_datetime(record["submitted_at"], DISPLAY_TIME),
+                "submitted_at": local_text(record["submitted_at"]),
                 "status": _("有效") if record["status"] == "valid" else _("已排除"),
                 "channel": channel_label(record["channel"], questionnaire.channels),
                 "id": record["number"] if record.get("number") is not None else record["id"],  # 第 N 号

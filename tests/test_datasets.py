@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import copy
+import csv
+import datetime as dt
+import io
 
 import pandas as pd
 import pyreadstat
 import pytest
 
 from analysis.datasets import coded_table, variable_name
-from survey import publishing
+from survey import localtime, publishing, review
 from survey.definition import analysis_schema
+from survey.extensions import db
+from survey.models import Response, ReviewEvent
 from tests.conftest import login
 from tests.helpers import ALL_TYPES, ALL_TYPES_ANSWERS, make_project
 
@@ -84,7 +89,7 @@ def test_codes_csv_has_bom_and_codes(logged_in, answered):
     assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
     lines = response.data.decode("utf-8-sig").splitlines()
     header = lines[0].split(",")
-    assert header[:3] == ["id", "submitted", "duration"] and "why_z" in header
+    assert header[:3] == ["id", "submitted_utc8", "duration"] and "why_z" in header
     second = dict(zip(header, lines[2].split(","), strict=False))
     assert (second["grp"], second["safe"], second["why_b"], second["status"]) == ("2", "3", "1", "1")
 
@@ -107,3 +112,70 @@ def test_table_without_responses():
     frame, labels, values, measures = coded_table(analysis_schema(ALL_TYPES), [])
     assert len(frame) == 0 and "why_z" in frame.columns and set(labels) == set(frame.columns) == set(measures)
     assert values["one"] == {1: "满意", 2: "不满意"}
+
+
+# --- times: every export on the project's clock, labelled ---------------------------------------
+
+SUBMITTED_UTC = dt.datetime(2024, 5, 1, 23, 30, 5)  # stored naive UTC: 2024-05-02 07:30:05 in Beijing
+BEIJING_TEXT = "2024-05-02 07:30:05"
+
+
+def _at_known_instant(answered, evaluator) -> Response:
+    """The first response, submitted (and then excluded) at a known UTC instant."""
+    response = (
+        db.session.execute(db.select(Response).where(Response.questionnaire_id == answered.id).order_by(Response.id))
+        .scalars()
+        .first()
+    )
+    response.submitted_at = SUBMITTED_UTC
+    db.session.commit()
+    review.decide(response, evaluator, "exclude", "测试")
+    for event in db.session.execute(db.select(ReviewEvent)).scalars():
+        event.created_at = SUBMITTED_UTC
+    db.session.commit()
+    return response
+
+
+def _csv(client, url: str) -> list[dict]:
+    response = client.get(url)
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+def test_every_export_gives_submission_times_in_beijing_time_and_says_so(logged_in, answered, evaluator, tmp_path):
+    _at_known_instant(answered, evaluator)
+    base = f"/desk/questionnaires/{answered.id}"
+    text = _csv(logged_in, f"{base}/responses.csv")
+    assert text[0]["提交时间（北京时间）"] == BEIJING_TEXT
+    codes = _csv(logged_in, f"{base}/data/responses-codes.csv")
+    assert list(codes[0])[:3] == ["id", "submitted_utc8", "duration"] and codes[0]["submitted_utc8"] == BEIJING_TEXT
+    for name, read in (("responses.sav", pyreadstat.read_sav), ("responses.dta", pyreadstat.read_dta)):
+        frame, meta = read(str(download(logged_in, answered, name, tmp_path)))
+        assert frame["submitted_utc8"][0] == pd.Timestamp(BEIJING_TEXT), name
+        assert meta.column_names_to_labels["submitted_utc8"] == "提交时间（北京时间，UTC+8）", name
+    log = _csv(logged_in, f"{base}/review/log.csv")
+    assert log[0]["时间（北京时间）"] == BEIJING_TEXT
+
+
+@pytest.mark.parametrize("app_config", [{"BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok"}])
+def test_exports_follow_the_configured_zone(logged_in, answered, evaluator, tmp_path):
+    _at_known_instant(answered, evaluator)
+    base = f"/desk/questionnaires/{answered.id}"
+    assert _csv(logged_in, f"{base}/responses.csv")[0]["提交时间（UTC+7）"] == "2024-05-02 06:30:05"
+    assert _csv(logged_in, f"{base}/data/responses-codes.csv")[0]["submitted_utc7"] == "2024-05-02 06:30:05"
+    frame, meta = pyreadstat.read_sav(str(download(logged_in, answered, "responses.sav", tmp_path)))
+    assert meta.column_names_to_labels["submitted_utc7"] == "提交时间（UTC+7）"
+    assert _csv(logged_in, f"{base}/review/log.csv")[0]["时间（UTC+7）"] == "2024-05-02 06:30:05"
+
+
+def test_local_time_helper():
+    assert localtime.to_local(SUBMITTED_UTC) == dt.datetime(2024, 5, 2, 7, 30, 5)
+    assert localtime.to_local(SUBMITTED_UTC.replace(tzinfo=dt.UTC), "Asia/Kolkata") == dt.datetime(2024, 5, 2, 5, 0, 5)
+    assert localtime.local_text(None) == "" and localtime.local_text(SUBMITTED_UTC) == BEIJING_TEXT
+    assert localtime.utc_offset() == "UTC+8" and localtime.utc_offset("UTC") == "UTC"
+    assert localtime.utc_offset("America/St_Johns", dt.datetime(2024, 1, 1)) == "UTC-3:30"
+    assert localtime.utc_offset("America/New_York", dt.datetime(2024, 7, 1)) == "UTC-4", "summer time counts"
+    assert localtime.time_variable() == "submitted_utc8"
+    assert localtime.time_variable("America/St_Johns") in ("submitted_utcm3_30", "submitted_utcm2_30")
+    assert localtime.time_label("提交时间") == "提交时间（北京时间）"
+    assert localtime.time_label("提交时间", "Asia/Kolkata") == "提交时间（UTC+5:30）"

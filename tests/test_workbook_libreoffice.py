@@ -211,7 +211,7 @@ def test_libreoffice_reads_every_sheet_as_csv(app, workbooks, project, tmp_path)
         assert counts["回收份数"] == str(results.returned) == "25"
         assert counts["有效份数"] == str(results.valid)
         raw = _csv(out / f"{name}-{prefix}原始数据.csv")
-        assert len(raw) == 1 + 25 and raw[0][:2] == ["编号", "提交时间"]
+        assert len(raw) == 1 + 25 and raw[0][:2] == ["编号", "提交时间（北京时间）"]
         attachment = {row[0]: row for row in _csv(out / f"{name}-{SHEET}.csv") if row}
         assert float(attachment["总分"][9]) == pytest.approx(93.07) and attachment["评价等级"][9] == "优"
     summary = _csv(out / "project-问卷汇总.csv")
