@@ -14,13 +14,14 @@ import uuid
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import Connection
 
 from forms.response import collect_answers, quality_flags
-from survey import form_token, pow
+from survey import answered, form_token, pow, tokens
 from survey.arrivals import arrival_by_token, arrival_by_unit, once_more_if_disconnected, page_connection
-from survey.capture import Arrival, check_open, device_hash, insert_response
+from survey.capture import Arrival, Refused, check_open, device_hash, insert_response
 from survey.extensions import csrf
 from survey.frozen import Shown, shown_version
 from survey.models import utcnow
@@ -29,6 +30,8 @@ bp = Blueprint("public", __name__)
 
 DEVICE_COOKIE = "sv_device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
+ANSWERED_STATUS = 409  # survey.capture refuses a device's second response with this status, and only it
+ANSWERED_MESSAGE = _l("这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！")  # as survey.capture says it
 
 
 def find_arrival(token: str, connection: Connection, device: str | None = None) -> Arrival:
@@ -36,18 +39,28 @@ def find_arrival(token: str, connection: Connection, device: str | None = None) 
 
     ``device``: a submission's device hash, checked against the questionnaire's responses in the same query.
     """
-    arrival = arrival_by_token(token, connection, device)
-    if arrival is None:
-        abort(404)
-    return arrival
+    return _found(arrival_by_token, token, connection, device)[0]
 
 
 def find_unit_arrival(code: str, connection: Connection, device: str | None = None) -> Arrival:
     """The questionnaire behind a unit code; 404 if unknown or never published."""
-    arrival = arrival_by_unit(code, connection, device)
-    if arrival is None:
-        abort(404)
-    return arrival
+    return _found(arrival_by_unit, code, connection, device)[0]
+
+
+def _found(lookup, typed: str, connection: Connection, device: str | None = None) -> tuple[Arrival, str]:
+    """The arrival behind a link token or unit code, and the token that found it: the one given, or, once
+    that misses, the one a person typing it meant (capitals, ``O`` for ``0``…; ``survey.tokens``)."""
+    for token in tokens.lookup_forms(typed):
+        arrival = lookup(token, connection, device)
+        if arrival is not None:
+            return arrival, token
+    abort(404)
+
+
+def _as_meant(endpoint: str, **values):
+    """A page asked for by a typed variant of its token goes to the link's own address: one page per link,
+    so a link's cached page (``_skeleton``) is not made again for every way of typing it."""
+    return redirect(url_for(endpoint, **{**request.args.to_dict(), **values}), code=301)
 
 
 def _shown(arrival: Arrival) -> Shown:
@@ -106,12 +119,43 @@ def _with_cookies(arrival: Arrival, response):
     return response
 
 
+def _answered_here(arrival: Arrival) -> bool:
+    """Whether this device answered the questionnaire already and may not again, by its cookie alone
+    (``survey.answered``): a page view asks the database nothing more for it."""
+    questionnaire = arrival.questionnaire
+    if not questionnaire.one_per_device or questionnaire.anonymous:
+        return False
+    return answered.answered_here(questionnaire.id, request.cookies.get(DEVICE_COOKIE))
+
+
+def _answered_page(arrival: Arrival, status: int):
+    """The page saying this device answered already, instead of a form it may not send; it also removes the
+    device's draft of the questionnaire (``data-clear-draft``), and marks the device for its next visit."""
+    body = render_template(
+        "public/answered.html",
+        questionnaire=arrival.questionnaire,
+        definition=_shown_definition(arrival),
+        title=_("您已经提交过"),
+        message=ANSWERED_MESSAGE,
+    )
+    return _marked(arrival, make_response(body, status))
+
+
+def _marked(arrival: Arrival, response):
+    """``response`` with this device's mark for the questionnaire (``survey.answered``); none when anonymous."""
+    if arrival.questionnaire.anonymous:
+        return response
+    return answered.mark(response, arrival.questionnaire.id, request.cookies.get(DEVICE_COOKIE))
+
+
 def _serve(arrival: Arrival, action: str):
     """Serve the questionnaire with a fresh submission id and the time it was served.
 
     A questionnaire without proof of work is served from its page skeleton (``_skeleton``) with only
     the hidden per-request inputs filled in; one with proof of work renders its signed challenge.
     """
+    if _answered_here(arrival):
+        return _answered_page(arrival, ANSWERED_STATUS)  # as its submission would be: 409
     check_open(arrival)
     submission_id, started = uuid.uuid4().hex, utcnow().isoformat(timespec="seconds")
     if arrival.questionnaire.pow_bits:
@@ -205,18 +249,23 @@ def _submit(arrival: Arrival, thanks_url: str, connection: Connection):
             expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
             return _render_form(arrival, form, status=400 if expired else 422, csrf_expired=expired, action=_again())
         answers = collect_answers(form)
-    insert_response(
-        arrival,
-        answers,
-        submission_id=fields.get("submission_id") or uuid.uuid4().hex,
-        started_iso=fields.get("started"),
-        device_token=request.cookies.get(DEVICE_COOKIE),
-        ip_address=request.remote_addr,
-        flags=quality_flags(shown.definition, answers),
-        coder=shown.coder,
-        connection=connection,
-    )
-    return redirect(thanks_url, code=303)
+    try:
+        insert_response(
+            arrival,
+            answers,
+            submission_id=fields.get("submission_id") or uuid.uuid4().hex,
+            started_iso=fields.get("started"),
+            device_token=request.cookies.get(DEVICE_COOKIE),
+            ip_address=request.remote_addr,
+            flags=quality_flags(shown.definition, answers),
+            coder=shown.coder,
+            connection=connection,
+        )
+    except Refused as refused:
+        if refused.status != ANSWERED_STATUS:
+            raise
+        return _answered_page(arrival, ANSWERED_STATUS)
+    return _marked(arrival, redirect(thanks_url, code=303))
 
 
 def _again() -> str:
@@ -241,7 +290,9 @@ def _csrf_field() -> str | None:
 def respond(token: str):
     """A questionnaire's own link or a channel's link."""
     with page_connection() as connection:
-        arrival = find_arrival(token, connection)
+        arrival, meant = _found(arrival_by_token, token, connection)
+    if meant != token:
+        return _as_meant("public.respond", token=meant)
     return _serve(arrival, url_for("public.submit", token=token))
 
 
@@ -259,7 +310,9 @@ def submit(token: str):
 def respond_unit(code: str):
     """A serving-object unit's own link: the page names the unit."""
     with page_connection() as connection:
-        arrival = find_unit_arrival(code, connection)
+        arrival, meant = _found(arrival_by_unit, code, connection)
+    if meant != code:
+        return _as_meant("public.respond_unit", code=meant)
     return _serve(arrival, url_for("public.submit_unit", code=code))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Request, current_app, g, redirect, render_template, request, url_for
+from flask import Flask, Request, current_app, g, redirect, render_template, request, send_from_directory, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from analysis.numbers import percent
 from analysis.reliability import alpha_band
-from survey import pow
+from survey import pow, static_files
 from survey.capture import Refused
 from survey.conditions import answer_keys
 from survey.extensions import chosen_language, db, login_manager
@@ -72,6 +72,13 @@ class SurveyFlask(Flask):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._sync_functions: dict = {}
+
+    def send_static_file(self, filename: str):
+        """A static file; asked for by its current fingerprint (``survey.static_files``), cached for a year."""
+        response = super().send_static_file(filename)
+        if static_files.fingerprinted(filename):
+            static_files.cache_for_good(response)
+        return response
 
     def ensure_sync(self, func):
         try:
@@ -157,6 +164,8 @@ def init_web(app: Flask) -> None:
     app.after_request(_remember_language)
     app.add_url_rule("/", "index", lambda: redirect(url_for("desk.projects")))
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+    static_files.init_app(app)
     app.jinja_env.globals.update(percent=percent, current_locale=lambda: str(get_locale()))
     app.jinja_env.filters["quoted_list"] = quoted_list
     app.jinja_env.globals.update(rate_name=rate_name, rate_definition=rate_definition, alpha_sentence=alpha_sentence)
@@ -200,6 +209,16 @@ def describe_condition(condition: dict, index: dict[str, dict]) -> str:
 def question_has_errors(form, question: dict) -> bool:
     """Whether any field of a question (a matrix has several) failed validation."""
     return any(form[name].errors for name in answer_keys(question) if name in form)
+
+
+FAVICON_AGE = 7 * 24 * 3600  # browsers ask for /favicon.ico by that name, so it cannot carry a fingerprint
+
+
+def _favicon():
+    """The icon browsers fetch from ``/favicon.ico`` unasked (pages link the fingerprinted one as well)."""
+    response = send_from_directory(current_app.static_folder, "favicon.ico", max_age=FAVICON_AGE)
+    response.cache_control.public = True
+    return response
 
 
 def _phone_or_desk() -> str:

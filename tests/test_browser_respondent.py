@@ -91,6 +91,7 @@ def site(tmp_path_factory):
             definition = normalize_definition(questionnaire.current_version.definition)
             surveys[key] = Published(questionnaire.id, questionnaire.public_token, definition)
         surveys["conditional_section"] = _with_conditional_section(project)
+        surveys["kiosk"] = _kiosk(project)
     with live_server(app) as base_url:
         yield Site(app, base_url, surveys)
     with app.app_context():
@@ -109,6 +110,18 @@ def _with_conditional_section(project) -> Published:
     publishing.publish(questionnaire)
     db.session.commit()
     return Published(questionnaire.id, questionnaire.public_token, normalize_definition(definition))
+
+
+def _kiosk(project) -> Published:
+    """public_safety on a shared tablet at a service hall: any number of answers per device."""
+    from survey import publishing
+    from survey.extensions import db
+
+    questionnaire = publishing.create_questionnaire(project, "public_safety", title="服务大厅平板")
+    questionnaire.one_per_device = False
+    publishing.publish(questionnaire)
+    db.session.commit()
+    return Published(questionnaire.id, questionnaire.public_token, normalize_definition(questionnaire.definition))
 
 
 @pytest.fixture(scope="module")
@@ -343,6 +356,7 @@ def test_with_javascript_off_the_whole_form_is_one_page_and_works(site, browser)
         assert len(visible_ids(page, ".survey-section")) == len(definition["sections"]), "every section on one page"
         assert page.locator("#progress").is_hidden() and page.locator("#step-next").is_hidden()
         assert page.locator("#q-q1w .condition").is_visible(), "the condition is said in words instead"
+        assert page.locator("#q-q1w .other-box").is_visible(), "and every 其他 box is there to fill in"
         for question in iter_questions(definition):
             fill_question(page, question, answers)
         shot(page, "three_rates-no-javascript", full_page=True)
@@ -385,8 +399,7 @@ def test_a_partly_answered_questionnaire_survives_a_reload_and_is_stored_once(si
     assert stored[-1] == {"q1": "b", "q2": "a", "q3": "a", "q4": "b"}
     assert phone.evaluate("Object.keys(localStorage).filter(k => k.startsWith('survey-draft:'))") == []
     phone.goto(site.url(f"/s/{survey.token}"))
-    assert phone.locator("#draft-notice").is_hidden()
-    assert not phone.locator("#q-q1 input:checked").count(), "a submitted questionnaire starts empty"
+    assert phone.locator("h1").inner_text() == "您已经提交过", "one per device: said on opening, not after filling in"
 
 
 def test_start_over_clears_the_draft(site, phone):
@@ -441,6 +454,192 @@ def test_language_switch_keeps_the_answers(site, phone):
     assert phone.locator("#step-next").inner_text() == "Next"
     assert phone.locator("#q-q1 input").nth(1).is_checked()
     shot(phone, "public_safety-english")
+
+
+# --- a phone that answered; at most N ticks; the Back button between steps; notes only when they apply ------
+
+
+def _through_public_safety(phone, site: Site, survey: Published, submit: bool = True) -> None:
+    """Open public_safety and answer its required questions step by step, then submit (q5 to q7 are optional)."""
+    phone.goto(site.url(f"/s/{survey.token}"))
+    phone.locator("#q-q1 label.option:has(input[value='b'])").click()
+    phone.locator("#q-q2 label.option:has(input[value='a'])").click()
+    phone.click("#step-next")
+    phone.locator("#q-q3 label.option:has(input[value='a'])").click()
+    phone.locator("#q-q4 label.option:has(input[value='b'])").click()
+    phone.click("#step-next")
+    phone.click("#step-next")
+    if submit:
+        phone.click("#submit")
+
+
+def drafts(phone) -> list[str]:
+    return phone.evaluate("Object.keys(localStorage).filter(k => k.startsWith('survey-draft:'))")
+
+
+def _shown_again_or_told(phone) -> str:
+    """After Back to the form sent a moment ago: wait until the page settled (the script may ask the server
+    afresh), then say what it shows: "told" (already answered), "blank" or "answers"."""
+    phone.wait_for_load_state()
+    phone.wait_for_function("document.readyState === 'complete' && !document.querySelector('[data-sent]')")
+    if phone.locator("h1", has_text="您已经提交过").count():
+        return "told"
+    return "answers" if phone.locator("#survey-form input:checked").count() else "blank"
+
+
+def test_a_phone_that_answered_is_told_so_on_opening_the_link_again(site, phone):
+    survey = site.surveys["public_safety"]
+    _through_public_safety(phone, site, survey)
+    phone.wait_for_url(f"**/s/{survey.token}/thanks")
+    assert drafts(phone) == [], "the stored answers are no longer kept as a draft"
+
+    phone.goto(site.url(f"/s/{survey.token}"))
+    assert phone.locator("h1").inner_text() == "您已经提交过"
+    assert "每台设备只能提交一次" in phone.locator(".message").inner_text()
+    assert phone.locator("#survey-form").count() == 0, "no form to fill in for nothing"
+    shot(phone, "public_safety-answered-on-opening")
+    phone.go_back()  # the thanks page
+    phone.go_back()  # the form as it was sent
+    assert _shown_again_or_told(phone) == "told", "Back does not offer the sent answers as a draft"
+    assert phone.locator("#draft-notice:visible").count() == 0 and drafts(phone) == []
+
+
+def test_a_phone_told_only_on_submitting_loses_its_draft_and_is_told_on_the_next_visit(site, phone):
+    """A device that answered before the page could know it (its mark lost): the server's refusal says so,
+    the refused answers are not kept as a draft, and the next visit is told at once."""
+    survey = site.surveys["three_rates"]
+    url = site.url(f"/s/{survey.token}")
+    answers = plan_answers(survey.definition)
+
+    def answer_all() -> None:
+        phone.goto(url)
+        for section in survey.definition["sections"]:
+            for question in section["questions"]:
+                if phone.locator(f"#q-{question['key']}").is_visible():
+                    fill_question(phone, question, answers)
+            if phone.locator("#step-next").is_visible():
+                phone.click("#step-next")
+        phone.click("#submit")
+
+    answer_all()
+    phone.wait_for_url(f"**/s/{survey.token}/thanks")
+    phone.context.clear_cookies(name="sv_answered")
+    answer_all()
+    phone.wait_for_load_state()
+    assert phone.locator("h1").inner_text() == "您已经提交过"
+    assert drafts(phone) == []
+    shot(phone, "three_rates-answered-on-submitting")
+    phone.go_back()
+    assert _shown_again_or_told(phone) == "told"
+    assert phone.locator("text=已恢复您在这台设备上次没有提交的回答").count() == 0
+    phone.goto(url)
+    assert phone.locator("h1").inner_text() == "您已经提交过"
+
+
+def test_a_shared_tablet_starts_each_respondent_on_a_blank_form(site, phone):
+    """Where many people answer on one device, neither reopening nor Back shows the previous answers."""
+    survey = site.surveys["kiosk"]
+    before = len(responses(site, survey))
+    _through_public_safety(phone, site, survey)
+    phone.wait_for_url(f"**/s/{survey.token}/thanks")
+    phone.go_back()
+    assert _shown_again_or_told(phone) == "blank", "the next person does not see the last one's answers"
+    assert phone.locator("#draft-notice").is_hidden()
+    _through_public_safety(phone, site, survey)
+    phone.wait_for_url(f"**/s/{survey.token}/thanks")
+    assert len(responses(site, survey)) == before + 2
+
+
+def test_a_fourth_tick_of_at_most_three_is_refused_on_the_phone_with_a_message(site, phone):
+    survey = site.surveys["public_safety"]
+    _through_public_safety(phone, site, survey, submit=False)
+    phone.click("#step-back")  # q5 is on the third step, the one before the last
+    q5 = phone.locator("#q-q5")
+    assert q5.is_visible()
+    for value in ("a", "b", "c"):
+        q5.locator(f"label.option:has(input[value='{value}'])").click()
+    q5.locator("label.option:has(input[value='d'])").click()
+    assert not q5.locator("input[value='d']").is_checked(), "the fourth tick is taken back"
+    assert q5.locator("input:checked").count() == 3
+    message = q5.locator(".choice-limit")
+    assert message.is_visible() and "最多只能选择 3 项" in message.inner_text()
+    assert message.get_attribute("role") == "status", "a screen reader reads it out"
+    assert message.get_attribute("id") in q5.locator("input[value='d']").get_attribute("aria-describedby")
+    shot(phone, "public_safety-fourth-tick-refused")
+    q5.locator("label.option:has(input[value='a'])").click()
+    assert message.inner_text() == "", "unticking one clears the message"
+    q5.locator("label.option:has(input[value='d'])").click()
+    assert q5.locator("input[value='d']").is_checked()
+    phone.click("#step-next")
+    phone.click("#submit")
+    phone.wait_for_url(f"**/s/{survey.token}/thanks")
+    assert responses(site, survey)[-1]["q5"] == ["b", "c", "d"]
+
+
+def test_the_phones_back_button_goes_to_the_previous_step(site, phone):
+    survey = site.surveys["public_safety"]
+    url = site.url(f"/s/{survey.token}")
+    phone.goto(site.url("/healthz"))  # a page before the questionnaire, where Back would otherwise lead
+    phone.goto(url)
+    phone.locator("#q-q1 label.option:has(input[value='b'])").click()
+    phone.locator("#q-q2 label.option:has(input[value='a'])").click()
+    phone.click("#step-next")
+    phone.locator("#q-q3 label.option:has(input[value='a'])").click()
+    phone.locator("#q-q4 label.option:has(input[value='b'])").click()
+    phone.click("#step-next")
+    assert visible_ids(phone, ".survey-section") == ["sec-s3"]
+
+    phone.go_back()
+    assert phone.url == url and visible_ids(phone, ".survey-section") == ["sec-s2"]
+    assert "第 2 步，共 4 步" in phone.locator("#progress-step").inner_text()
+    phone.go_back()
+    assert phone.url == url and visible_ids(phone, ".survey-section") == ["sec-s1"]
+    assert phone.locator("#q-q1 input[value='b']").is_checked(), "answers are kept"
+    shot(phone, "public_safety-back-button-step-1")
+    phone.go_forward()
+    assert visible_ids(phone, ".survey-section") == ["sec-s2"]
+    phone.click("#step-back")  # the page's own 上一步 walks the same history
+    assert visible_ids(phone, ".survey-section") == ["sec-s1"]
+    phone.go_forward()
+    assert visible_ids(phone, ".survey-section") == ["sec-s2"]
+    phone.reload()  # a reload stays on the step, and Back still goes to the one before
+    assert visible_ids(phone, ".survey-section") == ["sec-s2"]
+    phone.go_back()
+    assert phone.url == url and visible_ids(phone, ".survey-section") == ["sec-s1"]
+    phone.go_back()
+    assert "/healthz" in phone.url, "Back from the first step leaves the questionnaire"
+
+
+def test_skip_notes_and_the_other_box_show_only_when_they_apply(site, phone):
+    survey = site.surveys["public_safety"]
+    phone.goto(site.url(f"/s/{survey.token}"))
+    q1w = phone.locator("#q-q1w")
+    assert q1w.is_hidden() and phone.locator(".condition:visible").count() == 0
+    phone.locator("#q-q1 label.option:has(input[value='d'])").click()
+    assert q1w.is_visible(), "the follow-up opens"
+    assert q1w.locator(".condition").is_hidden(), "with the logic at work, the note in words is not needed"
+    other = q1w.locator(".other-box")
+    assert other.is_hidden(), "no 其他 box until 其他 is chosen"
+    q1w.locator("label.option:has(input[value='a'])").click()
+    assert other.is_hidden()
+    q1w.locator("label.option:has(input[value='f'])").click()
+    assert other.is_visible()
+    q1w.locator(".other-input").fill("夜里小区门口没有路灯")
+    shot(phone, "public_safety-other-box")
+    q1w.locator("label.option:has(input[value='f'])").click()
+    assert other.is_hidden()
+    q1w.locator("label.option:has(input[value='f'])").click()
+    assert q1w.locator(".other-input").input_value() == "夜里小区门口没有路灯", "the text is kept meanwhile"
+    phone.locator("#q-q2 label.option:has(input[value='a'])").click()
+    phone.click("#step-next")
+    phone.locator("#q-q3 label.option:has(input[value='a'])").click()
+    phone.locator("#q-q4 label.option:has(input[value='b'])").click()
+    phone.click("#step-next")
+    phone.click("#step-next")
+    phone.click("#submit")
+    phone.wait_for_url(f"**/s/{survey.token}/thanks")
+    stored = responses(site, survey)[-1]
+    assert stored["q1w"] == ["a", "f"] and stored["q1w__other"] == "夜里小区门口没有路灯"
 
 
 @pytest.mark.parametrize("template", LIBRARY)

@@ -7,6 +7,7 @@ nosniff, a referrer policy, a permissions policy, COOP, and HSTS only over HTTPS
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -126,6 +127,65 @@ def test_hsts_only_over_https(client, questionnaire):
 
 def test_csp_names_the_proof_of_work_worker():
     assert _directives(CSP)["worker-src"] == "'self'"
+
+
+# --- static files: fingerprinted and cached for good; the favicon -----------------------------------------
+
+STATIC_LINK = re.compile(r'(?:href|src)="(/static/[^"]+)"')
+
+
+def test_pages_link_static_files_by_a_fingerprint_of_their_content(logged_in, questionnaire):
+    from survey.static_files import FINGERPRINT_CHARS
+
+    for path in (f"/s/{questionnaire.public_token}", "/desk/", f"/desk/questionnaires/{questionnaire.id}/results"):
+        links = STATIC_LINK.findall(logged_in.get(path).data.decode())
+        assert links, path
+        for link in links:
+            name, _, fingerprint = link.partition("?v=")
+            content = (ROOT / name.lstrip("/")).read_bytes()
+            assert fingerprint == hashlib.sha256(content).hexdigest()[:FINGERPRINT_CHARS], link
+
+
+def test_a_fingerprinted_file_is_cached_for_a_year_and_others_are_revalidated(client, questionnaire):
+    page = client.get(f"/s/{questionnaire.public_token}").data.decode()
+    script = next(link for link in STATIC_LINK.findall(page) if "respond.js" in link)
+    with client.get(script) as cached:
+        assert cached.status_code == 200
+        assert cached.cache_control.max_age == 365 * 24 * 3600
+        assert cached.cache_control.public and cached.cache_control.immutable
+        assert not cached.cache_control.no_cache
+        assert_security_headers(cached)
+    for plain in ("/static/js/respond.js", "/static/js/respond.js?v=000000000000"):  # none, or an old one
+        with client.get(plain) as response:
+            assert response.status_code == 200
+            assert response.cache_control.no_cache and not response.cache_control.immutable, plain
+
+
+def test_a_changed_file_gets_a_new_address(tmp_path):
+    from survey.static_files import Fingerprints
+
+    (tmp_path / "css").mkdir()
+    sheet = tmp_path / "css" / "app.css"
+    sheet.write_text("body { color: black; }")
+    before = Fingerprints(tmp_path).of("css/app.css")
+    sheet.write_text("body { color: navy; }")
+    assert Fingerprints(tmp_path).of("css/app.css") != before, "a restart after a deploy sees the new content"
+    watching = Fingerprints(tmp_path, watch=True)
+    sheet.write_text("body { color: teal; } /* edited while the development server runs */")
+    assert watching.of("css/app.css") == Fingerprints(tmp_path).of("css/app.css")
+    assert watching.of("../secret.txt") is None and watching.of("css/missing.css") is None
+
+
+def test_the_favicon_is_served_and_linked_from_both_layouts(client):
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200 and icon.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+        assert icon.data[:4] == b"\x00\x00\x01\x00", "an ICO file"
+        assert icon.cache_control.max_age and icon.cache_control.public
+        assert_security_headers(icon)
+    for layout in ("base_phone.html", "base_desk.html"):
+        text = (TEMPLATES / layout).read_text(encoding="utf-8")
+        assert "<link rel=\"icon\" href=\"{{ url_for('static', filename='favicon.ico') }}\"" in text, layout
+    assert '<link rel="icon" href="/static/favicon.ico?v=' in client.get("/login").data.decode()
 
 
 # --- the templates themselves -----------------------------------------------------------------

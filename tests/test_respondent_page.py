@@ -79,7 +79,7 @@ def test_thanks_page_clears_the_draft_without_inline_script(client, evaluator):
     questionnaire = published(make_project(evaluator))
     html = client.get(f"/s/{questionnaire.public_token}/thanks").data.decode()
     assert f'data-clear-draft="{questionnaire.public_token}"' in html
-    assert re.search(r'<script src="/static/js/respond\.js" defer></script>', html)
+    assert re.search(r'<script src="/static/js/respond\.js\?v=[0-9a-f]{12}" defer></script>', html)
     assert not re.search(r"<script(?![^>]*\bsrc=)", html), "the CSP forbids inline scripts"
 
 
@@ -115,7 +115,7 @@ def test_page_is_light_and_never_blocks_on_a_script(client, evaluator, template)
     questionnaire = published(make_project(evaluator), template)
     html = page(client, questionnaire)
     assets = re.findall(r'<(?:link rel="stylesheet" href|script src)="([^"]+)"', html)
-    assert {Path(a).name for a in assets} == {"app.css", "respond.css", "respond.js"}, assets
+    assert {Path(a.partition("?")[0]).name for a in assets} == {"app.css", "respond.css", "respond.js"}, assets
     assert all(a.startswith("/static/") for a in assets), "nothing from another site"
     assert all(tag.endswith(" defer></script>") for tag in re.findall(r"<script[^>]*></script>", html))
     total = len(gzip.compress(html.encode()))
@@ -135,3 +135,108 @@ def test_page_script_uses_nothing_an_old_wechat_browser_lacks():
     assert "?." not in code and "??" not in code, "no optional chaining or nullish coalescing"
     assert not re.search(r"\b(let|const|class)\s", code) and "=>" not in code, "plain functions and var only"
     assert "window.localStorage" in code and re.search(r"try \{\s*var store = window\.localStorage", code)
+
+
+# --- a device that answered, told on opening the link (survey.answered) ------------------------------------
+
+
+def _statements(app, request) -> list[str]:
+    """The SQL statements one request sends through the app's engine."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def note(_connection, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        request()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_a_device_that_answered_is_told_on_opening_without_a_query_more(app, client, evaluator):
+    questionnaire = published(make_project(evaluator))
+    url = f"/s/{questionnaire.public_token}"
+    client.get(url)  # the version's definition is read once, on the first page view
+    before = _statements(app, lambda: client.get(url))
+    stored = client.post(url, data=SEED_004_ANSWERS)
+    assert stored.status_code == 303 and "sv_answered=" in stored.headers["Set-Cookie"]
+    holder = {}
+    after = _statements(app, lambda: holder.update(page=client.get(url)))
+    told = holder["page"]
+    html = told.data.decode()
+    assert told.status_code == 409 and "您已经提交过" in html and "每台设备只能提交一次" in html
+    assert "<form" not in html, "no form to fill in for nothing"
+    assert f'data-clear-draft="{questionnaire.public_token}"' in html, "the device's draft goes too"
+    assert len(after) == len(before) == 1, "the link lookup only: the cookie answers the rest"
+    assert "EXISTS" not in after[0].upper()
+
+
+def test_the_mark_counts_for_its_own_device_and_questionnaire_only(client, evaluator):
+    project = make_project(evaluator)
+    first, second = published(project), published(project)
+    client.get(f"/s/{first.public_token}")
+    assert client.post(f"/s/{first.public_token}", data=SEED_004_ANSWERS).status_code == 303
+    assert "您已经提交过" in client.get(f"/s/{first.public_token}").data.decode()
+    assert "您已经提交过" not in page(client, second), "another questionnaire is not marked"
+    mark = client.get_cookie("sv_answered").value
+    qid, _, signature = mark.partition("-")
+    client.set_cookie("sv_answered", f"{second.id}-{signature}")  # a mark copied to another questionnaire
+    assert "您已经提交过" not in page(client, second)
+    client.set_cookie("sv_answered", mark)
+    client.set_cookie("sv_device", "another-device")  # the mark is bound to the device that answered
+    assert "您已经提交过" not in page(client, first)
+
+
+def test_marks_of_several_questionnaires_are_kept_together(client, evaluator):
+    project = make_project(evaluator)
+    surveys = [published(project) for _ in range(3)]
+    client.get(f"/s/{surveys[0].public_token}")
+    for questionnaire in surveys:
+        assert client.post(f"/s/{questionnaire.public_token}", data=SEED_004_ANSWERS).status_code == 303
+    for questionnaire in surveys:
+        assert "您已经提交过" in client.get(f"/s/{questionnaire.public_token}").data.decode()
+
+
+def test_a_refusal_for_answering_twice_marks_the_device_and_clears_its_draft(client, evaluator):
+    """A device that answered before its mark (or lost it) hears it on submitting, and then on opening."""
+    questionnaire = published(make_project(evaluator))
+    url = f"/s/{questionnaire.public_token}"
+    client.get(url)
+    assert client.post(url, data=SEED_004_ANSWERS).status_code == 303
+    client.delete_cookie("sv_answered")
+    assert "您已经提交过" not in page(client, questionnaire)
+    again = client.post(url, data={**SEED_004_ANSWERS, "submission_id": "second-try-0000001"})
+    html = again.data.decode()
+    assert again.status_code == 409 and "您已经提交过" in html
+    assert f'data-clear-draft="{questionnaire.public_token}"' in html
+    assert "sv_answered=" in again.headers["Set-Cookie"]
+    assert "您已经提交过" in client.get(url).data.decode()
+
+
+def test_no_mark_where_a_device_may_answer_again_or_is_not_identified(client, evaluator):
+    kiosk = published(make_project(evaluator))
+    kiosk.one_per_device = False
+    db.session.commit()
+    client.get(f"/s/{kiosk.public_token}")
+    assert client.post(f"/s/{kiosk.public_token}", data=SEED_004_ANSWERS).status_code == 303
+    assert 'id="survey-form"' in page(client, kiosk), "a shared tablet serves the next person a form"
+    anonymous = published(make_project(evaluator))
+    anonymous.anonymous = True
+    db.session.commit()
+    stored = client.post(f"/s/{anonymous.public_token}", data=SEED_004_ANSWERS)
+    assert stored.status_code == 303 and "sv_answered" not in stored.headers.get("Set-Cookie", "")
+    assert 'id="survey-form"' in page(client, anonymous)
+
+
+def test_a_maximum_of_ticks_and_the_other_box_are_marked_for_the_script(client, evaluator):
+    questionnaire = published(make_project(evaluator), "public_safety")
+    html = page(client, questionnaire)
+    q5 = re.search(r'<fieldset class="question" id="q-q5"[^>]*>', html).group(0)
+    assert 'data-max-choices="3"' in q5 and 'data-max-message="最多只能选择 3 项。' in q5
+    assert re.search(r'<div class="other-box" data-other-options="g">\s*<label class="other" for="q5__other">', html)
+    assert re.search(r'<fieldset class="question" id="q-q1"[^>]*>', html).group(0).find("data-max") < 0
+    assert 'autocomplete="off"' in re.search(r"<form[^>]*>", html).group(0), "Back never refills a sent form"

@@ -8,6 +8,9 @@
 // 4. A draft of the answers is kept in this device's localStorage (keyed by questionnaire token and version)
 //    so a reload or a closed WeChat window loses nothing; the thanks page clears it.
 // 5. A double tap on "submit" sends the form once (the server is idempotent on the submission id anyway).
+// 6. Each step is an entry in the browser's history, so the phone's Back button goes to the previous step.
+// 7. A multiple-choice question with a maximum refuses one tick too many, saying why beside the question;
+//    the "other" text box shows only while "other" is chosen. (The server checks both again.)
 // Written for WeChat's browser on old phones: plain ES2017, no modules, no optional chaining.
 (function () {
   "use strict";
@@ -82,6 +85,17 @@
   function parse(element) {
     var raw = element.getAttribute("data-show-if");
     return raw ? JSON.parse(raw) : null;
+  }
+
+  // The "other" text box of a question, shown while one of its "other" options is ticked.
+  function applyOtherBoxes() {
+    toArray(form.querySelectorAll(".other-box")).forEach(function (box) {
+      var keys = (box.getAttribute("data-other-options") || "").split(" ");
+      var question = box.closest("fieldset.question");
+      box.hidden = !toArray(question.querySelectorAll("input:checked")).some(function (input) {
+        return keys.indexOf(input.value) >= 0;
+      });
+    });
   }
 
   function applySkipLogic() {
@@ -239,13 +253,18 @@
 
   function refresh() {
     applySkipLogic();
+    applyOtherBoxes();
     updateSteps();
     updateProgress();
   }
 
-  function goTo(index, focusHeading) {
+  // ``how``: "push" a history entry for the new step (moving on), "replace" the current one, or leave the
+  // history alone ("none": the Back button brought us here).
+  function goTo(index, focusHeading, how) {
+    var from = sections[current];
     current = index;
     refresh();
+    remember(how, from);
     saveDraft();
     if (!focusHeading) { return; }
     window.scrollTo(0, 0);
@@ -258,13 +277,46 @@
     var shown = shownSections();
     var position = shown.indexOf(sections[current]) + step;
     if (position < 0 || position >= shown.length) { return; }
-    goTo(sections.indexOf(shown[position]), true);
+    var target = shown[position];
+    var state = browserHistory ? browserHistory.state : null;
+    // Back to the step this history entry came from: the browser's own Back, so its history stays in step.
+    if (step < 0 && state && state.surveyStep === sections[current].id && state.surveyFrom === target.id) {
+      browserHistory.back();
+      return;
+    }
+    goTo(sections.indexOf(target), true, step > 0 ? "push" : "replace");
   }
+
+  // --- the browser's history: one entry per step ------------------------------------------------------
+
+  var browserHistory = window.history && window.history.pushState ? window.history : null;
+
+  function remember(how, from) {
+    if (!browserHistory || !stepped() || how === "none") { return; }
+    var state = { surveyStep: sections[current].id, surveyFrom: from && from !== sections[current] ? from.id : "" };
+    try {
+      if (how === "push") { browserHistory.pushState(state, ""); } else { browserHistory.replaceState(state, ""); }
+    } catch (error) { /* history refused (a sandboxed frame): the steps still work with the buttons */ }
+  }
+
+  // The step a history entry stands for, if it is one of ours and its section is shown.
+  function stepOf(state) {
+    var section = state && state.surveyStep ? document.getElementById(state.surveyStep) : null;
+    var index = section ? sections.indexOf(section) : -1;
+    return index >= 0 && !sections[index].hidden ? index : -1;
+  }
+
+  window.addEventListener("popstate", function (event) {
+    if (!stepped() || form.getAttribute("data-sent") === "1") { return; }
+    var index = stepOf(event.state);
+    if (index < 0) { index = sections.indexOf(shownSections()[0]); }
+    if (index !== current) { goTo(index, true, "none"); }
+  });
 
   function sectionOf(element) { return sections.indexOf(element.closest(".survey-section")); }
 
   function showProblem(question) {
-    if (stepped() && sectionOf(question) !== current) { goTo(sectionOf(question), false); }
+    if (stepped() && sectionOf(question) !== current) { goTo(sectionOf(question), false, "replace"); }
     focusQuestion(question);
   }
 
@@ -287,7 +339,7 @@
   }
 
   function saveDraft() {
-    if (!store) { return; }
+    if (!store || form.getAttribute("data-sent") === "1") { return; } // sent: the next page clears the draft
     var fields = snapshot();
     try {
       if (!Object.keys(fields).length) { store.removeItem(draftKey); return; }
@@ -337,12 +389,51 @@
     form.reset();
     toArray(form.querySelectorAll("fieldset.question.has-error")).forEach(clearError);
     document.getElementById("draft-notice").hidden = true;
-    goTo(0, true);
+    goTo(0, true, "replace");
+  }
+
+  // --- at most N boxes ticked ---------------------------------------------------------------------------
+
+  // The question's live message line (made once): a screen reader reads it out when it changes.
+  function limitLine(question) {
+    var line = question.querySelector(".choice-limit");
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "choice-limit";
+      line.id = "limit-" + question.id.slice(2);
+      line.setAttribute("role", "status");
+      var options = question.querySelector(".options");
+      options.parentNode.insertBefore(line, options);
+    }
+    return line;
+  }
+
+  // A tick beyond the question's maximum is taken back at once, and the question says why; unticking
+  // a box clears the message.
+  function holdToMaximum(input) {
+    var question = input.type === "checkbox" ? input.closest("fieldset.question[data-max-choices]") : null;
+    if (!question) { return; }
+    var most = parseInt(question.getAttribute("data-max-choices"), 10);
+    var ticked = question.querySelectorAll("input[type=checkbox]:checked").length;
+    var line = limitLine(question);
+    if (input.checked && ticked > most) {
+      input.checked = false;
+      line.textContent = question.getAttribute("data-max-message") || "";
+      describedBy(input, line.id, true);
+      return;
+    }
+    if (!input.checked || ticked < most) {
+      line.textContent = "";
+      toArray(question.querySelectorAll("input[type=checkbox]")).forEach(function (box) {
+        describedBy(box, line.id, false);
+      });
+    }
   }
 
   // --- wiring -------------------------------------------------------------------------------------------
 
   function onAnswer(event) {
+    if (event.type === "change") { holdToMaximum(event.target); }
     var question = event.target.closest ? event.target.closest("fieldset.question") : null;
     refresh();
     if (question && question.classList.contains("has-error") && isAnswered(question)) { clearError(question); }
@@ -351,19 +442,25 @@
 
   function start() {
     var startAt = -1;
+    var restored = false;
+    form.classList.add("scripted"); // the skip logic speaks for itself now: its notes in words give way
     if (store && form.getAttribute("data-restore") === "yes") {
       var draft = readDraft();
-      if (draft) { startAt = restoreDraft(draft); }
+      if (draft) { startAt = restoreDraft(draft); restored = true; }
     }
     refresh();
     var firstError = shownQuestions(form).filter(function (q) { return q.classList.contains("has-error"); })[0];
     if (firstError) {
       startAt = sectionOf(firstError);
+    } else if (restored && browserHistory && stepOf(browserHistory.state) >= 0) {
+      startAt = stepOf(browserHistory.state); // a reload: the step this history entry stands for
     }
     if (sections.length > 1) {
       current = startAt >= 0 && !sections[startAt].hidden ? startAt : sections.indexOf(shownSections()[0]);
       form.classList.add("stepped");
       refresh();
+      var state = browserHistory ? browserHistory.state : null;
+      if (!state || state.surveyStep !== sections[current].id) { remember("replace", null); }
     }
     if (form.getAttribute("data-restore") === "no") { saveDraft(); } // keep what the server showed back
   }
@@ -405,9 +502,15 @@
     submitButton.textContent = submitButton.getAttribute("data-busy") || submitButton.textContent;
   }, true);
 
-  // Coming back with the Back button shows the page from the cache: make it usable again.
+  // Coming back with the Back button shows the page from the cache. If the page it was sent to removed the
+  // draft (the thanks page, or "already answered"), the answers are stored: ask the server for the page
+  // afresh rather than offer them again. Otherwise (sent but refused) make the form usable again.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted || form.getAttribute("data-sent") !== "1") { return; }
+    if (store && readDraft() === null) {
+      window.location.replace(window.location.href);
+      return;
+    }
     form.removeAttribute("data-sent");
     submitButton.removeAttribute("aria-busy");
     submitButton.textContent = submitButton.getAttribute("data-label") || submitButton.textContent;
