@@ -89,6 +89,8 @@ SEPARATORS = re.compile(r"(┋|\||、|,|，|;|；)")
 OTHER_BRACKET = re.compile(r"(.*?)\s*〖(.*)〗\s*", re.S)
 PAREN_ONLY = re.compile(r"[(（](.+)[)）]", re.S)
 TYPE_TAG = re.compile(r"[\[【][^\]】]{0,8}题[\]】]")  # "[单选题]", "【多选题】"
+# The clock an export names in a time column's title: "提交时间（北京时间）", "Submitted at (Beijing time, UTC+8)".
+ZONE_LABEL = re.compile(r"\s*[(（]\s*(北京时间|beijing time|utc\s*[+-])[^)）]*[)）]\s*$", re.I)
 NUMBER_PREFIX = re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?(\d+(?:\.\d+)*)\s*题?\s*(?:[、.:]\s*|\s+|(?=\()|$)")
 IP_HEADER = re.compile(r"(^|[^a-z])ip([^a-z]|$)")
 DATE_TEXT = re.compile(
@@ -500,7 +502,7 @@ class _Guesser:
 
     def guess(self, header: str) -> tuple[str, float]:
         """(target, confidence): metadata names 3, a question number 1–2, text alone 0.6–1."""
-        clean = TYPE_TAG.sub("", _clean(header)).strip()
+        clean = ZONE_LABEL.sub("", TYPE_TAG.sub("", _clean(header))).strip()
         name = _norm(clean)
         if not name or IP_HEADER.search(clean.lower()):
             return IGNORE, 0.0

@@ -841,3 +841,11 @@ def test_a_saved_mapping_reports_what_does_not_fit():
     assert plan.overrides == {"q2": {"y": "__blank__"}}
     assert len(problems) == 4 and "已删除的列" in problems[0] and "c7" in problems[1] and "zz" in problems[2]
     assert plan_from_saved({"columns": []}, table, definition, ["import"]).problems[0].startswith("映射文件的格式不对")
+
+
+@pytest.mark.parametrize(
+    "header", ["提交时间（北京时间）", "提交时间（北京时间，UTC+8）", "Submitted at (Beijing time)", "提交时间 (UTC+7)"]
+)
+def test_time_columns_labelled_with_their_clock_are_still_submission_times(header):
+    definition = normalize_definition(load_template("fengze_service_object"))
+    assert guess_mapping([header], definition) == ["meta:submitted_at"]
