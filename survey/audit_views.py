@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, render_template, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -17,6 +16,7 @@ from analysis.export import table_csv
 from survey.access import member_project
 from survey.audit import action_label, verify_chain
 from survey.extensions import db
+from survey.localtime import local_text, time_label
 from survey.models import AuditEvent
 from survey.reporting import DISPLAY_TIME
 
@@ -77,7 +77,7 @@ def project_log(project_id: int):
 
 def log_rows(project_id: int) -> tuple[list[dict], list[str]]:
     """Every entry of the project, oldest first, as CSV rows with their hashes (so anyone can re-check them)."""
-    columns = [_("序号"), _("时间（北京时间）"), _("时间（UTC）"), _("操作人"), _("操作代码"), _("操作"),
+    columns = [_("序号"), time_label(_("时间")), _("时间（UTC）"), _("操作人"), _("操作代码"), _("操作"),
                _("对象"), _("详情"), _("上一条哈希"), _("本条哈希")]  # fmt: skip
     query = db.select(AuditEvent).where(AuditEvent.project_id == project_id).order_by(AuditEvent.id)
     rows = [
@@ -86,7 +86,7 @@ def log_rows(project_id: int) -> tuple[list[dict], list[str]]:
                 columns,
                 [
                     event.id,
-                    format_datetime(event.created_at, DISPLAY_TIME),
+                    local_text(event.created_at),
                     event.created_at.isoformat(timespec="microseconds"),
                     _who(event),
                     event.action,

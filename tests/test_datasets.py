@@ -155,6 +155,10 @@ def test_every_export_gives_submission_times_in_beijing_time_and_says_so(logged_
         assert meta.column_names_to_labels["submitted_utc8"] == "提交时间（北京时间，UTC+8）", name
     log = _csv(logged_in, f"{base}/review/log.csv")
     assert log[0]["时间（北京时间）"] == BEIJING_TEXT
+    audit = _csv(logged_in, f"/desk/projects/{answered.project_id}/audit.csv")
+    assert audit and all(
+        row["时间（北京时间）"] == localtime.local_text(dt.datetime.fromisoformat(row["时间（UTC）"])) for row in audit
+    )
 
 
 @pytest.mark.parametrize("app_config", [{"BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok"}])
