@@ -171,8 +171,7 @@ def local_time(moment: dt.datetime | None) -> str:
     return local_text(moment, pattern="%Y-%m-%d %H:%M")
 
 
-def _report_text(questionnaire: Questionnaire) -> list[str]:
-    context = report_context(questionnaire)
+def _report_text(questionnaire: Questionnaire, context: dict) -> list[str]:
     try:
         text = render_report(template_for(questionnaire.project_id), context)
     except ReportTemplateError:  # a saved template the figures no longer fit: the default still does
@@ -193,6 +192,7 @@ def report_pdf(questionnaire: Questionnaire) -> bytes:
         results = questionnaire_results(questionnaire)
         indicators = _indicator_table(questionnaire)
         texts = _text_answers(results)
+        context = report_context(questionnaire, results)
         present = ["method", "counts", "rates", "frequencies"]
         present += ["indicators"] * bool(indicators) + ["exclusions"] + ["texts"] * bool(texts)
         numbers = section_numbers(present)
@@ -203,7 +203,8 @@ def report_pdf(questionnaire: Questionnaire) -> bytes:
             version=questionnaire.current_version,
             today=dt.date.today(),
             results=results,
-            report_paragraphs=_report_text(questionnaire),
+            report_paragraphs=_report_text(questionnaire, context),
+            overall=context["overall"],
             channels=_channels(questionnaire),
             rate_chart=_rate_chart(results),
             option_charts=_option_charts(results),

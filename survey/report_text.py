@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from analysis.indicators import leaves, score_table, standard_wording, validate_table
 from analysis.mean_interval import mean_interval
 from analysis.numbers import percent_of
+from analysis.results import Results
 from analysis.scoring import D
 from survey.extensions import db
 from survey.indicator_links import LinkError, link_of, link_value
@@ -326,15 +327,16 @@ def _indicators(questionnaire: Questionnaire, results) -> list[dict[str, Any]]:
     return found
 
 
-def report_context(questionnaire: Questionnaire) -> dict[str, Any]:
+def report_context(questionnaire: Questionnaire, results: Results | None = None) -> dict[str, Any]:
     """Every figure the report section may quote, as plain values (strings for percents), in the report's
-    language whatever the desk's (rate names, definitions and rules are words, not numbers)."""
+    language whatever the desk's (rate names, definitions and rules are words, not numbers).
+
+    ``results``: the questionnaire's results when the caller has them already (the PDF), else computed."""
     with in_report_language():
-        return _context(questionnaire)
+        return _context(questionnaire, results or questionnaire_results(questionnaire))
 
 
-def _context(questionnaire: Questionnaire) -> dict[str, Any]:
-    results = questionnaire_results(questionnaire)
+def _context(questionnaire: Questionnaire, results: Results) -> dict[str, Any]:
     rates = []
     for summary in results.questions:
         rate = summary.rate

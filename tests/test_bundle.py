@@ -85,9 +85,10 @@ def test_bundle_files_hashes_and_data(app, logged_in, answered):
     table = pd.read_csv(io.BytesIO(archive.read("responses.csv")), encoding="utf-8-sig")
     assert archive.read("responses.csv").startswith(b"\xef\xbb\xbf")
     assert len(table) == 25
-    assert list(table["编号"]) == sorted(r.id for r in Response.query.filter_by(questionnaire_id=answered.id))
+    numbers = sorted(r.number for r in Response.query.filter_by(questionnaire_id=answered.id))
+    assert list(table["编号"]) == numbers == list(range(1, 26))  # 第 N 号 of this questionnaire, not row ids
     assert list(table["状态"]).count("已排除") == 1
-    assert table.loc[table["编号"] == first.id, "排除原因"].item() == "用时过短"
+    assert table.loc[table["编号"] == first.number, "排除原因"].item() == "用时过短"
 
     sheet = openpyxl.load_workbook(io.BytesIO(archive.read("responses.xlsx"))).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -97,7 +98,7 @@ def test_bundle_files_hashes_and_data(app, logged_in, answered):
 
     log = pd.read_csv(io.BytesIO(archive.read("exclusions.csv")), encoding="utf-8-sig")
     assert list(log.columns) == ["答卷编号", "操作", "原因", "操作人", "时间（北京时间）"]
-    assert log.iloc[0].tolist()[:3] == [first.id, "排除", "用时过短"]
+    assert log.iloc[0].tolist()[:3] == [first.number, "排除", "用时过短"]
 
 
 @pytest.mark.skipif(shutil.which("sha256sum") is None, reason="needs coreutils sha256sum")
