@@ -556,6 +556,7 @@ def test_a_fourth_tick_of_at_most_three_is_refused_on_the_phone_with_a_message(s
     phone.click("#step-back")  # q5 is on the third step, the one before the last
     q5 = phone.locator("#q-q5")
     assert q5.is_visible()
+    assert q5.locator(".choice-limit[role=status]").inner_text() == "", "the live line is there, empty, beforehand"
     for value in ("a", "b", "c"):
         q5.locator(f"label.option:has(input[value='{value}'])").click()
     q5.locator("label.option:has(input[value='d'])").click()

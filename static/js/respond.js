@@ -394,7 +394,7 @@
 
   // --- at most N boxes ticked ---------------------------------------------------------------------------
 
-  // The question's live message line (made once): a screen reader reads it out when it changes.
+  // The question's live message line (made once, at the start): a screen reader reads it out when it changes.
   function limitLine(question) {
     var line = question.querySelector(".choice-limit");
     if (!line) {
@@ -444,6 +444,8 @@
     var startAt = -1;
     var restored = false;
     form.classList.add("scripted"); // the skip logic speaks for itself now: its notes in words give way
+    // Each maximum's message line exists (empty) from the start: a live region is read out when it changes.
+    toArray(form.querySelectorAll("fieldset.question[data-max-choices]")).forEach(limitLine);
     if (store && form.getAttribute("data-restore") === "yes") {
       var draft = readDraft();
       if (draft) { startAt = restoreDraft(draft); restored = true; }
