@@ -84,9 +84,10 @@ def delete_responses(questionnaire: Questionnaire, *conditions) -> int:
     matching = db.select(Response.id).where(*where)
     db.session.execute(delete(ReviewEvent).where(ReviewEvent.response_id.in_(matching)), execution_options=options)
     gone = db.session.execute(
-        delete(Response).where(*where).returning(Response.channel, Response.unit_code_id), execution_options=options
+        delete(Response).where(*where).returning(Response.channel, Response.unit_code_id, Response.status),
+        execution_options=options,
     ).all()
-    _uncount(questionnaire, gone)
+    _uncount(questionnaire, [row for row in gone if row.status != "voided"])  # a void was uncounted already
     db.session.expire(questionnaire)
     return len(gone)
 

@@ -193,3 +193,17 @@ def test_roles_viewers_browse_but_change_nothing_and_outsiders_see_nothing(app, 
     for path in ("", f"/{entry.number}", f"/{entry.number}/correct", "/exclude"):
         assert client.get(url + path).status_code == 404, path
     assert client.post(f"{url}/{entry.number}/void", data={"reason": "x"}).status_code == 404
+
+
+def test_deleting_a_voided_entry_does_not_uncount_it_twice(app, evaluator, seed):
+    from survey import privacy, review
+
+    store_response(seed, SEED_004_ANSWERS, "web-a")
+    entry = keyed_in(seed)
+    review.void(entry, evaluator, "录重了")
+    privacy.delete_responses(seed, Response.status == "voided")
+    db.session.commit()
+    questionnaire = db.session.get(Questionnaire, seed.id)
+    db.session.refresh(questionnaire)
+    assert questionnaire.accepted_count == 1
+    assert db.session.execute(db.select(db.func.count(ResponseRevision.id))).scalar() == 0  # gone with it

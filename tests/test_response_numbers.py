@@ -89,8 +89,13 @@ def test_rows_added_through_the_session_are_numbered_in_the_order_added(app, see
     """File imports add ORM rows: one counter claim per flush numbers them all, after what was there."""
     store_response(seed, SEED_004_ANSWERS, "before-import")
     rows = [
-        Response(questionnaire_id=seed.id, version_id=seed.current_version_id, submission_id=f"imp-{i}",
-                 answers={"q2": "a"}, mode="import")  # fmt: skip
+        Response(
+            questionnaire_id=seed.id,
+            version_id=seed.current_version_id,
+            submission_id=f"imp-{i}",
+            answers={"q2": "a"},
+            mode="import",
+        )  # fmt: skip
         for i in range(5)
     ]
     db.session.add_all(rows)
