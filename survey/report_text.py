@@ -5,6 +5,11 @@ score each linked indicator leaf earns under its rule); ``render_report`` fills 
 Templates are Jinja text run in a sandbox (no attribute tricks, no undefined names); a team may keep
 its house style by saving its own template for the project.
 
+What reaches the text is written as an evaluator pastes it into a report: in the report's language
+(``REPORT_LOCALE``) whatever the desk's; 第4题 without spaces; a quoted text's own quotes turned to ‘ ’;
+the overall figure with its n and 95% interval; the small-sample questions named once, grouped by n;
+exclusions counted by reason.
+
 Storage: one ``ReportTemplate`` row per project in the database (none = the default template), so
 every app server behind the proxy shows and renders the same template, and backups include it.
 
