@@ -4,8 +4,11 @@ Both are laid out by WeasyPrint from ``templates/pdf/`` with the vendored CJK fo
 exactly as ``survey.posters`` does (local files and ``data:`` URIs only, nothing leaves the machine).
 Charts are inline SVG drawn by the template from numbers computed here: no JavaScript in a PDF.
 
-The report: cover, method (sample, channels, rate definitions, the generated report text), counts,
-charts, tables of rates and frequencies, the project's indicator table (附件1) and the exclusions.
+The report, always in the report's language (``survey.report_text.REPORT_LOCALE``) whatever the desk's:
+cover, method (sample, channels, rate definitions, the generated report text), counts, charts, tables
+of rates and frequencies, the project's indicator table (附件1, the desk's ``indicator_sheet.sheet``:
+live linked figures, scores, 扣分), the exclusions (Beijing time, labelled) and the written answers in
+full; sections are numbered over those present, so a missing one leaves no gap.
 The paper form: the current version (or the draft), every question numbered, options numbered as
 paper entry (``survey.paper``) expects them, skip logic in words.
 """
