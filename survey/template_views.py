@@ -48,7 +48,7 @@ def index():
     """Every template, general ones first, with what it is for and a preview link."""
     project = _project()
     rows = [{"key": key, **template_summary(key)} for key in template_keys()]
-    return render_template("desk/templates.html", templates=rows, project=project, title=_("问卷模板"))
+    return render_template("desk/templates.html", templates=rows, project=project, title=_("问卷模板库"))
 
 
 @bp.get("/<key>")
