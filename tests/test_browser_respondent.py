@@ -611,6 +611,25 @@ def test_the_phones_back_button_goes_to_the_previous_step(site, phone):
     assert "/healthz" in phone.url, "Back from the first step leaves the questionnaire"
 
 
+def test_steps_in_a_frame_leave_the_pages_history_alone(site, phone):
+    """The builder shows the phone page in a frame: its steps must not fill the evaluator's Back button."""
+    survey = site.surveys["public_safety"]
+    phone.goto(site.url("/healthz"))
+    phone.evaluate(
+        "url => new Promise(done => { const frame = document.createElement('iframe');"
+        " frame.onload = done; frame.src = url; frame.width = 375; frame.height = 700;"
+        " document.body.appendChild(frame); })",
+        site.url(f"/s/{survey.token}"),
+    )
+    frame = phone.frame_locator("iframe")
+    before = phone.evaluate("history.length")
+    frame.locator("#q-q1 label.option:has(input[value='b'])").click()
+    frame.locator("#q-q2 label.option:has(input[value='a'])").click()
+    frame.locator("#step-next").click()
+    assert frame.locator("#sec-s2").is_visible()
+    assert phone.evaluate("history.length") == before
+
+
 def test_skip_notes_and_the_other_box_show_only_when_they_apply(site, phone):
     survey = site.surveys["public_safety"]
     phone.goto(site.url(f"/s/{survey.token}"))

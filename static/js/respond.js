@@ -289,7 +289,8 @@
 
   // --- the browser's history: one entry per step ------------------------------------------------------
 
-  var browserHistory = window.history && window.history.pushState ? window.history : null;
+  // Not inside a frame (the builder's phone preview): there the steps would fill the evaluator's own history.
+  var browserHistory = window.history && window.history.pushState && window.self === window.top ? window.history : null;
 
   function remember(how, from) {
     if (!browserHistory || !stepped() || how === "none") { return; }
