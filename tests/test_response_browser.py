@@ -207,3 +207,41 @@ def test_deleting_a_voided_entry_does_not_uncount_it_twice(app, evaluator, seed)
     db.session.refresh(questionnaire)
     assert questionnaire.accepted_count == 1
     assert db.session.execute(db.select(db.func.count(ResponseRevision.id))).scalar() == 0  # gone with it
+
+
+def test_flag_evidence_and_answer_rows_put_every_answer_in_words(app):
+    """Unit level, on every question type: each flag's evidence and the detail page's rows."""
+    from survey.definition import normalize_definition
+    from survey.response_browser import answer_rows
+    from survey.review import flag_evidence
+    from tests.helpers import ALL_TYPES
+
+    definition = normalize_definition(ALL_TYPES)
+    answers = {"safe": "a", "grid.att": "b", "grid.eff": "b", "chk": "a", "why": ["a", "z"], "why__other": "噪音",
+               "name": "张三"}  # fmt: skip
+    flags = ["too_fast", "straight_lining", "attention_failed", "duplicate_device"]
+    response = Response(answers=answers, flags=flags, duration_seconds=9, device_hash=None)
+    evidence = {e.flag: e for e in flag_evidence(response, definition, 30)}
+    assert "9" in evidence["too_fast"].note and "30" in evidence["too_fast"].note
+    assert [words for _n, _t, words in evidence["straight_lining"].answers] == ["安全", "满意", "满意"]
+    assert [number for number, _t, _w in evidence["straight_lining"].answers][1:] == ["6.1", "6.2"]
+    (attention,) = evidence["attention_failed"].answers
+    assert "很满意" in attention[2] and "满意" in attention[2]
+    assert "—" in evidence["duplicate_device"].note
+    rows = {row.key: row for row in answer_rows(definition, answers)}
+    assert rows["why"].answer == "盗窃、其他" and rows["why"].other == "噪音"
+    assert rows["grid.att"].number == "6.1" and rows["grid.att"].answer == "满意"
+    assert rows["name"].answer == "张三" and not rows["idea"].answered
+
+
+def test_a_repeated_device_is_shown_with_the_numbers_of_its_other_responses(app, seed):
+    from survey.review import flag_evidence
+
+    seed.one_per_device = False
+    db.session.commit()
+    with app.test_request_context():
+        store_response(seed, SEED_004_ANSWERS, "device-first", device_token="phone-1")
+        second, _ = store_response(seed, SEED_004_ANSWERS, "device-second", device_token="phone-1")
+    assert second.flags == ["duplicate_device"]
+    (evidence,) = flag_evidence(second, seed.current_version.definition, seed.min_seconds)
+    assert "第 1 号" in evidence.note and "第 2 号" not in evidence.note
