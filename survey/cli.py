@@ -14,7 +14,7 @@ from werkzeug.serving import run_simple
 
 from analysis.indicator_io import IndicatorFormatError, dump, load_table
 from analysis.indicators import iter_nodes, score_table, validate_table
-from survey import cli_desk, demo, privacy, response_import
+from survey import audit, cli_desk, demo, privacy, response_import
 from survey.accounts import AccountError, create_user
 from survey.extensions import db
 from survey.models import Questionnaire, utcnow
@@ -46,11 +46,16 @@ def init_app(app: Flask) -> None:
 @click.option("--name", "display_name", default="", help="Name shown in the desk.")
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
 def create_user_command(username: str, password: str, display_name: str, admin: bool) -> None:
-    """Create an evaluator account; the password policy applies here as on the admin page."""
+    """Create an evaluator account; the password policy applies here as on the admin page.
+
+    Audited as the admin page's ``account.create``, by the system: this is how the first account is made.
+    """
     try:
         user = create_user(username, password, display_name, admin)
     except AccountError as error:
         raise click.ClickException(str(error)) from error
+    audit.record("account.create", None, user.username, {"source": "cli", "is_admin": admin})
+    db.session.commit()
     click.echo(f"created user {user.username} (id {user.id})")
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from app import create_app
 from survey.extensions import db
-from survey.models import Project, Questionnaire, Response, User
+from survey.models import AuditEvent, Project, Questionnaire, Response, User
 from tests.conftest import login, make_config
 from tests.helpers import make_project, published
 
@@ -20,6 +20,8 @@ def test_create_user_command(runner):
     assert result.exit_code == 0, result.output
     user = db.session.execute(db.select(User).filter_by(username="bob")).scalar_one()
     assert user.display_name == "Bob" and user.password_hash.startswith("$argon2id$")
+    created = db.session.execute(db.select(AuditEvent).filter_by(action="account.create")).scalar_one()
+    assert created.target == "bob" and created.username == "" and created.detail == {"source": "cli", "is_admin": False}
     again = runner.invoke(args=["create-user", "bob", "--password", "bob-password-1"])
     assert again.exit_code != 0 and "已被使用" in again.output
     short = runner.invoke(args=["create-user", "carol", "--password", "short"])
