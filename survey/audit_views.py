@@ -53,6 +53,10 @@ def describe_detail(detail: dict) -> str:
         parts.append(_("答卷 %(a)s → %(b)s", a=detail["responses"].get("before"), b=detail["responses"].get("after")))
     for upload in detail.get("files") or []:
         parts.append(_("文件：%(name)s", name=upload.get("name", "")))
+    if detail.get("file"):  # a file named on the command line
+        parts.append(_("文件：%(name)s", name=detail["file"]))
+    if detail.get("source") == "cli":  # survey.cli_desk: done with a flask command, not on the desk
+        parts.insert(0, _("命令行"))
     return "；".join(str(p) for p in parts)
 
 

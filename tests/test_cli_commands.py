@@ -424,3 +424,9 @@ def test_our_own_csv_export_imports_through_the_cli(runner, logged_in, seed, tmp
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_the_projects_audit_log_shows_command_line_entries(runner, logged_in, seed, wjx_file):
+    run(runner, "responses", "import", seed.id, wjx_file, "--as", "alice")
+    page = logged_in.get(f"/desk/projects/{seed.project_id}/audit").get_data(as_text=True)
+    assert "命令行；答卷 0 → 2；文件：wjx.xlsx" in page and "alice" in page
