@@ -445,3 +445,34 @@ def test_a_viewer_sees_the_editor_but_cannot_change_anything(app, client, evalua
         assert response.status_code == 403, extra
     db.session.expire_all()
     assert db.session.execute(db.select(IndicatorTable)).scalar_one().definition == TABLE
+
+
+def test_without_script_another_questionnaire_lists_its_own_questions(logged_in, evaluator):
+    project = make_project(evaluator)
+    first = published(project)
+    second = published(project, "public_safety")
+    started(logged_in, project)
+    data = {"name": "服务对象满意度", "points": "10", "rule_type": "proportional", "mode": "link",
+            "questionnaire": str(second.id), "figure": "rate", "choose_questionnaire": "1"}  # fmt: skip
+    redraw = logged_in.post(base(project) + "nodes/b11", data=data)
+    html = redraw.data.decode()
+    chooser = html[html.index('id="question"') :][:3000]
+    assert redraw.status_code == 200 and "您对丰泽区的治安满意吗" not in chooser  # first's q4 is gone
+    assert "第 1 题 在目前的社会治安环境下" in chooser and first.id != second.id
+    assert f'<option selected value="{second.id}">' in html
+
+
+def test_desk_and_excel_print_the_same_rule_in_words(logged_in, evaluator):
+    import io
+
+    from openpyxl import load_workbook
+
+    project = make_project(evaluator)
+    started(logged_in, project)
+    html = page(logged_in, project)
+    sheet = load_workbook(io.BytesIO(logged_in.get(base(project) + "export.xlsx").data))["附件1"]
+    printed = [row[7] for row in sheet.iter_rows(min_row=3, values_only=True) if row[16] or row[15]]
+    assert printed == ["评价组根据核查情况在 0 到 20 分之间酌情打分，并写明理由。", "以问卷调查结果为准",
+                       "得分 = 实际值 ÷ 目标值（100%）× 70 分；达到目标值得满分 70 分。"]  # fmt: skip
+    for text in printed:
+        assert f'<td class="standard">{text}</td>' in html
