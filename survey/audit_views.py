@@ -49,6 +49,8 @@ def describe_detail(detail: dict) -> str:
         parts.append(_("字段：%(f)s", f="、".join(detail["fields"][:12])))
     if "deleted" in detail:
         parts.append(_("删除 %(n)s 份答卷", n=detail["deleted"]))
+    if "rule" in detail and "count" in detail:  # survey.review.exclude_by_rule
+        parts.append(_("按规则排除 %(n)s 份答卷", n=detail["count"]))
     if detail.get("responses"):
         parts.append(_("答卷 %(a)s → %(b)s", a=detail["responses"].get("before"), b=detail["responses"].get("after")))
     for upload in detail.get("files") or []:

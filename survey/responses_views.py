@@ -62,6 +62,11 @@ def index(questionnaire_id: int):
     """The list: filters, the count of matches, one page of them, newest first."""
     questionnaire = member_questionnaire(questionnaire_id)
     fill_missing(questionnaire.id)  # rows loaded around the application get their numbers here, once
+    wanted = request.args.get("number", "").strip()
+    if wanted:  # 转到第 N 号
+        if wanted.isdigit() and browser.response_by_number(questionnaire, int(wanted)) is not None:
+            return redirect(url_for("responses.detail", questionnaire_id=questionnaire.id, number=int(wanted)))
+        flash(_("没有第 %(n)s 号答卷。", n=wanted[:12]), "error")
     form = FilterForm.for_questionnaire(questionnaire, request.args)
     form.validate()
     filters = form.filters()

@@ -46,6 +46,10 @@ def test_list_shows_numbers_newest_first_and_pages(app, logged_in, seed):
     second = logged_in.get(base(seed) + "?page=2").data.decode()
     assert numbers_on(second) == [3, 2, 1]
     assert logged_in.get(base(seed) + "?page=99").status_code == 200  # past the end: the last page
+    jump = logged_in.get(base(seed) + "?number=17")
+    assert jump.status_code == 302 and jump.location.endswith("/responses/17")
+    missing = logged_in.get(base(seed) + "?number=999", follow_redirects=True).data.decode()
+    assert "没有第 999 号答卷" in missing
 
 
 def test_filters_by_channel_mode_flag_status_unit_and_date(app, logged_in, seed):
@@ -167,6 +171,8 @@ def test_exclude_by_rule_previews_exactly_and_confirms(app, logged_in, seed):
     assert statuses == {1: "excluded", 2: "excluded", 3: "excluded", 4: "valid", 5: "valid"}
     event = db.session.execute(db.select(AuditEvent).filter_by(action="responses.exclude_by_rule")).scalar_one()
     assert event.detail["numbers"] == [1, 2, 3] and event.detail["count"] == 3
+    log = logged_in.get(f"/desk/projects/{seed.project_id}/audit").data.decode()
+    assert "按规则排除 3 份答卷" in log
     # confirming the same preview again changes nothing: its matches are gone
     again = logged_in.post(f"{base(seed)}/exclude", data={**fields, "reason": "用时过短"})
     assert again.status_code == 302 and "rule=" in again.location
