@@ -398,6 +398,8 @@ STYLES: dict[str, dict[str, Any]] = {
     "cell_center": {"size": FONT_SIZE, "align": "center", "wrap": True, "border": True},
     "total": {"bold": True, "size": FONT_SIZE, "wrap": True, "border": True},
     "total_center": {"bold": True, "size": FONT_SIZE, "align": "center", "wrap": True, "border": True},
+    # the hidden technical columns: wrapped, so their text never spills into a printed cell
+    "technical": {"wrap": True},
 }
 CENTERED = (2, 4, 6, 9, 10)  # the 分值, 实际值 and 得分 columns
 
@@ -569,6 +571,9 @@ def _write_totals(layout: SheetLayout, col: dict, r: int, table: dict, score: Ta
         total = "total" if row >= r else "cell"
         for c in range(1, VISIBLE + 1):
             layout.style(row, c, total + "_center" if c in CENTERED else total)
+    for (row, c), (value, _style) in list(layout.cells.items()):
+        if c > VISIBLE and row != 2 and value is not None:
+            layout.style(row, c, "technical")
     layout.merges.append((r, 3, r, col[("shown", 0)]))
     layout.merges.append((r + 1, 1, r + 1, col[("shown", 0)]))
 

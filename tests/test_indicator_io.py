@@ -97,6 +97,10 @@ def test_sheet_is_set_up_for_printing_on_a4_landscape():
     long_row = max(range(3, sheet.max_row - 1), key=lambda r: len(str(sheet.cell(r, 7).value or "")))
     assert heights[long_row] >= 14 * (len(sheet.cell(long_row, 7).value) * 1.75 // 38)
     assert min(heights.values()) >= 17
+    # Text in the hidden columns (rule codes, JSON) wraps inside its own cell: none spills onto the page.
+    for row in sheet.iter_rows(min_row=3, min_col=12):
+        for cell in row:
+            assert cell.value is None or cell.alignment.wrap_text, cell.coordinate
 
 
 def test_linked_values_and_deduction_reasons_are_printed():
