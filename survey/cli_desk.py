@@ -313,6 +313,8 @@ def questionnaire_create(
         echo_json({"ok": True, "questionnaire": questionnaire_dict(questionnaire)})
     else:
         click.echo(f"created questionnaire {questionnaire.id}: {questionnaire.title} ({questionnaire.status})")
+        if questionnaire.status == "published":
+            click.echo(f"link: {link(f'/s/{questionnaire.public_token}')}")
 
 
 def _import_file(project: Project, path: str, title: str | None = None) -> Questionnaire:
@@ -393,6 +395,7 @@ def questionnaire_publish(questionnaire_id: int, username: str, confirm_breaking
         echo_json({"ok": True, "questionnaire": questionnaire_dict(questionnaire)})
     else:
         click.echo(f"published questionnaire {questionnaire.id} (version {version.number}): {questionnaire.title}")
+        click.echo(f"link: {link(f'/s/{questionnaire.public_token}')}")
 
 
 @questionnaire_group.command("close")

@@ -111,6 +111,7 @@ def test_create_publish_close_from_a_template(runner, evaluator):
     assert run(runner, "questionnaire", "close", questionnaire.id, "--as", "alice").exit_code == 1  # already closed
     again = run(runner, "questionnaire", "publish", questionnaire.id, "--as", "alice")
     assert again.exit_code == 0 and "version 1" in again.output and questionnaire.status == "published"
+    assert f"link: /s/{questionnaire.public_token}" in again.output
     for action, n in (("questionnaire.create", 1), ("questionnaire.publish", 2), ("questionnaire.close", 1)):
         made = entries(action)
         assert len(made) == n and all(e.username == "alice" and e.detail["source"] == "cli" for e in made)
