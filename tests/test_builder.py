@@ -16,6 +16,8 @@ import pypdf
 import pytest
 
 from survey import authoring
+from survey.access import add_member
+from survey.accounts import create_user
 from survey.definition import DefinitionError, normalize_definition, numbered_questions, validate_definition
 from survey.extensions import db
 from survey.library import load_template
@@ -1033,3 +1035,13 @@ def test_reopening_a_version_published_with_old_numbers_keeps_them(client, surve
     reopened = db.session.get(Questionnaire, survey.id)
     assert reopened.status == "published" and len(reopened.versions) == 1
     assert shown_numbers(client.get(f"/s/{reopened.public_token}").data.decode())[2:5] == ["2", "4", "3"]
+
+
+def test_a_viewer_cannot_renumber_or_clear_numbers(app, client, evaluator):
+    questionnaire = create_questionnaire(make_project(evaluator), "public_safety")
+    add_member(questionnaire.project, create_user("vera", "vera-password-1", "Vera"), "viewer")
+    before = copy.deepcopy(questionnaire.definition)
+    assert login(client, "vera", "vera-password-1").status_code == 302
+    for action in ("renumber", "clear"):
+        assert client.post(f"{base(questionnaire)}/numbers/{action}").status_code == 403
+    assert draft(questionnaire.id) == before
