@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import sys
 
-FILE_ONLY_COMMANDS = frozenset({("indicators", "check"), ("indicators", "score"), ("indicators", "export")})
+# ``flask indicators`` alone (or with --help) only prints the group's help.
+FILE_ONLY_COMMANDS = frozenset(
+    {("indicators",), ("indicators", "check"), ("indicators", "score"), ("indicators", "export")}
+)
 # Options of the ``flask`` program itself that take a value (flask.cli.FlaskGroup).
 VALUE_OPTIONS = frozenset({"--app", "-A", "--env-file", "-e"})
 

@@ -382,7 +382,9 @@ def test_file_only_command_needs_the_flask_program(monkeypatch):
     assert not file_only_command(["indicators", "check", "t.json"])  # e.g. gunicorn importing the app
     monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
     assert file_only_command(["indicators", "check", "t.json"])
+    assert file_only_command(["--app", "app", "indicators", "--help"])
     assert not file_only_command(["project", "list"]) and not file_only_command(["run"])
+    assert not file_only_command(["indicators", "unknown"]) and not file_only_command([])
 
 
 def flask_production(*args: str, cwd: Path) -> subprocess.CompletedProcess:
