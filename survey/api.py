@@ -204,12 +204,13 @@ def responses(questionnaire_id: int):
     questionnaire = _questionnaire(questionnaire_id)
     page = _int_arg("page", 1, 1)
     per_page = _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-    total = db.session.execute(
-        db.select(db.func.count()).where(SurveyResponse.questionnaire_id == questionnaire.id)
-    ).scalar_one()
+    # Voided entries (keyed in by mistake) are kept for the record but are not responses: out of the API too.
+    mine = (SurveyResponse.questionnaire_id == questionnaire.id, SurveyResponse.status != "voided")
+    total = db.session.execute(db.select(db.func.count()).where(*mine)).scalar_one()
     query = (
         db.select(
             SurveyResponse.id,
+            SurveyResponse.number,
             SurveyResponse.submitted_at,
             SurveyResponse.duration_seconds,
             SurveyResponse.channel,
@@ -221,7 +222,7 @@ def responses(questionnaire_id: int):
             SurveyResponse.answers,
         )
         .join(QuestionnaireVersion, QuestionnaireVersion.id == SurveyResponse.version_id)
-        .where(SurveyResponse.questionnaire_id == questionnaire.id)
+        .where(*mine)
         .order_by(SurveyResponse.id)
         .limit(per_page)
         .offset((page - 1) * per_page)

@@ -66,6 +66,18 @@ def setup(app, evaluator):
     return project, questionnaire, token, secret
 
 
+def test_voided_entries_are_not_served_and_numbers_are(app, client, setup, evaluator):
+    from survey import review
+    from survey.capture import store_response
+
+    _project, questionnaire, _token, secret = setup
+    respond(app, questionnaire, ["a"])
+    entry, _created = store_response(questionnaire, SEED_004_ANSWERS, "api-paper", by_evaluator=True)
+    review.void(entry, evaluator, "录重了")
+    body = client.get(f"/api/v1/questionnaires/{questionnaire.id}/responses", headers=bearer(secret)).get_json()
+    assert body["total"] == 1 and [r["number"] for r in body["responses"]] == [1]
+
+
 def test_no_unknown_or_malformed_token_is_401(client, setup):
     _project, questionnaire, _token, secret = setup
     url = f"/api/v1/questionnaires/{questionnaire.id}/results"
@@ -118,6 +130,7 @@ def test_responses_are_paginated(app, client, setup):
     item = first["responses"][0]
     assert set(item) == {
         "id",
+        "number",
         "submitted_at",
         "duration_seconds",
         "channel",
@@ -133,6 +146,7 @@ def test_responses_are_paginated(app, client, setup):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", item["submitted_at"])
     ids = [r["id"] for r in first["responses"]] + [r["id"] for r in last["responses"]]
     assert ids == sorted(ids)
+    assert [r["number"] for r in first["responses"]] == [1, 2]
     everything = client.get(url, headers=bearer(secret)).get_json()
     assert everything["per_page"] == 100 and len(everything["responses"]) == 5
     for bad in ("per_page=1001", "per_page=0", "page=0", "page=x"):
