@@ -19,9 +19,9 @@ from sqlalchemy import Text, cast, func
 from analysis.export import display_answer
 from survey.definition import analysis_schema
 from survey.extensions import db
+from survey.localtime import export_zone
 from survey.models import Questionnaire, QuestionnaireVersion, Response, ResponseRevision, ReviewEvent
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 50
 STATUS_NAMES = {"valid": _l("有效"), "excluded": _l("已排除"), "voided": _l("已作废")}
 MODE_NAMES = {"web": _l("在线填写"), "paper": _l("纸质录入"), "import": _l("文件导入")}
@@ -91,8 +91,8 @@ def flag_condition(flag: str):
 
 
 def utc_start_of(day: date) -> datetime:
-    """Midnight of a Beijing date as the naive UTC time responses are stored in."""
-    return datetime.combine(day, time(), LOCAL).astimezone(UTC).replace(tzinfo=None)
+    """Midnight of a date on the desk's clock (北京时间 by default) as the naive UTC time responses are stored in."""
+    return datetime.combine(day, time(), ZoneInfo(export_zone())).astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from forms.responses import (
 from survey import response_browser as browser
 from survey import review as reviewing
 from survey.access import member_questionnaire
+from survey.localtime import time_label
 from survey.models import Questionnaire, Response
 from survey.paper import paper_fields, typed_from_answers
 from survey.reporting import channel_label
@@ -54,6 +55,7 @@ def _helpers(questionnaire: Questionnaire) -> dict:
         "status_names": browser.STATUS_NAMES,
         "mode_names": browser.MODE_NAMES,
         "flag_label": reviewing.flag_label,
+        "submitted_title": time_label(_("提交时间")),  # the desk's clock, named (北京时间)
     }
 
 
