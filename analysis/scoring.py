@@ -196,10 +196,11 @@ class Rule:
         """Checks across parameters (e.g. a high above a low); none by default."""
 
     def param(self, params: dict, name: str) -> Any:
-        """A parameter's value, or its declared default when left out."""
+        """A parameter's value, or its declared default when left out (an explicit "" unit means none)."""
         value = params.get(name)
-        if value is None or value == "":
-            return next((p.default for p in self.params if p.name == name), None)
+        declared = next((p for p in self.params if p.name == name), None)
+        if value is None or (value == "" and (declared is None or declared.kind != "text")):
+            return declared.default if declared else None
         return value
 
     def score(self, params: dict, points: Decimal, entry: dict) -> Decimal:
@@ -446,6 +447,9 @@ class Lateness(Rule):
             for s in steps
             if D(s["max_months"]) > 0 or D(s["deduct"]) > 0
         ]
+        if not parts:
+            return Wording(N_("按时完成得 %(points)s 分；超过 %(last)s 个月不得分。"),
+                           {"points": points, "last": steps[-1]["max_months"]})  # fmt: skip
         return Wording(
             N_("按时完成得 %(points)s 分；%(steps)s；超过 %(last)s 个月不得分。"),
             {"points": points, "steps": parts, "last": steps[-1]["max_months"]},

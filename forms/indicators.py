@@ -157,8 +157,8 @@ def read_values(specs: tuple[Param, ...], form: Form) -> dict:
                 values[param.name] = rows
             continue
         value = field.data.strip() if isinstance(field.data, str) else field.data
-        if value is not None and value != "":
-            values[param.name] = value
+        if value is not None and (value != "" or (param.kind == "text" and param.default)):
+            values[param.name] = value  # a text cleared on purpose (no unit) is kept, not its default
     return values
 
 

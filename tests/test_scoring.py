@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from analysis.indicators import grade_for, score_table, validate_table
-from analysis.scoring import RULES, RuleError, get_rule, round_score
+from analysis.indicators import grade_for, score_table, standard_text, validate_table
+from analysis.scoring import RULES, RuleError, Wording, get_rule, render, round_score
 
 FIVE = Decimal(5)
 
@@ -215,3 +215,76 @@ def test_deductions_list_and_linked_values():
     assert reasons["e1"] == "图像监控员队伍薄弱"
     assert reasons["e2"].values["threshold"] == 93
     assert [d.lost for d in result.deductions] == [Decimal(2), Decimal(2)]
+
+
+KINDS = {"number", "choice", "text", "rows"}
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_every_rule_declares_its_fields_and_its_defaults_pass_its_check(name):
+    rule = RULES[name]
+    for param in (*rule.params, *rule.inputs):
+        assert param.kind in KINDS and param.label.strip(), (name, param.name)
+        assert param.kind != "choice" or param.choices, (name, param.name)
+        assert param.kind != "rows" or param.columns, (name, param.name)
+    defaults = {p.name: p.default for p in rule.params if p.default is not None}
+    required = [p.name for p in rule.params if p.required and p.default is None]
+    if not required:
+        rule.check(defaults)  # a rule whose parameters all have defaults works as declared
+    for missing in required:
+        with pytest.raises(RuleError) as refused:
+            rule.check({**defaults, missing: None})
+        assert refused.value.param in required  # a missing parameter is named
+
+
+def test_parameter_problems_name_the_field_in_words():
+    with pytest.raises(RuleError) as refused:
+        get_rule("threshold_step").check({"threshold": 93, "step": 0, "deduct": 2})
+    assert refused.value.param == "step" and render(_wording(refused.value)) == "“每档跨度”必须大于 0。"
+    with pytest.raises(RuleError) as refused:
+        get_rule("threshold_step").check({"threshold": "九十", "step": 5, "deduct": 2})
+    assert render(_wording(refused.value)) == "“满分线”须是数字。"
+    with pytest.raises(RuleError) as refused:
+        get_rule("tiers").check({"tiers": [{"min": 90, "points": 2}, {"min": 80}]})
+    assert render(_wording(refused.value)) == "“档次”第 2 行：请填写“得分”。"
+    with pytest.raises(RuleError) as refused:
+        get_rule("threshold_step").check({"threshold": 93, "step": 5, "deduct": 2, "partial": "round"})
+    assert refused.value.param == "partial"
+    with pytest.raises(RuleError, match="满分值必须大于零分值"):
+        get_rule("linear").check({"low": 80, "high": 60})
+
+
+def _wording(error: RuleError) -> Wording:
+    return Wording(error.message, error.values)
+
+
+def test_rules_in_words_carry_the_unit():
+    step = get_rule("threshold_step").describe({"threshold": 93, "step": 5, "deduct": 2}, FIVE)
+    assert render(step) == "实际值达到 93% 及以上得满分 5 分；每低 5 个百分点扣 2 分（不足一档按一档扣），扣完为止。"
+    days = get_rule("threshold_step").describe({"threshold": 30, "step": 5, "deduct": 1, "unit": "天"}, FIVE)
+    assert render(days) == "实际值达到 30天 及以上得满分 5 分；每低 5 天扣 1 分（不足一档按一档扣），扣完为止。"
+    plain = get_rule("per_point").describe({"threshold": 0, "deduct": 0.5, "unit": ""}, FIVE)
+    assert render(plain) == "实际值达到 0 及以上得满分 5 分；每低 1 扣 0.5 分，不足 1 按比例扣，扣完为止。"
+    late = get_rule("lateness").describe({}, FIVE)
+    assert render(late) == "按时完成得 5 分；延迟不超过 3 个月扣 1 分；延迟不超过 6 个月扣 2 分；超过 6 个月不得分。"
+    assert render(get_rule("lateness").describe({"steps": [{"max_months": 0, "deduct": 0}]}, FIVE)) == (
+        "按时完成得 5 分；超过 0 个月不得分。"
+    )
+
+
+def test_the_printed_standard_is_the_evaluators_own_text_else_the_rule_in_words():
+    leaf = {"key": "a", "name": "满意度", "points": 5, "rule": {"type": "threshold_step",
+            "params": {"threshold": 93, "step": 5, "deduct": 2}}}  # fmt: skip
+    assert standard_text(leaf).startswith("实际值达到 93% 及以上得满分 5 分")
+    assert standard_text({**leaf, "standard": "满意度93%以上为满分；每下降5个百分点扣2分，直至扣完"}) == (
+        "满意度93%以上为满分；每下降5个百分点扣2分，直至扣完"
+    )
+    assert standard_text({**leaf, "rule": {"type": "bogus"}}) == ""
+
+
+def test_a_blank_choice_falls_back_to_its_default_and_a_blank_unit_means_none():
+    rule = get_rule("threshold_step")
+    params = {"threshold": 93, "step": 5, "deduct": 2, "partial": "", "unit": ""}
+    rule.check(params)
+    assert score("threshold_step", params, {"value": 92.99}) == Decimal("3.00")  # "" → ceil, the default
+    assert render(rule.describe(params, FIVE)).startswith("实际值达到 93 及以上")
