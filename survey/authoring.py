@@ -653,7 +653,7 @@ def set_number(definition: dict, question_key: str, number: str | None) -> dict:
     """
     result = _copy(definition)
     question = _question_in(result, question_key)
-    number = (number or "").strip() if isinstance(number, str) or number is None else number
+    number = (number or "").strip()
     if number == question.get("number", ""):
         return result
     if not number:
