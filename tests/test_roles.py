@@ -23,7 +23,7 @@ from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 # Reachable without an evaluator session: respondents, health checks, the help page, static files, sign-in.
 PUBLIC_BLUEPRINTS = {"public", "health", "help"}
-PUBLIC_ENDPOINTS = {"static", "healthz", "index", "auth.login"}
+PUBLIC_ENDPOINTS = {"static", "healthz", "index", "auth.login", "favicon"}
 # The read API authenticates with bearer tokens, not sessions; tried separately below.
 TOKEN_BLUEPRINTS = {"api"}
 # Routes that act only on the caller's own account: there is nothing of anyone else's to reach.
@@ -35,6 +35,9 @@ OWN_ACCOUNT = {
     "auth.logout",
     "auth.logout_everywhere",
     "auth.change_password",
+    # The template library is the same for every evaluator; a project named by ?project= is checked separately.
+    "library.index",
+    "library.preview",
 }
 # Routes about one user-owned object other than a project: an outsider names alice's and must get 404.
 USER_OBJECTS = {"api_tokens.revoke"}
@@ -113,6 +116,8 @@ def _argument(rule, name: str, values: dict) -> object:
     """A real value for one URL argument, or a failure telling the author of a new route what to add."""
     converter = rule._converters[name]
     if name == "key":  # the builder's condition key is a question's; the indicator editor's a node's
+        if rule.endpoint.startswith("library."):
+            return "public_safety"  # a template's key
         return "a1" if rule.endpoint.startswith("indicators.") else values["question_key"]
     if name in values:
         return values[name]
