@@ -9,7 +9,6 @@ response instead of joining twenty answer rows.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
+from survey.tokens import new_link_token
 
 
 def utcnow() -> datetime:
@@ -28,8 +28,9 @@ def utcnow() -> datetime:
 
 
 def new_public_token() -> str:
-    """Short, unguessable link token: 8 URL-safe characters (48 bits) keep the QR code small."""
-    return secrets.token_urlsafe(6)
+    """Short, unguessable link token a person can type from a poster (``survey.tokens``: 10 characters of
+    Crockford's base32, 50 bits, which keep the QR code small)."""
+    return new_link_token()
 
 
 class User(UserMixin, db.Model):

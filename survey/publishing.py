@@ -2,12 +2,11 @@
 
 Publishing freezes the draft into a new ``QuestionnaireVersion`` only when it differs from the
 last one, so re-publishing after a close does not multiply identical versions. A new questionnaire's
-link token is one a person can type from a poster (``survey.tokens``, whose listener gives it).
+link token is one a person can type from a poster (``survey.tokens``, the column's default).
 """
 
 from __future__ import annotations
 
-from survey import tokens  # noqa: F401 - its listeners give every new link a typeable token
 from survey.definition import normalize_definition, validate_definition
 from survey.extensions import db
 from survey.library import load_template

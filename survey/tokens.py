@@ -8,18 +8,14 @@ random bits (the old eight carried 48). A typed token is read as Crockford reads
 ``o`` is ``0`` and ``i``/``l`` are ``1`` (``canonical``).
 
 Existing tokens keep working unchanged: they are eight characters long and always looked up exactly, so no
-old token can be mistaken for a new one. The models' column default still makes old-style tokens
-(``survey.models.new_public_token``); every new row gets one of these instead, whoever creates it, through
-the ``before_insert`` listeners below.
+old token can be mistaken for a new one. Every new link gets one of these through the models' column default
+(``survey.models.new_public_token``), whoever creates the row (desk, CLI, demo, imports); this module imports
+no model, so the models can import it.
 """
 
 from __future__ import annotations
 
 import secrets
-
-from sqlalchemy import event
-
-from survey.models import Channel, Questionnaire, UnitCode
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32, lower case
 LENGTH = 10  # 50 bits
@@ -44,19 +40,3 @@ def lookup_forms(typed: str) -> tuple[str, ...]:
     """The tokens to look for, in order: as given (every link and QR code), then as a person may have meant it."""
     meant = canonical(typed)
     return (typed,) if meant is None or meant == typed else (typed, meant)
-
-
-# Every new link gets a token of this kind, whoever creates the row (desk, CLI, demo, imports).
-_TOKEN_COLUMNS = ((Questionnaire, "public_token"), (Channel, "token"), (UnitCode, "code"))
-
-
-def _give_token(attribute: str):
-    def listener(_mapper, _connection, target) -> None:
-        if getattr(target, attribute) is None:
-            setattr(target, attribute, new_link_token())
-
-    return listener
-
-
-for _model, _attribute in _TOKEN_COLUMNS:
-    event.listen(_model, "before_insert", _give_token(_attribute))
