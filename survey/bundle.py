@@ -22,20 +22,29 @@ from flask_babel import gettext as _
 
 from analysis.export import responses_table, to_csv_bytes
 from analysis.indicator_io import dump_xlsx, dump_yaml
-from analysis.workbook import responses_workbook, results_workbook
+from analysis.workbook import responses_workbook
 from survey.desk import _export_labels
 from survey.indicator_links import current_score
 from survey.indicator_sheet import table_of
 from survey.models import Questionnaire
 from survey.portable import export_json
-from survey.reporting import display_records, questionnaire_results, response_records, schema_for
-from survey.results_json import results_dict
+from survey.report_text import in_report_language
+from survey.reporting import display_records, response_records, schema_for
 from survey.review import exclusion_log_csv
-from survey.workbook_views import workbook_labels
+from survey.workbook_views import questionnaire_workbook, workbook_labels
 
 
 def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = None) -> bytes:
-    """The ZIP (deflated) of the questionnaire's working papers; needs a published (frozen) version."""
+    """The ZIP (deflated) of the questionnaire's working papers; needs a published (frozen) version.
+
+    The papers are handed in with the report, so every file in them is written in the report's language,
+    whatever language the desk is in."""
+    with in_report_language():
+        return _bundle(questionnaire, now)
+
+
+def _bundle(questionnaire: Questionnaire, now: datetime | None) -> bytes:
+    """The bundle's files, manifest and ZIP, in the current locale."""
     version = questionnaire.current_version
     if version is None:
         raise ValueError("the questionnaire has no frozen version")
@@ -46,9 +55,7 @@ def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = No
         f"questionnaire-v{version.number}.json": export_json(version.definition).encode("utf-8"),
         "responses.csv": to_csv_bytes(table),
         "responses.xlsx": responses_workbook(table, workbook_labels()),
-        "results.xlsx": results_workbook(
-            results_dict(questionnaire, questionnaire_results(questionnaire)), table, workbook_labels()
-        ),
+        "results.xlsx": questionnaire_workbook(questionnaire),
         "exclusions.csv": exclusion_log_csv(questionnaire),
     }
     files.update(indicator_files(questionnaire))

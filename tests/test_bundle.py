@@ -141,6 +141,16 @@ def test_the_bundled_report_prints_the_linked_table_in_chinese(app, logged_in, a
     assert "扣分情况" in text and "Satisfaction" not in text
 
 
+def test_every_paper_is_in_the_report_language_whatever_the_desk(app, logged_in, answered):
+    """The working papers go in with the report: with the desk in English, the workbooks and CSV are Chinese."""
+    archive = zipfile.ZipFile(io.BytesIO(logged_in.get(f"/desk/questionnaires/{answered.id}/bundle.zip?lang=en").data))
+    for name in ("results.xlsx", "responses.xlsx"):
+        sheets = openpyxl.load_workbook(io.BytesIO(archive.read(name)), read_only=True).sheetnames
+        assert all(re.search(r"[\u4e00-\u9fff]", sheet) for sheet in sheets), (name, sheets)
+    header = archive.read("responses.csv").decode("utf-8-sig").splitlines()[0]
+    assert "提交时间" in header and "Submitted" not in header
+
+
 def test_function_without_a_request(app, answered):
     with app.test_request_context():
         archive = zipfile.ZipFile(io.BytesIO(working_paper_bundle(answered)))
