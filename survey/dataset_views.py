@@ -15,7 +15,7 @@ from flask_login import login_required
 from analysis.datasets import coded_table, codes_csv, write_dta, write_sav
 from survey.access import member_questionnaire
 from survey.localtime import time_label, time_variable, to_local
-from survey.reporting import response_records, schema_for
+from survey.reporting import evaluator_number, response_records, schema_for
 
 bp = Blueprint("datasets", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>/data")
 
@@ -29,7 +29,10 @@ def require_login():
 def _table(questionnaire_id: int):
     """The coded table; submission times on the project's clock, named and labelled with their zone."""
     questionnaire = member_questionnaire(questionnaire_id)
-    records = [{**r, "submitted_at": to_local(r["submitted_at"])} for r in response_records(questionnaire)]
+    records = [
+        {**r, "id": evaluator_number(r), "submitted_at": to_local(r["submitted_at"])}
+        for r in response_records(questionnaire)
+    ]
     table = coded_table(
         schema_for(questionnaire),
         records,

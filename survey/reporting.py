@@ -108,10 +108,16 @@ def display_records(questionnaire: Questionnaire, records: list[dict]) -> list[d
                 "submitted_at": local_text(record["submitted_at"]),
                 "status": _("有效") if record["status"] == "valid" else _("已排除"),
                 "channel": channel_label(record["channel"], questionnaire.channels),
-                "id": record["number"] if record.get("number") is not None else record["id"],  # 第 N 号
+                "id": evaluator_number(record),
             }
         )
     return shown
+
+
+def evaluator_number(record: dict) -> int:
+    """The number an evaluator knows a response by in every file: 第 N 号 within its questionnaire (the row id
+    only for a row not numbered yet)."""
+    return record["number"] if record.get("number") is not None else record["id"]
 
 
 def effective_issued(questionnaire: Questionnaire) -> int | None:

@@ -117,6 +117,24 @@ def test_table_without_responses():
 # --- times: every export on the project's clock, labelled ---------------------------------------
 
 SUBMITTED_UTC = dt.datetime(2024, 5, 1, 23, 30, 5)  # stored naive UTC: 2024-05-02 07:30:05 in Beijing
+
+
+def test_data_sets_name_responses_by_their_number_in_the_questionnaire(logged_in, answered, evaluator, tmp_path):
+    """第 N 号, as the desk names them: a second questionnaire's responses are 1 and 2, not their row ids."""
+    second = publishing.import_questionnaire(answered.project, copy.deepcopy(ALL_TYPES))
+    publishing.publish(second)
+    for index, row in enumerate(ROWS):
+        data = {**ALL_TYPES_ANSWERS, **row, "submission_id": f"second{index}"}
+        assert logged_in.post(f"/s/{second.public_token}", data=data).status_code == 303
+    ids = db.session.execute(db.select(Response.id).where(Response.questionnaire_id == second.id)).scalars().all()
+    assert sorted(ids) != [1, 2]
+    codes = _csv(logged_in, f"/desk/questionnaires/{second.id}/data/responses-codes.csv")
+    assert [row["id"] for row in codes] == ["1", "2"]
+    for name, read in (("responses.sav", pyreadstat.read_sav), ("responses.dta", pyreadstat.read_dta)):
+        frame, meta = read(str(download(logged_in, second, name, tmp_path)))
+        assert list(frame["id"]) == [1, 2] and meta.column_names_to_labels["id"] == "编号", name
+
+
 BEIJING_TEXT = "2024-05-02 07:30:05"
 
 
