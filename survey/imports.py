@@ -28,10 +28,10 @@ class UploadForm(FlaskForm):
     """The spreadsheet to import; its size is bounded by the app's ``MAX_CONTENT_LENGTH``."""
 
     file = FileField(
-        _l("答卷文件（.xlsx 或 .csv）"),
+        _l("答卷文件（.xlsx、.xls 或 .csv）"),
         validators=[
             FileRequired(_l("请选择要导入的文件。")),
-            FileAllowed(["xlsx", "csv"], _l("只能导入 .xlsx 或 .csv 文件。")),
+            FileAllowed(["xlsx", "xls", "csv"], _l("只能导入 .xlsx、.xls 或 .csv 文件。")),
         ],
     )
 

@@ -1,9 +1,10 @@
-"""Import responses from a spreadsheet: XLSX or CSV, our own export or a 问卷星 (Wenjuanxing) download.
+"""Import responses from a spreadsheet: XLSX, XLS or CSV, our own export or a 问卷星 (Wenjuanxing) download.
 
 The steps, each a plain function (no request objects here):
 
 1. ``read_table`` turns the uploaded bytes into a header row and rows of text. The format is found
-   from the content, never from the file name: XLSX (openpyxl) or CSV in UTF-8 (with or without BOM),
+   from the content, never from the file name: XLSX (openpyxl, streamed), Excel 97-2003 XLS
+   (python-calamine, after ``analysis.xlsx_guard.check_xls``) or CSV in UTF-8 (with or without BOM),
    UTF-16 or GBK/GB18030 (what 问卷星 and Excel on Chinese Windows write). Columns that hold IP
    addresses (问卷星's 来自IP, or values that look like addresses) are blanked at once: a raw IP is
    never kept, not even in the upload waiting for its mapping.
@@ -44,13 +45,14 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import python_calamine
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from analysis.xlsx_guard import MAX_ENTRIES, MAX_UNPACKED, XlsxRefused, check_xlsx
+from analysis.xlsx_guard import MAX_ENTRIES, MAX_UNPACKED, XlsxRefused, check_xls, check_xlsx
 from forms.response import build_response_form_class, collect_answers, quality_flags
 from survey.coding import Coder
 from survey.definition import normalize_definition, numbered_questions
@@ -161,9 +163,12 @@ def read_table(data: bytes) -> Table:
         _check_xlsx_archive(data)
         grid = _xlsx_grid(data)
     elif data.startswith(OLE_MAGIC):
-        raise FileProblem(_l("这是旧版 Excel（.xls）文件。请在 Excel 或 WPS 中另存为 .xlsx 或 CSV 后再导入。"))
+        _check_xls_file(data)
+        grid = _xls_grid(data)
     elif _is_foreign(data):
-        raise FileProblem(_l("这不是 .xlsx 或 .csv 文件（可能是图片、PDF、压缩包或网页），请上传 Excel 工作簿或 CSV。"))
+        raise FileProblem(
+            _l("这不是 .xlsx、.xls 或 .csv 文件（可能是图片、PDF、压缩包或网页），请上传 Excel 工作簿或 CSV。")
+        )
     else:
         grid = _csv_grid(_decode(data))
     table = _to_table(grid, hashlib.sha256(data).hexdigest())
@@ -186,6 +191,49 @@ def _check_xlsx_archive(data: bytes) -> None:
         if refused.reason == "not_workbook":
             raise FileProblem(_l("这是一个 ZIP 压缩包，不是 Excel 工作簿（.xlsx）。")) from refused
         raise FileProblem(_too_big_message()) from refused
+
+
+def _check_xls_file(data: bytes) -> None:
+    """Refuse a compound file that is not an Excel 97-2003 workbook, or one over ``XLSX_MAX_UNPACKED``."""
+    try:
+        check_xls(data, XLSX_MAX_UNPACKED)
+    except XlsxRefused as refused:
+        if refused.reason == "too_big":
+            limit = XLSX_MAX_UNPACKED // (1024 * 1024)
+            raise FileProblem(_l("这个 XLS 文件超过 %(n)d MB，无法导入。请分成几个文件。", n=limit)) from refused
+        raise FileProblem(_not_xls_message()) from refused
+
+
+def _not_xls_message():
+    """An OLE2 file that is no workbook (a Word document, a damaged download): what to do instead."""
+    return _l(
+        "这个文件不是 Excel 97-2003 工作簿（.xls），可能是 Word 文档或已损坏。"
+        "请在 Excel 或 WPS 中打开后另存为 .xlsx 再导入。"
+    )
+
+
+def _xls_grid(data: bytes) -> list[tuple[int, list[str]]]:
+    """The first sheet of an Excel 97-2003 .xls (问卷星's old downloads), read by python-calamine.
+
+    Calamine decodes BIFF8's UTF-16 strings and, in older BIFF, the workbook's code page (936 for GBK).
+    An .xls holds at most 65,536 rows and 256 columns, so the sheet calamine builds stays bounded; rows
+    beyond ``MAX_ROWS`` are refused as they are read.
+    """
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not workbook.sheet_names:
+            raise FileProblem(_l("文件中没有表格内容。"))
+        sheet = workbook.get_sheet_by_index(0)
+        grid = []
+        for number, values in enumerate(sheet.iter_rows(), start=1):
+            grid.append((number, [_cell_text(v) for v in values[:MAX_COLUMNS]]))
+            if len(grid) > MAX_ROWS + 1:
+                raise FileProblem(_l("文件超过 %(n)d 行，请分成几个文件导入。", n=MAX_ROWS))
+        return grid
+    except FileProblem:
+        raise
+    except Exception as error:  # calamine raises its own errors for a damaged or encrypted workbook
+        raise FileProblem(_l("无法读取这个 XLS 文件，请确认它是 Excel 工作簿（可能已加密或损坏）。")) from error
 
 
 def _too_big_message():
@@ -261,7 +309,7 @@ def _decode(data: bytes) -> str:
             continue
         if "\x00" not in text:
             return text
-    raise FileProblem(_l("无法识别文件的格式或编码。请上传 .xlsx，或 UTF-8 / GBK 编码的 CSV 文件。"))
+    raise FileProblem(_l("无法识别文件的格式或编码。请上传 .xlsx、.xls，或 UTF-8 / GBK 编码的 CSV 文件。"))
 
 
 def _csv_grid(text: str) -> list[tuple[int, list[str]]]:

@@ -353,7 +353,7 @@ def test_import_refusals(runner, seed, wjx_file, tmp_path):
     pdf = tmp_path / "answers.csv"
     pdf.write_bytes(b"%PDF-1.4 ...")
     code, out = run_json(runner, "responses", "import", seed.id, pdf, "--as", "alice")
-    assert code == 1 and "不是 .xlsx 或 .csv 文件" in out["error"]
+    assert code == 1 and "不是 .xlsx、.xls 或 .csv 文件" in out["error"]
     draft = publishing.create_questionnaire(seed.project, "public_safety")
     code, out = run_json(runner, "responses", "import", draft.id, wjx_file, "--as", "alice")
     assert code == 1 and "not published" in out["error"]

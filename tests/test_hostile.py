@@ -380,9 +380,9 @@ def test_every_workbook_importer_refuses_an_oversized_archive_before_opening_it(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"%PDF-1.7 ...", "不是 .xlsx 或 .csv 文件"),
-        (b"\x89PNG\r\n\x1a\n....", "不是 .xlsx 或 .csv 文件"),
-        (b"\xef\xbb\xbf<!DOCTYPE html><html><table></table></html>", "不是 .xlsx 或 .csv 文件"),
+        (b"%PDF-1.7 ...", "不是 .xlsx、.xls 或 .csv 文件"),
+        (b"\x89PNG\r\n\x1a\n....", "不是 .xlsx、.xls 或 .csv 文件"),
+        (b"\xef\xbb\xbf<!DOCTYPE html><html><table></table></html>", "不是 .xlsx、.xls 或 .csv 文件"),
         (_zip({"readme.txt": b"hello"}), "不是 Excel 工作簿"),
         (b"PK\x03\x04 broken", "无法读取这个 XLSX 文件"),
     ],

@@ -692,7 +692,7 @@ def test_views_refuse_bad_files_and_oversized_uploads(logged_in, seed, app):
     response = upload(logged_in, seed, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "answers.xlsx")
     assert response.status_code == 422 and "另存为 .xlsx" in response.data.decode()
     response = upload(logged_in, seed, b"a,b\n1,2\n", "answers.exe")
-    assert response.status_code == 422 and "只能导入 .xlsx 或 .csv 文件" in response.data.decode()
+    assert response.status_code == 422 and "只能导入 .xlsx、.xls 或 .csv 文件" in response.data.decode()
     boundary = "----import-test"
     body = (
         (

@@ -1,0 +1,295 @@
+"""Real 问卷星 downloads: .xls (Excel 97, code page 936), .xlsx and CSV in 问卷星's own layouts.
+
+Two layouts of the same answers are written here the way 问卷星 writes them: 按选项文本 (option texts,
+multiple choice joined by ┋, 其他〖…〗) and 按选项序号 (option numbers, one 0/1 column per option of a
+multiple-choice question). Every import is compared with what pandas reads from the same file, count by
+count and row by row.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import io
+import random
+
+import openpyxl
+import pandas as pd
+import pytest
+import xlwt
+
+from survey import publishing
+from survey.extensions import db
+from survey.models import Questionnaire, Response
+from survey.response_import import FileProblem, default_plan, read_table, run_import
+from tests.helpers import make_project
+
+SPORTS = ["跑步", "球类", "游泳", "其他"]
+AGES = ["18岁以下", "18~24岁", "25~29岁", "30~34岁", "35~39岁", "40~49岁", "50~59岁", "60岁及以上"]
+SATISFACTION = ["非常满意", "满意", "一般", "不满意", "非常不满意"]
+WJX_SURVEY = {
+    "format": "survey-questionnaire/1",
+    "title": "社区治安与健身调查",
+    "sections": [
+        {
+            "key": "s1",
+            "title": "基本情况",
+            "questions": [
+                {
+                    "key": "sex",
+                    "type": "single_choice",
+                    "text": "您的性别",
+                    "required": True,
+                    "options": [{"key": "m", "text": "男"}, {"key": "f", "text": "女"}],
+                },
+                {
+                    "key": "age",
+                    "type": "single_choice",
+                    "text": "您的年龄段",
+                    "required": True,
+                    "options": [{"key": f"a{i}", "text": text} for i, text in enumerate(AGES, start=1)],
+                },
+                {
+                    "key": "sport",
+                    "type": "multiple_choice",
+                    "text": "您平时参加哪些运动？",
+                    "options": [
+                        {"key": "run", "text": "跑步"},
+                        {"key": "ball", "text": "球类"},
+                        {"key": "swim", "text": "游泳"},
+                        {"key": "z", "text": "其他", "other": True},
+                    ],
+                },
+                {
+                    "key": "safe",
+                    "type": "single_choice",
+                    "text": "您对社区治安满意吗？",
+                    "required": True,
+                    "options": [{"key": f"s{i}", "text": text} for i, text in enumerate(SATISFACTION, start=1)],
+                },
+            ],
+        }
+    ],
+}
+META = ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP"]
+QUESTIONS = ["1、您的性别", "2、您的年龄段", "3、您平时参加哪些运动？", "4、您对社区治安满意吗？"]
+SPORT_COLUMNS = [f"3({sport})" for sport in SPORTS]  # 按选项序号: one 0/1 column per option
+
+
+def respondents(n: int = 80, seed: int = 2018) -> list[dict]:
+    """``n`` answers as 问卷星 holds them: option positions (1-based), sports chosen, an 其他 text."""
+    rng = random.Random(seed)
+    people = []
+    for number in range(1, n + 1):
+        sports = sorted(rng.sample(range(1, 4), rng.randint(0, 2)))
+        other = None
+        if rng.random() < 0.15:
+            sports.append(4)
+            other = rng.choice(["太极", "广场舞", "骑行"])
+        people.append(
+            {
+                "number": number,
+                "time": dt.datetime(2018, 6, 1, 8, 0) + dt.timedelta(minutes=37 * number),
+                "seconds": rng.randint(40, 600),
+                "sex": rng.randint(1, 2),
+                "age": rng.choice([2, 3, 4, 5, 6, 7, 8]),  # nobody under 18: code 1 never occurs
+                "sports": sports,
+                "other": other,
+                "safe": rng.randint(1, 5),
+            }
+        )
+    return people
+
+
+def text_rows(people: list[dict]) -> list[list]:
+    """按选项文本: option texts, multiple choice joined by ┋, 其他〖text〗, (跳过) for nothing chosen."""
+    rows = [META + QUESTIONS]
+    for p in people:
+        picked = [SPORTS[i - 1] if i != 4 else f"其他〖{p['other']}〗" for i in p["sports"]]
+        rows.append(
+            [
+                p["number"],
+                p["time"],
+                f"{p['seconds']}秒",
+                "手机提交",
+                "直接访问",
+                f"120.33.44.{p['number'] % 250}(福建-泉州)",
+                "男" if p["sex"] == 1 else "女",
+                AGES[p["age"] - 1],
+                "┋".join(picked) or "(跳过)",
+                SATISFACTION[p["safe"] - 1],
+            ]
+        )
+    return rows
+
+
+def number_rows(people: list[dict], with_other: bool = False) -> list[list]:
+    """按选项序号: option numbers, a 0/1 column per sport; 问卷星 never writes the 其他 text here."""
+    rows = [META + QUESTIONS[:2] + SPORT_COLUMNS + QUESTIONS[3:]]
+    for p in people:
+        sports = [p["sports"]] if with_other else [[i for i in p["sports"] if i != 4]]
+        marks = [1 if i in sports[0] else 0 for i in range(1, 5)]
+        rows.append(
+            [
+                p["number"],
+                p["time"],
+                f"{p['seconds']}秒",
+                "手机提交",
+                "直接访问",
+                f"120.33.44.{p['number'] % 250}(福建-泉州)",
+                p["sex"],
+                p["age"],
+                *marks,
+                p["safe"],
+            ]
+        )
+    return rows
+
+
+def xls(rows: list[list], encoding: str = "gbk") -> bytes:
+    """An Excel 97-2003 workbook as 问卷星 wrote them (BIFF8, a Chinese sheet name, real date cells)."""
+    book = xlwt.Workbook(encoding=encoding)
+    sheet = book.add_sheet("答卷数据")
+    when = xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm:ss")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, dt.datetime):
+                sheet.write(r, c, value, when)
+            else:
+                sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def xlsx(rows: list[list]) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def csv_file(rows: list[list], encoding: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, dt.datetime) else v for v in row])
+    return buffer.getvalue().encode(encoding)
+
+
+@pytest.fixture
+def wjx(app, evaluator) -> Questionnaire:
+    """The questionnaire both layouts were exported from, published."""
+    questionnaire = publishing.import_questionnaire(make_project(evaluator), copy.deepcopy(WJX_SURVEY))
+    publishing.publish(questionnaire)
+    return questionnaire
+
+
+def import_file(questionnaire: Questionnaire, data: bytes):
+    table = read_table(data)
+    return run_import(questionnaire, table, default_plan(table, questionnaire.current_version.definition))
+
+
+def stored(questionnaire: Questionnaire) -> list[Response]:
+    query = db.select(Response).where(Response.questionnaire_id == questionnaire.id).order_by(Response.id)
+    return list(db.session.execute(query).scalars())
+
+
+def pandas_frame(data: bytes, kind: str) -> pd.DataFrame:
+    """The file as pandas reads it, independently of the importer."""
+    if kind == "xls":
+        return pd.read_excel(io.BytesIO(data), engine="calamine", dtype=str)
+    if kind == "xlsx":
+        return pd.read_excel(io.BytesIO(data), engine="openpyxl", dtype=str)
+    return pd.read_csv(io.BytesIO(data), encoding=kind, dtype=str)
+
+
+def assert_matches_pandas(questionnaire: Questionnaire, frame: pd.DataFrame, layout: str) -> None:
+    """Counts per option and every row's answers equal what pandas reads from the file."""
+    responses = stored(questionnaire)
+    assert len(responses) == len(frame)
+    options = {q["key"]: q["options"] for q in questionnaire.current_version.definition["sections"][0]["questions"]}
+    for (_i, row), response in zip(frame.iterrows(), responses, strict=True):
+        answers = response.answers
+        for key, header in (("sex", QUESTIONS[0]), ("age", QUESTIONS[1]), ("safe", QUESTIONS[3])):
+            texts = [o["text"] for o in options[key]]
+            expected = row[header] if layout == "text" else texts[int(float(row[header])) - 1]
+            assert texts[[o["key"] for o in options[key]].index(answers[key])] == expected
+        if layout == "text":
+            cell = row[QUESTIONS[2]]
+            picked = [] if cell == "(跳过)" else [p.split("〖")[0] for p in cell.split("┋")]
+        else:
+            picked = [s for s, column in zip(SPORTS, SPORT_COLUMNS, strict=True) if int(float(row[column])) == 1]
+        keys = {o["text"]: o["key"] for o in options["sport"]}
+        assert answers.get("sport", []) == [keys[t] for t in picked]
+    for key, header in (("age", QUESTIONS[1]), ("safe", QUESTIONS[3])):
+        texts = [o["text"] for o in options[key]]
+        by_key = {o["key"]: o["text"] for o in options[key]}
+        ours = pd.Series([by_key[r.answers[key]] for r in responses]).value_counts().to_dict()
+        theirs = frame[header]
+        if layout != "text":
+            theirs = theirs.astype(float).astype(int).map(dict(enumerate(texts, start=1)))
+        assert ours == theirs.value_counts().to_dict()
+
+
+@pytest.mark.parametrize("layout", ["text", "numbers"])
+@pytest.mark.parametrize("kind", ["xls", "xlsx", "gbk", "utf-8-sig"])
+def test_wenjuanxing_layouts_match_pandas(wjx, layout, kind):
+    people = respondents()
+    rows = text_rows(people) if layout == "text" else number_rows(people)
+    data = {"xls": xls, "xlsx": xlsx}[kind](rows) if kind in ("xls", "xlsx") else csv_file(rows, kind)
+    report = import_file(wjx, data)
+    assert report.ok, (report.general, report.problems[:5])
+    assert report.imported == len(people)
+    assert_matches_pandas(wjx, pandas_frame(data, kind), layout)
+    first = stored(wjx)[0]
+    assert first.submitted_at == dt.datetime(2018, 6, 1, 0, 37)  # 08:37 in Beijing
+    assert first.duration_seconds == people[0]["seconds"]
+    assert "120.33.44" not in str([r.answers for r in stored(wjx)])
+    if layout == "text":
+        others = [p["other"] for p in people if p["other"]]
+        assert sorted(r.answers["sport__other"] for r in stored(wjx) if "sport__other" in r.answers) == sorted(others)
+
+
+def test_xls_in_code_page_936_reads_chinese_headers_and_dates(app):
+    rows = text_rows(respondents(3))
+    table = read_table(xls(rows, "cp936"))
+    assert table.headers == META + QUESTIONS
+    assert table.row_numbers == [2, 3, 4]
+    assert table.rows[0][1] == "2018-06-01 08:37:00" and table.rows[0][0] == "1"
+    assert table.private == [5] and all(row[5] == "" for row in table.rows)
+
+
+def test_xls_refusals(app, monkeypatch):
+    good = xls(text_rows(respondents(2)))
+    not_a_workbook = good.replace("Workbook".encode("utf-16-le"), "Wordbook".encode("utf-16-le"))
+    with pytest.raises(FileProblem, match="不是 Excel 97-2003 工作簿"):
+        read_table(not_a_workbook)  # an OLE2 file without a workbook stream (a Word document, a message)
+    with pytest.raises(FileProblem, match="不是 Excel 97-2003 工作簿"):
+        read_table(good[:8] + b"\0" * 600)
+    from survey import response_import
+
+    monkeypatch.setattr(response_import, "XLSX_MAX_UNPACKED", len(good) - 1)
+    with pytest.raises(FileProblem, match="XLS 文件超过"):
+        read_table(good)
+
+
+def test_xls_through_the_upload_page(logged_in, wjx):
+    client = logged_in
+    page = client.get(f"/desk/questionnaires/{wjx.id}/import/").data.decode()
+    assert ".xls," in page and ".xls（Excel 97-2003）" in page
+    sent = client.post(
+        f"/desk/questionnaires/{wjx.id}/import/",
+        data={"file": (io.BytesIO(xls(text_rows(respondents(5)))), "问卷星2018.xls")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302, sent.data.decode()
+    refused = client.post(
+        f"/desk/questionnaires/{wjx.id}/import/",
+        data={"file": (io.BytesIO(b"a,b\n1,2\n"), "answers.exe")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422 and "只能导入 .xlsx、.xls 或 .csv 文件" in refused.data.decode()
