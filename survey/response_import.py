@@ -172,8 +172,35 @@ def read_table(data: bytes) -> Table:
     else:
         grid = _csv_grid(_decode(data))
     table = _to_table(grid, hashlib.sha256(data).hexdigest())
+    _refuse_lost_encoding(table.headers)
     _blank_private_columns(table)
     return table
+
+
+def _lost_header(header: str) -> bool:
+    """A header whose letters all became "?" or U+FFFD: digits, spaces and punctuation aside, nothing else is left."""
+    if "\ufffd" in header:
+        return True
+    rest = re.sub(r"[\d\s.、:：()（）_\-]+", "", header)
+    return len(rest) >= 2 and set(rest) <= {"?", "？"}
+
+
+def _refuse_lost_encoding(headers: list[str]) -> None:
+    """Refuse a file whose Chinese was lost in a conversion (saved as ASCII or Latin-1): "??????" or "�" headers.
+
+    Such a file cannot be mapped to any question, and the text is gone for good: only a new download or a
+    save in UTF-8 / GBK brings it back, so that is what the evaluator is told instead of "no column matches".
+    """
+    filled = [h for h in headers if h]
+    lost = sum(_lost_header(h) for h in filled)
+    if lost >= 2 or (filled and lost == len(filled)):
+        raise FileProblem(
+            _l(
+                "文件中 %(n)d 列标题的中文变成了“?”或“�”：文件在转换编码时丢失了文字，无法恢复。"
+                "请从问卷星重新下载，或在 Excel / WPS 中另存为“CSV UTF-8”或 GBK 编码的 CSV 后再导入。",
+                n=lost,
+            )
+        )
 
 
 def _is_foreign(data: bytes) -> bool:

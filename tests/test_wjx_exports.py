@@ -293,3 +293,21 @@ def test_xls_through_the_upload_page(logged_in, wjx):
         content_type="multipart/form-data",
     )
     assert refused.status_code == 422 and "只能导入 .xlsx、.xls 或 .csv 文件" in refused.data.decode()
+
+
+@pytest.mark.parametrize("lossy", ["ascii-question-marks", "replacement-characters"])
+def test_a_csv_whose_chinese_was_lost_is_refused_with_the_reason(wjx, lossy):
+    text = "\n".join(",".join(str(v) for v in row) for row in number_rows(respondents(3)))
+    if lossy == "ascii-question-marks":
+        data = text.encode("ascii", "replace")  # "1、您的性别" -> "1??????"
+    else:
+        data = text.encode("gbk").decode("utf-8", "replace").encode("utf-8")
+    with pytest.raises(FileProblem) as refused:
+        read_table(data)
+    message = str(refused.value.message)
+    assert "丢失了文字" in message and "重新下载" in message and "UTF-8" in message and "GBK" in message
+
+
+def test_a_question_mark_in_a_real_header_is_not_lost_encoding(app):
+    table = read_table("1、您满意吗?,Q2?,??\n满意,1,x\n".encode())
+    assert table.headers == ["1、您满意吗?", "Q2?", "??"]  # one "??" column alone is not a lost file
