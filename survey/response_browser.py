@@ -25,7 +25,7 @@ from survey.models import Questionnaire, QuestionnaireVersion, Response, Respons
 PAGE_SIZE = 50
 STATUS_NAMES = {"valid": _l("有效"), "excluded": _l("已排除"), "voided": _l("已作废")}
 MODE_NAMES = {"web": _l("在线填写"), "paper": _l("纸质录入"), "import": _l("文件导入")}
-FLAGS = ("too_fast", "straight_lining", "attention_failed", "duplicate_device")
+FLAGS = ("too_fast", "straight_lining", "attention_failed", "duplicate_device", "other_without_text")
 OTHER_SUFFIX = "__other"
 
 LIST_COLUMNS = (

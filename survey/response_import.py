@@ -123,6 +123,8 @@ META_LABELS = {
 }
 VALID_MARKS = frozenset({"", "有效", "valid"})
 EXCLUDED_MARKS = frozenset({"已排除", "排除", "无效", "excluded"})
+OTHER_WITHOUT_TEXT = "other_without_text"  # the quality flag of an imported 其他 that has no text
+MISSING_OTHER_STAND_IN = "\u2063"  # passes the form's "other needs text" check; never stored
 
 
 class FileProblem(Exception):
@@ -1004,6 +1006,7 @@ class Report:
 
     total: int = 0
     general: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the import will do that the evaluator should know
     problems: list[RowProblem] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)
     imported: int = 0
@@ -1034,6 +1037,12 @@ class _Checker:
         self.meta: dict[str, int] = {}
         self.field_columns: dict[str, int] = {}
         self.labels = {t.field: t.label for t in self.targets.values() if t.kind == "ans"}
+        self.other_options = {
+            q["key"]: {o["key"] for o in q.get("options", []) if o.get("other")}
+            for q in numbered_questions(self.definition)
+            if q["type"] in ("single_choice", "multiple_choice") and any(o.get("other") for o in q.get("options", []))
+        }
+        self.option_columns: dict[str, list[int]] = {}  # question key -> its one-column-per-option columns
 
     def mapping_problems(self) -> list[str]:
         problems, seen = [], {}
@@ -1062,6 +1071,8 @@ class _Checker:
             else:
                 self.columns.append((index, target))
                 self.field_columns.setdefault(target.field, index)
+                if target.kind == "opt":
+                    self.option_columns.setdefault(target.field, []).append(index)
         if not self.columns:
             problems.append(str(_l("没有任何一列对应到问卷的题目。")))
         return problems
@@ -1069,6 +1080,7 @@ class _Checker:
     def check_row(self, position: int, row: list[str]) -> tuple[list[RowProblem], dict | None]:
         number = self.table.row_numbers[position]
         formdata, problems, failed = self._formdata(number, row)
+        missing = self._missing_other_text(formdata)
         record = self._metadata(number, row, problems)
         form = self.form_class(formdata=formdata, meta={"csrf": False})
         form.validate()
@@ -1076,12 +1088,29 @@ class _Checker:
             if name not in failed:
                 problems.extend(self._problem(number, name, str(m)) for m in messages)
         answers = collect_answers(form)
+        for key in missing:
+            answers.pop(other_key(key), None)
         if not problems and not answers:
             problems.append(RowProblem(number, None, "", str(_l("这一行没有任何回答。"))))
         if problems:
             return problems, None
         record["answers"] = answers
+        record["missing_other"] = [key for key in missing if key in answers]
         return [], record
+
+    def _missing_other_text(self, formdata: MultiDict) -> list[str]:
+        """Questions whose 其他 was chosen with no text (问卷星's 按选项序号 download never has it).
+
+        The respondent's form refuses that; an import cannot ask the respondent, so the form is given a
+        stand-in text to pass, which is removed again: the answer is stored as 其他 without text and flagged.
+        """
+        missing = []
+        for key, option_keys in self.other_options.items():
+            chosen = set(formdata.getlist(key)) & option_keys
+            if chosen and not str(formdata.get(other_key(key)) or "").strip():
+                formdata[other_key(key)] = MISSING_OTHER_STAND_IN
+                missing.append(key)
+        return missing
 
     def _formdata(self, number: int, row: list[str]) -> tuple[MultiDict, list[RowProblem], set[str]]:
         singles: dict[str, str] = {}
@@ -1163,6 +1192,13 @@ class _Checker:
         index = self.field_columns.get(name)
         if index is None and name.endswith(OTHER_SUFFIX):
             index = self.field_columns.get(name[: -len(OTHER_SUFFIX)])
+        columns = self.option_columns.get(name[: -len(OTHER_SUFFIX)] if name.endswith(OTHER_SUFFIX) else name, [])
+        if len(columns) > 1:  # one column per option: the problem is the question's, not its first option's
+            headers = "、".join(self.table.headers[i] for i in columns)
+            label = self.labels.get(name, name)
+            return RowProblem(
+                number, None, str(_l("%(label)s（列：%(headers)s）", label=label, headers=headers)), message
+            )
         if index is not None:
             return RowProblem(number, index, self.table.headers[index], message)
         label = self.labels.get(name, name)
@@ -1203,6 +1239,7 @@ def check_import(questionnaire: Questionnaire, table: Table, plan: Plan, timezon
         report.general.append(str(_l("文件中只有标题行，没有答卷。")))
         return report
     checker = _Checker(questionnaire, table, plan, timezone)
+    missing_other: Counter = Counter()
     report.general.extend(checker.mapping_problems())
     if report.general:
         return report
@@ -1213,12 +1250,48 @@ def check_import(questionnaire: Questionnaire, table: Table, plan: Plan, timezon
             record["submission_id"] = submission_id(questionnaire.id, table.sha256, position)
             record["flags"] = quality_flags(checker.definition, record["answers"])
             record["flags"] += _too_fast(questionnaire, record["duration_seconds"])
+            missing = record.pop("missing_other")
+            if missing:
+                record["flags"].append(OTHER_WITHOUT_TEXT)
+                missing_other.update(missing)
             report.records.append(record)
+    report.notes.extend(_missing_other_notes(checker, missing_other))
     ids = [submission_id(questionnaire.id, table.sha256, i) for i in range(len(table.rows))]
     existing = _already_imported(ids)
     if existing:
         report.general.append(str(_duplicate_message(existing)))
     return report
+
+
+def _missing_other_notes(checker: _Checker, missing: Counter) -> list[str]:
+    """Per question: how many rows chose 其他 without its text, naming the column that holds the 其他 mark."""
+    notes = []
+    for key, count in missing.items():
+        question = next(q for q in numbered_questions(checker.definition) if q["key"] == key)
+        other = next(o for o in question["options"] if o.get("other"))
+        column = next(
+            (
+                checker.table.headers[i]
+                for i, t in checker.columns
+                if t.question["key"] == key
+                and (t.kind == "ans" or (t.kind == "opt" and t.option["key"] == other["key"]))
+            ),
+            "",
+        )
+        notes.append(
+            str(
+                _l(
+                    "“%(label)s”：%(n)d 行选了“%(option)s”（列“%(column)s”），但文件中没有填写的内容"
+                    "（问卷星“按选项序号”下载不含这些文字）。这些答卷照常导入，“%(option)s”的内容记为未填写，"
+                    "并标记为“选了其他但无内容”，可在答卷审核中查看。",
+                    label=f"{question['number']}. {question['text']}",
+                    n=count,
+                    option=other["text"],
+                    column=column,
+                )
+            )
+        )
+    return notes
 
 
 def _duplicate_message(n: int):

@@ -33,6 +33,7 @@ from survey.models import (
     User,
     utcnow,
 )
+from survey.qtypes import other_key
 from survey.response_browser import flag_condition
 
 FLAG_LABELS = {
@@ -40,6 +41,7 @@ FLAG_LABELS = {
     "straight_lining": _l("量表题全部选同一项"),
     "attention_failed": _l("注意力检测题答错"),
     "duplicate_device": _l("同一设备重复提交"),
+    "other_without_text": _l("选了其他但无内容"),
 }
 
 
@@ -171,6 +173,20 @@ def _attention_answers(definition: dict, answers: dict) -> list[tuple[str, str, 
     return rows
 
 
+def _other_answers(definition: dict, answers: dict) -> list[tuple[str, str, str]]:
+    """The questions whose 其他 was chosen but carries no text (an import from 问卷星's 按选项序号 download)."""
+    rows = []
+    for question in numbered_questions(definition):
+        others = {o["key"]: o["text"] for o in question.get("options", []) if o.get("other")}
+        given = answers.get(question["key"])
+        chosen = [k for k in (given if isinstance(given, list) else [given]) if k in others]
+        if chosen and not answers.get(other_key(question["key"])):
+            rows.append(
+                (question["number"], question["text"], _("选了“%(option)s”，未填内容", option=others[chosen[0]]))
+            )
+    return rows
+
+
 def _same_device_numbers(response: Response) -> list[int]:
     if not response.device_hash:
         return []
@@ -195,6 +211,10 @@ def flag_evidence(response: Response, definition: dict, min_seconds: int | None)
             evidence.append(Evidence(flag, _("%(n)d 道量表题的回答：", n=len(rows)), rows))
         elif flag == "attention_failed":
             evidence.append(Evidence(flag, "", _attention_answers(definition, response.answers)))
+        elif flag == "other_without_text":
+            evidence.append(
+                Evidence(flag, _("导入的文件中没有这些“其他”的内容："), _other_answers(definition, response.answers))
+            )
         elif flag == "duplicate_device":
             numbers = "、".join(_("第 %(n)d 号", n=n) for n in _same_device_numbers(response)) or "—"
             evidence.append(Evidence(flag, _("同一设备的其他答卷：%(list)s", list=numbers), []))

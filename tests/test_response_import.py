@@ -519,6 +519,15 @@ def test_multiple_choice_one_column_per_option(every_type):
     assert all(r.channel == "import" for r in responses_of(every_type))  # no 来源 column
 
 
+def test_a_problem_of_a_question_in_option_columns_names_all_its_columns(every_type):
+    headers = ["1、您所在的社区", "4、您感觉安全吗？", "5(盗窃)", "5(诈骗)", "5(其他)", "6(服务态度)", "6(办事效率)"]
+    headers.append("7、本题请选择“满意”")
+    row = ["北社区", "不太安全", "1", "1", "1〖电信诈骗〗", "很满意", "满意", "满意"]  # three chosen, max_choices 2
+    report = import_file(every_type, xlsx([headers, row]))
+    assert [(p.column, p.message) for p in report.problems] == [(None, "最多只能选择 2 项。")]
+    assert report.problems[0].header == "5. 哪些问题让您担心？（列：5(盗窃)、5(诈骗)、5(其他)）"
+
+
 def test_bad_rows_and_cells_are_all_reported_and_nothing_stored(every_type):
     headers = ALL_META + ALL_QUESTIONS
     good = ALL_ROWS[0]

@@ -311,3 +311,52 @@ def test_a_csv_whose_chinese_was_lost_is_refused_with_the_reason(wjx, lossy):
 def test_a_question_mark_in_a_real_header_is_not_lost_encoding(app):
     table = read_table("1、您满意吗?,Q2?,??\n满意,1,x\n".encode())
     assert table.headers == ["1、您满意吗?", "Q2?", "??"]  # one "??" column alone is not a lost file
+
+
+@pytest.mark.parametrize("kind", ["xls", "gbk"])
+def test_other_without_its_text_is_imported_and_flagged(wjx, kind):
+    """问卷星's 按选项序号 download marks 其他 with 1 and never carries its text: imported, flagged, named."""
+    people = respondents()
+    rows = number_rows(people, with_other=True)
+    data = xls(rows) if kind == "xls" else csv_file(rows, kind)
+    report = import_file(wjx, data)
+    assert report.ok, (report.general, report.problems[:5])
+    chose_other = [p["number"] for p in people if 4 in p["sports"]]
+    assert chose_other and report.imported == len(people)
+    assert len(report.notes) == 1
+    note = report.notes[0]
+    assert f"{len(chose_other)} 行" in note and "3(其他)" in note and "您选择了" not in note
+    responses = stored(wjx)
+    flagged = [i + 1 for i, r in enumerate(responses) if "other_without_text" in r.flags]
+    assert flagged == chose_other
+    for number in chose_other:
+        answers = responses[number - 1].answers
+        assert "z" in answers["sport"] and "sport__other" not in answers
+    frame = pandas_frame(data, kind)
+    assert int(frame["3(其他)"].astype(float).sum()) == sum("z" in r.answers.get("sport", []) for r in responses)
+
+
+def test_the_review_page_shows_other_without_text(logged_in, wjx):
+    import_file(wjx, xls(number_rows(respondents(), with_other=True)))
+    flagged = next(r for r in stored(wjx) if "other_without_text" in r.flags)
+    page = logged_in.get(f"/desk/questionnaires/{wjx.id}/responses/{flagged.number}")
+    html = page.data.decode()
+    assert page.status_code == 200 and "选了其他但无内容" in html and "选了“其他”，未填内容" in html
+    listed = logged_in.get(f"/desk/questionnaires/{wjx.id}/responses?flag=other_without_text").data.decode()
+    assert "选了其他但无内容" in listed
+
+
+def test_the_check_page_tells_how_many_chose_other_without_text(logged_in, wjx):
+    from tests.test_response_import import form_of
+
+    data = xls(number_rows(respondents(), with_other=True))
+    sent = logged_in.post(
+        f"/desk/questionnaires/{wjx.id}/import/",
+        data={"file": (io.BytesIO(data), "问卷星按序号.xls")},
+        content_type="multipart/form-data",
+    )
+    mapping_url = sent.headers["Location"]
+    checked = logged_in.post(f"{mapping_url}/check", data=form_of(logged_in.get(mapping_url).data.decode()))
+    html = checked.data.decode()
+    assert checked.status_code == 200 and "检查通过" in html
+    assert 'id="report-notes"' in html and "3(其他)" in html and "选了其他但无内容" in html
