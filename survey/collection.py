@@ -33,7 +33,7 @@ from survey.capture import Arrival, Refused, store_response
 from survey.extensions import db
 from survey.models import PAPER_CHANNEL, PAPER_CHANNEL_NAME, Channel, UnitCode
 from survey.models import Response as SurveyResponse
-from survey.paper import paper_fields
+from survey.paper import error_list, paper_fields
 from survey.qr import public_url, qr_png
 from survey.reporting import channel_counts, channel_label, unit_counts
 
@@ -263,6 +263,7 @@ def paper(questionnaire_id: int):
         rows=paper_fields(definition),
         typed=typed,
         errors=errors,
+        error_list=error_list(definition, errors),
         action_form=ActionForm(),
         channel_form=channel_form,
         issued_form=PaperIssuedForm(issued=_paper_channel(questionnaire).issued),

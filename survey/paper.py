@@ -91,3 +91,22 @@ def typed_from_answers(definition: dict, answers: dict) -> dict[str, str]:
         codes = [str(positions[key]) for key in (value if isinstance(value, list) else [value]) if key in positions]
         typed[row["key"]] = ("" if len(question["options"]) < 10 else " ").join(codes)
     return typed
+
+
+def error_list(definition: dict, errors: dict[str, str]) -> list[dict]:
+    """The refused entry's errors in questionnaire order, each with the number shown beside its field and
+    the field's id to link to, so the typist sees every mistake at the top and jumps to it; an error on no
+    field (the channel, a refusal) comes first, without a link."""
+    listed = [{"anchor": None, "number": None, "other": False, "message": errors[""]}] if errors.get("") else []
+    keys = set()
+    for row in paper_fields(definition):
+        keys.add(row["key"])
+        if errors.get(row["key"]):
+            entry = {"anchor": f"p_{row['key']}", "number": row["number"], "other": bool(row.get("other"))}
+            listed.append({**entry, "message": errors[row["key"]]})
+    listed.extend(
+        {"anchor": None, "number": None, "other": False, "message": message}
+        for key, message in errors.items()
+        if key and key not in keys and message
+    )
+    return listed
