@@ -49,7 +49,7 @@ def _bundle(questionnaire: Questionnaire, now: datetime | None) -> bytes:
     if version is None:
         raise ValueError("the questionnaire has no frozen version")
     records = response_records(questionnaire)
-    frozen = max((r["submitted_at"] for r in records), default=None)
+    frozen = max((r["submitted_at"] for r in records if r["submitted_at"] is not None), default=None)
     table = responses_table(schema_for(questionnaire), display_records(questionnaire, records), _export_labels())
     files: dict[str, bytes] = {
         f"questionnaire-v{version.number}.json": export_json(version.definition).encode("utf-8"),

@@ -648,6 +648,7 @@ def _import_outcome(table, plan, definition, report, dry_run: bool, unmatched: l
         ],
         "unmatched_columns": unmatched,
         "general": report.general,
+        "notes": report.notes,
         "problems": [
             {
                 "row": p.row,
@@ -667,6 +668,8 @@ def _print_outcome(outcome: dict) -> None:
         click.echo(f"warning: column {header!r} is not in the mapping and was ignored", err=True)
     for message in outcome["general"]:
         click.echo(f"error: {message}", err=True)
+    for message in outcome["notes"]:
+        click.echo(f"note: {message}", err=True)
     for p in outcome["problems"]:
         where = f"row {p['row']}" + (f", column {p['column']} ({p['header']})" if p["column"] else f", {p['header']}")
         click.echo(f"error: {where}: {p['message']}", err=True)

@@ -150,6 +150,7 @@ def _mapping_page(questionnaire, token, table, plan, report=None):
         choices=response_import.target_choices(definition),
         values=response_import.value_views(table, plan, definition),
         channels=response_import.channel_choices(questionnaire),
+        missing_time=response_import.rows_without_time(table, plan),
         blank=response_import.BLANK,
         title=_("导入答卷：对应列与选项"),
     )

@@ -220,7 +220,8 @@ class Response(db.Model):
     version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
     # Set when the form is served; a second POST with the same id (double tap, retry) stores nothing new.
     submission_id: Mapped[str] = mapped_column(String(64), unique=True)
-    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None only for an imported response whose file had no time and no date was given (shown as 时间不详).
+    submitted_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     # 第 N 号: the questionnaire's own sequence, given at insert from ``Questionnaire.last_response_number``.
     # None only for rows written around the application (bulk loads); ``survey.response_numbers`` fills those.
     number: Mapped[int | None]

@@ -105,7 +105,7 @@ def display_records(questionnaire: Questionnaire, records: list[dict]) -> list[d
         shown.append(
             {
                 **record,
-                "submitted_at": local_text(record["submitted_at"]),
+                "submitted_at": local_text(record["submitted_at"]) or _("时间不详"),  # never an invented time
                 "status": _("有效") if record["status"] == "valid" else _("已排除"),
                 "channel": channel_label(record["channel"], questionnaire.channels),
                 "id": evaluator_number(record),

@@ -48,7 +48,7 @@ import openpyxl
 import python_calamine
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import null, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -123,6 +123,7 @@ META_LABELS = {
 }
 VALID_MARKS = frozenset({"", "有效", "valid"})
 EXCLUDED_MARKS = frozenset({"已排除", "排除", "无效", "excluded"})
+UNKNOWN_TIME = frozenset({"时间不详", "unknown", "(空)", "(跳过)"})
 OTHER_WITHOUT_TEXT = "other_without_text"  # the quality flag of an imported 其他 that has no text
 MISSING_OTHER_STAND_IN = "\u2063"  # passes the form's "other needs text" check; never stored
 
@@ -678,6 +679,8 @@ class Plan:
     mapping: list[str]
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # question key -> {value: option key}
     channel: str = COLUMN_CHANNEL
+    # The date (YYYY-MM-DD) given for rows without a submission time; "" leaves their time unknown.
+    missing_time: str = ""
 
 
 def default_plan(table: Table, definition: dict) -> Plan:
@@ -706,7 +709,27 @@ def plan_from_form(formdata, table: Table, definition: dict, channels: list[str]
         if chosen == BLANK or chosen in {o["key"] for o in question.get("options", [])}:
             overrides.setdefault(question["key"], {})[_clean(value)] = chosen
     channel = formdata.get("channel", DEFAULT_CHANNEL)
-    return Plan(mapping, overrides, channel if channel in channels else DEFAULT_CHANNEL)
+    missing_time = str(formdata.get("missing_time", "") or "").strip()
+    return Plan(mapping, overrides, channel if channel in channels else DEFAULT_CHANNEL, missing_time)
+
+
+def rows_without_time(table: Table, plan: Plan) -> int:
+    """How many rows have no submission time: all of them when no column is mapped to 提交时间."""
+    if "meta:submitted_at" not in plan.mapping:
+        return len(table.rows)
+    index = plan.mapping.index("meta:submitted_at")
+    return sum(not _clean(row[index]) or _clean(row[index]).lower() in UNKNOWN_TIME for row in table.rows)
+
+
+def given_time(plan: Plan, timezone: str = DEFAULT_TIMEZONE) -> dt.datetime | None:
+    """The evaluator's date for rows without a time, as naive UTC of that day's start; ``ValueError`` if unreadable."""
+    if not plan.missing_time:
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", plan.missing_time)
+    if not match:
+        raise ValueError(plan.missing_time)
+    local = dt.datetime(*(int(p) for p in match.groups()), tzinfo=ZoneInfo(timezone))
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class SavedPlan(NamedTuple):
@@ -970,7 +993,7 @@ def parse_duration(cell: Any) -> int | None:
 def parse_submitted(cell: Any, timezone: str = DEFAULT_TIMEZONE) -> dt.datetime | None:
     """提交答卷时间 (local time of ``timezone``) as naive UTC; ``ValueError`` if unreadable."""
     text = _clean(cell)
-    if not text:
+    if not text or text.lower() in UNKNOWN_TIME:  # our own export writes 时间不详 for an unknown time
         return None
     match = DATE_TEXT.fullmatch(text)
     if not match:
@@ -1256,11 +1279,31 @@ def check_import(questionnaire: Questionnaire, table: Table, plan: Plan, timezon
                 missing_other.update(missing)
             report.records.append(record)
     report.notes.extend(_missing_other_notes(checker, missing_other))
+    _fill_missing_times(report, table, plan, timezone)
     ids = [submission_id(questionnaire.id, table.sha256, i) for i in range(len(table.rows))]
     existing = _already_imported(ids)
     if existing:
         report.general.append(str(_duplicate_message(existing)))
     return report
+
+
+def _fill_missing_times(report: Report, table: Table, plan: Plan, timezone: str) -> None:
+    """Rows without a time take the evaluator's date, or stay unknown: never the import's own time."""
+    missing = rows_without_time(table, plan)
+    if not missing:
+        return
+    try:
+        given = given_time(plan, timezone)
+    except (ValueError, OverflowError):
+        report.general.append(str(_l("无法识别的日期“%(value)s”，请写成 2018-06-01。", value=plan.missing_time)))
+        return
+    for record in report.records:
+        if record["submitted_at"] is None:
+            record["submitted_at"] = given
+    if given is None:
+        report.notes.append(str(_l("%(n)d 行没有提交时间，将记为“时间不详”（不会用导入的时间代替）。", n=missing)))
+    else:
+        report.notes.append(str(_l("%(n)d 行没有提交时间，将记为 %(date)s。", n=missing, date=plan.missing_time)))
 
 
 def _missing_other_notes(checker: _Checker, missing: Counter) -> list[str]:
@@ -1310,7 +1353,6 @@ def run_import(
     if not report.ok:
         return report
     version_id = questionnaire.current_version_id
-    now = utcnow()
     coder = Coder.of(questionnaire.current_version.definition)  # once, not per row
     responses = [
         Response(
@@ -1319,7 +1361,8 @@ def run_import(
             mode="import",
             codes=coder.codes(r["answers"]),
             extras=coder.extras(r["answers"]),
-            **{**r, "submitted_at": r["submitted_at"] or now},
+            # NULL said outright: a plain None would let the column's default put the import's own time in.
+            **{**r, "submitted_at": null() if r["submitted_at"] is None else r["submitted_at"]},
         )
         for r in report.records
     ]

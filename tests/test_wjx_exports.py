@@ -360,3 +360,68 @@ def test_the_check_page_tells_how_many_chose_other_without_text(logged_in, wjx):
     html = checked.data.decode()
     assert checked.status_code == 200 and "检查通过" in html
     assert 'id="report-notes"' in html and "3(其他)" in html and "选了其他但无内容" in html
+
+
+def rows_with_empty_times(people: list[dict], empty: set[int]) -> list[list]:
+    rows = text_rows(people)
+    for number in empty:
+        rows[number][1] = ""
+    return rows
+
+
+def test_empty_times_stay_unknown_never_the_import_time(logged_in, wjx):
+    people = respondents(12)
+    data = xls(rows_with_empty_times(people, {3, 7, 8}))
+    report = import_file(wjx, data)
+    assert report.ok, (report.general, report.problems[:5])
+    assert any("3 行没有提交时间" in note and "时间不详" in note for note in report.notes)
+    times = [r.submitted_at for r in stored(wjx)]
+    assert [i + 1 for i, t in enumerate(times) if t is None] == [3, 7, 8]
+    assert times[0] == dt.datetime(2018, 6, 1, 0, 37)
+    listed = logged_in.get(f"/desk/questionnaires/{wjx.id}/responses").data.decode()
+    assert listed.count("时间不详") == 3
+    detail = logged_in.get(f"/desk/questionnaires/{wjx.id}/responses/3").data.decode()
+    assert "时间不详" in detail and dt.date.today().isoformat() not in detail
+    exported = logged_in.get(f"/desk/questionnaires/{wjx.id}/responses.csv").data.decode("utf-8-sig")
+    unknown = [row for row in csv.reader(io.StringIO(exported)) if "时间不详" in row]
+    assert len(unknown) == 3 and dt.date.today().isoformat() not in exported
+
+
+def test_our_export_with_unknown_times_reimports_them_as_unknown(logged_in, wjx, evaluator):
+    import_file(wjx, xls(rows_with_empty_times(respondents(5), {2})))
+    exported = logged_in.get(f"/desk/questionnaires/{wjx.id}/responses.csv").data
+    target = publishing.import_questionnaire(make_project(evaluator, "再导入"), copy.deepcopy(WJX_SURVEY))
+    publishing.publish(target)
+    report = import_file(target, exported)
+    assert report.ok, (report.general, report.problems[:5])
+    assert [r.submitted_at is None for r in stored(target)] == [False, True, False, False, False]
+
+
+def test_the_evaluator_may_give_a_date_for_rows_without_time(logged_in, wjx):
+    from tests.test_response_import import form_of
+
+    data = xls(rows_with_empty_times(respondents(6), {2, 5}))
+    sent = logged_in.post(
+        f"/desk/questionnaires/{wjx.id}/import/",
+        data={"file": (io.BytesIO(data), "问卷星.xls")},
+        content_type="multipart/form-data",
+    )
+    mapping_url = sent.headers["Location"]
+    page = logged_in.get(mapping_url).data.decode()
+    assert 'id="missing-time"' in page and "2 行答卷没有提交时间" in page
+    form = form_of(page)
+    bad = logged_in.post(f"{mapping_url}/check", data={**form, "missing_time": "2018-02-30"})
+    assert bad.status_code == 422 and "无法识别的日期" in bad.data.decode()
+    checked = logged_in.post(f"{mapping_url}/check", data={**form, "missing_time": "2018-06-01"})
+    assert checked.status_code == 200 and "2 行没有提交时间，将记为 2018-06-01" in checked.data.decode()
+    done = logged_in.post(f"{mapping_url}/run", data={**form, "missing_time": "2018-06-01"})
+    assert done.status_code == 302
+    times = [r.submitted_at for r in stored(wjx)]
+    assert times[1] == times[4] == dt.datetime(2018, 5, 31, 16, 0)  # 2018-06-01 00:00 in Beijing
+
+
+def test_a_file_without_a_time_column_is_all_unknown(wjx):
+    rows = [row[6:] for row in text_rows(respondents(4))]
+    report = import_file(wjx, csv_file(rows, "utf-8-sig"))
+    assert report.ok and any("4 行没有提交时间" in note for note in report.notes)
+    assert all(r.submitted_at is None for r in stored(wjx))
