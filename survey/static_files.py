@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app, request
@@ -90,10 +91,15 @@ def fingerprinted(filename: str) -> bool:
 
 
 def cache_for_good(response):
-    """The headers of a fingerprinted file: a year, and no revalidation while it lasts."""
+    """The headers of a fingerprinted file: a year, and no revalidation while it lasts.
+
+    ``Expires`` says the same year for HTTP/1.0 caches and proxies that ignore ``Cache-Control``. (It must
+    be given a date: Werkzeug writes ``response.expires = None`` as the current time, which told those
+    caches the file was stale the moment it arrived.)
+    """
     response.cache_control.public = True
     response.cache_control.max_age = YEAR
     response.cache_control.immutable = True
     response.cache_control.no_cache = None
-    response.expires = None
+    response.expires = datetime.now(UTC) + timedelta(seconds=YEAR)
     return response

@@ -161,6 +161,22 @@ def test_a_fingerprinted_file_is_cached_for_a_year_and_others_are_revalidated(cl
             assert response.cache_control.no_cache and not response.cache_control.immutable, plain
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_fingerprinted_file_expires_a_year_ahead_not_when_it_is_sent(client, questionnaire, method):
+    """``Expires`` equal to ``Date`` told HTTP/1.0 caches and proxies the file was stale on arrival,
+    contradicting ``max-age=31536000, immutable``; a plain URL carries no ``Expires`` at all."""
+    page = client.get(f"/s/{questionnaire.public_token}").data.decode()
+    script = next(link for link in STATIC_LINK.findall(page) if "respond.js" in link)
+    with client.open(script, method=method) as cached:
+        assert cached.status_code == 200
+        assert cached.headers.getlist("Expires") and len(cached.headers.getlist("Expires")) == 1
+        ahead = (cached.expires - cached.date).total_seconds()
+        assert abs(ahead - cached.cache_control.max_age) <= 5, (cached.headers["Date"], cached.headers["Expires"])
+    for plain in ("/static/js/respond.js", "/static/js/respond.js?v=000000000000"):
+        with client.open(plain, method=method) as response:
+            assert response.cache_control.no_cache and "Expires" not in response.headers, plain
+
+
 def test_a_changed_file_gets_a_new_address(tmp_path):
     from survey.static_files import Fingerprints
 
