@@ -42,7 +42,7 @@ from survey.report_text import (
     tidy,
 )
 from survey.reporting import channel_counts, channel_label, questionnaire_results
-from survey.review import excluded, review_log
+from survey.review import decision_name, excluded, review_log
 from survey.web import condition_index, describe_condition
 
 # Bar charts: SVG user units (1 unit = 1 px at 96 dpi in WeasyPrint); the label column, then the bar.
@@ -223,7 +223,7 @@ def report_pdf(questionnaire: Questionnaire) -> bytes:
             local_time=local_time,
             excluded=excluded(questionnaire, limit=None),  # the report lists every exclusion
             review_log=review_log(questionnaire),
-            actions={"exclude": _("排除"), "keep": _("保留"), "restore": _("恢复")},
+            decision_name=decision_name,
         )
 
 

@@ -34,7 +34,7 @@ from survey.models import (
     utcnow,
 )
 from survey.qtypes import other_key
-from survey.response_browser import flag_condition
+from survey.response_browser import answer_rows, flag_condition
 
 FLAG_LABELS = {
     "too_fast": _l("用时过短"),
@@ -198,8 +198,29 @@ def _same_device_numbers(response: Response) -> list[int]:
     return sorted(n for n in db.session.execute(query).scalars() if n is not None)
 
 
-def flag_evidence(response: Response, definition: dict, min_seconds: int | None) -> list[Evidence]:
-    """Beside each flag, the answers it was raised on, so an evaluator can judge it without opening the response."""
+class FlagEvidence(list):
+    """The ``Evidence`` of each flag of one response, plus ``answers``: every answer of the response in words
+    (question number, answer), so a flag with no answers of its own (用时过短, 同一设备) can be judged on the page."""
+
+    def __init__(self, items: list[Evidence], answers: list[tuple[str, str]]):
+        super().__init__(items)
+        self.answers = answers
+
+
+def compact_answers(definition: dict, answers: dict) -> list[tuple[str, str]]:
+    """The answered questions as (number, answer in words), in questionnaire order: the response browser's words
+    (``answer_rows``), 其他 text included, so the review page and the response page never disagree."""
+    rows = []
+    for row in answer_rows(definition, answers):
+        if row.answered:
+            words = row.answer if not row.other or row.other in row.answer else f"{row.answer}（{row.other}）"
+            rows.append((row.number, words))
+    return rows
+
+
+def flag_evidence(response: Response, definition: dict, min_seconds: int | None) -> FlagEvidence:
+    """Beside each flag, the answers it was raised on, so an evaluator can judge it without opening the response;
+    every answer of the response as well (``FlagEvidence.answers``)."""
     evidence = []
     for flag in response.flags or []:
         if flag == "too_fast":
@@ -220,7 +241,7 @@ def flag_evidence(response: Response, definition: dict, min_seconds: int | None)
             evidence.append(Evidence(flag, _("同一设备的其他答卷：%(list)s", list=numbers), []))
         else:
             evidence.append(Evidence(flag, "", []))
-    return evidence
+    return FlagEvidence(evidence, compact_answers(definition, response.answers or {}))
 
 
 def review_log(questionnaire: Questionnaire) -> list[tuple[ReviewEvent, int | None]]:
@@ -238,6 +259,14 @@ ACTION_NAMES = {
     "exclude": _l("排除"), "keep": _l("保留"), "restore": _l("恢复为有效"), "void": _l("作废"),
     "unvoid": _l("撤销作废"), "correct": _l("更正"),
 }  # fmt: skip
+"""Every decision code a ``ReviewEvent`` or ``ResponseRevision`` carries, in words: the one mapping the report PDF,
+the response pages and the exclusion log CSV use."""
+
+
+def decision_name(code: str) -> str:
+    """A decision in words in the current language (the report's, inside the report's locale); an unknown code
+    (a row from an older version) is named generically, never printed as its code."""
+    return str(ACTION_NAMES.get(code, _l("其他操作")))
 
 
 def exclusion_log_csv(questionnaire: Questionnaire) -> bytes:
@@ -249,7 +278,7 @@ def exclusion_log_csv(questionnaire: Questionnaire) -> bytes:
                 columns,
                 (
                     number,
-                    str(ACTION_NAMES.get(event.action, event.action)),
+                    decision_name(event.action),
                     event.reason,
                     event.user.username if event.user else "",
                     local_text(event.created_at),
