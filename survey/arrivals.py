@@ -28,7 +28,15 @@ from sqlalchemy.exc import DBAPIError
 from survey.capture import Arrival, unindexed
 from survey.driver import first_row
 from survey.extensions import db
-from survey.models import Channel, Project, Questionnaire, QuestionnaireVersion, Response, UnitCode
+from survey.models import (
+    PAPER_CHANNEL,
+    Channel,
+    Project,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+    UnitCode,
+)
 
 LOG = logging.getLogger(__name__)
 Q, V, P = Questionnaire.__table__.c, QuestionnaireVersion.__table__.c, Project.__table__.c
@@ -130,7 +138,7 @@ def _lookups(*device: Any) -> tuple:
     by_channel = (
         _base(*CHANNEL_COLUMNS, *device)
         .join(Channel.__table__, C.questionnaire_id == Q.id)
-        .where(C.token == bindparam("token"))
+        .where(C.token == bindparam("token"), C.code != PAPER_CHANNEL)  # paper is keyed in, never answered online
     )
     by_unit = (
         _base(*UNIT_COLUMNS, *device)

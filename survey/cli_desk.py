@@ -434,7 +434,7 @@ def channel_dict(channel) -> dict:
         "issued": channel.issued,
         "responses": channel.accepted_count,
         "token": channel.token,
-        "link": link(f"/s/{channel.token}"),
+        "link": link(f"/s/{channel.token}") if fieldwork.has_public_link(channel) else None,  # paper: keyed in
     }
 
 
@@ -487,7 +487,7 @@ def channel_list(questionnaire_id: int, as_json: bool) -> None:
         return
     for c in rows:
         target = c["target"] if c["target"] is not None else "-"
-        click.echo(f"{c['id']:>5}  {c['code']:<8} {c['responses']:>6}/{target:<6} {c['name']}  {c['link']}")
+        click.echo(f"{c['id']:>5}  {c['code']:<8} {c['responses']:>6}/{target:<6} {c['name']}  {c['link'] or '-'}")
 
 
 @click.group("unit")

@@ -108,6 +108,7 @@ def channels(questionnaire_id: int):
         action_form=ActionForm(),
         counts=channel_counts(questionnaire),
         public_url=public_url,
+        has_public_link=fieldwork.has_public_link,
         title=_("采集点：%(t)s", t=questionnaire.title),
     ), (422 if form.errors else 200)
 
@@ -148,8 +149,10 @@ def delete_channel(questionnaire_id: int, channel_id: int):
 
 @bp.get("/channels/<int:channel_id>/qr.png")
 def channel_qr(questionnaire_id: int, channel_id: int):
-    """The QR code of a channel's link."""
+    """The QR code of a channel's link; the paper channel has none."""
     channel = _channel_of(member_questionnaire(questionnaire_id), channel_id)
+    if not fieldwork.has_public_link(channel):
+        abort(404)
     response = Response(qr_png(public_url(channel.token)), mimetype="image/png")
     if request.args.get("download"):
         response.headers["Content-Disposition"] = f"attachment; filename=channel-{channel.id}-qr.png"

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from survey import response_import
 from survey.extensions import db
-from survey.models import Channel, Questionnaire, UnitCode
+from survey.models import PAPER_CHANNEL, Channel, Questionnaire, UnitCode
 
 CHANNEL_NAME_LENGTH = 100  # Channel.name
 UNIT_NAME_LENGTH = 200  # UnitCode.unit_name
@@ -45,6 +45,17 @@ class ListEntry:
     row: int
     name: str
     counts: dict[str, int | None]
+
+
+def has_public_link(channel: Channel) -> bool:
+    """Whether respondents may reach ``channel`` by a link: not the system 纸质问卷 channel, whose answers
+    are keyed in by an evaluator (an online answer there would be counted as paper)."""
+    return channel.code != PAPER_CHANNEL
+
+
+def linked_channels(channels: list[Channel]) -> list[Channel]:
+    """The channels that have a link, QR code and poster (``has_public_link``)."""
+    return [channel for channel in channels if has_public_link(channel)]
 
 
 def next_channel_code(questionnaire: Questionnaire, taken: set[str] | None = None) -> str:

@@ -24,6 +24,7 @@ import weasyprint
 from flask import current_app, render_template
 from flask_babel import gettext as _
 
+from survey.fieldwork import linked_channels
 from survey.models import Channel, Questionnaire
 from survey.qr import public_url, qr_svg
 
@@ -121,11 +122,15 @@ def howto_lines() -> list[str]:
 
 
 def posters_for(questionnaire: Questionnaire, channels: Sequence[Channel], general: bool = False) -> list[Poster]:
-    """The pages to print: the questionnaire's own link first when ``general`` (or when there is no channel)."""
+    """The pages to print: the questionnaire's own link first when ``general`` (or when there is no channel).
+
+    The system 纸质问卷 channel has no link, so no poster (``fieldwork.has_public_link``).
+    """
+    channels = linked_channels(list(channels))
     pages = []
     if general or not channels:
         pages.append(_poster(questionnaire, _("通用入口"), public_url(questionnaire.public_token)))
-    pages.extend(_poster(questionnaire, channel.name, public_url(channel.token)) for channel in channels)
+    pages.extend(_poster(questionnaire, channel.label, public_url(channel.token)) for channel in channels)
     return pages
 
 

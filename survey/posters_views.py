@@ -12,6 +12,7 @@ from flask_login import login_required
 from survey.access import member_questionnaire
 from survey.downloads import pdf_attachment
 from survey.extensions import db
+from survey.fieldwork import has_public_link
 from survey.models import Channel
 from survey.posters import poster_pdf
 
@@ -35,9 +36,9 @@ def all_posters(questionnaire_id: int):
 
 @bp.get("/channels/<int:channel_id>/poster.pdf")
 def channel_poster(questionnaire_id: int, channel_id: int):
-    """One channel's poster; 404 unless the channel belongs to this questionnaire."""
+    """One channel's poster; 404 unless the channel belongs to this questionnaire and has a link (not paper)."""
     questionnaire = member_questionnaire(questionnaire_id)
     channel = db.session.get(Channel, channel_id)
-    if channel is None or channel.questionnaire_id != questionnaire.id:
+    if channel is None or channel.questionnaire_id != questionnaire.id or not has_public_link(channel):
         abort(404)
     return pdf_attachment(poster_pdf(questionnaire, [channel]), f"poster-{questionnaire.id}-channel-{channel.id}.pdf")

@@ -3,12 +3,15 @@ and the page counts what was keyed in by channel."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 
+import pypdf
 import pytest
 
 from survey.extensions import db
-from survey.models import Response
+from survey.models import Channel, Response
 from survey.paper import paper_fields
 from tests.helpers import make_project, published
 
@@ -55,3 +58,52 @@ def test_the_error_summary_names_a_matrix_row_and_a_missing_answer(logged_in, gr
     assert 'href="#p_q1"' in items[0] and "第 1 题" in items[0]
     assert f'href="#p_{second["key"]}"' in items[1] and f"第 {second['number']} 题" in items[1]
     assert "这是必答题" in items[1]
+
+
+@pytest.fixture
+def seed(evaluator):
+    return published(make_project(evaluator))
+
+
+def _paper_channel(logged_in, questionnaire) -> Channel:
+    """The system 纸质问卷 channel, made as the entry page makes it."""
+    assert logged_in.get(f"/desk/questionnaires/{questionnaire.id}/paper").status_code == 200
+    query = db.select(Channel).filter_by(questionnaire_id=questionnaire.id, code="paper")
+    return db.session.execute(query).scalar_one()
+
+
+def test_the_paper_channel_has_no_public_link(app, logged_in, seed):
+    """Answers counted as paper are keyed in by an evaluator: no link, QR code or poster leads respondents there."""
+    paper = _paper_channel(logged_in, seed)
+    street = Channel(questionnaire=seed, code="c1", name="东街社区")
+    db.session.add(street)
+    db.session.commit()
+    phone = app.test_client()
+    assert phone.get(f"/s/{paper.token}").status_code == 404
+    assert phone.post(f"/s/{paper.token}", data={"q2": "a", "submission_id": "x"}).status_code == 404
+    assert phone.get(f"/s/{street.token}").status_code == 200  # other channels keep theirs
+    base = f"/desk/questionnaires/{seed.id}"
+    assert logged_in.get(f"{base}/channels/{paper.id}/qr.png").status_code == 404
+    assert logged_in.get(f"{base}/channels/{paper.id}/poster.pdf").status_code == 404
+    page = logged_in.get(f"{base}/channels").get_data(as_text=True)
+    assert paper.token not in page and street.token in page
+    assert f"channels/{paper.id}/qr.png" not in page and f"channels/{paper.id}/poster.pdf" not in page
+    assert db.session.execute(db.select(db.func.count(Response.id))).scalar() == 0
+
+
+def test_posters_leave_out_the_paper_channel(app, logged_in, seed):
+    paper = _paper_channel(logged_in, seed)
+    pdf = logged_in.get(f"/desk/questionnaires/{seed.id}/posters.pdf").data
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) == 1 and "通用入口" in re.sub(r"\s+", "", text)  # the questionnaire's own link only
+    assert paper.token not in text and "纸质问卷" not in text
+
+
+def test_the_cli_lists_the_paper_channel_without_a_link(app, logged_in, seed, runner):
+    paper = _paper_channel(logged_in, seed)
+    listed = runner.invoke(args=["channel", "list", str(seed.id), "--json"])
+    rows = json.loads(listed.stdout)["channels"]
+    assert [(row["code"], row["link"]) for row in rows] == [("paper", None)]
+    plain = runner.invoke(args=["channel", "list", str(seed.id)]).stdout
+    assert "paper" in plain and paper.token not in plain and "None" not in plain
