@@ -33,7 +33,7 @@ from survey.capture import Arrival, Refused, store_response
 from survey.extensions import db
 from survey.models import PAPER_CHANNEL, PAPER_CHANNEL_NAME, Channel, UnitCode
 from survey.models import Response as SurveyResponse
-from survey.paper import error_list, paper_fields
+from survey.paper import entered_by_channel, error_list, paper_fields
 from survey.qr import public_url, qr_png
 from survey.reporting import channel_counts, channel_label, unit_counts
 
@@ -256,8 +256,9 @@ def paper(questionnaire_id: int):
             channel = next(c for c in questionnaire.channels if c.code == channel_form.channel.data)
             errors, number = _store_paper(questionnaire, definition, typed, channel)
         if not errors:
-            message = _("已录入 1 份纸质问卷：第 %(n)d 号，记入“%(channel)s”（该采集点共 %(count)d 份）。",
-                        n=number, channel=channel.label, count=channel.accepted_count)  # fmt: skip
+            entered = entered_by_channel(questionnaire.id).get(channel.code, 0)
+            message = _("已录入 1 份纸质问卷：第 %(n)d 号，记入“%(channel)s”（该采集点已录入 %(count)d 份纸质问卷）。",
+                        n=number, channel=channel.label, count=entered)  # fmt: skip
             flash(message, "success")
             return redirect(url_for("collection.paper", questionnaire_id=questionnaire.id, channel=channel.code))
     return render_template(
@@ -270,9 +271,19 @@ def paper(questionnaire_id: int):
         action_form=ActionForm(),
         channel_form=channel_form,
         issued_form=PaperIssuedForm(issued=_paper_channel(questionnaire).issued),
-        channel=_paper_channel(questionnaire),
+        entered=_entered_counts(questionnaire),
         title=_("录入纸质问卷：%(t)s", t=questionnaire.title),
     ), (422 if errors else 200)
+
+
+def _entered_counts(questionnaire) -> list[tuple[str, int]]:
+    """(channel label, paper questionnaires keyed in there): the paper channel always, others once used."""
+    entered = entered_by_channel(questionnaire.id)
+    return [
+        (c.label, entered.get(c.code, 0))
+        for c in sorted(questionnaire.channels, key=lambda c: c.code != PAPER_CHANNEL)
+        if c.code == PAPER_CHANNEL or entered.get(c.code)
+    ]
 
 
 def _store_paper(questionnaire, definition: dict, typed: dict[str, str], channel: Channel):

@@ -13,7 +13,7 @@ import pytest
 from survey.extensions import db
 from survey.models import Channel, Response
 from survey.paper import paper_fields
-from tests.helpers import make_project, published
+from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 
 @pytest.fixture
@@ -107,3 +107,24 @@ def test_the_cli_lists_the_paper_channel_without_a_link(app, logged_in, seed, ru
     assert [(row["code"], row["link"]) for row in rows] == [("paper", None)]
     plain = runner.invoke(args=["channel", "list", str(seed.id)]).stdout
     assert "paper" in plain and paper.token not in plain and "None" not in plain
+
+
+def test_the_page_counts_what_was_keyed_in_by_channel(app, logged_in, seed):
+    """Entries keyed against another 采集点 show up in its own count; its online answers are not paper entries."""
+    street = Channel(questionnaire=seed, code="c1", name="东海街道社区")
+    db.session.add(street)
+    db.session.commit()
+    phone = app.test_client()
+    online = phone.post(f"/s/{street.token}", data={**SEED_004_ANSWERS, "submission_id": "online-1"})
+    assert online.status_code == 303
+    url = f"/desk/questionnaires/{seed.id}/paper"
+    typed = {"p_q1a": "单位", "p_q2": "1", "p_q3": "1", "p_q4": "1", "p_q5": "1", "p_q6": "1", "p_q7": "1"}
+    for _ in range(2):
+        stored = logged_in.post(url, data={**typed, "channel": "c1"})
+        assert stored.status_code == 302
+    page = logged_in.get(stored.location).get_data(as_text=True)
+    assert "记入“东海街道社区”（该采集点已录入 2 份纸质问卷）" in page
+    assert "“东海街道社区”已录入 2 份" in page and "“纸质问卷”已录入 0 份" in page
+    logged_in.post(url, data=typed)
+    page = logged_in.get(url).get_data(as_text=True)
+    assert "“纸质问卷”已录入 1 份" in page and "“东海街道社区”已录入 2 份" in page
