@@ -12,7 +12,7 @@ import io
 import json
 import math
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
@@ -20,8 +20,17 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from analysis.indicators import FORMAT, TableScore, iter_nodes, rule_wording, standard_text, validate_table
-from analysis.scoring import N_, RULES, D, Param, Wording, get_rule, render
+from analysis.indicators import (
+    FORMAT,
+    TableScore,
+    iter_nodes,
+    reason_text,
+    rule_wording,
+    shown_value,
+    standard_text,
+    validate_table,
+)
+from analysis.scoring import N_, RULES, Wording, render
 from analysis.xlsx_guard import MAX_UNPACKED, XlsxRefused, check_xlsx
 
 SHEET = "附件1"
@@ -549,8 +558,8 @@ def _write_leaf(layout: SheetLayout, col: dict, r: int, leaf: dict, score, reaso
     layout.put(r, col[("shown", 0)], shown_value(leaf, linked) or None)
     if score is not None and score.scores.get(key) is not None:
         layout.put(r, col[("score", 0)], float(score.scores[key]))
-    reason = reasons.get(key)
-    if isinstance(reason, str) and reason:
+    reason = reason_text(reasons[key]) if key in reasons else ""
+    if reason:  # the evaluator's words, or the rule applied to the actual value: as on the desk and in the PDF
         layout.put(r, col[("reason", 0)], reason)
     if extras:
         layout.put(r, col[("extra", 0)], _json(extras))
@@ -607,62 +616,6 @@ def _fit_heights(layout: SheetLayout, opened: dict, end: int) -> None:
 
 
 _COLUMN_INDEX = {(fieldname, level): index for index, (_h, fieldname, level) in enumerate(COLUMNS, start=1)}
-
-
-def shown_value(leaf: dict, linked: Decimal | None = None) -> str:
-    """The leaf's actual value as printed in 实际值: each entered input with its unit (a linked figure's value).
-
-    Units come from the rule's declarations: the value's own unit parameter (“%” by default), else the
-    input's declared unit (个, 个月); the evaluator's own score is in 得分, not repeated here.
-    """
-    rule_spec = leaf.get("rule") if isinstance(leaf.get("rule"), dict) else {}
-    try:
-        rule = get_rule(rule_spec.get("type"))
-    except KeyError:
-        return ""
-    params = rule_spec.get("params") or {}
-    entry = leaf.get("input") if isinstance(leaf.get("input"), dict) else {}
-    if linked is not None:
-        entry = {**entry, "value": _decimal_text(linked)}
-    parts = []
-    for spec in rule.inputs:
-        if spec.name == "score" or spec.kind == "text":
-            continue
-        unit = _unit_of(rule, params, spec)
-        if spec.kind == "rows":
-            parts.extend(_series_text(spec, entry, unit))
-        elif entry.get(spec.name) is not None and entry.get(spec.name) != "":
-            parts.append(f"{_number_text(entry[spec.name])}{unit}")
-    return "；".join(parts)
-
-
-def _unit_of(rule, params: dict, spec: Param) -> str:
-    if any(p.name == "unit" for p in rule.params) and spec.name in ("value", "values"):
-        return str(rule.param(params, "unit") or "")
-    return spec.unit
-
-
-def _series_text(spec: Param, entry: dict, unit: str) -> list[str]:
-    values = entry.get("values") if isinstance(entry.get("values"), list) else []
-    names = entry.get("items") if isinstance(entry.get("items"), list) else []
-    parts = []
-    for index, value in enumerate(values):
-        name = names[index] if index < len(names) and names[index] else ""
-        parts.append(f"{name}：{_number_text(value)}{unit}" if name else f"{_number_text(value)}{unit}")
-    return parts
-
-
-def _number_text(value: Any) -> str:
-    try:
-        return _decimal_text(D(value))
-    except ValueError:
-        return str(value)
-
-
-def _decimal_text(value: Decimal) -> str:
-    """A number as printed: at most two decimals, half up, no trailing zeros."""
-    text = f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _openpyxl_style(cell, spec: dict[str, Any]) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from analysis.scoring import N_, RULES, D, RuleError, Wording, get_rule, render, round_score
+from analysis.scoring import N_, RULES, D, Param, Rule, RuleError, Wording, get_rule, render, round_score
 
 FORMAT = "indicator-table/1"
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -250,12 +250,113 @@ def _score_node(node: dict, decimals: int, linked: dict, result: TableScore) -> 
     if score < points:
         reason = str(entry.get("justification") or entry.get("reason") or "").strip()
         result.deductions.append(
-            Deduction(
-                node["key"],
-                node["name"],
-                points,
-                score,
-                reason or get_rule(rule["type"]).describe(rule.get("params") or {}, points),
-            )
+            Deduction(node["key"], node["name"], points, score, reason or applied_reason(rule, entry, points, score))
         )
     return score
+
+
+def reason_text(reason: str | Wording, translate=N_) -> str:
+    """A deduction's reason as text (Chinese by default, or through ``translate``): the 附件1 Excel's 扣分原因."""
+    return render(reason, translate)
+
+
+def applied_reason(rule_spec: dict, entry: dict, points: Decimal, score: Decimal) -> Wording:
+    """Why a rule took points off, when the evaluator wrote no reason: the rule applied to the actual value
+    (“实际值 57.14%，低于满分线 93%，差 35.86 个百分点；每低 5 个百分点扣 2 分……，扣 5 分。”).
+
+    One wording for every place a deduction is printed (the desk's 扣分情况, the report PDF, the 附件1 Excel's
+    扣分原因), so a rule's deduction is never left unexplained in one of them.
+    """
+    rule, params = get_rule(rule_spec["type"]), rule_spec.get("params") or {}
+    unit = str(rule.param(params, "unit") or "") if any(p.name == "unit" for p in rule.params) else ""
+    values = {"value": _entry_text(rule, params, entry) or "—", "lost": _decimal_text(points - score)}
+    try:
+        actual = D(entry.get("value"))
+    except RuleError:
+        actual = None
+    if rule.name in ("threshold_step", "per_point") and actual is not None:
+        step = D(params["step"]) if rule.name == "threshold_step" else Decimal(1)
+        gap = _amount(D(params["threshold"]) - actual, unit)
+        values |= {"threshold": params["threshold"], "unit": unit, "gap": gap, "step": _amount(step, unit),
+                   "deduct": params["deduct"]}  # fmt: skip
+        message = N_("实际值 %(value)s，低于满分线 %(threshold)s%(unit)s，差 %(gap)s；每低 %(step)s扣 %(deduct)s 分，"
+                     "扣 %(lost)s 分。")  # fmt: skip
+        return Wording(message, values)
+    if rule.name == "proportional" and actual is not None:
+        target = D(rule.param(params, "target"))
+        values |= {"target": rule.param(params, "target"), "unit": unit,
+                   "ratio": _decimal_text(actual / target * 100) + "%"}  # fmt: skip
+        return Wording(N_("实际值 %(value)s，为目标值 %(target)s%(unit)s 的 %(ratio)s，扣 %(lost)s 分。"), values)
+    if rule.name == "linear" and actual is not None:
+        values |= {"high": rule.param(params, "high"), "unit": unit}
+        return Wording(N_("实际值 %(value)s，未达到满分值 %(high)s%(unit)s，按比例扣 %(lost)s 分。"), values)
+    values["rule"] = rule.describe(params, points)
+    return Wording(N_("实际值 %(value)s，扣 %(lost)s 分。评分标准：%(rule)s"), values)
+
+
+def _amount(amount: Decimal, unit: str) -> Wording | str:
+    """A shortfall in the value's unit: “35.86 个百分点” for percentages, else the number and its unit."""
+    if unit == "%":
+        return Wording(N_("%(n)s 个百分点"), {"n": _decimal_text(amount)})
+    return f"{_decimal_text(amount)}{unit}"
+
+
+def shown_value(leaf: dict, linked: Decimal | None = None) -> str:
+    """The leaf's actual value as printed in 实际值: each entered input with its unit (a linked figure's value).
+
+    Units come from the rule's declarations: the value's own unit parameter (“%” by default), else the
+    input's declared unit (个, 个月); the evaluator's own score is in 得分, not repeated here.
+    """
+    rule_spec = leaf.get("rule") if isinstance(leaf.get("rule"), dict) else {}
+    try:
+        rule = get_rule(rule_spec.get("type"))
+    except KeyError:
+        return ""
+    params = rule_spec.get("params") or {}
+    entry = leaf.get("input") if isinstance(leaf.get("input"), dict) else {}
+    if linked is not None:
+        entry = {**entry, "value": _decimal_text(linked)}
+    return _entry_text(rule, params, entry)
+
+
+def _entry_text(rule: Rule, params: dict, entry: dict) -> str:
+    """Each input of ``entry`` with its unit, joined with “；” (57.14%; 3个月; 分项：80%)."""
+    parts = []
+    for spec in rule.inputs:
+        if spec.name == "score" or spec.kind == "text":
+            continue
+        unit = _unit_of(rule, params, spec)
+        if spec.kind == "rows":
+            parts.extend(_series_text(spec, entry, unit))
+        elif entry.get(spec.name) is not None and entry.get(spec.name) != "":
+            parts.append(f"{_number_text(entry[spec.name])}{unit}")
+    return "；".join(parts)
+
+
+def _unit_of(rule, params: dict, spec: Param) -> str:
+    if any(p.name == "unit" for p in rule.params) and spec.name in ("value", "values"):
+        return str(rule.param(params, "unit") or "")
+    return spec.unit
+
+
+def _series_text(spec: Param, entry: dict, unit: str) -> list[str]:
+    values = entry.get("values") if isinstance(entry.get("values"), list) else []
+    names = entry.get("items") if isinstance(entry.get("items"), list) else []
+    parts = []
+    for index, value in enumerate(values):
+        name = names[index] if index < len(names) and names[index] else ""
+        parts.append(f"{name}：{_number_text(value)}{unit}" if name else f"{_number_text(value)}{unit}")
+    return parts
+
+
+def _number_text(value: Any) -> str:
+    try:
+        return _decimal_text(D(value))
+    except ValueError:
+        return str(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    """A number as printed: at most two decimals, half up, no trailing zeros."""
+    text = f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -99,11 +99,11 @@ def link_value(project: Project, link: dict, cache: dict | None = None) -> Decim
     if channel and figure in CHANNEL_FIGURES:
         value = _channel_figure(questionnaire, results, figure, link, channel)
     elif channel:
-        raise LinkError(N_("“%(figure)s”不能按渠道计算。"), figure=FIGURES[figure])
+        raise LinkError(N_("“%(figure)s”不能按渠道计算。"), figure=figure_wording(link))
     else:
         value = _figure(questionnaire, results, figure, link)
     if value is None:
-        raise LinkError(N_("问卷还没有可用于计算“%(figure)s”的有效答卷。"), figure=FIGURES[figure])
+        raise LinkError(N_("问卷还没有可用于计算“%(figure)s”的有效答卷。"), figure=figure_wording(link))
     return value
 
 
@@ -185,7 +185,7 @@ def _channel_figure(questionnaire, results: Results, figure: str, link: dict, ch
         if link.get("question") not in by_key:
             raise LinkError(N_("第“%(question)s”题不计算满意率。"), question=link.get("question"))
         return _rate_percent(by_key[link["question"]])
-    raise LinkError(N_("“%(figure)s”不能按渠道计算。"), figure=FIGURES[figure])
+    raise LinkError(N_("“%(figure)s”不能按渠道计算。"), figure=figure_wording(link))
 
 
 def channel_respondents(questionnaire: Questionnaire, channel: str) -> int:
@@ -248,13 +248,31 @@ def link_choices(questionnaire: Questionnaire) -> LinkChoices:
     return LinkChoices(questions, dimensions, channels)
 
 
-def question_label(questionnaire_id, key: str) -> str:
-    """How a linked question reads on the table: “第 4 题”, or its key when the questionnaire lost it."""
-    from flask_babel import gettext
+FIGURE_PHRASES = {
+    "rate": N_("第 %(number)s 题满意率"),
+    "index": N_("第 %(number)s 题满意度指数"),
+    "dimension_rate": N_("“%(dimension)s”维度满意率"),
+}
+"""How a linked figure reads on the table, its question or dimension inside the phrase (``FIGURES`` holds the
+chooser's wording, “某题的满意率”, which a printed table must not show)."""
 
+
+def question_number(questionnaire_id, key: str) -> str:
+    """A linked question's number in its questionnaire (“4”), or its key when the questionnaire lost it."""
     questionnaire = db.session.get(Questionnaire, questionnaire_id) if isinstance(questionnaire_id, int) else None
     entry = next((e for e in schema_for(questionnaire) if e["key"] == key), None) if questionnaire else None
-    return gettext("第 %(number)s 题", number=entry["number"]) if entry else key
+    return str(entry["number"]) if entry else key
+
+
+def figure_wording(link: dict) -> Wording:
+    """The linked figure in words as the 附件1 prints it: “第 5 题满意率”, “‘服务’维度满意率”, “总体满意度”."""
+    figure = link.get("figure")
+    if figure in QUESTION_FIGURES and link.get("question"):
+        number = question_number(link.get("questionnaire"), str(link["question"]))
+        return Wording(FIGURE_PHRASES[figure], {"number": number})
+    if figure == "dimension_rate" and link.get("dimension"):
+        return Wording(FIGURE_PHRASES[figure], {"dimension": str(link["dimension"])})
+    return Wording(FIGURES.get(figure, N_("（未知指标）")), {})
 
 
 def link_problems(project: Project, link: dict) -> list[tuple[str, Wording]]:

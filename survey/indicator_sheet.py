@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from analysis.indicators import DEFAULT_GRADES, iter_nodes, score_table, standard_wording, validate_table
 from analysis.scoring import D
 from survey.extensions import db
-from survey.indicator_links import FIGURES, link_of, question_label, resolve_links
+from survey.indicator_links import figure_wording, link_of, resolve_links
 from survey.models import IndicatorTable, Project
 from survey.presenting import say
 
@@ -65,13 +65,9 @@ def standard_text(node: dict) -> str:
 
 
 def link_text(project: Project, link: dict) -> str:
-    """Which survey figure a leaf is linked to, in words: questionnaire · figure · question · channel."""
+    """Which survey figure a leaf is linked to, in words: questionnaire · figure (“第 5 题满意率”) · channel."""
     questionnaire = next((q for q in project.questionnaires if q.id == link.get("questionnaire")), None)
-    parts = [questionnaire.title if questionnaire else _("（问卷不存在）"), say(FIGURES.get(link.get("figure"), "?"))]
-    if link.get("question"):
-        parts.append(question_label(link.get("questionnaire"), str(link["question"])))
-    if link.get("dimension"):
-        parts.append(str(link["dimension"]))
+    parts = [questionnaire.title if questionnaire else _("（问卷不存在）"), say(figure_wording(link))]
     if link.get("channel"):
         parts.append(_("渠道 %(channel)s", channel=link["channel"]))
     return " · ".join(parts)

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
-from analysis.indicators import score_table
+from analysis.indicators import reason_text, score_table
 from analysis.scoring import RULES
 from survey.extensions import db
 from survey.models import IndicatorTable
@@ -250,3 +250,35 @@ def test_results_workbooks_attachment_sheet_prints_the_same_way():
         # XlsxWriter stores heights in whole pixels (0.75 pt)
         assert abs(sheet.row_dimensions[row].height - standalone.row_dimensions[row].height) <= 0.75, row
     assert _printed(sheet) == _printed(standalone)
+
+
+def test_rule_deductions_print_the_rule_applied_to_the_actual_value():
+    table = {
+        "indicators": [
+            {
+                "key": "out",
+                "name": "产出",
+                "points": 100,
+                "children": [
+                    {"key": "budget", "name": "预算执行率", "points": 5,
+                     "rule": {"type": "proportional", "params": {"target": 100}}, "input": {"value": 91.4}},
+                    {"key": "sat", "name": "服务对象满意率", "points": 5,
+                     "rule": {"type": "threshold_step", "params": {"threshold": 93, "step": 5, "deduct": 2}},
+                     "input": {"link": {"questionnaire": 1, "figure": "rate", "question": "q5"}}},
+                    {"key": "late", "name": "完成及时性", "points": 5,
+                     "rule": {"type": "lateness", "params": {"steps": [{"max_months": 3, "deduct": 1}]}},
+                     "input": {"months": 2}},
+                    {"key": "rest", "name": "其他", "points": 85, "rule": {"type": "judgement"},
+                     "input": {"score": 85, "justification": "无"}},
+                ],
+            }
+        ]
+    }  # fmt: skip
+    result = score_table(table, linked={"sat": Decimal("57.142857")})
+    sheet = load_workbook(io.BytesIO(dump_xlsx(table, result)))["附件1"]
+    reasons = {row[15]: row[10] for row in sheet.iter_rows(min_row=3, values_only=True) if row[14] and row[15]}
+    assert reasons["budget"] == "实际值 91.4%，为目标值 100% 的 91.4%，扣 0.43 分。"
+    assert reasons["sat"] == "实际值 57.14%，低于满分线 93%，差 35.86 个百分点；每低 5 个百分点扣 2 分，扣 5 分。"
+    assert reasons["late"].startswith("实际值 2个月，扣 1 分。评分标准：按时完成得 5 分")
+    assert reasons["rest"] is None  # full points: no reason
+    assert [reason_text(d.reason) for d in result.deductions] == [reasons["budget"], reasons["sat"], reasons["late"]]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 
 from analysis.scoring import RULES, Param, Rule, RuleError, Wording
 from survey import indicators_views
@@ -317,7 +319,9 @@ def test_links_use_dropdowns_from_the_database_and_are_checked(app, logged_in, e
                                                            "question": "q4"}}  # fmt: skip
     form = logged_in.get(base(project) + "nodes/b11").data.decode()
     assert '<option selected value="q4">' in form or '<option value="q4" selected>' in form
-    assert f"{questionnaire.title} · 某题的满意率 · 第 4 题" in page(logged_in, project)  # the table names it in words
+    table = page(logged_in, project)
+    assert f"{questionnaire.title} · 第 4 题满意率" in table  # the table names it in words
+    assert "某题的" not in table  # the chooser's wording stays in the chooser
 
 
 def test_linked_satisfaction_follows_responses_and_exclusions(app, logged_in, evaluator):
@@ -341,6 +345,12 @@ def test_linked_satisfaction_follows_responses_and_exclusions(app, logged_in, ev
     respond(app, questionnaire, ["a", "a", "b", "c"])  # q4: 3 of 4 satisfied
     html = page(logged_in, project)
     assert 'id="total">95.50<' in html and 'id="grade">优<' in html  # 18 + 7.50 + 70
+    assert f"{questionnaire.title} · 第 4 题满意率 = 75.00%" in html
+    reason = "实际值 75%，为目标值 100% 的 75%，扣 2.5 分。"  # the rule applied to the live figure
+    assert f"<td>{reason}</td>" in html
+    sheet = load_workbook(io.BytesIO(logged_in.get(base(project) + "export.xlsx").data))["附件1"]
+    reasons = {row[16] or row[15]: row[10] for row in sheet.iter_rows(min_row=3, values_only=True) if row[14]}
+    assert reasons["b11"] == reason  # the Excel's 扣分原因 says the same as the desk
     row = db.session.execute(db.select(IndicatorTable)).scalar_one()
     assert linked_values(project, row.definition) == {"b11": Decimal(75)}
     unhappy = db.session.execute(db.select(Response).where(Response.answers["q4"].as_string() == "c")).scalar_one()

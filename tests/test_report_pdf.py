@@ -175,3 +175,20 @@ def test_report_pdf_of_a_questionnaire_nobody_answered_yet(logged_in, evaluator,
     text = pdf_text(response.data)
     assert re.search(r"本次调查共(发放问卷\d+份，)?回收(问卷)?0份，其中有效问卷0份", text)
     assert section_numerals(text) == list("一二三四五")  # no table, no written answers: five sections
+
+
+def test_report_pdf_explains_rule_deductions_and_names_linked_figures_in_words(app, logged_in, answered):
+    from analysis.indicators import reason_text
+
+    table = linked_table(answered)
+    db.session.add(IndicatorTable(project_id=answered.project_id, definition=table))
+    db.session.commit()
+    text = pdf_text(logged_in.get(f"/desk/questionnaires/{answered.id}/report.pdf").data)
+    score = current_score(answered.project, table)
+    linked = linked_values(answered.project, table)
+    assert f"第4题满意率={percent_text(linked['c1_1'])}%" in text and "某题" not in text
+    explained = [d for d in score.deductions if not isinstance(d.reason, str)]  # deductions made by a rule
+    assert explained
+    for deduction in explained:
+        assert flat(reason_text(deduction.reason)).startswith("实际值")
+        assert flat(reason_text(deduction.reason)) in text, deduction.key
