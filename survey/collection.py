@@ -96,11 +96,15 @@ def channels(questionnaire_id: int):
     questionnaire = member_questionnaire(questionnaire_id)
     form = ChannelForm()
     if form.validate_on_submit():
-        channel = fieldwork.add_channel(
-            questionnaire, form.name.data, form.target.data, form.quota.data, form.issued.data
-        )
-        flash(_("已添加采集点“%(name)s”。", name=channel.name), "success")
-        return redirect(url_for("collection.channels", questionnaire_id=questionnaire.id))
+        try:
+            channel = fieldwork.add_channel(
+                questionnaire, form.name.data, form.target.data, form.quota.data, form.issued.data
+            )
+        except fieldwork.FieldworkError as refused:  # a name already used
+            form.name.errors = [*form.name.errors, *refused.problems]
+        else:
+            flash(_("已添加采集点“%(name)s”。", name=channel.name), "success")
+            return redirect(url_for("collection.channels", questionnaire_id=questionnaire.id))
     return render_template(
         "collection/channels.html",
         questionnaire=questionnaire,
@@ -119,7 +123,11 @@ def edit_channel(questionnaire_id: int, channel_id: int):
     questionnaire = member_questionnaire(questionnaire_id)
     channel = _channel_of(questionnaire, channel_id)
     form = ChannelForm()
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        flash(_("采集点没有保存：%(e)s", e="；".join(str(m) for ms in form.errors.values() for m in ms)), "error")
+    elif taken := fieldwork.name_taken(questionnaire, form.name.data, other_than=channel):
+        flash(_("采集点没有保存：%(e)s", e=fieldwork.taken_message(taken.label)), "error")
+    else:
         name = form.name.data.strip()
         if name != channel.label:  # the system channel's shown (translated) name kept as is stays a msgid
             channel.name = name
@@ -127,8 +135,6 @@ def edit_channel(questionnaire_id: int, channel_id: int):
         channel.quota, channel.issued = form.quota.data, form.issued.data
         db.session.commit()
         flash(_("采集点已保存。"), "success")
-    else:
-        flash(_("采集点没有保存：%(e)s", e="；".join(str(m) for ms in form.errors.values() for m in ms)), "error")
     return redirect(url_for("collection.channels", questionnaire_id=questionnaire.id))
 
 

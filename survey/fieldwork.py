@@ -9,6 +9,7 @@ row naming the columns (名称/name, 目标份数/target, 配额/quota, 发放�
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -81,6 +82,7 @@ def add_channel(
 def add_channels(questionnaire: Questionnaire, entries: list[ListEntry]) -> list[Channel]:
     """Add several 采集点 in one transaction: every entry is checked first, and a bad one adds none."""
     problems = [problem for entry in entries for problem in channel_problems(entry)]
+    problems += duplicate_name_problems(questionnaire, entries)
     if not entries:
         problems.append(str(_l("请填写采集点名称。")))
     if problems:
@@ -103,6 +105,44 @@ def add_channels(questionnaire: Questionnaire, entries: list[ListEntry]) -> list
     db.session.add_all(channels)
     db.session.commit()
     return channels
+
+
+def name_key(name: str) -> str:
+    """A channel name as compared for duplicates: full-width letters, case and spaces do not count, so
+    "东街 社区" and "Hall A" match "东街社区" and "HALL  A" (two rows of results nobody could tell apart)."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def name_taken(questionnaire: Questionnaire, name: str, other_than: Channel | None = None) -> Channel | None:
+    """The questionnaire's channel already called ``name`` (as ``name_key`` compares), apart from ``other_than``."""
+    key = name_key(name)
+    return next(
+        (c for c in questionnaire.channels if c is not other_than and key in (name_key(c.name), name_key(c.label))),
+        None,
+    )
+
+
+def taken_message(name: str) -> str:
+    """The refusal of a name already used, naming it."""
+    return str(_l("已有名为“%(name)s”的采集点，请换一个名称。", name=name))
+
+
+def duplicate_name_problems(questionnaire: Questionnaire, entries: list[ListEntry]) -> list[str]:
+    """Names used by an existing channel or by an earlier row of the same list, each naming the row."""
+    problems, seen = [], {}
+    for entry in entries:
+        name = entry.name.strip()
+        if not name:
+            continue
+        where = str(_l("第 %(n)d 行：", n=entry.row)) if entry.row else ""
+        existing, earlier = name_taken(questionnaire, name), seen.get(name_key(name))
+        if existing is not None:
+            problems.append(where + taken_message(existing.label))
+        elif earlier is not None:
+            problems.append(where + str(_l("“%(name)s”与第 %(n)d 行重复。", name=name, n=earlier.row)))
+        else:
+            seen[name_key(name)] = entry
+    return problems
 
 
 def channel_problems(entry: ListEntry) -> list[str]:

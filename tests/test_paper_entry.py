@@ -128,3 +128,42 @@ def test_the_page_counts_what_was_keyed_in_by_channel(app, logged_in, seed):
     logged_in.post(url, data=typed)
     page = logged_in.get(url).get_data(as_text=True)
     assert "“纸质问卷”已录入 1 份" in page and "“东海街道社区”已录入 2 份" in page
+
+
+def test_the_desk_refuses_a_channel_name_already_used(logged_in, seed):
+    url = f"/desk/questionnaires/{seed.id}/channels"
+    assert logged_in.post(url, data={"name": "东街社区"}).status_code == 302
+    assert logged_in.post(url, data={"name": "Hall A"}).status_code == 302
+    for again in ("东街社区", " 东街 社区 ", "hall a", "HALL  A"):
+        refused = logged_in.post(url, data={"name": again})
+        assert refused.status_code == 422
+        assert "已有名为" in refused.get_data(as_text=True)
+    html = logged_in.post(url, data={"name": "东街社区"}).get_data(as_text=True)
+    assert "已有名为“东街社区”的采集点，请换一个名称。" in html
+    names = db.session.execute(db.select(Channel.name).order_by(Channel.id)).scalars().all()
+    assert names == ["东街社区", "Hall A"]
+    other = db.session.execute(db.select(Channel).filter_by(name="Hall A")).scalar_one()
+    logged_in.post(f"{url}/{other.id}", data={"name": "东街社区"})  # renaming onto another's name
+    db.session.refresh(other)
+    assert other.name == "Hall A"
+    logged_in.post(f"{url}/{other.id}", data={"name": "hall a"})  # its own name, recased: allowed
+    db.session.refresh(other)
+    assert other.name == "hall a"
+
+
+def test_the_cli_refuses_duplicate_names_all_or_nothing(runner, seed, tmp_path):
+    def add(*args):
+        return runner.invoke(args=["channel", "add", str(seed.id), *args, "--as", "alice", "--json"])
+
+    assert add("东街社区").exit_code == 0
+    again = add("东街社区 ")
+    assert again.exit_code != 0 and "东街社区" in again.output
+    listing = tmp_path / "channels.csv"
+    listing.write_text("名称\n西街社区\n派出所\n西街 社区\n", encoding="utf-8")
+    within = add("--file", str(listing))
+    assert within.exit_code != 0 and "第 4 行" in within.output and "第 2 行" in within.output
+    listing.write_text("名称\n西街社区\n东街社区\n", encoding="utf-8")
+    existing = add("--file", str(listing))
+    assert existing.exit_code != 0 and "第 3 行" in existing.output and "东街社区" in existing.output
+    names = db.session.execute(db.select(Channel.name)).scalars().all()
+    assert names == ["东街社区"]  # nothing from the refused lists
