@@ -151,6 +151,7 @@ def _mapping_page(questionnaire, token, table, plan, report=None):
         values=response_import.value_views(table, plan, definition),
         channels=response_import.channel_choices(questionnaire),
         missing_time=response_import.rows_without_time(table, plan),
+        code_tables=response_import.code_tables(table, plan, definition),
         blank=response_import.BLANK,
         title=_("导入答卷：对应列与选项"),
     )

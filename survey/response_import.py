@@ -681,6 +681,8 @@ class Plan:
     channel: str = COLUMN_CHANNEL
     # The date (YYYY-MM-DD) given for rows without a submission time; "" leaves their time unknown.
     missing_time: str = ""
+    # The evaluator ticked "the code tables are right" (None: not asked, e.g. a script with a saved mapping).
+    codes_confirmed: bool | None = None
 
 
 def default_plan(table: Table, definition: dict) -> Plan:
@@ -710,7 +712,8 @@ def plan_from_form(formdata, table: Table, definition: dict, channels: list[str]
             overrides.setdefault(question["key"], {})[_clean(value)] = chosen
     channel = formdata.get("channel", DEFAULT_CHANNEL)
     missing_time = str(formdata.get("missing_time", "") or "").strip()
-    return Plan(mapping, overrides, channel if channel in channels else DEFAULT_CHANNEL, missing_time)
+    confirmed = formdata.get("codes-ok") == "1"
+    return Plan(mapping, overrides, channel if channel in channels else DEFAULT_CHANNEL, missing_time, confirmed)
 
 
 def rows_without_time(table: Table, plan: Plan) -> int:
@@ -1279,6 +1282,10 @@ def check_import(questionnaire: Questionnaire, table: Table, plan: Plan, timezon
                 missing_other.update(missing)
             report.records.append(record)
     report.notes.extend(_missing_other_notes(checker, missing_other))
+    tables = code_tables(table, plan, checker.definition)
+    report.notes.extend(warning for t in tables for warning in t.warnings)
+    if tables and plan.codes_confirmed is False:
+        report.general.append(str(_l("文件按选项序号记录答案：请核对每道题的序号对照表，勾选“序号对照无误”后再检查。")))
     _fill_missing_times(report, table, plan, timezone)
     ids = [submission_id(questionnaire.id, table.sha256, i) for i in range(len(table.rows))]
     existing = _already_imported(ids)
@@ -1485,3 +1492,96 @@ def _question_values(question: dict, counter: Counter, overrides: dict[str, str]
         values=values,
         more=max(0, len(counter) - MAX_VALUE_ROWS),
     )
+
+
+# --- code tables of files that hold option numbers (问卷星 按选项序号) -----------------------------------
+
+
+CODE = re.compile(r"\d{1,3}")
+
+
+@dataclass
+class CodeTable:
+    """How a question's option numbers in the file are read: 序号 n = the questionnaire's option n.
+
+    问卷星 numbers options in its own questionnaire; a code that never occurs there cannot be seen here, so
+    a gap (or a highest code other than the option count) is warned about and the evaluator confirms.
+    """
+
+    key: str
+    label: str
+    rows: list[tuple[int, int, str]]  # code, rows in the file, what it is read as
+    warnings: list[str]
+
+
+def code_tables(table: Table, plan: Plan, definition: dict) -> list[CodeTable]:
+    """A code table for every choice question whose mapped whole-answer column holds only option numbers."""
+    targets = all_targets(normalize_definition(definition))
+    found: dict[str, tuple[dict, Counter, bool]] = {}
+    for index, value in enumerate(plan.mapping):
+        target = targets.get(value)
+        if target is None or target.kind != "ans" or target.question["type"] not in CHOICE_TYPES:
+            continue
+        question = target.question
+        counter, coded = found.get(question["key"], (question, Counter(), True))[1:]
+        for row in table.rows:
+            text = _clean(row[index])
+            if _is_blank(text, question):
+                continue
+            pieces = SEPARATORS.split(text)[0::2] if question["type"] == "multiple_choice" else [text]
+            for piece in (p.strip() for p in pieces):
+                main = OTHER_BRACKET.fullmatch(piece)
+                piece = _clean(main.group(1)) if main else piece
+                if CODE.fullmatch(piece):
+                    counter[int(piece)] += 1
+                elif piece:
+                    coded = False
+        found[question["key"]] = (question, counter, coded)
+    return [_code_table(q, c, plan.overrides.get(q["key"])) for q, c, coded in found.values() if coded and c]
+
+
+def _code_reading(question: dict, code: int, overrides: dict[str, str] | None, texts: dict[str, str]) -> str:
+    """What code ``code`` is read as, in words: the questionnaire's option n, the evaluator's choice, or nothing."""
+    key = _match_main(question, str(code), overrides)
+    own = question["options"][code - 1]["key"] if 1 <= code <= len(question["options"]) else None
+    if key == BLANK:
+        return str(_l("视为未作答"))
+    if key is None:
+        return str(_l("无法识别：本题只有 %(k)d 个选项，请在“选项对照”中选择", k=len(question["options"])))
+    if key == own:
+        return str(_l("问卷第 %(n)d 项：%(option)s", n=code, option=texts[key]))
+    return str(_l("已改为：%(option)s", option=texts[key]))
+
+
+def _code_table(question: dict, counter: Counter, overrides: dict[str, str] | None) -> CodeTable:
+    options = question["options"]
+    texts = {o["key"]: o["text"] for o in options}
+    label = f"{question['number']}. {question['text']}"
+    rows = []
+    for code in sorted(set(range(1, len(options) + 1)) | set(counter)):
+        rows.append((code, counter.get(code, 0), _code_reading(question, code, overrides, texts)))
+    highest, warnings = max(counter), []
+    absent = [str(n) for n in range(1, highest + 1) if n not in counter]
+    if absent:
+        warnings.append(
+            str(
+                _l(
+                    "“%(label)s”：文件中没有出现序号 %(codes)s。如果问卷星的这道题与本问卷的选项不完全相同，"
+                    "后面的序号会错位，请逐项核对序号对照表。",
+                    label=label,
+                    codes="、".join(absent),
+                )
+            )
+        )
+    if highest != len(options):
+        warnings.append(
+            str(
+                _l(
+                    "“%(label)s”：文件中最大的序号是 %(max)d，而本题有 %(k)d 个选项，请逐项核对序号对照表。",
+                    label=label,
+                    max=highest,
+                    k=len(options),
+                )
+            )
+        )
+    return CodeTable(question["key"], label, rows, warnings)

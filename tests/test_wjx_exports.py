@@ -323,8 +323,9 @@ def test_other_without_its_text_is_imported_and_flagged(wjx, kind):
     assert report.ok, (report.general, report.problems[:5])
     chose_other = [p["number"] for p in people if 4 in p["sports"]]
     assert chose_other and report.imported == len(people)
-    assert len(report.notes) == 1
-    note = report.notes[0]
+    notes = [n for n in report.notes if "其他" in n]
+    assert len(notes) == 1 and any("没有出现序号 1" in n for n in report.notes)  # nobody under 18
+    note = notes[0]
     assert f"{len(chose_other)} 行" in note and "3(其他)" in note and "您选择了" not in note
     responses = stored(wjx)
     flagged = [i + 1 for i, r in enumerate(responses) if "other_without_text" in r.flags]
@@ -356,7 +357,8 @@ def test_the_check_page_tells_how_many_chose_other_without_text(logged_in, wjx):
         content_type="multipart/form-data",
     )
     mapping_url = sent.headers["Location"]
-    checked = logged_in.post(f"{mapping_url}/check", data=form_of(logged_in.get(mapping_url).data.decode()))
+    form = {**form_of(logged_in.get(mapping_url).data.decode()), "codes-ok": "1"}
+    checked = logged_in.post(f"{mapping_url}/check", data=form)
     html = checked.data.decode()
     assert checked.status_code == 200 and "检查通过" in html
     assert 'id="report-notes"' in html and "3(其他)" in html and "选了其他但无内容" in html
@@ -425,3 +427,47 @@ def test_a_file_without_a_time_column_is_all_unknown(wjx):
     report = import_file(wjx, csv_file(rows, "utf-8-sig"))
     assert report.ok and any("4 行没有提交时间" in note for note in report.notes)
     assert all(r.submitted_at is None for r in stored(wjx))
+
+
+def test_code_tables_warn_about_gaps_and_a_highest_code_other_than_the_option_count(wjx):
+    from survey.response_import import code_tables
+
+    people = respondents()
+    for p in people:
+        p["age"] += 1  # 问卷星 had one more age option at the top: codes 3…9, where ours has 8 options
+    table = read_table(xls(number_rows(people)))
+    plan = default_plan(table, wjx.current_version.definition)
+    tables = {t.key: t for t in code_tables(table, plan, wjx.current_version.definition)}
+    assert set(tables) == {"sex", "age", "safe"}  # the sports are 0/1 option columns, not codes
+    age = tables["age"]
+    assert [code for code, _n, _read in age.rows] == list(range(1, 10))
+    assert age.rows[0] == (1, 0, "问卷第 1 项：18岁以下") and age.rows[4][2] == "问卷第 5 项：35~39岁"
+    assert age.rows[8] == (9, sum(p["age"] == 9 for p in people), "无法识别：本题只有 8 个选项，请在“选项对照”中选择")
+    plan.overrides["age"] = {"5": "a4"}  # the evaluator reads 问卷星's 5 as 30~34岁
+    tables = {t.key: t for t in code_tables(table, plan, wjx.current_version.definition)}
+    assert tables["age"].rows[4][2] == "已改为：30~34岁"
+    assert any("没有出现序号 1、2" in w for w in age.warnings)
+    assert any("最大的序号是 9" in w and "8 个选项" in w for w in age.warnings)
+    assert tables["sex"].warnings == [] and tables["safe"].warnings == []
+
+
+def test_a_coded_file_needs_the_code_tables_confirmed(logged_in, wjx):
+    from tests.test_response_import import form_of
+
+    data = xls(number_rows(respondents()))  # nobody under 18: code 1 of 年龄 never occurs
+    sent = logged_in.post(
+        f"/desk/questionnaires/{wjx.id}/import/",
+        data={"file": (io.BytesIO(data), "问卷星按序号.xls")},
+        content_type="multipart/form-data",
+    )
+    mapping_url = sent.headers["Location"]
+    page = logged_in.get(mapping_url).data.decode()
+    assert 'id="code-tables"' in page and "问卷第 4 项：30~34岁" in page and "没有出现序号 1" in page
+    form = form_of(page)
+    unconfirmed = logged_in.post(f"{mapping_url}/check", data=form)
+    assert unconfirmed.status_code == 422 and "序号对照无误" in unconfirmed.data.decode()
+    assert logged_in.post(f"{mapping_url}/run", data=form).status_code == 422
+    assert stored(wjx) == []
+    done = logged_in.post(f"{mapping_url}/run", data={**form, "codes-ok": "1"})
+    assert done.status_code == 302
+    assert_matches_pandas(wjx, pandas_frame(data, "xls"), "numbers")
