@@ -167,3 +167,24 @@ def test_the_cli_refuses_duplicate_names_all_or_nothing(runner, seed, tmp_path):
     assert existing.exit_code != 0 and "第 3 行" in existing.output and "东街社区" in existing.output
     names = db.session.execute(db.select(Channel.name)).scalars().all()
     assert names == ["东街社区"]  # nothing from the refused lists
+
+
+def _cells(html: str, channel: Channel) -> list[str]:
+    """The text of each cell of the channel's row on the channels page."""
+    row = re.search(rf'<tr id="channel-{channel.id}">(.*?)</tr>', html, re.S).group(1)
+    return [re.sub(r"<[^>]+>|\s+", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+def test_the_quota_column_says_unlimited_without_a_quota(app, logged_in, seed):
+    free = Channel(questionnaire=seed, code="c1", name="东街社区")
+    capped = Channel(questionnaire=seed, code="c2", name="西街社区", quota=30)
+    db.session.add_all([free, capped])
+    db.session.commit()
+    for channel in (free, capped):
+        phone = app.test_client()
+        assert phone.post(f"/s/{channel.token}", data={**SEED_004_ANSWERS, "submission_id": channel.code}).status_code
+    html = logged_in.get(f"/desk/questionnaires/{seed.id}/channels").get_data(as_text=True)
+    header = re.findall(r"<th[^>]*>(.*?)</th>", html)
+    quota = header.index("配额")
+    assert _cells(html, free)[quota] == "不限"
+    assert _cells(html, capped)[quota] == "1/30"
