@@ -58,7 +58,7 @@ def test_page_carries_a_signed_challenge_and_the_script(client, guarded):
     challenge = hidden_value(page, "pow_challenge")
     submission_id = hidden_value(page, "submission_id")
     assert challenge.startswith(f"v1.{guarded.id}.{submission_id}.") and challenge.split(".")[4] == str(BITS)
-    assert re.search(r'<script src="/static/js/pow\.js" defer></script>', page)
+    assert re.search(r'<script src="/static/js/pow\.js\?v=[0-9a-f]+" defer></script>', page)
     assert "<noscript>" in page and "JavaScript" in page
     assert 'name="pow_nonce"' in page
 

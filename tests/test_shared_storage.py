@@ -132,19 +132,19 @@ def test_a_report_template_saved_on_one_server_is_used_on_the_other(app, servers
     browser.sign_in()
     url = f"/desk/questionnaires/{questionnaire.id}/report/"
     page = browser.open(0, "GET", url).data.decode()
-    assert "本次共回收问卷0份" in page  # the default template
+    assert "本次调查共回收问卷0份" in page  # the default template
     edited = "我组为{{ project }}共回收{{ returned }}份问卷。"
     saved = browser.open(1, "POST", url, data={"template": edited, "csrf_token": hidden_value(page, "csrf_token")})
     assert saved.status_code == 302
 
     page = browser.open(0, "GET", url).data.decode()
-    assert "我组为雪亮工程绩效评价共回收0份问卷。" in page and "本次共回收问卷" not in page
+    assert "我组为雪亮工程绩效评价共回收0份问卷。" in page and "本次调查共回收问卷" not in page
     db.session.expire_all()
     row = db.session.execute(db.select(ReportTemplate)).scalar_one()
     assert (row.project_id, row.text, row.updated_by) == (questionnaire.project_id, edited, evaluator.id)
 
     reset = browser.open(0, "POST", url + "reset", data={"csrf_token": hidden_value(page, "csrf_token")})
     assert reset.status_code == 302
-    assert "本次共回收问卷0份" in browser.open(1, "GET", url).data.decode()
+    assert "本次调查共回收问卷0份" in browser.open(1, "GET", url).data.decode()
     assert db.session.execute(db.select(ReportTemplate)).first() is None
     assert _files_on_disk(servers) == []
