@@ -1009,7 +1009,8 @@ def _channel_code(cell: str) -> str:
     text = cell.strip()
     if not text:
         return DEFAULT_CHANNEL
-    code = text if text.startswith("import:") else f"import:{text}"
+    # Our own export names imported rows "import" or "import:来源": they keep that code, never "import:import".
+    code = text if text == DEFAULT_CHANNEL or text.startswith("import:") else f"import:{text}"
     return code[:32]
 
 

@@ -471,3 +471,14 @@ def test_a_coded_file_needs_the_code_tables_confirmed(logged_in, wjx):
     done = logged_in.post(f"{mapping_url}/run", data={**form, "codes-ok": "1"})
     assert done.status_code == 302
     assert_matches_pandas(wjx, pandas_frame(data, "xls"), "numbers")
+
+
+def test_reimporting_our_export_keeps_the_import_channel(logged_in, wjx, evaluator):
+    rows = [[c for i, c in enumerate(row) if i != 3] for row in text_rows(respondents(3))]  # no 来源 column
+    assert import_file(wjx, xls(rows)).ok
+    assert {r.channel for r in stored(wjx)} == {"import"}
+    exported = logged_in.get(f"/desk/questionnaires/{wjx.id}/responses.csv").data
+    target = publishing.import_questionnaire(make_project(evaluator, "再导入"), copy.deepcopy(WJX_SURVEY))
+    publishing.publish(target)
+    assert import_file(target, exported).ok
+    assert {r.channel for r in stored(target)} == {"import"}  # not "import:import"
