@@ -46,6 +46,14 @@ class QuestionnaireSummary:
     excluded: int
     flags_waiting: int
     channels: list[Progress] = field(default_factory=list)
+    codes: tuple[str, ...] = ()  # the channel codes responses came through (web, paper, import, import:…)
+
+    @property
+    def source(self) -> str:
+        """Where the responses came from, for a questionnaire without collection points: web, import or mixed."""
+        if all(code == "web" for code in self.codes):
+            return "web"
+        return "import" if all(code.startswith("import") for code in self.codes) else "mixed"
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,8 @@ def _summary(questionnaire: Questionnaire, waiting: int) -> QuestionnaireSummary
         for code, n in sorted(counts.items())
         if code not in named
     ]
-    return QuestionnaireSummary(questionnaire, Progress("", valid, questionnaire.target), excluded, waiting, channels)
+    total = Progress("", valid, questionnaire.target)
+    return QuestionnaireSummary(questionnaire, total, excluded, waiting, channels, tuple(sorted(counts)))
 
 
 def flags_waiting(project: Project) -> dict[int, int]:

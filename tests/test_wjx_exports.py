@@ -482,3 +482,9 @@ def test_reimporting_our_export_keeps_the_import_channel(logged_in, wjx, evaluat
     publishing.publish(target)
     assert import_file(target, exported).ok
     assert {r.channel for r in stored(target)} == {"import"}  # not "import:import"
+
+
+def test_an_import_only_questionnaire_says_its_answers_came_from_a_file(logged_in, wjx):
+    assert import_file(wjx, xls(text_rows(respondents(3)))).ok
+    page = logged_in.get(f"/desk/projects/{wjx.project_id}").data.decode()
+    assert "所有回答都来自文件导入" in page and "所有回答都来自问卷链接" not in page
