@@ -14,7 +14,7 @@ from werkzeug.serving import run_simple
 
 from analysis.indicator_io import IndicatorFormatError, dump, load_table
 from analysis.indicators import iter_nodes, score_table, validate_table
-from survey import audit, cli_desk, demo, privacy, response_import
+from survey import audit, cli_desk, cli_guard, demo, privacy, response_import
 from survey.accounts import AccountError, create_user
 from survey.extensions import db
 from survey.models import Questionnaire, utcnow
@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(indicators_group)
     app.cli.add_command(purge_expired_command)
     cli_desk.init_app(app)  # project, questionnaire, channel, unit, responses
+    cli_guard.refuse_keyless_commands(app)  # last: built without a SECRET_KEY, only help and file commands work
 
 
 @click.command("create-user")

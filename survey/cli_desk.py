@@ -82,6 +82,16 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+FLATTEN = {ord("\t"): " ", ord("\n"): " ", ord("\r"): " "}
+
+
+def echo_table(header: tuple[str, ...], rows: list[list[Any]]) -> None:
+    """A header line, then one line per row, tab-separated: ``tail -n +2 | cut -f…`` in a script, readable
+    on screen. A tab or line break inside a value (a pasted name) becomes a space, so columns stay put."""
+    for cells in (header, *rows):
+        click.echo("\t".join(str(cell).translate(FLATTEN) for cell in cells))
+
+
 def acting_user(username: str) -> User:
     """The active account named by ``--as``."""
     user = find_user(username)
@@ -485,9 +495,8 @@ def channel_list(questionnaire_id: int, as_json: bool) -> None:
     if as_json:
         echo_json({"ok": True, "channels": rows})
         return
-    for c in rows:
-        target = c["target"] if c["target"] is not None else "-"
-        click.echo(f"{c['id']:>5}  {c['code']:<8} {c['responses']:>6}/{target:<6} {c['name']}  {c['link'] or '-'}")
+    columns = ("id", "code", "responses", "target", "name", "link")
+    echo_table(columns, [[c[key] if c[key] is not None else "-" for key in columns] for c in rows])
 
 
 @click.group("unit")
@@ -543,8 +552,8 @@ def unit_list(questionnaire_id: int, as_json: bool) -> None:
     if as_json:
         echo_json({"ok": True, "units": rows})
         return
-    for u in rows:
-        click.echo(f"{u['id']:>5}  {u['used']}/{u['uses']}  {u['name']}  {u['link']}")
+    columns = ("id", "used", "uses", "name", "link")
+    echo_table(columns, [[u[key] if u[key] is not None else "-" for key in columns] for u in rows])
 
 
 # --- importing responses --------------------------------------------------------------------------------
@@ -662,6 +671,13 @@ def _import_outcome(table, plan, definition, report, dry_run: bool, unmatched: l
 
 
 def _print_outcome(outcome: dict) -> None:
+    """The mapping, then every problem, then one summary line; a file refused as a whole (already imported,
+    not published, a mapping that cannot work) prints only why: "0 of 8 row(s) have problems" under it read
+    as if the rows were fine."""
+    if not outcome["ok"] and not outcome["bad_rows"]:
+        for message in outcome["general"]:
+            click.echo(f"error: {message}", err=True)
+        return
     for column in outcome["columns"]:
         click.echo(f"column {column['column']:>3} {column['header'][:40]!s:<40} -> {column['label']}")
     for header in outcome["unmatched_columns"]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey.cli_guard import file_only_command
+from survey.cli_guard import THROWAWAY_KEY, SecretKeyMissing, looking_up_commands
 
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - a sentinel that production refuses
 ENVIRONMENTS = ("development", "testing", "production")
@@ -169,14 +169,13 @@ def _check_secret_key(app: Flask) -> None:
         raise RuntimeError(f"SURVEY_ENV must be one of {ENVIRONMENTS}, not {env!r}")
     if app.config["SECRET_KEY"] not in (None, "", DEV_SECRET_KEY):
         return
-    if env == "production" and file_only_command():
-        app.config["SECRET_KEY"] = secrets.token_urlsafe(48)  # throwaway: these commands sign nothing (cli_guard)
+    if env == "production" and looking_up_commands():
+        # Help and the file-only commands only; every other command refuses when run (survey.cli_guard).
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
+        app.config[THROWAWAY_KEY] = True
         return
     if env == "production":
-        raise RuntimeError(
-            "SECRET_KEY is not set. Set the SECRET_KEY environment variable (or instance/config.py) "
-            "to a long random value, or SURVEY_ENV=development for a local trial."
-        )
+        raise SecretKeyMissing()
     if env == "development":
         app.config["SECRET_KEY"] = _instance_dev_key(app)
 

@@ -14,7 +14,6 @@ import pytest
 from survey import publishing
 from survey.access import add_member
 from survey.accounts import create_user
-from survey.cli_guard import command_words, file_only_command
 from survey.extensions import db
 from survey.models import AuditEvent, Channel, Project, Questionnaire, Response, UnitCode
 from tests.helpers import SEED_004_ANSWERS, make_project, published
@@ -217,6 +216,26 @@ def test_channels_one_at_a_time_and_from_a_list(runner, seed, tmp_path):
     assert all(e.username == "alice" for e in entries("channel.add"))
 
 
+def test_channel_and_unit_lists_start_with_a_tab_separated_header(runner, seed):
+    assert run(runner, "channel", "add", seed.id, "东街\t社区", "--target", 50, "--as", "alice").exit_code == 0
+    assert run(runner, "unit", "add", seed.id, "丰泽公安分局", "--uses", 3, "--as", "alice").exit_code == 0
+    channels = run(runner, "channel", "list", seed.id).stdout.splitlines()
+    assert channels[0].split("\t") == ["id", "code", "responses", "target", "name", "link"]
+    listed = run_json(runner, "channel", "list", seed.id)[1]["channels"][0]
+    assert channels[1].split("\t") == [
+        str(listed["id"]),
+        "c1",
+        "0",
+        "50",
+        listed["name"].replace("\t", " "),
+        listed["link"],
+    ]
+    units = run(runner, "unit", "list", seed.id).stdout.splitlines()
+    assert units[0].split("\t") == ["id", "used", "uses", "name", "link"]
+    unit = run_json(runner, "unit", "list", seed.id)[1]["units"][0]
+    assert units[1:] == ["\t".join([str(unit["id"]), "0", "3", "丰泽公安分局", unit["link"]])]
+
+
 def test_a_bad_channel_list_adds_nothing(runner, seed, tmp_path):
     listing = tmp_path / "channels.csv"
     listing.write_bytes(csv_bytes([["名称", "目标份数"], ["西街社区", "30"], ["", "5"], ["南街社区", "三十"]]))
@@ -282,6 +301,18 @@ def test_dry_run_then_import_all_rows(runner, seed, wjx_file):
     assert entry.detail["responses"] == {"before": 0, "after": 2}
     again = run(runner, "responses", "import", seed.id, wjx_file, "--as", "alice")
     assert again.exit_code == 1 and "已经导入过" in again.output and count(Response) == 2
+    for dry in ([], ["--dry-run"]):  # only the refusal: no "0 of 2 row(s) have problems" under it
+        refused = run(runner, "responses", "import", seed.id, wjx_file, "--as", "alice", *dry)
+        assert refused.exit_code == 1 and refused.stdout == ""
+        assert refused.stderr.splitlines() == [f"error: {message}" for message in out_general(runner, seed, wjx_file)]
+        assert "已经导入过" in refused.stderr and "row(s)" not in refused.stderr
+
+
+def out_general(runner, seed, path) -> list[str]:
+    """The file-level refusals the import's JSON outcome gives for ``path``."""
+    code, out = run_json(runner, "responses", "import", seed.id, path, "--as", "alice", "--dry-run")
+    assert code == 1 and not out["ok"] and out["bad_rows"] == 0
+    return out["general"]
 
 
 def test_bad_rows_are_all_reported_and_nothing_is_stored(runner, seed, tmp_path):
@@ -361,30 +392,6 @@ def test_import_refusals(runner, seed, wjx_file, tmp_path):
 
 
 # --- commands that only read a file need no SECRET_KEY ----------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "argv, words",
-    [
-        (["--app", "app", "indicators", "check", "t.json"], ["indicators", "check"]),
-        (["-A", "app", "--debug", "indicators", "score", "--json", "t.json"], ["indicators", "score"]),
-        (["indicators", "--help"], ["indicators"]),
-        (["--app", "app", "run", "--port", "5000"], ["run"]),
-        (["--env-file", "indicators", "project", "list"], ["project", "list"]),
-    ],
-)
-def test_command_words(argv, words):
-    assert command_words(argv) == words
-
-
-def test_file_only_command_needs_the_flask_program(monkeypatch):
-    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
-    assert not file_only_command(["indicators", "check", "t.json"])  # e.g. gunicorn importing the app
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
-    assert file_only_command(["indicators", "check", "t.json"])
-    assert file_only_command(["--app", "app", "indicators", "--help"])
-    assert not file_only_command(["project", "list"]) and not file_only_command(["run"])
-    assert not file_only_command(["indicators", "unknown"]) and not file_only_command([])
 
 
 def flask_production(*args: str, cwd: Path) -> subprocess.CompletedProcess:
