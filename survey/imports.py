@@ -74,8 +74,10 @@ def mapping(questionnaire_id: int, token: str):
     """The mapping screen, filled in by ``guess_mapping``; it leads only to an import, so viewers get 403."""
     questionnaire = member_questionnaire(questionnaire_id, edit=True)
     table = _table(questionnaire, token)
-    plan = response_import.default_plan(table, _definition(questionnaire))
-    return _mapping_page(questionnaire, token, table, plan)
+    definition = _definition(questionnaire)
+    channels = [value for value, _label in response_import.channel_choices(questionnaire)]
+    plan = response_import.remembered_plan(token, questionnaire.id, current_user.id, table, definition, channels)
+    return _mapping_page(questionnaire, token, table, plan or response_import.default_plan(table, definition))
 
 
 @bp.post("/<token>/check")
@@ -85,6 +87,7 @@ def check(questionnaire_id: int, token: str):
     table = _table(questionnaire, token)
     plan = _submitted_plan(questionnaire, table)
     report = response_import.check_import(questionnaire, table, plan, _timezone())
+    response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
     return _mapping_page(questionnaire, token, table, plan, report), 200 if report.ok else 422
 
 
@@ -96,6 +99,7 @@ def run(questionnaire_id: int, token: str):
     plan = _submitted_plan(questionnaire, table)
     report = response_import.run_import(questionnaire, table, plan, current_user.id, _timezone())
     if not report.ok:
+        response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
         return _mapping_page(questionnaire, token, table, plan, report), 422
     response_import.delete_upload(token, questionnaire.id, current_user.id)
     flash(_("已导入 %(n)d 份答卷。", n=report.imported), "success")

@@ -409,9 +409,41 @@ def _pack(table: Table) -> bytes:
 
 def _unpack(content: bytes) -> Table | None:
     try:
-        return Table(**json.loads(zlib.decompress(content).decode("utf-8")))
-    except (zlib.error, ValueError, TypeError):
+        data = json.loads(zlib.decompress(content).decode("utf-8"))
+        data.pop(PLAN_KEY, None)
+        return Table(**data)
+    except (zlib.error, ValueError, TypeError, AttributeError):
         return None
+
+
+PLAN_KEY = "last_plan"  # the mapping last checked, kept with the upload (``remember_plan``)
+
+
+def remember_plan(token: str, questionnaire_id: int, user_id: int, table: Table, plan: Plan) -> None:
+    """Keep the mapping just checked with the upload, so reopening it (after republishing, say) starts from it."""
+    pending = _pending(token, questionnaire_id, user_id)
+    if pending is None:
+        return
+    data = {**table.__dict__, PLAN_KEY: {**plan_to_saved(plan, table), "missing_time": plan.missing_time}}
+    pending.content = zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    db.session.commit()
+
+
+def remembered_plan(token: str, questionnaire_id: int, user_id: int, table: Table, definition: dict, channels):
+    """The mapping last checked for this upload, fitted to the current version: columns whose target is gone
+    are guessed again, value overrides are kept where their option still exists; ``None`` if never checked."""
+    pending = _pending(token, questionnaire_id, user_id)
+    try:
+        saved = json.loads(zlib.decompress(pending.content).decode("utf-8")).get(PLAN_KEY) if pending else None
+    except (zlib.error, ValueError):
+        saved = None
+    if not isinstance(saved, dict):
+        return None
+    plan = plan_from_saved(saved, table, definition, channels).plan
+    targets, guessed = all_targets(normalize_definition(definition)), default_plan(table, definition).mapping
+    plan.mapping = [value if value in targets else guessed[i] for i, value in enumerate(plan.mapping)]
+    plan.missing_time = str(saved.get("missing_time") or "")
+    return plan
 
 
 def save_upload(questionnaire_id: int, user_id: int, table: Table, size: int = 0) -> str:

@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import random
+import re
 
 import openpyxl
 import pandas as pd
@@ -488,3 +489,32 @@ def test_an_import_only_questionnaire_says_its_answers_came_from_a_file(logged_i
     assert import_file(wjx, xls(text_rows(respondents(3)))).ok
     page = logged_in.get(f"/desk/projects/{wjx.project_id}").data.decode()
     assert "所有回答都来自文件导入" in page and "所有回答都来自问卷链接" not in page
+
+
+def test_reopening_an_upload_after_republishing_keeps_value_overrides_whose_option_remains(logged_in, wjx):
+    from tests.test_response_import import form_of
+
+    rows = text_rows(respondents(30))
+    for row in rows[1:]:
+        row[7] = {"18~24岁": "18-24", "60岁及以上": "60岁以上"}.get(row[7], row[7])
+    sent = logged_in.post(
+        f"/desk/questionnaires/{wjx.id}/import/",
+        data={"file": (io.BytesIO(xls(rows)), "问卷星.xls")},
+        content_type="multipart/form-data",
+    )
+    mapping_url = sent.headers["Location"]
+    page = logged_in.get(mapping_url).data.decode()
+    form = form_of(page)
+    for value, option in (("18-24", "a2"), ("60岁以上", "a8")):
+        index = re.search(rf'name="vt-(\d+)" value="{value}"', page).group(1)
+        form[f"vv-{index}"] = option
+    assert logged_in.post(f"{mapping_url}/check", data=form).status_code == 200
+    definition = copy.deepcopy(wjx.definition)
+    definition["sections"][0]["questions"][1]["options"].pop()  # 60岁及以上 is gone from the new version
+    wjx.definition = definition
+    publishing.publish(wjx)
+    reopened = logged_in.get(mapping_url).data.decode()
+    kept = re.search(r'name="vt-(\d+)" value="18-24"', reopened).group(1)
+    assert re.search(rf'<select name="vv-{kept}"[^>]*>.*?<option value="a2" selected>', reopened, re.S)
+    gone = re.search(r'name="vt-(\d+)" value="60岁以上"', reopened).group(1)
+    assert not re.search(rf'<select name="vv-{gone}"[^>]*>(?:(?!</select>).)*selected', reopened, re.S)
