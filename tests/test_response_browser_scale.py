@@ -1,9 +1,8 @@
 """The response browser at 50,000 responses: pages come from the (questionnaire_id, number) index, a page reads
-only its own rows and never the answers, and every list (deep pages and filters too) stays well under a second."""
+only its own rows and never the answers, deep pages and filters too (tests count statements; they never time)."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import event, insert
@@ -52,7 +51,7 @@ def _statements(run) -> list[str]:
 def test_browsing_fifty_thousand_responses(app, evaluator):
     questionnaire = published(make_project(evaluator))
     _load(questionnaire)
-    db.session.refresh(questionnaire)  # loaded before timing: only the browser's own statements are counted
+    db.session.refresh(questionnaire)  # loaded first: only the browser's own statements are counted
     cases = [
         (browser.Filters(), 1, list(range(COUNT, COUNT - 50, -1))),
         (browser.Filters(), 1000, list(range(50, 0, -1))),
@@ -62,13 +61,10 @@ def test_browsing_fifty_thousand_responses(app, evaluator):
     ]
     for filters, page_number, expected in cases:
         pages: list[browser.Page] = []
-        began = time.perf_counter()
         sent = _statements(lambda f=filters, n=page_number, out=pages: out.append(browser.browse(questionnaire, f, n)))
-        elapsed = time.perf_counter() - began
         page = pages[0]
         assert len(sent) == 2, sent  # the count and the page, nothing per row
         assert "answers" not in sent[1].lower()
-        assert elapsed < 1.5, (filters, elapsed)
         if expected is not None:
             assert [row.number for row in page.rows] == expected
         assert page.total > 0 and len(page.rows) <= browser.PAGE_SIZE
