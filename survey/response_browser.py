@@ -21,12 +21,12 @@ from survey.definition import analysis_schema
 from survey.extensions import db
 from survey.localtime import export_zone
 from survey.models import Questionnaire, QuestionnaireVersion, Response, ResponseRevision, ReviewEvent
+from survey.qtypes import OTHER_SUFFIX
 
 PAGE_SIZE = 50
 STATUS_NAMES = {"valid": _l("有效"), "excluded": _l("已排除"), "voided": _l("已作废")}
 MODE_NAMES = {"web": _l("在线填写"), "paper": _l("纸质录入"), "import": _l("文件导入")}
 FLAGS = ("too_fast", "straight_lining", "attention_failed", "duplicate_device", "other_without_text")
-OTHER_SUFFIX = "__other"
 
 LIST_COLUMNS = (
     Response.id,
