@@ -19,6 +19,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
+from survey.server_time import utc_now
 from survey.tokens import new_link_token
 
 
@@ -46,16 +47,41 @@ class User(UserMixin, db.Model):
     # Login throttling: consecutive failures, and the time before which the account refuses logins.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
+    # The last sign-in attempt: failures further apart than a day start the count afresh (survey.accounts).
+    last_login_attempt_at: Mapped[datetime | None]
     # Bumped on "log out everywhere" and password change: sessions carrying an older number are refused.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     password_changed_at: Mapped[datetime | None]
 
     memberships: Mapped[list[ProjectMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    sessions: Mapped[list[UserSession]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         """Flask-Login refuses sessions of deactivated accounts."""
         return self.active
+
+
+class UserSession(db.Model):
+    """One signed-in browser: signing out deletes its row, so every copy of that session cookie dies with it.
+
+    Only the SHA-256 of the session's secret is kept (the secret lives in the signed cookie), as for API tokens.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins under a username no account has, counted like ``User.failed_logins`` so that the
+    answers (and the lock) for an unknown name are the same as for a real one. Keyed by a keyed hash."""
+
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    last_login_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Project(db.Model):
@@ -213,6 +239,8 @@ class Response(db.Model):
         Index("ix_response_ip_questionnaire", "ip_hash", "questionnaire_id", "submitted_at"),
         # 第 N 号 within the questionnaire: unique, and the response browser's order and pages.
         Index("ux_response_questionnaire_number", "questionnaire_id", "number", unique=True),
+        # 来源行号（序号）: finding an imported response by its row in the file (the response browser's filter).
+        Index("ix_response_questionnaire_source_row", "questionnaire_id", "source_row"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -222,10 +250,17 @@ class Response(db.Model):
     submission_id: Mapped[str] = mapped_column(String(64), unique=True)
     # None only for an imported response whose file had no time and no date was given (shown as 时间不详).
     submitted_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    # When this service stored the row (UTC), known for every row: retention ages a response whose
+    # submitted_at is unknown by this instead (survey.privacy). The database fills it for rows written
+    # around the ORM (the respondent path's compiled insert, bulk loads).
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=utc_now())
     # 第 N 号: the questionnaire's own sequence, given at insert from ``Questionnaire.last_response_number``.
     # None only for rows written around the application (bulk loads); ``survey.response_numbers`` fills those.
     number: Mapped[int | None]
     mode: Mapped[str] = mapped_column(String(8), default="web", server_default="web")  # web / paper / import
+    # 来源行号（序号）of an imported response: 问卷星's 序号 (the column mapped to it), else its data row in the
+    # file (the first row under the header is 1, as 序号 counts); None for responses not imported.
+    source_row: Mapped[int | None]
     duration_seconds: Mapped[int | None]  # time taken, from serving the form to submitting it
     channel: Mapped[str] = mapped_column(String(32), default="web")
     device_hash: Mapped[str | None] = mapped_column(String(64))  # salted hash, never the raw token
