@@ -12,7 +12,8 @@
 
   - every response of a questionnaire once ``retention_days`` have passed since it ended, where it ended
     at ``closed_at`` (closed by an evaluator) or else at ``closes_at`` (its scheduled end) if that is past;
-  - for a questionnaire that has not ended, each response ``retention_days`` after it was submitted.
+  - for a questionnaire that has not ended, each response ``retention_days`` after it was submitted, or,
+    when its submission time is unknown (an import without times), after it arrived here (``received_at``).
 
   It is meant to run daily (``flask purge-expired``, e.g. from cron or a systemd timer).
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import case, delete, update
+from sqlalchemy import case, delete, func, update
 
 from survey import audit
 from survey.extensions import db
@@ -132,6 +133,11 @@ class Purged:
     rule: str  # "ended": all responses, the retention after the end has passed; "rolling": old submissions
 
 
+def response_age_from():
+    """When a response's retention starts: its submission, or its arrival here when that time is unknown."""
+    return func.coalesce(Response.submitted_at, Response.received_at)
+
+
 def _purge_one(questionnaire: Questionnaire, now: datetime) -> Purged | None:
     keep_for = timedelta(days=questionnaire.retention_days)
     end = ended_at(questionnaire, now)
@@ -140,7 +146,7 @@ def _purge_one(questionnaire: Questionnaire, now: datetime) -> Purged | None:
             return None
         rule, deleted = "ended", delete_responses(questionnaire)
     else:
-        rule, deleted = "rolling", delete_responses(questionnaire, Response.submitted_at < now - keep_for)
+        rule, deleted = "rolling", delete_responses(questionnaire, response_age_from() < now - keep_for)
     if not deleted:
         db.session.rollback()
         return None

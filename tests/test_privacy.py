@@ -267,3 +267,38 @@ def test_no_code_path_reads_the_user_agent():
         if any(word in path.read_text(encoding="utf-8") for word in ("user_agent", "User-Agent", "HTTP_USER_AGENT"))
     ]
     assert offenders == []
+
+
+def arrived(questionnaire, sid: str, submitted_days: float | None, received_days: float) -> Response:
+    """A response submitted ``submitted_days`` ago (``None``: its time unknown, as an import without times)
+    that this service stored ``received_days`` ago."""
+    response = store_response(questionnaire, dict(SEED_004_ANSWERS), sid)[0]
+    response.submitted_at = None if submitted_days is None else utcnow() - timedelta(days=submitted_days)
+    response.received_at = utcnow() - timedelta(days=received_days)
+    db.session.commit()
+    return response
+
+
+def test_rolling_retention_ages_a_response_of_unknown_time_by_its_arrival(app, evaluator):
+    questionnaire = published(make_project(evaluator))
+    questionnaire.retention_days = 30
+    db.session.commit()
+    arrived(questionnaire, "unknown-old", None, 31)
+    kept_unknown = arrived(questionnaire, "unknown-new", None, 29)
+    kept_known = arrived(questionnaire, "known-new", 29, 400)  # a known time wins over the arrival
+    arrived(questionnaire, "known-old", 31, 1)  # imported yesterday, answered 31 days ago
+    purged = privacy.purge_expired(utcnow())
+    assert [(p.deleted, p.rule) for p in purged] == [(2, "rolling")]
+    assert [r.id for r in responses_of(questionnaire)] == [kept_unknown.id, kept_known.id]
+
+
+def test_every_stored_response_has_its_arrival_time_in_utc(app, evaluator):
+    """The respondent path's compiled insert leaves received_at to the database: UTC whatever its session zone."""
+    questionnaire = published(make_project(evaluator))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(db.text("SET TIME ZONE 'Asia/Shanghai'"))  # 8 hours off UTC, were it taken locally
+    before = utcnow()
+    response = store_response(questionnaire, dict(SEED_004_ANSWERS), "arrival")[0]
+    db.session.commit()
+    stored = db.session.execute(db.select(Response.received_at).where(Response.id == response.id)).scalar_one()
+    assert before - timedelta(minutes=5) <= stored <= utcnow() + timedelta(minutes=5)
