@@ -227,8 +227,9 @@ class Response(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     # When this service stored the row (UTC), known for every row: retention ages a response whose
     # submitted_at is unknown by this instead (survey.privacy). The database fills it for rows written
-    # around the ORM (the respondent path's compiled insert, bulk loads).
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=utc_now())
+    # around the ORM (the respondent path's compiled insert, bulk loads). Only the database fills it: a Python
+    # default would put the column into compiled inserts, whose parameters then carry NULL for it.
+    received_at: Mapped[datetime] = mapped_column(server_default=utc_now())
     # 第 N 号: the questionnaire's own sequence, given at insert from ``Questionnaire.last_response_number``.
     # None only for rows written around the application (bulk loads); ``survey.response_numbers`` fills those.
     number: Mapped[int | None]
