@@ -37,6 +37,7 @@ META_LABELS = {
     "unit": "unit",
     "status": "status",
     "exclusion_reason": "exclusion reason",
+    "source_row": "source row (序号)",  # an imported response's row in its file; empty for the others
 }
 STATUS_CODES = {"valid": 1, "excluded": 2}
 STATUS_LABELS = {"valid": "valid", "excluded": "excluded"}
@@ -94,10 +95,11 @@ def _meta_columns(records, meta_labels, status_labels, taken, out, time_name):
     columns["unit"] = pd.Series([_text(r.get("unit_name")) for r in records], dtype="object")
     columns["status"] = pd.Series([STATUS_CODES.get(r.get("status"), np.nan) for r in records], dtype="float64")
     columns["exclusion_reason"] = pd.Series([_text(r.get("exclusion_reason")) for r in records], dtype="object")
+    columns["source_row"] = pd.Series([_number(r.get("source_row")) for r in records], dtype="float64")
     labels.update({names[key]: _label(meta_labels.get(key, key)) for key in META_LABELS})
     values["status"] = {code: status_labels.get(status, status) for status, code in STATUS_CODES.items()}
     measures.update({name: "nominal" for name in names.values()})
-    measures.update({"id": "scale", time_name: "scale", "duration": "scale"})
+    measures.update({"id": "scale", time_name: "scale", "duration": "scale", "source_row": "scale"})
 
 
 def _question_columns(question: dict, answers: list[dict], taken: set[str], out, choice_labels: dict) -> None:
@@ -215,7 +217,8 @@ def codes_csv(frame: pd.DataFrame, value_labels: dict) -> bytes:
     frame = frame.copy()
     for name in value_labels:
         frame[name] = frame[name].astype("Int64")
-    frame["id"] = frame["id"].astype("Int64")
+    for name in ("id", "source_row"):  # whole numbers, never "12.0"; an empty source row stays empty
+        frame[name] = frame[name].astype("Int64")
     for name in frame.columns[frame.dtypes == "datetime64[ns]"]:
         frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
     return to_csv_bytes(frame)

@@ -41,6 +41,7 @@ class FilterForm(FlaskForm):
     flag = SelectField(_l("标记"), validate_choice=True)
     date_from = DateField(_l("提交日期从"), validators=[Optional()])
     date_to = DateField(_l("到"), validators=[Optional()])
+    source_row = IntegerField(_l("来源行号（序号）"), validators=[Optional(), NumberRange(min=1, max=999_999_999)])
     page = IntegerField(validators=[Optional(), NumberRange(min=1)])
 
     @classmethod
@@ -71,6 +72,7 @@ class FilterForm(FlaskForm):
             flag=value("flag") or "",
             date_from=value("date_from"),
             date_to=value("date_to"),
+            source_row=value("source_row"),
         )
 
 

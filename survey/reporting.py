@@ -32,6 +32,7 @@ RECORD_COLUMNS = (
     Response.exclusion_reason,
     Response.answers,
     Response.flags,
+    Response.source_row,  # 来源行号（序号）of an imported response, None for the others
 )
 
 
@@ -109,6 +110,9 @@ def display_records(questionnaire: Questionnaire, records: list[dict]) -> list[d
                 "status": _("有效") if record["status"] == "valid" else _("已排除"),
                 "channel": channel_label(record["channel"], questionnaire.channels),
                 "id": evaluator_number(record),
+                # "" rather than None: a column of whole numbers with gaps would otherwise be read as floats
+                # by pandas, and the CSV would say 17.0
+                "source_row": "" if record.get("source_row") is None else record["source_row"],
             }
         )
     return shown

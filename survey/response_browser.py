@@ -39,6 +39,7 @@ LIST_COLUMNS = (
     Response.status,
     Response.exclusion_reason,
     Response.flags,
+    Response.source_row,
 )
 
 
@@ -53,6 +54,7 @@ class Filters:
     flag: str = ""
     date_from: date | None = None  # Beijing dates, inclusive
     date_to: date | None = None
+    source_row: int | None = None  # 来源行号（序号）: an imported response's row in its file
 
     def conditions(self, questionnaire_id: int) -> list:
         """SQL conditions for these filters (the questionnaire's own responses only)."""
@@ -67,6 +69,8 @@ class Filters:
             where.append(Response.mode == self.mode)
         if self.flag:
             where.append(flag_condition(self.flag))
+        if self.source_row is not None:  # read from the (questionnaire_id, source_row) index
+            where.append(Response.source_row == self.source_row)
         if self.date_from:
             where.append(Response.submitted_at >= utc_start_of(self.date_from))
         if self.date_to:
@@ -78,7 +82,7 @@ class Filters:
         values = {
             "status": self.status, "channel": self.channel, "unit": self.unit, "mode": self.mode, "flag": self.flag,
             "date_from": self.date_from.isoformat() if self.date_from else None,
-            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None, "source_row": self.source_row,
         }  # fmt: skip
         return {name: value for name, value in values.items() if value not in (None, "")}
 

@@ -112,6 +112,7 @@ META_NAMES = {
     "meta:unit_name": ("单位", "填写单位", "unit"),
     "meta:status": ("状态", "status"),
     "meta:exclusion_reason": ("排除原因", "reasonforexclusion"),
+    "meta:source_row": ("序号",),  # 问卷星's own number of the answer; kept as the response's source row
 }
 META_LABELS = {
     "meta:submitted_at": _l("提交时间"),
@@ -120,6 +121,7 @@ META_LABELS = {
     "meta:unit_name": _l("填写单位（单位码）"),
     "meta:status": _l("状态（有效 / 已排除）"),
     "meta:exclusion_reason": _l("排除原因"),
+    "meta:source_row": _l("序号（来源行号）"),
 }
 VALID_MARKS = frozenset({"", "有效", "valid"})
 EXCLUDED_MARKS = frozenset({"已排除", "排除", "无效", "excluded"})
@@ -149,13 +151,18 @@ class CellError(Exception):
 
 @dataclass
 class Table:
-    """A sheet as text: ``rows[i]`` came from file row ``row_numbers[i]`` (the header is row 1)."""
+    """A sheet as text: ``rows[i]`` came from file row ``row_numbers[i]``; the header is file row ``header_row``."""
 
     headers: list[str]
     rows: list[list[str]]
     sha256: str
     row_numbers: list[int] = field(default_factory=list)
     private: list[int] = field(default_factory=list)  # blanked columns (IP addresses)
+    header_row: int = 1
+
+    def data_row(self, position: int) -> int:
+        """The data row ``rows[position]`` is in the file, counted as 问卷星 counts 序号: 1 under the header."""
+        return self.row_numbers[position] - self.header_row
 
 
 def read_table(data: bytes) -> Table:
@@ -364,12 +371,13 @@ def _to_table(grid: list[tuple[int, list[str]]], sha256: str) -> Table:
     if width > MAX_COLUMNS:
         raise FileProblem(_l("文件超过 %(n)d 列，无法导入。", n=MAX_COLUMNS))
     padded = [(number, (values + [""] * width)[:width]) for number, values in grid]
-    (_header_number, headers), rows = padded[0], padded[1:]
+    (header_number, headers), rows = padded[0], padded[1:]
     return Table(
         headers=headers,
         rows=[values for _n, values in rows],
         sha256=sha256,
         row_numbers=[number for number, _v in rows],
+        header_row=header_number,
     )
 
 
@@ -1141,6 +1149,7 @@ class _Checker:
         formdata, problems, failed = self._formdata(number, row)
         missing = self._missing_other_text(formdata)
         record = self._metadata(number, row, problems)
+        record["source_row"] = self._source_row(position, row, problems)
         form = self.form_class(formdata=formdata, meta={"csrf": False})
         form.validate()
         for name, messages in form.errors.items():
@@ -1239,6 +1248,18 @@ class _Checker:
         record["unit_name"] = unit[:200] or None
         return record
 
+    def _source_row(self, position: int, row: list[str], problems: list[RowProblem]) -> int | None:
+        """问卷星's 序号 when a column is mapped to it, else (or where it is empty) the row's place in the file."""
+        index = self.meta.get("meta:source_row")
+        cell = _clean(row[index]) if index is not None else ""
+        if not cell:
+            return self.table.data_row(position)
+        number = source_number(cell)
+        if number is None:
+            message = _l("序号“%(value)s”应为正整数。", value=cell)
+            problems.append(RowProblem(self.table.row_numbers[position], index, self.table.headers[index], message))
+        return number
+
     def _channel(self, row: list[str]) -> str:
         if self.plan.channel != COLUMN_CHANNEL:
             return self.plan.channel
@@ -1262,6 +1283,32 @@ class _Checker:
             return RowProblem(number, index, self.table.headers[index], message)
         label = self.labels.get(name, name)
         return RowProblem(number, None, str(_l("（文件中没有这一题）%(label)s", label=label)), message)
+
+
+def source_number(cell: str) -> int | None:
+    """A 序号 cell as a positive whole number ("12", "12.0" from a spreadsheet), else ``None``."""
+    match = re.fullmatch(r"0*(\d{1,9})(?:\.0+)?", _clean(cell))
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+
+
+def source_rows(table: Table, plan: Plan) -> list[int | None]:
+    """Each row's source row as an import would store it (``None`` for a 序号 that is not a number)."""
+    index = plan.mapping.index("meta:source_row") if "meta:source_row" in plan.mapping else None
+    return [
+        source_number(row[index]) if index is not None and _clean(row[index]) else table.data_row(position)
+        for position, row in enumerate(table.rows)
+    ]
+
+
+def _repeated_source_rows(table: Table, plan: Plan) -> list[str]:
+    """A note when one 序号 is on several rows: the response browser would find several for it."""
+    if "meta:source_row" not in plan.mapping:
+        return []
+    repeated = sorted(n for n, k in Counter(source_rows(table, plan)).items() if n is not None and k > 1)
+    if not repeated:
+        return []
+    shown = "、".join(str(n) for n in repeated[:10]) + ("…" if len(repeated) > 10 else "")
+    return [str(_l("序号 %(numbers)s 在文件中不止出现一次，按序号查找这些答卷时会找到几份。", numbers=shown))]
 
 
 def _status(cell: str) -> str:
@@ -1315,6 +1362,7 @@ def check_import(questionnaire: Questionnaire, table: Table, plan: Plan, timezon
                 missing_other.update(missing)
             report.records.append(record)
     report.notes.extend(_missing_other_notes(checker, missing_other))
+    report.notes.extend(_repeated_source_rows(table, plan))
     tables = code_tables(table, plan, checker.definition)
     report.notes.extend(warning for t in tables for warning in t.warnings)
     if tables and plan.codes_confirmed is False:

@@ -518,3 +518,95 @@ def test_reopening_an_upload_after_republishing_keeps_value_overrides_whose_opti
     assert re.search(rf'<select name="vv-{kept}"[^>]*>.*?<option value="a2" selected>', reopened, re.S)
     gone = re.search(r'name="vt-(\d+)" value="60岁以上"', reopened).group(1)
     assert not re.search(rf'<select name="vv-{gone}"[^>]*>(?:(?!</select>).)*selected', reopened, re.S)
+
+
+# --- 来源行号（序号）: every imported response can be traced back to its row in the file ------------------------
+
+
+def shuffled_text_rows(people: list[dict], seed: int = 7) -> list[list]:
+    """按选项文本 rows in another order (an export sorted by another column): 序号 no longer equals the row."""
+    rows = text_rows(people)
+    body = rows[1:]
+    random.Random(seed).shuffle(body)
+    return [rows[0], *body]
+
+
+@pytest.mark.parametrize("kind", ["xls", "gbk"])
+def test_source_rows_are_wenjuanxing_numbers_whatever_the_row_order(wjx, kind):
+    people = respondents(40)
+    rows = shuffled_text_rows(people)
+    data = xls(rows) if kind == "xls" else csv_file(rows, kind)
+    report = import_file(wjx, data)
+    assert report.ok, (report.general, report.problems[:5])
+    frame = pandas_frame(data, kind)
+    responses = stored(wjx)
+    assert [r.source_row for r in responses] == [int(float(n)) for n in frame["序号"]]
+    assert [r.source_row for r in responses] != list(range(1, 41))  # really 序号, not the place in the file
+    by_number = {p["number"]: p for p in people}
+    for response in responses:  # the row 序号 names holds this response's answers
+        person = by_number[response.source_row]
+        assert response.answers["age"] == f"a{person['age']}" and response.answers["safe"] == f"s{person['safe']}"
+
+
+def test_a_file_without_numbers_keeps_each_rows_place_under_the_header(wjx):
+    rows = [row[1:] for row in text_rows(respondents(6))]  # no 序号 column
+    lines = csv_file(rows, "utf-8-sig").decode("utf-8-sig").splitlines(keepends=True)
+    data = "".join([*lines[:3], "\r\n", *lines[3:]]).encode("utf-8-sig")  # an empty line after two answers
+    report = import_file(wjx, data)
+    assert report.ok, (report.general, report.problems[:5])
+    assert [r.source_row for r in stored(wjx)] == [1, 2, 4, 5, 6, 7]  # the empty line keeps its number
+
+
+def test_a_source_number_that_is_not_a_whole_number_is_a_row_problem_and_repeats_are_noted(wjx):
+    rows = text_rows(respondents(5))
+    rows[2][0], rows[4][0], rows[5][0] = "第二", 3, 3
+    table = read_table(xlsx(rows))
+    report = run_import(wjx, table, default_plan(table, wjx.current_version.definition))
+    assert not report.ok and [(p.row, p.header) for p in report.problems] == [(3, "序号")]
+    assert "正整数" in report.problems[0].message
+    assert any("序号 3 在文件中不止出现一次" in note for note in report.notes)
+
+
+def test_source_rows_reach_the_browser_and_every_export(logged_in, wjx, tmp_path):
+    import pyreadstat
+
+    from survey.capture import store_response
+
+    data = xls(shuffled_text_rows(respondents(30)))
+    assert import_file(wjx, data).ok
+    web = store_response(wjx, {"sex": "m", "age": "a3", "safe": "s1"}, "web-answer")[0]  # not imported
+    db.session.commit()
+    frame = pandas_frame(data, "xls")
+    responses = [r for r in stored(wjx) if r.mode == "import"]
+    wanted = next(r for r in responses if r.source_row == 17)
+    row17 = frame[frame["序号"].astype(float).astype(int) == 17].iloc[0]
+    base = f"/desk/questionnaires/{wjx.id}"
+
+    listed = logged_in.get(f"{base}/responses?source_row=17").data.decode()
+    assert "共 1 份答卷" in listed and f'/responses/{wanted.number}"' in listed and "来源行号" in listed
+    detail = logged_in.get(f"{base}/responses/{wanted.number}").data.decode()
+    assert "来源行号（序号）：17" in detail and row17[QUESTIONS[1]] in detail
+    assert "来源行号（序号）" not in logged_in.get(f"{base}/responses/{web.number}").data.decode()
+    assert "共 31 份答卷" in logged_in.get(f"{base}/responses?source_row=").data.decode()
+
+    text = pd.read_csv(io.BytesIO(logged_in.get(f"{base}/responses.csv").data), encoding="utf-8-sig", dtype=str)
+    sources = dict(zip(text["编号"].astype(int), text["来源行号（序号）"], strict=True))
+    assert {n: int(s) for n, s in sources.items() if n != web.number} == {r.number: r.source_row for r in responses}
+    assert pd.isna(sources[web.number])
+    age_column = f"2. {WJX_SURVEY['sections'][0]['questions'][1]['text']}"
+    assert text.loc[text["来源行号（序号）"] == "17", age_column].item() == row17[QUESTIONS[1]]
+    codes = pd.read_csv(io.BytesIO(logged_in.get(f"{base}/data/responses-codes.csv").data), encoding="utf-8-sig")
+    assert list(codes["source_row"].dropna().astype(int)) == [r.source_row for r in responses]
+    assert "17.0" not in logged_in.get(f"{base}/data/responses-codes.csv").data.decode("utf-8-sig")
+    for name in ("sav", "dta"):
+        path = tmp_path / f"source-rows.{name}"
+        with open(path, "wb") as file:
+            file.write(logged_in.get(f"{base}/data/responses.{name}").data)
+        table, meta = (pyreadstat.read_sav if name == "sav" else pyreadstat.read_dta)(path)
+        assert meta.column_names_to_labels["source_row"] == "来源行号（序号）", name
+        assert list(table["source_row"].iloc[:30].astype(int)) == [r.source_row for r in responses], name
+        assert pd.isna(table["source_row"].iloc[30]), name
+    book = openpyxl.load_workbook(io.BytesIO(logged_in.get(f"{base}/results.xlsx").data), read_only=True)
+    raw = list(book["原始数据"].iter_rows(values_only=True))
+    column = raw[0].index("来源行号（序号）")
+    assert [row[column] for row in raw[1:31]] == [r.source_row for r in responses] and raw[31][column] in (None, "")
