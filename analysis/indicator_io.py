@@ -63,6 +63,13 @@ LEAF_FIELDS = ("key", "name", "points", "explanation", "standard", "rule", "inpu
 PARENT_FIELDS = ("key", "name", "points", "children")
 HEADER_NAMES = {"一级指标": 1, "二级指标": 2, "三级指标": 3}
 TEXT_FIELDS = {"explanation", "standard"}
+TABLE_KEYS = frozenset({"format", "title", "source", "decimals", "grades", "indicators"})
+NODE_KEYS = frozenset({"key", "name", "points", "explanation", "standard", "children", "rule", "input", "note"})
+RULE_KEYS = frozenset({"type", "params"})
+GRADE_KEYS = frozenset({"grade", "min"})
+MAX_TEXT_BYTES = 1024 * 1024  # a JSON or YAML table file; the largest library table is a few dozen KB
+MAX_STORED_BYTES = 256 * 1024  # the JSON stored for a project's table, read on every project page
+MAX_DEPTH = 20  # containers inside containers; a table with rule parameters nests about 11 deep
 FONT_SIZE = 10  # points, body cells
 LINE_HEIGHT = 14  # points per wrapped line at FONT_SIZE (CJK fonts run tall)
 
@@ -88,39 +95,197 @@ def _problem(where: str, message: str, **values: Any) -> tuple[str, Wording]:
 
 
 def load_table(data: bytes, filename: str = "") -> dict:
-    """A validated table from JSON, YAML or XLSX bytes; raises ``IndicatorFormatError`` with every problem."""
+    """A validated table from JSON, YAML or XLSX bytes; raises ``IndicatorFormatError`` with every problem.
+
+    Bounded before and after parsing: the text's size (``MAX_TEXT_BYTES``), YAML anchors and aliases
+    (refused: a 23 KB file of aliases expanded to 66 MB), nesting depth (``MAX_DEPTH``), fields the format
+    does not know (named, with where they are), and the size of the JSON that would be stored
+    (``MAX_STORED_BYTES``), since every project page reads it.
+    """
     name = filename.lower()
     if data[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
-        table, rows = _load_xlsx(data)
+        try:
+            table, rows = _load_xlsx(data)
+        except RecursionError:  # a JSON cell (规则参数, 取值, 附加信息) nested thousands deep
+            raise _too_deep() from None
     else:
+        if len(data) > MAX_TEXT_BYTES:
+            raise IndicatorFormatError(
+                [_problem("$", N_("文件超过 %(n)d KB，不像是一张指标评分表。"), n=MAX_TEXT_BYTES // 1024)]
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise IndicatorFormatError([_problem("$", N_("文件不是 UTF-8 编码的文本。"))]) from None
         table, rows = (_load_yaml(text) if name.endswith((".yaml", ".yml")) else _load_json(text)), {}
+    check_bounds(table, rows)
     problems = [p for p in validate_table(table) if not p.warning]
     if problems:
         raise IndicatorFormatError([(_locate(table, p.path, rows), p.wording) for p in problems])
     return table
 
 
+def _too_deep() -> IndicatorFormatError:
+    return IndicatorFormatError([_problem("$", N_("嵌套超过 %(n)d 层，不像是一张指标评分表。"), n=MAX_DEPTH)])
+
+
+def _depth(value: Any) -> int:
+    """How deep containers nest in ``value`` (iteratively: a deep value must not exhaust the stack here)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _load_json(text: str) -> Any:
     try:
-        return json.loads(text)
+        table = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise IndicatorFormatError(
             [_problem(f"line {error.lineno}", N_("JSON 格式错误：%(error)s"), error=error.msg)]
         ) from None
+    except RecursionError:
+        raise _too_deep() from None
+    if _depth(table) > MAX_DEPTH:
+        raise _too_deep()
+    return table
+
+
+def _refuse_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are no JSON, and no table has a use for them."""
+    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases, and with a nesting depth cap.
+
+    Anchors and aliases are refused as the parser meets them, before any node is composed: an alias
+    repeats a whole subtree, so nine levels of ten aliases each make a billion nodes from a few lines.
+    No indicator table needs them (``dump_yaml`` never writes them).
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        """Refuse an anchor or alias, or one level too many, before composing the node."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise YamlRefused("alias", event.start_mark)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise YamlRefused("depth", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class YamlRefused(yaml.YAMLError):
+    """What ``BoundedLoader`` refuses (``reason``: ``alias`` or ``depth``), with where it is."""
+
+    def __init__(self, reason: str, mark):
+        super().__init__(reason)
+        self.reason = reason
+        self.mark = mark
 
 
 def _load_yaml(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except YamlRefused as refused:
+        where = f"line {refused.mark.line + 1}"
+        if refused.reason == "alias":
+            message = N_("YAML 中不允许使用锚点和别名（& 和 *），请把内容直接写出来。")
+            raise IndicatorFormatError([_problem(where, message)]) from None
+        raise IndicatorFormatError(
+            [_problem(where, N_("嵌套超过 %(n)d 层，不像是一张指标评分表。"), n=MAX_DEPTH)]
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "$"
         detail = getattr(error, "problem", None) or str(error)
         raise IndicatorFormatError([_problem(where, N_("YAML 格式错误：%(error)s"), error=detail)]) from None
+
+
+# ---------------------------------------------------------------- bounds
+
+
+def check_bounds(table: Any, rows: dict[int, tuple[str, int]] | None = None) -> None:
+    """Raise ``IndicatorFormatError`` for fields the format does not know, or a table too big to store.
+
+    Unknown fields are refused rather than kept: the table is stored and read on every project page,
+    so what it holds should be what the format defines (``docs/indicator-format.md``).
+    """
+    if not isinstance(table, dict):
+        return
+    if _depth(table) > MAX_DEPTH:
+        raise _too_deep()
+    problems = [(_locate(table, path, rows or {}), wording) for path, wording in unknown_fields(table)]
+    if problems:
+        raise IndicatorFormatError(problems)
+    check_stored_size(table)
+
+
+def _unknown(value: Any, known: frozenset[str], path: str) -> list[tuple[str, Wording]]:
+    if not isinstance(value, dict):
+        return []
+    extra = [str(k) for k in value if k not in known]
+    if not extra:
+        return []
+    return [_problem(path, N_("不认识的字段：%(fields)s。"), fields="、".join(extra[:20]))]
+
+
+def unknown_fields(table: dict) -> list[tuple[str, Wording]]:
+    """``(path, wording)`` for every table, node, rule and grade with fields the format does not define."""
+    found = _unknown(table, TABLE_KEYS, "$")
+    nodes = table.get("indicators")
+    if isinstance(nodes, list):
+        found += _unknown_in_nodes(nodes, "indicators")
+    grades = table.get("grades")
+    if isinstance(grades, list):
+        for index, grade in enumerate(grades):
+            found += _unknown(grade, GRADE_KEYS, f"grades[{index}]")
+    return found
+
+
+def _unknown_in_nodes(nodes: list, path: str) -> list[tuple[str, Wording]]:
+    found = []
+    for index, node in enumerate(nodes):
+        where = f"{path}[{index}]"
+        found += _unknown(node, NODE_KEYS, where)
+        if not isinstance(node, dict):
+            continue
+        found += _unknown(node.get("rule"), RULE_KEYS, f"{where}.rule")
+        children = node.get("children")
+        if isinstance(children, list):
+            found += _unknown_in_nodes(children, f"{where}.children")
+    return found
+
+
+def stored_size(table: Any) -> int:
+    """How many bytes the table takes as the JSON stored for the project (``ValueError`` if it is no JSON)."""
+    try:
+        return len(json.dumps(table, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ValueError(str(error)) from None
+
+
+def check_stored_size(table: Any) -> None:
+    """Raise ``IndicatorFormatError`` when the table is not plain JSON or over ``MAX_STORED_BYTES``."""
+    try:
+        size = stored_size(table)
+    except ValueError:
+        message = N_("指标表含有无法保存的值（如日期、NaN 或无穷大），请改写为数字或文字。")
+        raise IndicatorFormatError([_problem("$", message)]) from None
+    if size > MAX_STORED_BYTES:
+        message = N_("指标表保存后有 %(size)d KB，超过上限 %(n)d KB。请删去多余的内容。")
+        raise IndicatorFormatError([_problem("$", message, size=size // 1024, n=MAX_STORED_BYTES // 1024)])
 
 
 def _locate(table: Any, path: str, rows: dict[int, tuple[str, int]]) -> str:

@@ -19,8 +19,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
-from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, iter_nodes, rule_wording, validate_table
+from analysis.indicator_io import IndicatorFormatError, check_stored_size, dump_xlsx, dump_yaml, load_table
+from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, TableProblem, iter_nodes, rule_wording, validate_table
 from analysis.scoring import N_, RULES, D, Wording
 from forms.indicators import NodeEditor, Problem, json_number
 from survey.access import member_project, projects_of_current_user
@@ -83,7 +83,16 @@ def find_node(definition: dict, key: str) -> tuple[dict, list[dict], int]:
 
 
 def save(project: Project, definition: dict, row: IndicatorTable | None = None):
-    """Validate and save; on errors return the problems (nothing saved), else ``None``."""
+    """Validate and save; on errors return the problems (nothing saved), else ``None``.
+
+    The stored JSON is bounded (``MAX_STORED_BYTES``) whichever way the table grew: an import, a copy,
+    or node after node added on the desk, since every project page reads it.
+    """
+    try:
+        check_stored_size(definition)
+    except IndicatorFormatError as error:
+        db.session.rollback()
+        return [TableProblem(where, wording) for where, wording in error.problems]
     problems = validate_table(definition)
     errors = [p for p in problems if not p.warning]
     if errors:
