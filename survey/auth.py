@@ -14,6 +14,7 @@ from forms.auth import ChangePasswordForm, LoginForm
 from forms.project import ActionForm
 from survey import accounts
 from survey.extensions import login_manager
+from survey.local_urls import is_local_path
 from survey.models import User
 
 bp = Blueprint("auth", __name__)
@@ -26,8 +27,8 @@ def load_user(token: str) -> User | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow local paths after login, never an absolute URL an attacker supplied."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only follow a path on this site after login (``survey.local_urls``); anything else goes to the desk."""
+    if is_local_path(target):
         return target
     return url_for("desk.projects")
 
