@@ -1,4 +1,4 @@
-"""Evaluator accounts: argon2 hashes, the password policy, login lockout, session versions, admin rules.
+"""Evaluator accounts: argon2 hashes, the password policy, login lockout, sessions and their versions, admin rules.
 
 Everything here is plain functions on ``User`` rows so the sign-in view, the admin pages, the CLI and the
 tests share one set of rules. Messages are plain Chinese (translated by Flask-Babel) because they are
@@ -7,21 +7,30 @@ shown to the person who has to act on them.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import Table, case, or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from survey.capture import keyed_hash
 from survey.extensions import db
-from survey.models import User, utcnow
+from survey.models import LoginThrottle, User, UserSession, utcnow
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
 MAX_FAILED_LOGINS = 5  # consecutive wrong passwords before the account is locked
 LOCKOUT = timedelta(minutes=15)
+FAILURE_MEMORY = timedelta(days=1)  # failures further apart than this are not "in a row" any more
+SESSION_LIFETIME = timedelta(days=365)  # Flask-Login's remember-me default, when the config names none
 # Verified against for unknown usernames, so "no such user" takes as long as "wrong password".
 _DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
 
@@ -142,82 +151,216 @@ def set_password(user: User, password: str) -> None:
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
-    user.session_version += 1
+    _forget_sessions(user)
     db.session.commit()
 
 
 def end_all_sessions(user: User) -> None:
     """Log out everywhere: sessions and remember-me cookies carry the old version and are refused."""
-    user.session_version += 1
+    _forget_sessions(user)
     db.session.commit()
 
 
-def session_token(user: User) -> str:
-    """The value Flask-Login keeps in the session and the remember-me cookie: id and session version.
+def _forget_sessions(user: User) -> None:
+    """Bump the session version and drop every session row of the account (the caller commits)."""
+    user.session_version += 1
+    db.session.execute(db.delete(UserSession).where(UserSession.user_id == user.id))
 
-    Carrying the version in this one value means a bumped version invalidates both the session cookie and a
-    long-lived remember-me cookie, which holds nothing else.
+
+# --- sessions -----------------------------------------------------------------------------------------
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """Record a new signed-in browser and return what Flask-Login keeps in its session and remember-me cookie:
+    ``"<id>:<session version>:<secret>"``.
+
+    The secret's hash is a row of its own, so signing out on one device (deleting that row) kills every copy
+    of that one cookie, while the version still ends all of them at once. Rows older than the longest a
+    session may live are dropped here, so abandoned sessions do not pile up.
     """
-    return f"{user.id}:{user.session_version}"
+    secret = secrets.token_urlsafe(32)
+    db.session.execute(
+        db.delete(UserSession).where(UserSession.user_id == user.id, UserSession.created_at < _oldest_session_start())
+    )
+    db.session.add(UserSession(user_id=user.id, token_hash=_token_hash(secret)))
+    db.session.commit()
+    return f"{user.id}:{user.session_version}:{secret}"
+
+
+def end_session(token: str | None) -> None:
+    """Sign out this one session: its row goes, so the cookie (and any copy of it) is refused from now on."""
+    _user_id, _sep, secret = (token or "").rpartition(":")
+    if secret:
+        db.session.execute(db.delete(UserSession).where(UserSession.token_hash == _token_hash(secret)))
+        db.session.commit()
+
+
+def _oldest_session_start():
+    """Sessions started before this are refused: none lives longer than a remember-me cookie."""
+    lifetime = current_app.config.get("REMEMBER_COOKIE_DURATION") or SESSION_LIFETIME
+    if not isinstance(lifetime, timedelta):
+        lifetime = timedelta(seconds=int(lifetime))
+    return utcnow() - lifetime
 
 
 def user_for_token(token: str) -> User | None:
-    """The active account a session token belongs to, or None when it is malformed, stale or deactivated."""
-    user_id, _sep, version = token.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    """The active account a session token belongs to, or None when it is malformed, stale, signed out or
+    deactivated (one query: the account joined to the session's row)."""
+    user_id, version, secret = (token.split(":") + ["", ""])[:3]
+    if not user_id.isdigit() or not version.isdigit() or not secret:
         return None
-    user = db.session.get(User, int(user_id))
+    query = (
+        db.select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            UserSession.token_hash == _token_hash(secret),
+            UserSession.created_at >= _oldest_session_start(),
+        )
+    )
+    user = db.session.execute(query).scalar_one_or_none()
     if user is None or not user.active or int(version) != user.session_version:
         return None
     return user
 
 
 # --- signing in: throttling and lockout ---------------------------------------------------------------
+#
+# Every attempt first claims its place in one atomic statement (UPDATE … RETURNING, or an upsert for a name
+# no account has): the count goes up and the lock is read or set before any password is looked at, so ten
+# guesses sent at once are counted one after another, and those past the limit are refused unseen, even
+# the right one. Names without an account are counted the same way in ``LoginThrottle``, so the answers,
+# the lock and the work done say nothing about which usernames exist.
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """One attempt's place in the count: failures including this one, and the lock it found or started."""
+
+    failures: int
+    locked_until: datetime | None
+
+
+def _claim_values(table: Table, now: datetime) -> dict:
+    """SET expressions for one attempt, read from the row's old values in the same statement.
+
+    A running lock stays; a lock that ran out, or failures more than ``FAILURE_MEMORY`` old, start afresh
+    at 1; going past ``MAX_FAILED_LOGINS`` starts a lock at once (even before the password of the attempt
+    that reached the limit is checked, so a worker killed there cannot leave the account open).
+    """
+    c = table.c
+    locked = c.locked_until > now
+    afresh = or_(
+        c.locked_until <= now, c.last_login_attempt_at.is_(None), c.last_login_attempt_at < now - FAILURE_MEMORY
+    )
+    failures = case((locked, c.failed_logins + 1), (afresh, 1), else_=c.failed_logins + 1)
+    return {
+        "failed_logins": failures,
+        "locked_until": case((locked, c.locked_until), (failures > MAX_FAILED_LOGINS, now + LOCKOUT), else_=None),
+        "last_login_attempt_at": now,
+    }
+
+
+def _name_hash(username: str) -> str:
+    """The throttle's key for a name without an account: keyed, so the table does not list tried names."""
+    return keyed_hash("login", username) or ""
+
+
+def _claim(user: User | None, username: str, now: datetime) -> _Claim:
+    """Count this attempt atomically and commit at once (no row stays locked while argon2 runs)."""
+    if user is not None:
+        table = User.__table__
+        statement = db.update(table).where(table.c.id == user.id).values(**_claim_values(table, now))
+    else:
+        table = LoginThrottle.__table__
+        insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        first = {"failed_logins": 1, "locked_until": None, "last_login_attempt_at": now}
+        statement = (
+            insert(table)
+            .values(name_hash=_name_hash(username), **first)
+            .on_conflict_do_update(index_elements=[table.c.name_hash], set_=_claim_values(table, now))
+        )
+    row = db.session.execute(statement.returning(table.c.failed_logins, table.c.locked_until)).one()
+    if row.failed_logins == 1:
+        _forget_old_throttles(now)
+    db.session.commit()
+    return _Claim(row.failed_logins, row.locked_until)
+
+
+def _forget_old_throttles(now: datetime) -> None:
+    """Drop the counts of unknown names nobody has tried for ``FAILURE_MEMORY`` (they would start afresh)."""
+    table = LoginThrottle.__table__
+    db.session.execute(
+        db.delete(table).where(
+            table.c.last_login_attempt_at < now - FAILURE_MEMORY,
+            or_(table.c.locked_until.is_(None), table.c.locked_until <= now),
+        )
+    )
+
+
+def _lock(user: User | None, username: str, now: datetime) -> datetime:
+    """The attempt that reached the limit failed: lock (keeping a lock another attempt already started)."""
+    if user is not None:
+        table, key = User.__table__, User.__table__.c.id == user.id
+    else:
+        table, key = LoginThrottle.__table__, LoginThrottle.__table__.c.name_hash == _name_hash(username)
+    c = table.c
+    statement = (
+        db.update(table)
+        .where(key)
+        .values(locked_until=case((c.locked_until > now, c.locked_until), else_=now + LOCKOUT))
+    )
+    until = db.session.execute(statement.returning(c.locked_until)).scalar_one()
+    db.session.commit()
+    return until
+
+
+def _minutes_until(until: datetime, now: datetime) -> int:
+    """Whole minutes (rounded up, at least one) until ``until``."""
+    return max(1, math.ceil((until - now).total_seconds() / 60))
 
 
 def _minutes_left(user: User) -> int | None:
     """Whole minutes (rounded up) the account stays locked, or None when it is not locked."""
-    if user.locked_until is None:
+    now = utcnow()
+    if user.locked_until is None or user.locked_until <= now:
         return None
-    seconds = (user.locked_until - utcnow()).total_seconds()
-    return math.ceil(seconds / 60) if seconds > 0 else None
+    return _minutes_until(user.locked_until, now)
 
 
 def authenticate(username: str, password: str) -> LoginResult:
-    """Check a sign-in attempt, counting failures and locking the account after too many in a row.
+    """Check a sign-in attempt: count it first, refuse it unseen when the account is locked, then check.
 
     A locked account refuses even the right password until the lock runs out, so guessing cannot continue.
-    Unknown usernames cost one argon2 verification like a real account and get the same refusal.
+    An unknown username is counted and locked like an account and costs one argon2 verification, so its
+    answers (message, status and time) are those of a real account with a wrong password.
     """
+    username = username.strip()
+    now = utcnow()
     user = find_user(username)
+    claim = _claim(user, username, now)
+    if claim.locked_until is not None:
+        _dummy_verify(password)
+        return LoginResult(locked_minutes=_minutes_until(claim.locked_until, now))
     if user is None:
         _dummy_verify(password)
-        return LoginResult()
-    locked = _minutes_left(user)
-    if locked is not None:
-        _dummy_verify(password)
-        return LoginResult(locked_minutes=locked)
-    if check_password(user, password):
-        if not user.active:
-            return LoginResult()
-        if user.failed_logins or user.locked_until:
-            user.failed_logins, user.locked_until = 0, None
-            db.session.commit()
+    elif check_password(user, password) and user.active:
+        _succeeded(user)
         return LoginResult(user=user)
-    return LoginResult(locked_minutes=_count_failure(user))
+    if claim.failures >= MAX_FAILED_LOGINS:
+        return LoginResult(locked_minutes=_minutes_until(_lock(user, username, now), now))
+    return LoginResult()
 
 
-def _count_failure(user: User) -> int | None:
-    """Add one failure (in the database, so parallel attempts all count); lock at the limit."""
-    db.session.execute(db.update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
-    db.session.refresh(user)
-    if user.failed_logins < MAX_FAILED_LOGINS:
-        db.session.commit()
-        return None
-    user.failed_logins = 0
-    user.locked_until = utcnow() + LOCKOUT
+def _succeeded(user: User) -> None:
+    """The right password within the limit: the count starts again from nothing."""
+    table = User.__table__
+    db.session.execute(db.update(table).where(table.c.id == user.id).values(failed_logins=0, locked_until=None))
     db.session.commit()
-    return _minutes_left(user)
 
 
 def unlock(user: User) -> None:
@@ -256,5 +399,5 @@ def set_active(acting: User, user: User, active: bool) -> None:
         raise AccountError(_("“%(name)s”是最后一位管理员，不能停用。", name=user.username))
     if user.active != active:
         user.active = active
-        user.session_version += 1
+        _forget_sessions(user)
         db.session.commit()

@@ -1,7 +1,8 @@
 """Evaluator sign-in and sign-out, password change, and logging out everywhere.
 
-A session holds ``"<user id>:<session version>"`` (``accounts.session_token``); bumping the version on a
-password change, a reset or "log out everywhere" makes every older session and remember-me cookie invalid.
+A session holds ``"<user id>:<session version>:<secret>"`` (``accounts.start_session``): signing out deletes
+the secret's row, so that session and every copy of its cookie are refused; bumping the version on a password
+change, a reset or "log out everywhere" makes every older session and remember-me cookie invalid.
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ def _start_session(user: User, remember: bool) -> None:
     """A brand-new session (nothing set before sign-in carries over) that carries the session version."""
     session.clear()
     login_user(user, remember=remember)
-    session["_user_id"] = accounts.session_token(user)  # what Flask-Login stores and puts in the remember cookie
+    session["_user_id"] = accounts.start_session(user)  # what Flask-Login stores and puts in the remember cookie
 
 
 def _locked_message(minutes: int) -> str:
-    """Say plainly that the account is locked and for how long (only existing accounts can be locked)."""
+    """Say plainly that the account is locked and for how long (the same words for a name no account has)."""
     return _("连续输错密码次数过多，账户已被暂时锁定。请在 %(minutes)d 分钟后再试，或请管理员解锁。", minutes=minutes)
 
 
@@ -65,7 +66,9 @@ def login():
 
 
 def _end_session() -> None:
-    """Forget the session and tell Flask-Login to delete a remember-me cookie (in that order, or it stays)."""
+    """End this session on the server (every copy of its cookie dies), forget it here and tell Flask-Login to
+    delete a remember-me cookie (in that order, or it stays)."""
+    accounts.end_session(session.get("_user_id"))
     session.clear()
     logout_user()
 
@@ -112,7 +115,7 @@ def change_password():
 
 
 def _keep_this_session(user: User) -> None:
-    """After a version bump, move this session (and its remember-me cookie, if any) to the new version."""
-    session["_user_id"] = accounts.session_token(user)
+    """After a version bump, move this session (and its remember-me cookie, if any) to a new session row."""
+    session["_user_id"] = accounts.start_session(user)
     if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
         session["_remember"] = "set"

@@ -47,16 +47,41 @@ class User(UserMixin, db.Model):
     # Login throttling: consecutive failures, and the time before which the account refuses logins.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
+    # The last sign-in attempt: failures further apart than a day start the count afresh (survey.accounts).
+    last_login_attempt_at: Mapped[datetime | None]
     # Bumped on "log out everywhere" and password change: sessions carrying an older number are refused.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     password_changed_at: Mapped[datetime | None]
 
     memberships: Mapped[list[ProjectMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    sessions: Mapped[list[UserSession]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         """Flask-Login refuses sessions of deactivated accounts."""
         return self.active
+
+
+class UserSession(db.Model):
+    """One signed-in browser: signing out deletes its row, so every copy of that session cookie dies with it.
+
+    Only the SHA-256 of the session's secret is kept (the secret lives in the signed cookie), as for API tokens.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins under a username no account has, counted like ``User.failed_logins`` so that the
+    answers (and the lock) for an unknown name are the same as for a real one. Keyed by a keyed hash."""
+
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    last_login_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Project(db.Model):
