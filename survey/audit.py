@@ -119,6 +119,7 @@ AUDITED: dict[str, Audited] = {
     "imports.upload": Audited("import.upload", always=True),  # kept on disk until run or discarded
     "imports.discard": Audited("import.discard", always=True),
     "imports.run": Audited("import.run"),
+    "imports.text_codes": Audited("import.upload", always=True),  # a 按选项文本 download kept with the upload
     # indicator tables and the report text
     "indicators.start": Audited("indicators.edit"),
     "indicators.add_node": Audited("indicators.edit"),

@@ -3,7 +3,9 @@
 The upload is parsed at once and kept in the database (``PendingImport``, IP columns already blanked,
 see ``survey.response_import``) under a random token, so the mapping step may reach any app server; the
 file name the browser sends is never used. The mapping travels in the form of each step, so nothing else
-is stored until the import itself, which is all or nothing. Every view checks membership first (other
+is stored until the import itself, which is all or nothing. A file of option numbers (问卷星's 按选项序号) may be
+joined by the same questionnaire's 按选项文本 download, kept with the upload: matched on 序号 row by row, it
+tells what each number is, and the evaluator may take that code table. Every view checks membership first (other
 evaluators get 404) and needs a role that may change data (viewers get 403); a kept upload is reachable
 only by the evaluator who uploaded it, for its own questionnaire, for a day.
 """
@@ -38,6 +40,18 @@ class UploadForm(FlaskForm):
 
 class MappingForm(FlaskForm):
     """Carries the CSRF token of the mapping screen; its column choices are read by ``plan_from_form``."""
+
+
+class TextExportForm(FlaskForm):
+    """The same questionnaire's 按选项文本 download, sent with the mapping screen's own fields (optional)."""
+
+    text_file = FileField(
+        _l("同一问卷的按选项文本导出（可选）"),
+        validators=[
+            FileRequired(_l("请选择问卷星“按选项文本”下载的文件。")),
+            FileAllowed(["xlsx", "xls", "csv"], _l("只能导入 .xlsx、.xls 或 .csv 文件。")),
+        ],
+    )
 
 
 @bp.before_request
@@ -77,7 +91,8 @@ def mapping(questionnaire_id: int, token: str):
     definition = _definition(questionnaire)
     channels = [value for value, _label in response_import.channel_choices(questionnaire)]
     plan = response_import.remembered_plan(token, questionnaire.id, current_user.id, table, definition, channels)
-    return _mapping_page(questionnaire, token, table, plan or response_import.default_plan(table, definition))
+    plan = plan or response_import.default_plan(table, definition)
+    return _mapping_page(questionnaire, token, table, plan, text=_text_codes(questionnaire, token, table, plan))
 
 
 @bp.post("/<token>/check")
@@ -85,10 +100,28 @@ def check(questionnaire_id: int, token: str):
     """Dry run: validate every row with the submitted mapping and show the report."""
     questionnaire = member_questionnaire(questionnaire_id)
     table = _table(questionnaire, token)
-    plan = _submitted_plan(questionnaire, table)
-    report = response_import.check_import(questionnaire, table, plan, _timezone())
+    plan, text = _submitted_plan_and_text(questionnaire, token, table)
+    report = response_import.check_import(questionnaire, table, plan, _timezone(), text)
     response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
-    return _mapping_page(questionnaire, token, table, plan, report), 200 if report.ok else 422
+    return _mapping_page(questionnaire, token, table, plan, report, text), 200 if report.ok else 422
+
+
+@bp.post("/<token>/text-codes")
+def text_codes(questionnaire_id: int, token: str):
+    """Keep the same questionnaire's 按选项文本 download with the upload and show what it says each code is."""
+    questionnaire = member_questionnaire(questionnaire_id, edit=True)
+    table = _table(questionnaire, token)
+    plan = _submitted_plan(questionnaire, table)
+    form = TextExportForm()
+    problem = None
+    if form.validate_on_submit():
+        problem = _keep_text_export(questionnaire, token, table, form.text_file.data.read())
+    else:
+        problem = next(iter(form.text_file.errors), None) or _("请重新提交。")
+    response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
+    text = _text_codes(questionnaire, token, table, plan)
+    page = _mapping_page(questionnaire, token, table, plan, text=text, text_problem=problem)
+    return page, 422 if problem else 200
 
 
 @bp.post("/<token>/run")
@@ -96,11 +129,11 @@ def run(questionnaire_id: int, token: str):
     """Import every row, or none: a bad row or cell shows the report and stores nothing."""
     questionnaire = member_questionnaire(questionnaire_id)
     table = _table(questionnaire, token)
-    plan = _submitted_plan(questionnaire, table)
-    report = response_import.run_import(questionnaire, table, plan, current_user.id, _timezone())
+    plan, text = _submitted_plan_and_text(questionnaire, token, table)
+    report = response_import.run_import(questionnaire, table, plan, current_user.id, _timezone(), text)
     if not report.ok:
         response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
-        return _mapping_page(questionnaire, token, table, plan, report), 422
+        return _mapping_page(questionnaire, token, table, plan, report, text), 422
     response_import.delete_upload(token, questionnaire.id, current_user.id)
     flash(_("已导入 %(n)d 份答卷。", n=report.imported), "success")
     return redirect(url_for("desk.results", questionnaire_id=questionnaire.id))
@@ -140,7 +173,42 @@ def _submitted_plan(questionnaire: Questionnaire, table: response_import.Table) 
     return response_import.plan_from_form(request.form, table, _definition(questionnaire), channels)
 
 
-def _mapping_page(questionnaire, token, table, plan, report=None):
+def _submitted_plan_and_text(questionnaire: Questionnaire, token: str, table: response_import.Table):
+    """The submitted plan and the kept text download's evidence; the button "采用按选项文本文件的对照" (a
+    ``text-codes=accept`` in the form) makes that evidence the plan's reading of those codes. The evaluator
+    still confirms the code tables afterwards: taking them clears the tick."""
+    plan = _submitted_plan(questionnaire, table)
+    text = _text_codes(questionnaire, token, table, plan)
+    if text is not None and request.form.get("text-codes") == "accept":
+        response_import.take_text_codes(plan, text)
+        plan.codes_confirmed = False
+    return plan, text
+
+
+def _text_codes(questionnaire: Questionnaire, token: str, table: response_import.Table, plan):
+    """What the kept 按选项文本 download says about this plan's option numbers, or ``None`` without one."""
+    text_table = response_import.load_text_export(token, questionnaire.id, current_user.id)
+    if text_table is None:
+        return None
+    return response_import.text_codes(table, plan, _definition(questionnaire), text_table)
+
+
+def _keep_text_export(questionnaire: Questionnaire, token: str, table: response_import.Table, content: bytes):
+    """Read and keep a text download (the upload's own guards apply); the reason it was refused, else ``None``."""
+    try:
+        text_table = response_import.read_table(content)
+    except response_import.FileProblem as error:
+        return error.message
+    if text_table.sha256 == table.sha256:
+        return _("这就是正在导入的文件。请选择同一问卷在问卷星“按选项文本”下载的另一个文件。")
+    definition = _definition(questionnaire)
+    if response_import.code_tables(text_table, response_import.default_plan(text_table, definition), definition):
+        return _("这个文件的答案也是选项序号，不是“按选项文本”下载。请在问卷星下载答卷时选择“按选项文本”。")
+    response_import.save_text_export(token, questionnaire.id, current_user.id, text_table)
+    return None
+
+
+def _mapping_page(questionnaire, token, table, plan, report=None, text=None, text_problem=None):
     definition = _definition(questionnaire)
     return render_template(
         "imports/mapping.html",
@@ -155,7 +223,10 @@ def _mapping_page(questionnaire, token, table, plan, report=None):
         values=response_import.value_views(table, plan, definition),
         channels=response_import.channel_choices(questionnaire),
         missing_time=response_import.rows_without_time(table, plan),
-        code_tables=response_import.code_tables(table, plan, definition),
+        code_tables=response_import.code_tables(table, plan, definition, text),
+        text=text,
+        text_problem=text_problem,
+        text_form=TextExportForm(),
         blank=response_import.BLANK,
         title=_("导入答卷：对应列与选项"),
     )

@@ -419,12 +419,28 @@ def _unpack(content: bytes) -> Table | None:
     try:
         data = json.loads(zlib.decompress(content).decode("utf-8"))
         data.pop(PLAN_KEY, None)
+        data.pop(TEXT_KEY, None)
         return Table(**data)
     except (zlib.error, ValueError, TypeError, AttributeError):
         return None
 
 
 PLAN_KEY = "last_plan"  # the mapping last checked, kept with the upload (``remember_plan``)
+TEXT_KEY = "text_export"  # the same questionnaire's 按选项文本 download, for the code tables (``save_text_export``)
+
+
+def _kept(pending: PendingImport) -> dict:
+    """Everything kept with an upload: its table's fields, the last plan, a text export."""
+    try:
+        data = json.loads(zlib.decompress(pending.content).decode("utf-8"))
+    except (zlib.error, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _keep(pending: PendingImport, data: dict) -> None:
+    pending.content = zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    db.session.commit()
 
 
 def remember_plan(token: str, questionnaire_id: int, user_id: int, table: Table, plan: Plan) -> None:
@@ -432,19 +448,32 @@ def remember_plan(token: str, questionnaire_id: int, user_id: int, table: Table,
     pending = _pending(token, questionnaire_id, user_id)
     if pending is None:
         return
-    data = {**table.__dict__, PLAN_KEY: {**plan_to_saved(plan, table), "missing_time": plan.missing_time}}
-    pending.content = zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"))
-    db.session.commit()
+    saved = {**plan_to_saved(plan, table), "missing_time": plan.missing_time}
+    _keep(pending, {**_kept(pending), **table.__dict__, PLAN_KEY: saved})
+
+
+def save_text_export(token: str, questionnaire_id: int, user_id: int, text_table: Table) -> None:
+    """Keep the 按选项文本 download of the same questionnaire with the upload (replacing an earlier one)."""
+    pending = _pending(token, questionnaire_id, user_id)
+    if pending is not None:
+        _keep(pending, {**_kept(pending), TEXT_KEY: text_table.__dict__})
+
+
+def load_text_export(token: str, questionnaire_id: int, user_id: int) -> Table | None:
+    """The text download kept with this upload, or ``None``."""
+    pending = _pending(token, questionnaire_id, user_id)
+    data = _kept(pending).get(TEXT_KEY) if pending is not None else None
+    try:
+        return Table(**data) if isinstance(data, dict) else None
+    except TypeError:
+        return None
 
 
 def remembered_plan(token: str, questionnaire_id: int, user_id: int, table: Table, definition: dict, channels):
     """The mapping last checked for this upload, fitted to the current version: columns whose target is gone
     are guessed again, value overrides are kept where their option still exists; ``None`` if never checked."""
     pending = _pending(token, questionnaire_id, user_id)
-    try:
-        saved = json.loads(zlib.decompress(pending.content).decode("utf-8")).get(PLAN_KEY) if pending else None
-    except (zlib.error, ValueError):
-        saved = None
+    saved = _kept(pending).get(PLAN_KEY) if pending is not None else None
     if not isinstance(saved, dict):
         return None
     plan = plan_from_saved(saved, table, definition, channels).plan
@@ -1335,8 +1364,18 @@ def _already_imported(ids: list[str]) -> int:
     return found
 
 
-def check_import(questionnaire: Questionnaire, table: Table, plan: Plan, timezone: str = DEFAULT_TIMEZONE) -> Report:
-    """A dry run: every row through the respondent's form; the report lists every bad row and cell."""
+def check_import(
+    questionnaire: Questionnaire,
+    table: Table,
+    plan: Plan,
+    timezone: str = DEFAULT_TIMEZONE,
+    text: TextCodes | None = None,
+) -> Report:
+    """A dry run: every row through the respondent's form; the report lists every bad row and cell.
+
+    ``text``: what the same questionnaire's 按选项文本 download says each option number is; a code read
+    otherwise, or one the text file cannot settle, is warned about with the code tables.
+    """
     report = Report(total=len(table.rows))
     if questionnaire.current_version is None:
         report.general.append(str(_l("问卷尚未发布，发布后才能导入答卷。")))
@@ -1363,7 +1402,7 @@ def check_import(questionnaire: Questionnaire, table: Table, plan: Plan, timezon
             report.records.append(record)
     report.notes.extend(_missing_other_notes(checker, missing_other))
     report.notes.extend(_repeated_source_rows(table, plan))
-    tables = code_tables(table, plan, checker.definition)
+    tables = code_tables(table, plan, checker.definition, text)
     report.notes.extend(warning for t in tables for warning in t.warnings)
     if tables and plan.codes_confirmed is False:
         report.general.append(str(_l("文件按选项序号记录答案：请核对每道题的序号对照表，勾选“序号对照无误”后再检查。")))
@@ -1435,9 +1474,10 @@ def run_import(
     plan: Plan,
     user_id: int | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    text: TextCodes | None = None,
 ) -> Report:
     """Check, then store every row in one transaction; any problem stores nothing."""
-    report = check_import(questionnaire, table, plan, timezone)
+    report = check_import(questionnaire, table, plan, timezone, text)
     if not report.ok:
         return report
     version_id = questionnaire.current_version_id
@@ -1579,6 +1619,7 @@ def _question_values(question: dict, counter: Counter, overrides: dict[str, str]
 
 
 CODE = re.compile(r"\d{1,3}")
+CodedQuestion = tuple[dict, list[tuple[str, int]], Counter]  # question, its (target, column) pairs, code counts
 
 
 @dataclass
@@ -1587,38 +1628,60 @@ class CodeTable:
 
     问卷星 numbers options in its own questionnaire; a code that never occurs there cannot be seen here, so
     a gap (or a highest code other than the option count) is warned about and the evaluator confirms.
+    ``evidence`` is what the same questionnaire's 按选项文本 download says each code is, when one is at hand;
+    ``differs`` the codes read otherwise than it says.
     """
 
     key: str
     label: str
     rows: list[tuple[int, int, str]]  # code, rows in the file, what it is read as
     warnings: list[str]
+    evidence: dict[int, CodeEvidence] = field(default_factory=dict)
+    differs: set[int] = field(default_factory=set)
 
 
-def code_tables(table: Table, plan: Plan, definition: dict) -> list[CodeTable]:
-    """A code table for every choice question whose mapped whole-answer column holds only option numbers."""
+def _coded_columns(table: Table, plan: Plan, definition: dict) -> dict[str, CodedQuestion]:
+    """Choice questions whose mapped whole-answer columns hold only option numbers: question key ->
+    (question, its (target, column) pairs, how often each code occurs)."""
     targets = all_targets(normalize_definition(definition))
-    found: dict[str, tuple[dict, Counter, bool]] = {}
+    found: dict[str, tuple[dict, list[tuple[str, int]], Counter, bool]] = {}
     for index, value in enumerate(plan.mapping):
         target = targets.get(value)
         if target is None or target.kind != "ans" or target.question["type"] not in CHOICE_TYPES:
             continue
         question = target.question
-        counter, coded = found.get(question["key"], (question, Counter(), True))[1:]
+        _question, columns, counter, coded = found.get(question["key"], (question, [], Counter(), True))
+        columns.append((value, index))
         for row in table.rows:
             text = _clean(row[index])
             if _is_blank(text, question):
                 continue
-            pieces = SEPARATORS.split(text)[0::2] if question["type"] == "multiple_choice" else [text]
-            for piece in (p.strip() for p in pieces):
-                main = OTHER_BRACKET.fullmatch(piece)
-                piece = _clean(main.group(1)) if main else piece
+            for piece in _code_pieces(question, text):
                 if CODE.fullmatch(piece):
                     counter[int(piece)] += 1
                 elif piece:
                     coded = False
-        found[question["key"]] = (question, counter, coded)
-    return [_code_table(q, c, plan.overrides.get(q["key"])) for q, c, coded in found.values() if coded and c]
+        found[question["key"]] = (question, columns, counter, coded)
+    return {key: (q, columns, c) for key, (q, columns, c, coded) in found.items() if coded and c}
+
+
+def _code_pieces(question: dict, text: str) -> list[str]:
+    """The option numbers a cell holds (several for multiple choice), an 其他〖…〗 text taken off."""
+    pieces = SEPARATORS.split(text)[0::2] if question["type"] == "multiple_choice" else [text]
+    found = []
+    for piece in (p.strip() for p in pieces):
+        main = OTHER_BRACKET.fullmatch(piece)
+        found.append(_clean(main.group(1)) if main else piece)
+    return found
+
+
+def code_tables(table: Table, plan: Plan, definition: dict, text: TextCodes | None = None) -> list[CodeTable]:
+    """A code table for every choice question whose mapped whole-answer column holds only option numbers."""
+    evidence = text.evidence if text is not None else {}
+    return [
+        _code_table(q, c, plan.overrides.get(key), evidence.get(key, {}))
+        for key, (q, _columns, c) in _coded_columns(table, plan, definition).items()
+    ]
 
 
 def _code_reading(question: dict, code: int, overrides: dict[str, str] | None, texts: dict[str, str]) -> str:
@@ -1634,7 +1697,9 @@ def _code_reading(question: dict, code: int, overrides: dict[str, str] | None, t
     return str(_l("已改为：%(option)s", option=texts[key]))
 
 
-def _code_table(question: dict, counter: Counter, overrides: dict[str, str] | None) -> CodeTable:
+def _code_table(
+    question: dict, counter: Counter, overrides: dict[str, str] | None, evidence: dict[int, CodeEvidence]
+) -> CodeTable:
     options = question["options"]
     texts = {o["key"]: o["text"] for o in options}
     label = f"{question['number']}. {question['text']}"
@@ -1665,4 +1730,193 @@ def _code_table(question: dict, counter: Counter, overrides: dict[str, str] | No
                 )
             )
         )
-    return CodeTable(question["key"], label, rows, warnings)
+    differs = {
+        code
+        for code, seen in evidence.items()
+        if seen.option is not None and _match_main(question, str(code), overrides) != seen.option
+    }
+    warnings += _evidence_warnings(question, label, evidence, differs, overrides)
+    return CodeTable(question["key"], label, rows, warnings, evidence, differs)
+
+
+# --- the code table from the same questionnaire's 按选项文本 download ------------------------------------
+# 问卷星 gives the same answers in two downloads: option texts, or option numbers. The numbers file holds
+# what 问卷星's own questionnaire numbered, which a code that never occurs makes impossible to read from the
+# file alone; the rows with the same 序号 in the text file say what each number is.
+
+
+@dataclass
+class CodeEvidence:
+    """What one code of the numbers file is, by the text file's answers on the rows with the same 序号."""
+
+    texts: list[tuple[str, int]]  # the texts found for it, most common first, with how many rows
+    option: str | None  # the option they all name, else None
+    problem: str = ""  # "conflict": texts naming different options; "not_option": a text no option has
+
+
+@dataclass
+class TextCodes:
+    """What a 按选项文本 download says about the option numbers of the upload, matched on 序号 row by row."""
+
+    rows: int  # data rows of the text file
+    matched: int = 0  # rows of the upload whose 序号 the text file has (once)
+    evidence: dict[str, dict[int, CodeEvidence]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # why it cannot be used, or what did not match
+
+    @property
+    def usable(self) -> bool:
+        return any(seen.option for codes in self.evidence.values() for seen in codes.values())
+
+
+def _option_by_text(question: dict, text: str) -> str | None:
+    """The option whose text ``text`` is (folded, without punctuation), never by number or letter."""
+    wanted = _norm(text)
+    return next((o["key"] for o in question["options"] if wanted and _norm(o["text"]) == wanted), None)
+
+
+def _text_pieces(question: dict, cell: str) -> list[str]:
+    """The option texts a 按选项文本 cell holds, the 其他 text taken off (other〖…〗 or 其他：…)."""
+    return [main for main, _extra, _key in _pieces(question, str(cell or "").strip(), None)]
+
+
+def _pairs(question: dict, code_cell: str, text_cell: str) -> list[tuple[int, str]]:
+    """(code, text) pairs of one question on one row in both files; none when either is empty or they differ
+    in how many options they hold."""
+    code_text, text = _clean(code_cell), _clean(text_cell)
+    if _is_blank(code_text, question) or _is_blank(text, question):
+        return []
+    codes, texts = _code_pieces(question, code_text), _text_pieces(question, text_cell)
+    if len(codes) != len(texts) or not all(CODE.fullmatch(c) for c in codes):
+        return []
+    return [(int(code), text) for code, text in zip(codes, texts, strict=True)]
+
+
+def text_codes(table: Table, plan: Plan, definition: dict, text_table: Table) -> TextCodes:
+    """Each option number of the upload's coded questions, as the text download's rows with the same 序号 read.
+
+    The upload's 序号 is the column the evaluator mapped to it; the text file's is guessed. A 序号 found on
+    several rows of the text file is left out (which row would it be?); so is a row whose number of options
+    differs between the files. Evidence is kept per question and code, every text seen with its count.
+    """
+    definition = normalize_definition(definition)
+    found = TextCodes(rows=len(text_table.rows))
+    text_plan = default_plan(text_table, definition)
+    if "meta:source_row" not in plan.mapping:
+        found.problems.append(str(_l("请先把上传文件中的“序号”列对应到“序号（来源行号）”，才能按序号逐行对照。")))
+    if "meta:source_row" not in text_plan.mapping:
+        found.problems.append(str(_l("按选项文本文件中没有“序号”列，无法按序号逐行对照。")))
+    if found.problems:
+        return found
+    by_number: dict[int, list[str] | None] = {}
+    for number, row in zip(source_rows(text_table, text_plan), text_table.rows, strict=True):
+        if number is not None:
+            by_number[number] = None if number in by_number else row  # a repeated 序号 matches nothing
+    text_columns = {value: index for index, value in enumerate(text_plan.mapping)}
+    coded = _coded_columns(table, plan, definition)
+    seen: dict[str, dict[int, Counter]] = {key: {} for key in coded}
+    for number, row in zip(source_rows(table, plan), table.rows, strict=True):
+        other = by_number.get(number) if number is not None else None
+        if other is None:
+            continue
+        found.matched += 1
+        for key, (question, columns, _counter) in coded.items():
+            for value, index in columns:
+                if value in text_columns:
+                    for code, text in _pairs(question, row[index], other[text_columns[value]]):
+                        seen[key].setdefault(code, Counter())[text] += 1
+    found.problems += _text_match_problems(found, len(table.rows), coded, text_columns)
+    for key, codes in seen.items():
+        question = coded[key][0]
+        found.evidence[key] = {code: _evidence(question, texts) for code, texts in sorted(codes.items())}
+    return found
+
+
+def _evidence(question: dict, texts: Counter) -> CodeEvidence:
+    options = {_option_by_text(question, text) for text in texts}
+    listed = texts.most_common()
+    if len(options) > 1:
+        return CodeEvidence(listed, None, "conflict")
+    option = options.pop()
+    return CodeEvidence(listed, option, "" if option is not None else "not_option")
+
+
+def _text_match_problems(found: TextCodes, rows: int, coded: dict, text_columns: dict[str, int]) -> list[str]:
+    """What the evaluator should know about the matching: rows without a partner, questions the text file lacks."""
+    problems = []
+    if found.matched < rows:
+        problems.append(
+            str(
+                _l(
+                    "上传文件的 %(rows)d 行中，有 %(n)d 行的序号在按选项文本文件中找不到（或出现了不止一次），"
+                    "这些行没有用来对照。",
+                    rows=rows,
+                    n=rows - found.matched,
+                )
+            )
+        )
+    for question, columns, _counter in coded.values():
+        if not any(value in text_columns for value, _index in columns):
+            label = f"{question['number']}. {question['text']}"
+            problems.append(str(_l("按选项文本文件中找不到“%(label)s”这一题的列。", label=label)))
+    return problems
+
+
+def text_overrides(text: TextCodes) -> dict[str, dict[str, str]]:
+    """The value overrides that read every code as the text file says (codes it cannot settle are left out)."""
+    return {
+        key: {str(code): seen.option for code, seen in codes.items() if seen.option is not None}
+        for key, codes in text.evidence.items()
+        if any(seen.option is not None for seen in codes.values())
+    }
+
+
+def take_text_codes(plan: Plan, text: TextCodes) -> int:
+    """The evaluator accepted the text file's code table: it replaces the plan's overrides of those codes."""
+    taken = text_overrides(text)
+    for key, codes in taken.items():
+        plan.overrides.setdefault(key, {}).update(codes)
+    return sum(len(codes) for codes in taken.values())
+
+
+def _evidence_warnings(question: dict, label: str, evidence: dict, differs: set[int], overrides) -> list[str]:
+    """Codes the text file cannot settle, and codes read otherwise than it says."""
+    texts = {o["key"]: o["text"] for o in question["options"]}
+    warnings = []
+    for code, seen in evidence.items():
+        if seen.problem == "conflict":
+            listed = "、".join(str(_l("“%(text)s”%(n)d 行", text=t, n=n)) for t, n in seen.texts)
+            warnings.append(
+                str(
+                    _l(
+                        "“%(label)s”：序号 %(code)d 在按选项文本文件中对应不同的选项（%(texts)s），"
+                        "无法确定，请在“选项对照”中选择。",
+                        label=label,
+                        code=code,
+                        texts=listed,
+                    )
+                )
+            )
+        elif seen.problem == "not_option":
+            warnings.append(
+                str(
+                    _l(
+                        "“%(label)s”：序号 %(code)d 在按选项文本文件中是“%(text)s”，本题没有这个选项。",
+                        label=label,
+                        code=code,
+                        text=seen.texts[0][0],
+                    )
+                )
+            )
+        elif code in differs:
+            warnings.append(
+                str(
+                    _l(
+                        "“%(label)s”：按选项文本文件，序号 %(code)d 是“%(text)s”，现在读作“%(read)s”。",
+                        label=label,
+                        code=code,
+                        text=texts[seen.option],
+                        read=_code_reading(question, code, overrides, texts),
+                    )
+                )
+            )
+    return warnings

@@ -300,7 +300,14 @@ def seed_expected() -> dict:
 def test_guess_mapping_reads_wenjuanxing_headers():
     definition = normalize_definition(load_template("fengze_service_object"))
     mapping = guess_mapping(SEED_HEADERS, definition)
-    assert mapping[:6] == [IGNORE, "meta:submitted_at", "meta:duration_seconds", "meta:channel", IGNORE, IGNORE]
+    assert mapping[:6] == [
+        "meta:source_row",
+        "meta:submitted_at",
+        "meta:duration_seconds",
+        "meta:channel",
+        IGNORE,
+        IGNORE,
+    ]
     keys = ["q1a", "q1b", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9"]
     assert mapping[6:] == [f"ans:{key}" for key in keys]  # by text, although the numbers differ
 
@@ -743,10 +750,11 @@ def test_other_evaluator_gets_404_on_every_route(app, client, seed, evaluator, o
         ("GET", f"{base}/{token}"),
         ("POST", f"{base}/{token}/check"),
         ("POST", f"{base}/{token}/run"),
+        ("POST", f"{base}/{token}/text-codes"),
         ("POST", f"{base}/{token}/discard"),
     ]
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("imports.")}
-    assert len(endpoints) == 5 and len(routes) >= len(endpoints)
+    assert len(endpoints) == 6 and len(routes) >= len(endpoints)
     for method, url in routes:
         response = client.open(url, method=method, data={"col-0": "ignore"})
         assert response.status_code == 404, f"{method} {url} gave {response.status_code}"
@@ -766,6 +774,7 @@ def test_only_the_uploader_may_map_an_upload(app, logged_in, seed):
         assert login(colleague, name, f"{name}-password-long").status_code == 302
         assert colleague.get(mapping_url).status_code == refused
         assert colleague.post(f"{mapping_url}/run", data={"col-0": "ignore"}).status_code == refused
+        assert colleague.post(f"{mapping_url}/text-codes", data={"col-0": "ignore"}).status_code == refused
         assert colleague.post(f"{mapping_url}/discard").status_code == refused
     assert logged_in.get(mapping_url).status_code == 200  # still there for alice
     assert response_count() == 0

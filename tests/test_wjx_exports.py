@@ -610,3 +610,135 @@ def test_source_rows_reach_the_browser_and_every_export(logged_in, wjx, tmp_path
     raw = list(book["原始数据"].iter_rows(values_only=True))
     column = raw[0].index("来源行号（序号）")
     assert [row[column] for row in raw[1:31]] == [r.source_row for r in responses] and raw[31][column] in (None, "")
+
+
+# --- the code table from the same questionnaire's 按选项文本 download, matched on 序号 ----------------------------
+
+
+def shifted(people: list[dict]) -> list[dict]:
+    """问卷星's questionnaire had one more age option at the top that nobody chose: its codes are 3…9 where
+    ours are 2…8 (codes 1 and 2 never occur), so reading code n as our n-th option shifts every age."""
+    return [{**p, "age": p["age"] + 1} for p in people]
+
+
+def test_the_text_download_tells_each_code_row_by_row_on_the_number(wjx):
+    from survey.response_import import code_tables, take_text_codes, text_codes
+
+    people = respondents()
+    table = read_table(xls(number_rows(shifted(people))))
+    text_data = csv_file(shuffled_text_rows(people), "gbk")  # another order: only 序号 pairs the rows
+    definition = wjx.current_version.definition
+    plan = default_plan(table, definition)
+    text = text_codes(table, plan, definition, read_table(text_data))
+    assert (text.rows, text.matched, text.problems) == (80, 80, [])
+    age = text.evidence["age"]
+    assert sorted(age) == sorted({p["age"] + 1 for p in people})
+    assert {code: seen.option for code, seen in age.items()} == {code: f"a{code - 1}" for code in age}
+    assert all(seen.problem == "" for codes in text.evidence.values() for seen in codes.values())
+    assert age[5].texts == [("30~34岁", sum(p["age"] == 4 for p in people))]
+    tables = {t.key: t for t in code_tables(table, plan, definition, text)}
+    assert tables["age"].differs == set(age) and tables["sex"].differs == tables["safe"].differs == set()
+    assert any("序号 5 是“30~34岁”，现在读作“问卷第 5 项：35~39岁”" in w for w in tables["age"].warnings)
+
+    assert take_text_codes(plan, text) == sum(len(codes) for codes in text.evidence.values())
+    tables = {t.key: t for t in code_tables(table, plan, definition, text)}
+    assert tables["age"].differs == set() and tables["age"].rows[4][2] == "已改为：30~34岁"
+    assert not any("现在读作" in w for t in tables.values() for w in t.warnings)
+    plan.codes_confirmed = True
+    assert run_import(wjx, table, plan, text=text).ok
+    frame = pandas_frame(text_data, "gbk").set_index(pd.to_numeric(pandas_frame(text_data, "gbk")["序号"]))
+    texts = {o["key"]: o["text"] for o in definition["sections"][0]["questions"][1]["options"]}
+    responses = stored(wjx)
+    assert len(responses) == 80
+    for response in responses:  # each stored age is what the text download says for that 序号
+        assert texts[response.answers["age"]] == frame.loc[response.source_row, QUESTIONS[1]]
+    ours = pd.Series([texts[r.answers["age"]] for r in responses]).value_counts().to_dict()
+    assert ours == frame[QUESTIONS[1]].value_counts().to_dict()
+
+
+def test_the_text_download_shows_codes_it_cannot_settle_and_rows_it_cannot_pair(wjx):
+    from survey.response_import import code_tables, text_codes, text_overrides
+
+    people = respondents(30)
+    rows = text_rows(people)
+    definition = wjx.current_version.definition
+    rows[1][0] = rows[2][0]  # a 序号 twice in the text file: neither row is used
+    del rows[-1]  # and the last answer is missing from it
+    paired = rows[3:]
+    five = [row for row in paired if row[7] == AGES[4]]  # code 5 in the numbers file (no shift here)
+    five[0][7] = AGES[5]  # one row of the text file says something else for the same code
+    for row in rows[1:]:
+        if row[7] == AGES[6]:
+            row[7] = "七十岁"  # not an option of ours
+    table = read_table(xlsx(number_rows(people)))
+    plan = default_plan(table, definition)
+    text = text_codes(table, plan, definition, read_table(xlsx(rows)))
+    assert text.matched == 30 - 3
+    assert any("有 3 行的序号在按选项文本文件中找不到" in p for p in text.problems)
+    age = text.evidence["age"]
+    assert age[5].problem == "conflict" and age[5].option is None
+    assert age[5].texts == [(AGES[4], len(five) - 1), (AGES[5], 1)]
+    assert age[7].problem == "not_option" and age[7].texts[0][0] == "七十岁"
+    assert "5" not in text_overrides(text)["age"] and "7" not in text_overrides(text)["age"]
+    warnings = next(t for t in code_tables(table, plan, definition, text) if t.key == "age").warnings
+    assert any("序号 5 在按选项文本文件中对应不同的选项" in w for w in warnings)
+    assert any("序号 7 在按选项文本文件中是“七十岁”，本题没有这个选项" in w for w in warnings)
+
+    unmapped = default_plan(table, definition)
+    unmapped.mapping[0] = "ignore"  # the upload's 序号 not taken as the source row: nothing to pair on
+    assert "序号（来源行号）" in text_codes(table, unmapped, definition, read_table(xlsx(rows))).problems[0]
+    no_numbers = [row[1:] for row in rows]
+    found = text_codes(table, plan, definition, read_table(xlsx(no_numbers)))
+    assert found.evidence == {} and "没有“序号”列" in found.problems[0]
+
+
+def test_the_mapping_screen_takes_the_code_table_from_the_text_download(logged_in, wjx):
+    from tests.test_response_import import form_of
+
+    people = respondents()
+    data = xls(number_rows(shifted(people)))
+    text_data = xls(shuffled_text_rows(people))
+    sent = logged_in.post(
+        f"/desk/questionnaires/{wjx.id}/import/",
+        data={"file": (io.BytesIO(data), "问卷星按序号.xls")},
+        content_type="multipart/form-data",
+    )
+    mapping_url = sent.headers["Location"]
+    page = logged_in.get(mapping_url).data.decode()
+    assert 'id="text-export"' in page and 'id="take-text-codes"' not in page
+    form = form_of(page)
+
+    def send(content: bytes, name: str):
+        return logged_in.post(
+            f"{mapping_url}/text-codes",
+            data={**form, "text_file": (io.BytesIO(content), name)},
+            content_type="multipart/form-data",
+        )
+
+    same = send(data, "again.xls")
+    assert same.status_code == 422 and "这就是正在导入的文件" in same.data.decode()
+    numbers_again = send(xls(number_rows(respondents(10, seed=1))), "other.xls")
+    assert numbers_again.status_code == 422 and "答案也是选项序号" in numbers_again.data.decode()
+    assert send(b"", "empty.csv").status_code == 422
+
+    read = send(text_data, "问卷星按文本.xls")
+    page = read.data.decode()
+    assert read.status_code == 200 and "按序号对上 80 行" in page and 'id="take-text-codes"' in page
+    assert "与现在的读法不同" in page and "序号 5 是“30~34岁”" in page
+    assert 'id="text-export"' in logged_in.get(mapping_url).data.decode()  # kept with the upload
+    assert "按序号对上 80 行" in logged_in.get(mapping_url).data.decode()
+
+    taken = logged_in.post(f"{mapping_url}/check", data={**form_of(page), "text-codes": "accept", "codes-ok": "1"})
+    page = taken.data.decode()
+    assert taken.status_code == 422 and "勾选“序号对照无误”" in page  # the evaluator still confirms
+    assert 'id="codes-ok" checked' not in page and 'id="codes-ok">' in page
+    assert "已改为：30~34岁" in page and "与现在的读法不同" not in page
+    assert stored(wjx) == []
+    done = logged_in.post(f"{mapping_url}/run", data={**form_of(page), "codes-ok": "1"})
+    assert done.status_code == 302
+    frame = pandas_frame(text_data, "xls")
+    frame.index = frame["序号"].astype(float).astype(int)
+    texts = dict(zip([f"a{i}" for i in range(1, 9)], AGES, strict=True))
+    responses = stored(wjx)
+    assert len(responses) == 80
+    assert all(texts[r.answers["age"]] == frame.loc[r.source_row, QUESTIONS[1]] for r in responses)
