@@ -31,8 +31,8 @@ MAX_FAILED_LOGINS = 5  # consecutive wrong passwords before the account is locke
 LOCKOUT = timedelta(minutes=15)
 FAILURE_MEMORY = timedelta(days=1)  # failures further apart than this are not "in a row" any more
 SESSION_LIFETIME = timedelta(days=365)  # Flask-Login's remember-me default, when the config names none
-# Verified against for unknown usernames, so "no such user" takes as long as "wrong password".
-_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+# Verified against for unknown usernames (and locked accounts), made by the hasher in use: see _dummy_hash.
+_dummy: tuple[PasswordHasher, str] | None = None
 
 # The passwords people reach for first (Chinese and international leak lists), compared case-insensitively.
 # Short ones are refused by the length rule anyway; these are the ones that pass it.
@@ -82,10 +82,19 @@ def check_password(user: User, password: str) -> bool:
     return True
 
 
+def _dummy_hash() -> str:
+    """A hash with the current hasher's parameters, as every real one has after its rehash: made once per
+    hasher, so a hasher configured after import (other parameters) costs the same for names without an account."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("not-a-real-password-only-for-timing"))
+    return _dummy[1]
+
+
 def _dummy_verify(password: str) -> None:
     """Spend the same argon2 work as a real check, so response time does not tell whether a user exists."""
     try:
-        _hasher.verify(_DUMMY_HASH, password)
+        _hasher.verify(_dummy_hash(), password)
     except VerificationError:
         pass
 

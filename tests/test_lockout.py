@@ -137,6 +137,16 @@ def test_unknown_names_are_answered_exactly_like_real_ones(app, evaluator):
     assert "用户名或密码不正确" in real[0][1] and "已被暂时锁定" in real[-1][1]
 
 
+def test_a_name_nobody_has_costs_the_argon2_work_of_a_real_one(app, evaluator):
+    """The stand-in hash checked for unknown names has the parameters real hashes have (before, it kept the
+    ones of import time: with another hasher configured, unknown names took a different time than real ones)."""
+    real = db.session.get(User, evaluator.id).password_hash
+    login(app.test_client(), "nobody", "whatever-123")
+    dummy = accounts._dummy_hash()
+    assert not accounts._hasher.check_needs_rehash(dummy) and not accounts._hasher.check_needs_rehash(real)
+    assert dummy.rsplit("$", 2)[0] == real.rsplit("$", 2)[0]  # argon2id, version, memory, time and lanes alike
+
+
 def test_unknown_names_are_kept_as_keyed_hashes(app):
     for _attempt in range(2):
         login(app.test_client(), "someone-guessed", "whatever-123")
