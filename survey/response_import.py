@@ -1907,16 +1907,20 @@ def _evidence_warnings(question: dict, label: str, evidence: dict, differs: set[
                     )
                 )
             )
-        elif code in differs:
-            warnings.append(
-                str(
-                    _l(
-                        "“%(label)s”：按选项文本文件，序号 %(code)d 是“%(text)s”，现在读作“%(read)s”。",
-                        label=label,
-                        code=code,
-                        text=texts[seen.option],
-                        read=_code_reading(question, code, overrides, texts),
-                    )
+    if differs:  # one line for the question: the table beside it shows each code
+        code = min(differs)
+        warnings.append(
+            str(
+                _l(
+                    "“%(label)s”：按选项文本文件中有 %(n)d 个序号（%(codes)s）与现在的读法不同，例如序号 %(code)d 是"
+                    "“%(text)s”，现在读作“%(read)s”。请看序号对照表的“按选项文本文件”一列。",
+                    label=label,
+                    n=len(differs),
+                    codes="、".join(str(c) for c in sorted(differs)),
+                    code=code,
+                    text=texts[evidence[code].option],
+                    read=_code_reading(question, code, overrides, texts),
                 )
             )
+        )
     return warnings

@@ -638,12 +638,14 @@ def test_the_text_download_tells_each_code_row_by_row_on_the_number(wjx):
     assert age[5].texts == [("30~34岁", sum(p["age"] == 4 for p in people))]
     tables = {t.key: t for t in code_tables(table, plan, definition, text)}
     assert tables["age"].differs == set(age) and tables["sex"].differs == tables["safe"].differs == set()
-    assert any("序号 5 是“30~34岁”，现在读作“问卷第 5 项：35~39岁”" in w for w in tables["age"].warnings)
+    differ = [w for w in tables["age"].warnings if "与现在的读法不同" in w]
+    assert len(differ) == 1 and "7 个序号（3、4、5、6、7、8、9）" in differ[0]
+    assert "例如序号 3 是“18~24岁”，现在读作“问卷第 3 项：25~29岁”" in differ[0]
 
     assert take_text_codes(plan, text) == sum(len(codes) for codes in text.evidence.values())
     tables = {t.key: t for t in code_tables(table, plan, definition, text)}
     assert tables["age"].differs == set() and tables["age"].rows[4][2] == "已改为：30~34岁"
-    assert not any("现在读作" in w for t in tables.values() for w in t.warnings)
+    assert not any("与现在的读法不同" in w for t in tables.values() for w in t.warnings)
     plan.codes_confirmed = True
     assert run_import(wjx, table, plan, text=text).ok
     frame = pandas_frame(text_data, "gbk").set_index(pd.to_numeric(pandas_frame(text_data, "gbk")["序号"]))
@@ -724,7 +726,7 @@ def test_the_mapping_screen_takes_the_code_table_from_the_text_download(logged_i
     read = send(text_data, "问卷星按文本.xls")
     page = read.data.decode()
     assert read.status_code == 200 and "按序号对上 80 行" in page and 'id="take-text-codes"' in page
-    assert "与现在的读法不同" in page and "序号 5 是“30~34岁”" in page
+    assert "与现在的读法不同" in page and f"30~34岁（{sum(p['age'] == 4 for p in people)} 行）" in page
     assert 'id="text-export"' in logged_in.get(mapping_url).data.decode()  # kept with the upload
     assert "按序号对上 80 行" in logged_in.get(mapping_url).data.decode()
 
@@ -732,7 +734,7 @@ def test_the_mapping_screen_takes_the_code_table_from_the_text_download(logged_i
     page = taken.data.decode()
     assert taken.status_code == 422 and "勾选“序号对照无误”" in page  # the evaluator still confirms
     assert 'id="codes-ok" checked' not in page and 'id="codes-ok">' in page
-    assert "已改为：30~34岁" in page and "与现在的读法不同" not in page
+    assert "已改为：30~34岁" in page and "与现在的读法不同" not in page and 'id="take-text-codes"' not in page
     assert stored(wjx) == []
     done = logged_in.post(f"{mapping_url}/run", data={**form_of(page), "codes-ok": "1"})
     assert done.status_code == 302
