@@ -744,3 +744,36 @@ def test_the_mapping_screen_takes_the_code_table_from_the_text_download(logged_i
     responses = stored(wjx)
     assert len(responses) == 80
     assert all(texts[r.answers["age"]] == frame.loc[r.source_row, QUESTIONS[1]] for r in responses)
+
+
+def test_unknown_times_stay_unknown_in_every_data_set_and_the_results_workbook(logged_in, wjx, tmp_path):
+    import pyreadstat
+
+    data = xls(rows_with_empty_times(respondents(12), {3, 7, 8}))
+    assert import_file(wjx, data).ok
+    responses = stored(wjx)
+    unknown = [i for i, r in enumerate(responses) if r.submitted_at is None]
+    assert unknown == [2, 6, 7]
+    base = f"/desk/questionnaires/{wjx.id}"
+    today = dt.date.today().isoformat()
+
+    codes_bytes = logged_in.get(f"{base}/data/responses-codes.csv").data
+    codes = pd.read_csv(io.BytesIO(codes_bytes), encoding="utf-8-sig", dtype=str)
+    time_column = next(c for c in codes.columns if c.startswith("submitted_"))
+    assert [i for i, v in enumerate(codes[time_column]) if pd.isna(v)] == unknown
+    assert codes[time_column].iloc[0] == "2018-06-01 08:37:00" and today not in codes_bytes.decode("utf-8-sig")
+    for name in ("sav", "dta"):
+        path = tmp_path / f"times.{name}"
+        path.write_bytes(logged_in.get(f"{base}/data/responses.{name}").data)
+        table, _meta = (pyreadstat.read_sav if name == "sav" else pyreadstat.read_dta)(path)
+        column = next(c for c in table.columns if c.startswith("submitted_"))
+        assert [i for i, v in enumerate(table[column]) if pd.isna(v)] == unknown, name
+        assert all(pd.Timestamp(v).year == 2018 for v in table[column].dropna()), name
+
+    book = openpyxl.load_workbook(io.BytesIO(logged_in.get(f"{base}/results.xlsx").data), read_only=True)
+    raw = list(book["原始数据"].iter_rows(values_only=True))
+    column = next(i for i, header in enumerate(raw[0]) if str(header).startswith("提交时间"))
+    assert [i for i, row in enumerate(raw[1:]) if row[column] == "时间不详"] == unknown
+    assert not any(today in str(cell) for row in raw[1:] for cell in row)
+    results = logged_in.get(f"{base}/results").data.decode()
+    assert today not in results
