@@ -1652,13 +1652,13 @@ def _coded_columns(table: Table, plan: Plan, definition: dict) -> dict[str, Code
         question = target.question
         _question, columns, counter, coded = found.get(question["key"], (question, [], Counter(), True))
         columns.append((value, index))
-        for row in table.rows:
-            text = _clean(row[index])
+        for cell, rows in Counter(row[index] for row in table.rows).items():  # each distinct cell read once
+            text = _clean(cell)
             if _is_blank(text, question):
                 continue
             for piece in _code_pieces(question, text):
                 if CODE.fullmatch(piece):
-                    counter[int(piece)] += 1
+                    counter[int(piece)] += rows
                 elif piece:
                     coded = False
         found[question["key"]] = (question, columns, counter, coded)
@@ -1813,21 +1813,23 @@ def text_codes(table: Table, plan: Plan, definition: dict, text_table: Table) ->
             by_number[number] = None if number in by_number else row  # a repeated 序号 matches nothing
     text_columns = {value: index for index, value in enumerate(text_plan.mapping)}
     coded = _coded_columns(table, plan, definition)
-    seen: dict[str, dict[int, Counter]] = {key: {} for key in coded}
+    cells: dict[str, Counter] = {key: Counter() for key in coded}  # (code cell, text cell) -> rows
     for number, row in zip(source_rows(table, plan), table.rows, strict=True):
         other = by_number.get(number) if number is not None else None
         if other is None:
             continue
         found.matched += 1
-        for key, (question, columns, _counter) in coded.items():
+        for key, (_question, columns, _counter) in coded.items():
             for value, index in columns:
                 if value in text_columns:
-                    for code, text in _pairs(question, row[index], other[text_columns[value]]):
-                        seen[key].setdefault(code, Counter())[text] += 1
+                    cells[key][row[index], other[text_columns[value]]] += 1
     found.problems += _text_match_problems(found, len(table.rows), coded, text_columns)
-    for key, codes in seen.items():
-        question = coded[key][0]
-        found.evidence[key] = {code: _evidence(question, texts) for code, texts in sorted(codes.items())}
+    for key, pairs in cells.items():  # each distinct pair of cells read once, however many rows hold it
+        question, seen = coded[key][0], {}
+        for (code_cell, text_cell), rows in pairs.items():
+            for code, text in _pairs(question, code_cell, text_cell):
+                seen.setdefault(code, Counter())[text] += rows
+        found.evidence[key] = {code: _evidence(question, texts) for code, texts in sorted(seen.items())}
     return found
 
 
