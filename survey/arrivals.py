@@ -8,17 +8,21 @@ one ``SELECT`` of the few columns the respondent side reads, into frozen snapsho
 The snapshots carry the same attribute names as the models (``questionnaire.quota``,
 ``channel.accepted_count``, ``unit.unit_name``…), so ``survey.capture.check_open``, ``survey.pow`` and
 the respondent templates take either. Nothing is cached between requests: status, schedule and
-counters are read fresh every time, so several app servers always agree. Only the version's definition,
-which never changes once published, is read lazily and only when ``survey.frozen`` has not cached it.
+counters are read fresh every time, so several app servers always agree (``last_seen`` keeps each link's
+last snapshot only to show a submission again with its answers while the database is out). Only the
+version's definition, which never changes once published, is read lazily and only when ``survey.frozen``
+has not cached it.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -196,11 +200,11 @@ def arrival_by_token(token: str, connection: Connection | None = None, device: s
     parameters = {"token": token, "device": device}
     row = _lookup(connection, DEVICE_LOOKUPS["token"] if device else BY_TOKEN, parameters)
     if row is not None:
-        return _arrival(row, device)
+        return _remember("token", token, _arrival(row, device))
     row = _lookup(connection, DEVICE_LOOKUPS["channel"] if device else BY_CHANNEL, parameters)
     if row is None:
         return None
-    return _arrival(row, device, channel=ChannelSnapshot)
+    return _remember("token", token, _arrival(row, device, channel=ChannelSnapshot))
 
 
 def arrival_by_unit(code: str, connection: Connection | None = None, device: str | None = None) -> Arrival | None:
@@ -208,7 +212,33 @@ def arrival_by_unit(code: str, connection: Connection | None = None, device: str
     row = _lookup(connection, DEVICE_LOOKUPS["unit"] if device else BY_UNIT, {"code": code, "device": device})
     if row is None:
         return None
-    return _arrival(row, device, unit=UnitSnapshot)
+    return _remember("unit", code, _arrival(row, device, unit=UnitSnapshot))
+
+
+LAST_SEEN_LINKS = 1024  # links whose last lookup this process keeps for the page shown while the database is out
+_last_seen: OrderedDict[tuple[str, str], Arrival] = OrderedDict()
+_last_seen_lock = threading.Lock()
+
+
+def _remember(kind: str, link: str, arrival: Arrival) -> Arrival:
+    """Keep the arrival this process last read for a link (``last_seen``); returns it unchanged."""
+    with _last_seen_lock:
+        _last_seen[(kind, link)] = replace(arrival, device_seen=None)
+        _last_seen.move_to_end((kind, link))
+        if len(_last_seen) > LAST_SEEN_LINKS:
+            _last_seen.popitem(last=False)
+    return arrival
+
+
+def last_seen(kind: str, link: str) -> Arrival | None:
+    """The arrival this process last read for a link (``kind`` ``token`` or ``unit``), or ``None``.
+
+    For one purpose only: while the database cannot be reached, a submission is shown again filled in, with
+    its answers, instead of a page that has lost them (``survey.public``). Nothing is decided on it (its
+    status and counters may be stale): nothing is stored while the database is out anyway.
+    """
+    with _last_seen_lock:
+        return _last_seen.get((kind, link))
 
 
 def _arrival(row, device: str | None, **link: type) -> Arrival:

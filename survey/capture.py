@@ -304,6 +304,15 @@ def _advance_counters(connection: Connection, arrival: Arrival) -> int:
     return number
 
 
+def start_flags(questionnaire: Questionnaire, started: datetime | None) -> list[str]:
+    """``too_fast`` for a public submission whose start the server did not sign (``survey.form_token``).
+
+    Its time taken is unknown: no token, or a time the client wrote itself, which is what a script writes to
+    look slow. Judged too fast rather than trusted; an evaluator reviewing the flag sees no duration.
+    """
+    return ["too_fast"] if questionnaire.min_seconds and started is None else []
+
+
 def arrival_flags(connection: Connection, arrival: Arrival, duration: int | None, device: str | None) -> list[str]:
     """Flags only the server can set: answered too fast, or a device that answered before."""
     flags, questionnaire = [], arrival.questionnaire

@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 
+from survey import device
 from survey.capture import keyed_hash
-from survey.public import DEVICE_COOKIE
 
 SUBMIT_ENDPOINTS = ("public.submit", "public.submit_unit")
 FORM_ENDPOINTS = ("public.respond", "public.respond_unit")
@@ -37,8 +37,12 @@ def client_key() -> str:
 
 
 def device_key() -> str:
-    """One phone: its device cookie if it has one, else its address; both hashed, as stored answers are."""
-    cookie = request.cookies.get(DEVICE_COOKIE)
+    """One phone: its device cookie if it has a signed one, else its address; both hashed, as stored answers are.
+
+    A made-up or unsigned cookie (``survey.device``) counts as none: a script inventing a new value for
+    every request is one client, not a new device each time.
+    """
+    cookie = device.token()
     if cookie:
         return "device:" + (keyed_hash("device", cookie) or "")
     return client_key()

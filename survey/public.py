@@ -3,35 +3,58 @@
 The page works without JavaScript. A refused submission is shown again with every answer kept and
 the reason beside each question. CSRF is checked by the form itself (not the global guard) so an
 expired or missing token also re-shows the answers instead of an error page. Rules that turn a
-respondent away (closed, not yet open, full, already answered) show a plain page saying why.
+respondent away (closed, not yet open, full, already answered) show a plain page saying why. While the
+database is out of reach a submission is shown again with its answers and a word to submit later, or,
+when even the link could not be read, a page saying the answers are still on the page before
+(``_database_down``).
+
+Ballot stuffing: the form's ``started`` is signed with its submission id (``survey.form_token``), so the
+time taken is the server's and one served form stores one response; the device cookie is signed
+(``survey.device``), so a made-up one is no device.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from forms.response import collect_answers, quality_flags
-from survey import answered, form_token, pow, tokens
-from survey.arrivals import arrival_by_token, arrival_by_unit, once_more_if_disconnected, page_connection
-from survey.capture import Arrival, Refused, check_open, device_hash, insert_response
+from survey import answered, device, form_token, pow, tokens
+from survey.arrivals import (
+    arrival_by_token,
+    arrival_by_unit,
+    last_seen,
+    once_more_if_disconnected,
+    page_connection,
+)
+from survey.capture import Arrival, Refused, check_open, device_hash, insert_response, start_flags
 from survey.extensions import csrf
 from survey.frozen import Shown, shown_version
-from survey.models import utcnow
 
 bp = Blueprint("public", __name__)
 
-DEVICE_COOKIE = "sv_device"
-DEVICE_COOKIE_AGE = 365 * 24 * 3600
+DEVICE_COOKIE = device.COOKIE
 ANSWERED_STATUS = 409  # survey.capture refuses a device's second response with this status, and only it
 ANSWERED_MESSAGE = _l("这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！")  # as survey.capture says it
+START_REFUSED = _l(
+    "安全校验未通过：这份表单已经提交过，或不是本页面生成的。已重新生成，您的回答都还在，请核对后再点“提交”。"
+)
+# The database out of reach (a restart, a cut, the pool exhausted): the answers must not seem lost.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+KEPT_ON_PAGE = _l("服务器暂时出了问题，这次提交没有保存。您填写的内容仍保留在本页，请稍后再点“提交”。")
+KEPT_ON_PAGE_BEFORE = _l(
+    "服务器暂时出了问题，这次提交没有保存。您填写的内容仍保留在上一页：请按手机的“返回”键回到问卷，稍后再点“提交”。"
+)
+FORM_DOWN = _l("服务器暂时出了问题，问卷暂时打不开。请稍后再打开这个链接；已经填写的内容保留在本机，不会丢失。")
+RETRY_AFTER_SECONDS = "30"
 
 
 def find_arrival(token: str, connection: Connection, device: str | None = None) -> Arrival:
@@ -104,18 +127,11 @@ def _render_form(
 
 
 def _with_cookies(arrival: Arrival, response):
-    """The form token's browser cookie when this page made it (``survey.form_token``), and the random
-    device cookie for a device without one (never on an anonymous questionnaire)."""
+    """The form token's browser cookie when this page made it (``survey.form_token``), and a signed device
+    cookie for a device without a valid one (``survey.device``; never on an anonymous questionnaire)."""
     form_token.remember(response)
-    if not request.cookies.get(DEVICE_COOKIE) and not arrival.questionnaire.anonymous:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            secrets.token_urlsafe(18),
-            max_age=DEVICE_COOKIE_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=request.is_secure,
-        )
+    if not arrival.questionnaire.anonymous and device.token() is None:
+        device.give(response)
     return response
 
 
@@ -125,7 +141,7 @@ def _answered_here(arrival: Arrival) -> bool:
     questionnaire = arrival.questionnaire
     if not questionnaire.one_per_device or questionnaire.anonymous:
         return False
-    return answered.answered_here(questionnaire.id, request.cookies.get(DEVICE_COOKIE))
+    return answered.answered_here(questionnaire.id, device.token())
 
 
 def _answered_page(arrival: Arrival, status: int):
@@ -145,11 +161,11 @@ def _marked(arrival: Arrival, response):
     """``response`` with this device's mark for the questionnaire (``survey.answered``); none when anonymous."""
     if arrival.questionnaire.anonymous:
         return response
-    return answered.mark(response, arrival.questionnaire.id, request.cookies.get(DEVICE_COOKIE))
+    return answered.mark(response, arrival.questionnaire.id, device.token())
 
 
 def _serve(arrival: Arrival, action: str):
-    """Serve the questionnaire with a fresh submission id and the time it was served.
+    """Serve the questionnaire with a fresh submission id and the time it was served, signed with it.
 
     A questionnaire without proof of work is served from its page skeleton (``_skeleton``) with only
     the hidden per-request inputs filled in; one with proof of work renders its signed challenge.
@@ -157,7 +173,8 @@ def _serve(arrival: Arrival, action: str):
     if _answered_here(arrival):
         return _answered_page(arrival, ANSWERED_STATUS)  # as its submission would be: 409
     check_open(arrival)
-    submission_id, started = uuid.uuid4().hex, utcnow().isoformat(timespec="seconds")
+    submission_id = uuid.uuid4().hex
+    started = form_token.issue_start(arrival.questionnaire.id, submission_id)
     if arrival.questionnaire.pow_bits:
         form = _shown(arrival).form_class()
         form.submission_id.data, form.started.data = submission_id, started
@@ -234,14 +251,18 @@ def _submit(arrival: Arrival, thanks_url: str, connection: Connection):
     goes through the form, which refuses and explains beside each question. The form posts to its own
     address, so a page shown again posts where this one did (``_again``).
     """
-    shown = _shown(arrival)
+    g.respondent_arrival = arrival  # for ``_database_down``: the form can be shown again with the answers
+    shown, questionnaire = _shown(arrival), arrival.questionnaire
     fields = request.form
     # A forged form, or a missing or wrong proof of work: nothing is stored, the answers are shown again.
     refusal = shown.reader.unexpected(fields, request.files, pow.FIELDS) or pow.refusal(
-        arrival.questionnaire, fields.get("submission_id"), fields
+        questionnaire, fields.get("submission_id"), fields
     )
     if refusal:
         return _render_form(arrival, shown.form_class(), status=400, action=_again(), refusal=refusal)
+    start = form_token.read_start(fields.get("started"), questionnaire.id, fields.get("submission_id"))
+    if start.forged:
+        return _start_refused(arrival, shown)
     answers = _read_quickly(shown, fields)
     if answers is None:
         form = shown.form_class()
@@ -254,10 +275,10 @@ def _submit(arrival: Arrival, thanks_url: str, connection: Connection):
             arrival,
             answers,
             submission_id=fields.get("submission_id") or uuid.uuid4().hex,
-            started_iso=fields.get("started"),
-            device_token=request.cookies.get(DEVICE_COOKIE),
+            started_iso=start.at.isoformat() if start.at else None,  # the signed time, never the client's
+            device_token=device.token(),
             ip_address=request.remote_addr,
-            flags=quality_flags(shown.definition, answers),
+            flags=quality_flags(shown.definition, answers) + start_flags(questionnaire, start.at),
             coder=shown.coder,
             connection=connection,
         )
@@ -266,6 +287,50 @@ def _submit(arrival: Arrival, thanks_url: str, connection: Connection):
             raise
         return _answered_page(arrival, ANSWERED_STATUS)
     return _marked(arrival, redirect(thanks_url, code=303))
+
+
+def _start_refused(arrival: Arrival, shown: Shown):
+    """A form token used under another submission id (one served form posted again as a new response), or
+    one made up: nothing is stored, and the answers come back with a fresh submission id and token, so a
+    respondent who somehow got here can still send them (timed from now)."""
+    form = shown.form_class()
+    form.submission_id.data = uuid.uuid4().hex
+    form.started.data = form_token.issue_start(arrival.questionnaire.id, form.submission_id.data)
+    return _render_form(arrival, form, status=400, action=_again(), refusal=START_REFUSED)
+
+
+def _database_down(_error):
+    """The database out of reach after ``once_more_if_disconnected`` tried again: say that the answers are
+    still there. A submission is shown again filled in, with its submission id and start token (sent again
+    later it is stored once), when its link is known: read by this request, or by this process before
+    (``survey.arrivals.last_seen``), and its questions are cached (``survey.frozen``). Otherwise a plain page
+    sends the respondent back to the filled-in page. The page script keeps its draft either way (only the
+    thanks page removes it)."""
+    arrival = g.get("respondent_arrival") or _last_seen()
+    if request.method == "POST" and arrival is not None:
+        try:
+            response = _render_form(arrival, _shown(arrival).form_class(), 503, action=_again(), refusal=KEPT_ON_PAGE)
+        except DATABASE_DOWN:
+            response = None  # the questions were not cached: the plain page below
+        if response is not None:
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+            return response
+    message = KEPT_ON_PAGE_BEFORE if request.method == "POST" else FORM_DOWN
+    title = _("服务器暂时出了问题")
+    body = render_template("errors/message.html", layout="base_phone.html", title=title, message=message)
+    return body, 503, {"Retry-After": RETRY_AFTER_SECONDS}
+
+
+for _kind in DATABASE_DOWN:
+    bp.register_error_handler(_kind, _database_down)
+
+
+def _last_seen() -> Arrival | None:
+    """The arrival this process last read for the link of this request (``survey.arrivals.last_seen``)."""
+    args = request.view_args or {}
+    if args.get("token"):
+        return last_seen("token", args["token"])
+    return last_seen("unit", args["code"]) if args.get("code") else None
 
 
 def _again() -> str:
@@ -302,7 +367,7 @@ def respond(token: str):
 def submit(token: str):
     """Submit through a questionnaire or channel link."""
     with page_connection() as connection:
-        arrival = find_arrival(token, connection, device_hash(request.cookies.get(DEVICE_COOKIE)))
+        arrival = find_arrival(token, connection, device_hash(device.token()))
         return _submit(arrival, url_for("public.thanks", token=token), connection)
 
 
@@ -322,7 +387,7 @@ def respond_unit(code: str):
 def submit_unit(code: str):
     """Submit through a unit code."""
     with page_connection() as connection:
-        arrival = find_unit_arrival(code, connection, device_hash(request.cookies.get(DEVICE_COOKIE)))
+        arrival = find_unit_arrival(code, connection, device_hash(device.token()))
         thanks = url_for("public.thanks", token=arrival.questionnaire.public_token)
         return _submit(arrival, thanks, connection)
 

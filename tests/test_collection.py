@@ -267,9 +267,10 @@ def test_paper_entry_allowed_after_closing(logged_in, seed):
 def test_too_fast_and_straight_lining_are_flagged(app, evaluator):
     safety = published(make_project(evaluator), "public_safety")
     phone = app.test_client()
-    started = hidden_value(phone.get(f"/s/{safety.public_token}").data.decode(), "started")
+    page = phone.get(f"/s/{safety.public_token}").data.decode()
+    served = {name: hidden_value(page, name) for name in ("submission_id", "started")}  # signed together
     same = {"q1": "a", "q2": "a", "q3": "a", "q4": "a"}
-    phone.post(f"/s/{safety.public_token}", data={**same, "submission_id": "x", "started": started})
+    phone.post(f"/s/{safety.public_token}", data={**same, **served})
     response = db.session.execute(db.select(Response)).scalar_one()
     assert "too_fast" in response.flags  # answered in under 30 seconds
     assert "straight_lining" not in response.flags  # only 4 scale items: too few to judge

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from app import create_app
+from survey import device
 from survey.capture import keyed_hash
 from survey.extensions import db
 from survey.limits import client_key, device_key
@@ -51,6 +52,11 @@ def answer(client, token: str):
         "started": hidden_value(html, "started"),
     }
     return client.post(f"/s/{token}", data=data)
+
+
+def signed_device(value: str) -> str:
+    """A device cookie as the respondent page hands it out (``survey.device``), for the app in context."""
+    return device.sign(value)
 
 
 def stored() -> int:
@@ -105,7 +111,7 @@ def test_one_link_is_limited_across_devices(app, questionnaire):
 @pytest.mark.parametrize("app_config", [{**LIMITS, "RATELIMIT_FORM_PER_DEVICE": "2 per minute"}])
 def test_opening_the_form_has_its_own_looser_limit(app, questionnaire):
     phone = app.test_client()
-    phone.set_cookie("sv_device", "a-returning-phone")
+    phone.set_cookie("sv_device", signed_device("a-returning-phone"))
     token = questionnaire.public_token
     assert [phone.get(f"/s/{token}").status_code for _ in range(3)] == [200, 200, 429]
     page = phone.get(f"/s/{token}").data.decode()
@@ -125,8 +131,9 @@ def test_keys_are_keyed_hashes_never_the_raw_address(app):
     with app.test_request_context("/s/x", environ_base={"REMOTE_ADDR": "203.0.113.7"}):
         assert device_key() == client_key() == "ip:" + keyed_hash("ip", "203.0.113.7")
         assert "203.0.113.7" not in device_key()
-    with app.test_request_context("/s/x", headers={"Cookie": "sv_device=abc123"}):
-        assert device_key() == "device:" + keyed_hash("device", "abc123")
+    cookie = signed_device("abc123")
+    with app.test_request_context("/s/x", headers={"Cookie": f"sv_device={cookie}"}):
+        assert device_key() == "device:" + keyed_hash("device", cookie)
 
 
 @pytest.mark.parametrize("app_config", [{}])
@@ -169,7 +176,8 @@ def test_two_apps_on_one_redis_share_the_counts(database_url, evaluator):
     db.session.commit()
     try:
         phone_on_first, phone_on_second = first.test_client(), second.test_client()
-        cookie = "same-phone-token"
+        with first.app_context():
+            cookie = signed_device("same-phone-token")  # the page signed it: a made-up one is no device
         phone_on_first.set_cookie("sv_device", cookie)
         phone_on_second.set_cookie("sv_device", cookie)
         codes = [

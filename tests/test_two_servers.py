@@ -202,6 +202,23 @@ def test_one_per_device_holds_across_servers(servers):
     assert _stored(questionnaire) == 2
 
 
+def test_a_served_form_stores_one_response_on_either_server(servers):
+    """Its start token is good for its own submission id, stored once whichever server gets it first."""
+    app, (first, second) = servers
+    questionnaire = _questionnaire(app, one_per_device=False)
+    token, phone = questionnaire.public_token, Phone()
+    html = phone.request(first, "GET", f"/s/{token}")[1]
+    form = {
+        **SEED_004_ANSWERS,
+        **{name: hidden_value(html, name) for name in ("submission_id", "started", "csrf_token")},
+    }
+    assert phone.request(second, "POST", f"/s/{token}", form)[0] == 303
+    assert phone.request(first, "POST", f"/s/{token}", form)[0] == 303  # a retry: the same response, thanked
+    replay = phone.request(first, "POST", f"/s/{token}", {**form, "submission_id": uuid.uuid4().hex})
+    assert replay[0] == 400 and "这份表单已经提交过" in replay[1]  # the device's third post: within its limit
+    assert _stored(questionnaire) == 1
+
+
 def test_rate_limit_counts_submissions_on_both_servers(servers):
     app, (first, second) = servers
     questionnaire = _questionnaire(app, one_per_device=False)

@@ -345,9 +345,10 @@
     try {
       if (!Object.keys(fields).length) { store.removeItem(draftKey); return; }
       var started = form.elements.started ? form.elements.started.value : "";
+      var submission = form.elements.submission_id ? form.elements.submission_id.value : "";
       var section = sections[current];
       store.setItem(draftKey, JSON.stringify({
-        saved: Date.now(), started: started, step: section ? section.id : "", fields: fields
+        saved: Date.now(), started: started, submission: submission, step: section ? section.id : "", fields: fields
       }));
     } catch (error) { /* storage full or refused: the page still works without a draft */ }
   }
@@ -377,8 +378,14 @@
         element.value = values[0];
       }
     });
-    // The time the respondent first opened the page, so time taken is not undercounted after a reload.
-    if (draft.started && form.elements.started) { form.elements.started.value = draft.started; }
+    // The first page's start token and submission id, together (the server signed the one for the other):
+    // time taken counts from the first opening, and a submission stored just before the connection dropped
+    // is recognised when sent again. Not with proof of work, whose challenge names this page's id.
+    var elements = form.elements;
+    if (draft.started && draft.submission && elements.started && elements.submission_id && !elements.pow_challenge) {
+      elements.started.value = draft.started;
+      elements.submission_id.value = draft.submission;
+    }
     var notice = document.getElementById("draft-notice");
     if (notice) { notice.hidden = false; }
     var section = draft.step ? document.getElementById(draft.step) : null;
