@@ -115,7 +115,7 @@ def text_codes(questionnaire_id: int, token: str):
     form = TextExportForm()
     problem = None
     if form.validate_on_submit():
-        problem = _keep_text_export(questionnaire, token, table, form.text_file.data.read())
+        problem = _keep_text_export(questionnaire, token, table, plan, form.text_file.data.read())
     else:
         problem = next(iter(form.text_file.errors), None) or _("请重新提交。")
     response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
@@ -193,8 +193,11 @@ def _text_codes(questionnaire: Questionnaire, token: str, table: response_import
     return response_import.text_codes(table, plan, _definition(questionnaire), text_table)
 
 
-def _keep_text_export(questionnaire: Questionnaire, token: str, table: response_import.Table, content: bytes):
-    """Read and keep a text download (the upload's own guards apply); the reason it was refused, else ``None``."""
+def _keep_text_export(questionnaire: Questionnaire, token: str, table: response_import.Table, plan, content: bytes):
+    """Read and keep a text download (the upload's own guards apply); the reason it was refused, else ``None``.
+
+    A file of option numbers is refused, unless its numbers are this questionnaire's option texts (a scale
+    whose options read 1…5): then they still tell what each code is."""
     try:
         text_table = response_import.read_table(content)
     except response_import.FileProblem as error:
@@ -202,7 +205,8 @@ def _keep_text_export(questionnaire: Questionnaire, token: str, table: response_
     if text_table.sha256 == table.sha256:
         return _("这就是正在导入的文件。请选择同一问卷在问卷星“按选项文本”下载的另一个文件。")
     definition = _definition(questionnaire)
-    if response_import.code_tables(text_table, response_import.default_plan(text_table, definition), definition):
+    coded = response_import.code_tables(text_table, response_import.default_plan(text_table, definition), definition)
+    if coded and not response_import.text_codes(table, plan, definition, text_table).usable:
         return _("这个文件的答案也是选项序号，不是“按选项文本”下载。请在问卷星下载答卷时选择“按选项文本”。")
     response_import.save_text_export(token, questionnaire.id, current_user.id, text_table)
     return None

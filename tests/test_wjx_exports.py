@@ -777,3 +777,32 @@ def test_unknown_times_stay_unknown_in_every_data_set_and_the_results_workbook(l
     assert not any(today in str(cell) for row in raw[1:] for cell in row)
     results = logged_in.get(f"{base}/results").data.decode()
     assert today not in results
+
+
+def test_a_text_download_whose_scale_options_are_numbers_is_still_a_text_download(logged_in, evaluator):
+    scored = copy.deepcopy(WJX_SURVEY)
+    safe = scored["sections"][0]["questions"][3]
+    safe["options"] = [{"key": f"s{i}", "text": str(i)} for i in range(1, 6)]  # a 1…5 scale: texts are numbers
+    questionnaire = publishing.import_questionnaire(make_project(evaluator, "评分"), scored)
+    publishing.publish(questionnaire)
+    people = respondents(20)
+    rows = text_rows(people)
+    for row, person in zip(rows[1:], people, strict=True):
+        row[9] = str(person["safe"])
+    sent = logged_in.post(
+        f"/desk/questionnaires/{questionnaire.id}/import/",
+        data={"file": (io.BytesIO(xls(number_rows(shifted(people)))), "按序号.xls")},
+        content_type="multipart/form-data",
+    )
+    mapping_url = sent.headers["Location"]
+    from tests.test_response_import import form_of
+
+    form = form_of(logged_in.get(mapping_url).data.decode())
+    read = logged_in.post(
+        f"{mapping_url}/text-codes",
+        data={**form, "text_file": (io.BytesIO(xlsx(rows)), "按文本.xlsx")},
+        content_type="multipart/form-data",
+    )
+    page = read.data.decode()
+    assert read.status_code == 200 and "答案也是选项序号" not in page and "按序号对上 20 行" in page
+    assert 'id="take-text-codes"' in page  # the ages are read otherwise; the scale agrees
