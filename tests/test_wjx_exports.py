@@ -588,6 +588,8 @@ def test_source_rows_reach_the_browser_and_every_export(logged_in, wjx, tmp_path
     assert "来源行号（序号）：17" in detail and row17[QUESTIONS[1]] in detail
     assert "来源行号（序号）" not in logged_in.get(f"{base}/responses/{web.number}").data.decode()
     assert "共 31 份答卷" in logged_in.get(f"{base}/responses?source_row=").data.decode()
+    refused = logged_in.get(f"{base}/responses?source_row=第十七").data.decode()
+    assert "共 31 份答卷" in refused and "来源行号应为正整数，已忽略。" in refused
 
     text = pd.read_csv(io.BytesIO(logged_in.get(f"{base}/responses.csv").data), encoding="utf-8-sig", dtype=str)
     sources = dict(zip(text["编号"].astype(int), text["来源行号（序号）"], strict=True))
