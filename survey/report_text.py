@@ -19,16 +19,14 @@ joined (Chinese needs no space between lines), so templates can stay readable.
 
 from __future__ import annotations
 
+import math
 import re
-import traceback
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from sqlalchemy.exc import IntegrityError
 
 from analysis.indicators import leaves, score_table, standard_wording, validate_table
@@ -36,6 +34,7 @@ from analysis.mean_interval import mean_interval
 from analysis.numbers import percent_of
 from analysis.results import Results
 from analysis.scoring import D
+from survey import report_sandbox
 from survey.extensions import db
 from survey.indicator_links import LinkError, link_of, link_value
 from survey.models import IndicatorTable, Project, Questionnaire, ReportTemplate, utcnow
@@ -43,7 +42,6 @@ from survey.presenting import rate_definition, rate_name, say
 from survey.reporting import questionnaire_results
 
 REPORT_LOCALE = "zh_Hans_CN"  # reports are handed to a Chinese finance bureau, whatever the desk's language
-TEMPLATE_NAME = "<template>"  # the file name Jinja gives templates made from strings
 MAX_TEMPLATE_CHARS = 20_000
 
 DEFAULT_TEMPLATE = """\
@@ -99,12 +97,14 @@ def in_report_language():
 
 
 class ReportTemplateError(Exception):
-    """A template that cannot be used; ``message`` says why in the reader's language, naming the line."""
+    """A template that cannot be used; ``message`` says why in the reader's language, naming the line
+    and, when a bound stopped it, which bound (``kind``)."""
 
-    def __init__(self, message: str, line: int | None = None):
+    def __init__(self, message: str, line: int | None = None, kind: str | None = None):
         super().__init__(message)
         self.message = message
         self.line = line
+        self.kind = kind  # "timeout", "too_long", "too_large:…" (a bound), "syntax", "undefined", …
 
 
 def _number(value: Decimal | None) -> str | None:
@@ -382,28 +382,32 @@ def _context(questionnaire: Questionnaire, results: Results) -> dict[str, Any]:
     }
 
 
-def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
-        autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False
-    )
+def _too_large(what: str) -> str:
+    """Which operator bound a template passed, in words."""
+    if what == "range":
+        return _("range 最多生成 %(n)d 个数", n=report_sandbox.MAX_RANGE)
+    if what == "repeat":
+        return _("字符串或列表的长度超过 %(n)d", n=report_sandbox.MAX_STRING)
+    if what == "number":
+        return _("整数超过 %(n)d 位", n=int(report_sandbox.MAX_INT_BITS * math.log10(2)))
+    return _("占用内存超过 %(n)d MB", n=report_sandbox.MEMORY_HEADROOM // (1024 * 1024))
 
 
-def _template_line(error: BaseException) -> int | None:
-    """The template line an error happened on (Jinja rewrites tracebacks to point into the template)."""
-    line = getattr(error, "lineno", None)
-    if line:
-        return line
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == TEMPLATE_NAME]
-    return frames[-1].lineno if frames else None
-
-
-def _describe(error: BaseException) -> str:
-    detail = getattr(error, "message", None) or str(error)
-    if isinstance(error, TemplateSyntaxError):
+def _describe(kind: str, detail: str, seconds: float) -> str:
+    """An outcome of ``report_sandbox`` in the reader's words: which bound was hit, or what went wrong."""
+    if kind == "timeout":
+        return _("模板运行超过 %(n)s 秒，已停止。请减少循环的次数。", n=f"{seconds:g}")
+    if kind == "too_long":
+        return _("模板输出超过 %(n)d 字，已停止。请检查循环。", n=report_sandbox.MAX_OUTPUT_CHARS)
+    if kind.startswith("too_large:"):
+        return _("运算结果过大（%(what)s），已停止。", what=_too_large(kind.removeprefix("too_large:")))
+    if kind == "recursion":
+        return _("模板嵌套或递归太深，已停止。")
+    if kind == "syntax":
         return _("模板语法错误（%(detail)s）。", detail=detail)
-    if isinstance(error, SecurityError):
+    if kind == "security":
         return _("模板试图访问不允许的内容，已被拒绝（%(detail)s）。", detail=detail)
-    if isinstance(error, UndefinedError):
+    if kind == "undefined":
         return _("模板用到了不存在的变量或属性（%(detail)s）。", detail=detail)
     return _("模板无法生成文字（%(detail)s）。", detail=detail)
 
@@ -415,25 +419,28 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in joined if p]
 
 
-def render_report(template_text: str, context: dict[str, Any]) -> str:
+def render_report(template_text: str, context: dict[str, Any], seconds: float | None = None) -> str:
     """Fill ``template_text`` with ``context`` in the sandbox; paragraphs separated by one blank line.
 
-    Raises ``ReportTemplateError`` (with the line, when known) for a template that does not parse,
-    names something undefined, or reaches for what the sandbox refuses.
+    The template runs in a separate process with bounds on wall time (``seconds``, default
+    ``report_sandbox.MAX_SECONDS``), memory, output size and operator results (see ``survey.report_sandbox``).
+    Raises ``ReportTemplateError`` (with the line, when known, and ``kind`` naming the bound or error) for a
+    template that does not parse, names something undefined, reaches for what the sandbox refuses, or
+    passes a bound. Every caller (desk page, save, PDF, bundle) gets this one exception type, never a hang.
     """
     if len(template_text) > MAX_TEMPLATE_CHARS:
-        raise ReportTemplateError(_("报告模板太长（最多 %(max)d 个字符）。", max=MAX_TEMPLATE_CHARS))
-    try:
-        template = _environment().from_string(template_text)
-        output = template.render(context)
-    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as error:
-        line = _template_line(error)
-        if line:
-            raise ReportTemplateError(
-                _("报告模板第 %(line)d 行有误：%(error)s", line=line, error=_describe(error)), line
-            ) from error
-        raise ReportTemplateError(_("报告模板有误：%(error)s", error=_describe(error))) from error
-    return "\n\n".join(paragraphs(output))
+        raise ReportTemplateError(_("报告模板太长（最多 %(max)d 个字符）。", max=MAX_TEMPLATE_CHARS), kind="length")
+    seconds = seconds or report_sandbox.MAX_SECONDS
+    outcome = report_sandbox.render_bounded(template_text, context, seconds)
+    if outcome[0] == "ok":
+        return "\n\n".join(paragraphs(outcome[1]))
+    _status, kind, line, detail = outcome
+    if kind == "busy":  # not the template's fault: other reports of this server were being generated
+        raise ReportTemplateError(_("同时生成的报告太多，请稍后再试。"), kind=kind)
+    error = _describe(kind, detail, seconds)
+    if line:
+        raise ReportTemplateError(_("报告模板第 %(line)d 行有误：%(error)s", line=line, error=error), line, kind)
+    raise ReportTemplateError(_("报告模板有误：%(error)s", error=error), kind=kind)
 
 
 # ---------------------------------------------------------------- a project's own template
