@@ -4,10 +4,13 @@ For a 2×2 table with any expected count below 5 the χ² approximation is poor,
 test is used. Otherwise Pearson's χ² without continuity correction (SPSS's "Pearson Chi-Square");
 when more than 20% of expected counts are below 5 the result carries a warning, as SPSS prints.
 Rows or columns that are all zero are dropped first; fewer than 2 of either means no test.
+Fisher's odds ratio is infinite when a cell off the diagonal is 0 (two responses suffice); it is then
+given as ``None`` with ``statistic_note = "zero_cell"``, since JSON has no infinity and no reader wants one.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +26,7 @@ class TestResult:
     df: int | None
     p_value: float
     low_expected_share: float  # share of cells with expected count < 5
+    statistic_note: str | None = None  # why ``statistic`` is None: "zero_cell" (an odds ratio of 0/0 or x/0)
 
 
 def association_test(table: list[list[int]] | np.ndarray) -> TestResult | None:
@@ -35,6 +39,8 @@ def association_test(table: list[list[int]] | np.ndarray) -> TestResult | None:
     low = float((expected < 5).mean())
     if counts.shape == (2, 2) and (expected < 5).any():
         odds, p = stats.fisher_exact(counts.astype(int))
+        if not math.isfinite(odds):
+            return TestResult("fisher", None, None, float(p), low, statistic_note="zero_cell")
         return TestResult("fisher", float(odds), None, float(p), low)
     chi2, p, df, _ = stats.chi2_contingency(counts, correction=False)
     return TestResult("chi2", float(chi2), int(df), float(p), low)

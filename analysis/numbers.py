@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -19,7 +20,7 @@ def percent(numerator: int, denominator: int, places: int = 1) -> str | None:
 
 def percent_of(value: float | Fraction | None, places: int = 1) -> str | None:
     """A share held as a Fraction (exact) or a float (e.g. an interval bound), rounded half up."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     if isinstance(value, Fraction):
         return percent(value.numerator, value.denominator, places)
@@ -38,3 +39,29 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == n else min(1.0, centre + half)
     return low, high
+
+
+def non_finite(value: Any) -> bool:
+    """An infinite or NaN float (numpy's included): a figure that cannot be computed, and that JSON cannot hold."""
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def finite_data(data: Any, note: str | None = None) -> Any:
+    """A copy of JSON-ready data (dicts, lists, tuples, scalars) with every non-finite float made ``None``.
+
+    With ``note``, a dict entry that was made ``None`` gets a sibling ``<key>_note`` saying why, unless the
+    dict already explains it. Python writes infinity as ``Infinity``, which is not JSON: one such figure
+    stopped a whole results page's charts and made the API's answer unreadable.
+    """
+    if isinstance(data, float):
+        return None if non_finite(data) else data
+    if isinstance(data, dict):
+        result = {key: finite_data(value, note) for key, value in data.items()}
+        if note is not None:
+            for key, value in data.items():
+                if non_finite(value) and f"{key}_note" not in data:
+                    result[f"{key}_note"] = note
+        return result
+    if isinstance(data, list | tuple):
+        return [finite_data(value, note) for value in data]
+    return data

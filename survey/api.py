@@ -39,6 +39,9 @@ csrf.exempt(bp)
 PREFIX_LENGTH = 8
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
+# Pages beyond this hold nothing for any questionnaire; a larger page number made an OFFSET the database
+# refused (10²⁰ overflows PostgreSQL's bigint), a server error instead of a 400.
+MAX_PAGE = 2**31 - 1
 
 
 class ApiError(Exception):
@@ -202,7 +205,7 @@ def results(questionnaire_id: int):
 def responses(questionnaire_id: int):
     """Every response (valid and excluded), oldest first, a page at a time."""
     questionnaire = _questionnaire(questionnaire_id)
-    page = _int_arg("page", 1, 1)
+    page = _int_arg("page", 1, 1, MAX_PAGE)
     per_page = _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
     # Voided entries (keyed in by mistake) are kept for the record but are not responses: out of the API too.
     mine = (SurveyResponse.questionnaire_id == questionnaire.id, SurveyResponse.status != "voided")

@@ -9,6 +9,7 @@ storage-kind description ``analysis`` consumes, keeping analysis free of questio
 from __future__ import annotations
 
 import copy
+import math
 import re
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from survey.conditions import answer_keys
 from survey.localize import ENGLISH_FIELDS, ENGLISH_SUFFIX
 from survey.problems import DefinitionError, Problem
-from survey.qtypes import QUESTION_TYPES, get_type
+from survey.qtypes import NUMBER_LIMIT, QUESTION_TYPES, get_type
 
 __all__ = [
     "DefinitionError",
@@ -72,6 +73,16 @@ def validate_definition(definition: Any, *, numbering: bool = True) -> None:
         raise DefinitionError([Problem("$", _l("问卷定义必须是一个 JSON 对象。"))])
     flat = "sections" not in definition and "questions" in definition
     definition = normalize_definition(definition)
+    # Nothing else is worth saying about a definition whose texts cannot even be stored.
+    problems = _character_problems(definition) or _content_problems(definition, numbering)
+    if problems:
+        if flat:  # name paths as the author wrote them: questions[2], not sections[0].questions[2]
+            problems = [Problem(p.path.replace("sections[0].questions", "questions", 1), p.message) for p in problems]
+        raise DefinitionError(problems)
+
+
+def _content_problems(definition: dict, numbering: bool) -> list[Problem]:
+    """The problems of a normalised definition's fields, structure, conditions, numbers and settings."""
     problems = _top_level_problems(definition)
     sections = definition.get("sections")
     if not isinstance(sections, list) or not sections:
@@ -85,10 +96,33 @@ def validate_definition(definition: Any, *, numbering: bool = True) -> None:
             problems.extend(numbering_problems(definition))
     questions = [q for s in sections if isinstance(s, dict) for q in s.get("questions") or [] if isinstance(q, dict)]
     problems.extend(_settings_problems(definition.get("settings") or {}, questions))
-    if problems:
-        if flat:  # name paths as the author wrote them: questions[2], not sections[0].questions[2]
-            problems = [Problem(p.path.replace("sections[0].questions", "questions", 1), p.message) for p in problems]
-        raise DefinitionError(problems)
+    return problems
+
+
+# NUL cannot be stored in PostgreSQL's text or JSON, and a lone UTF-16 surrogate (``"\ud800"`` in JSON) cannot
+# be encoded at all: an imported file carrying either failed on saving with a server error.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MAX_CHARACTER_PROBLEMS = 20
+UNSTORABLE_TEXT = _l("这段文字含有无法保存的字符（空字符或不成对的代理字符），请删去。")
+UNSTORABLE_NAME = _l("名称含有无法保存的字符（空字符或不成对的代理字符），请删去。")
+
+
+def _character_problems(value: Any, path: str = "") -> list[Problem]:
+    """Every text (names too) holding a character that cannot be stored, by path; at most a screenful."""
+    if isinstance(value, str):
+        return [Problem(path or "$", UNSTORABLE_TEXT)] if UNSTORABLE.search(value) else []
+    problems: list[Problem] = []
+    if isinstance(value, dict):
+        for key, entry in value.items():
+            name = UNSTORABLE.sub("?", str(key))
+            where = f"{path}.{name}" if path else name
+            if name != str(key):
+                problems.append(Problem(where, UNSTORABLE_NAME))
+            problems.extend(_character_problems(entry, where))
+    elif isinstance(value, list):
+        for index, entry in enumerate(value):
+            problems.extend(_character_problems(entry, f"{path}[{index}]"))
+    return problems[:MAX_CHARACTER_PROBLEMS]
 
 
 def _top_level_problems(definition: dict) -> list[Problem]:
@@ -278,16 +312,24 @@ def _settings_problems(settings: Any, questions: list[dict]) -> list[Problem]:
         if not isinstance(weights, dict) or not weights or any(k not in keys for k in weights):
             message = _l("加权平均需要“题目编号: 权重”的列表，且题目必须存在。")
             problems.append(Problem("settings.overall.weights", message))
-        elif any(isinstance(w, bool) or not isinstance(w, int | float) or w <= 0 for w in weights.values()):
+        elif any(not _finite(w) or w <= 0 for w in weights.values()):
             problems.append(Problem("settings.overall.weights", _l("权重必须是正数。")))
     elif overall.get("measure", "satisfaction") not in MEASURES:
         problems.append(Problem("settings.overall.measure", _l("未知的统计口径“%(m)s”。", m=overall.get("measure"))))
     population = settings.get("population")
     if population is not None and (isinstance(population, bool) or not isinstance(population, int) or population < 1):
         problems.append(Problem("settings.population", _l("总体规模必须是正整数。")))
+    elif population is not None and population > NUMBER_LIMIT:
+        problems.append(Problem("settings.population", _l("总体规模不能超过 %(n)s。", n=f"{NUMBER_LIMIT:,}")))
     if settings.get("dont_know", "exclude") not in DONT_KNOW_POLICIES:
         problems.append(Problem("settings.dont_know", _l("“不清楚”的处理方式只能是 exclude 或 not_satisfied。")))
     return problems
+
+
+def _finite(value: Any) -> bool:
+    """A JSON number that is finite: Python's JSON reader also takes ``NaN`` and ``Infinity``, which no
+    sum or fraction survives (a weight of ``NaN`` passed ``w <= 0`` and failed later with a server error)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def numbered_sections(definition: dict) -> list[dict]:

@@ -39,8 +39,19 @@ def other_key(question_key: str) -> str:
     return question_key + OTHER_SUFFIX
 
 
+# The largest magnitude a number answer (and a question's bounds or an option's score) may have. Far beyond
+# any count or amount a survey asks for, and small enough that sums, means and spreads over millions of
+# answers stay finite and exact enough, and every export (Stata's doubles end near 8.99e307) can hold them.
+NUMBER_LIMIT = 10**12
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _within_limit(value: Any) -> bool:
+    """A finite number no larger in magnitude than ``NUMBER_LIMIT``."""
+    return _is_number(value) and abs(value) <= NUMBER_LIMIT
 
 
 def schema_options(question: dict) -> list[dict]:
@@ -406,6 +417,8 @@ class NumberQuestion(QuestionType):
         for name in ("min", "max"):
             if name in question and not _is_number(question[name]):
                 problems.append(Problem(f"{path}.{name}", _l("上下限必须是数字。")))
+            elif name in question and not _within_limit(question[name]):
+                problems.append(Problem(f"{path}.{name}", _l("上下限的绝对值不能超过 %(n)s。", n=LIMIT_TEXT)))
         if not problems and question.get("min", -math.inf) > question.get("max", math.inf):
             problems.append(Problem(f"{path}.min", _l("下限不能大于上限。")))
         if "integer" in question and not isinstance(question["integer"], bool):
@@ -532,6 +545,8 @@ def _option_problems(path: str, options: Any, allow_other: bool) -> list[Problem
             problems.append(Problem(f"{where}.text", _l("选项文字不能为空，且不超过 200 个字。")))
         if option.get("score") is not None and not _is_number(option["score"]):
             problems.append(Problem(f"{where}.score", _l("选项分值必须是数字。")))
+        elif option.get("score") is not None and not _within_limit(option["score"]):
+            problems.append(Problem(f"{where}.score", _l("选项分值的绝对值不能超过 %(n)s。", n=LIMIT_TEXT)))
         if option.get("dont_know", False) not in DONT_KNOW_VALUES:
             problems.append(Problem(f"{where}.dont_know", _l("“不清楚”设置只能是 true、exclude 或 not_satisfied。")))
         if option.get("other") and not allow_other:
@@ -567,15 +582,22 @@ def parse_date(raw: Any) -> dt.date | None:
         return None
 
 
+LIMIT_TEXT = f"{NUMBER_LIMIT:,}"  # 1,000,000,000,000 in messages
+TYPED_SHOWN = 30  # characters of a refused answer repeated in its message
+
+
 def _number_check(question: dict):
+    """The checks of a number answer: a finite number, whole if asked, within ``NUMBER_LIMIT`` and the bounds."""
     low, high = question.get("min"), question.get("max")
 
     def check(_form, field) -> None:
         if field.data in (None, "") or not str(field.data).strip():
             return
         value = parse_number(field.data)
-        if value is None:
+        if value is None and not _too_large(field.data):
             raise ValidationError(_l("请填写一个数字。"))
+        if value is None or abs(value) > NUMBER_LIMIT:
+            raise ValidationError(_out_of_range(field.data))
         if question.get("integer") and not float(value).is_integer():
             raise ValidationError(_l("请填写整数。"))
         if low is not None and value < low:
@@ -584,6 +606,22 @@ def _number_check(question: dict):
             raise ValidationError(_l("不能大于 %(n)s。", n=high))
 
     return check
+
+
+def _too_large(raw: Any) -> bool:
+    """Whether ``raw`` reads as a number too large for a float (``1e400``, ``inf``): out of range, not garbage."""
+    text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
+    try:
+        return math.isinf(float(text))
+    except ValueError:
+        return False
+
+
+def _out_of_range(raw: Any):
+    """The message for a number beyond ``NUMBER_LIMIT``, repeating (the start of) what was typed."""
+    typed = str(raw).strip()
+    typed = typed if len(typed) <= TYPED_SHOWN else typed[:TYPED_SHOWN] + "…"
+    return _l("“%(typed)s”超出了可以填写的范围：请填写绝对值不超过 %(n)s 的数字。", typed=typed, n=LIMIT_TEXT)
 
 
 def _date_check(question: dict):

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from analysis.association import TestResult
+from analysis.numbers import finite_data
 from analysis.rates import QuestionSummary, Rate
 from analysis.reliability import alpha_band
 from analysis.results import Results
@@ -13,6 +18,20 @@ from survey.models import Questionnaire
 from survey.presenting import rate_definition, rate_name
 
 SCHEMA_VERSION = 2  # 2: margin_of_error replaced by ci95_half_widths and max_margin_of_error
+
+
+# Why a test's statistic is missing (``TestResult.statistic_note``), in words.
+STATISTIC_NOTES = {"zero_cell": _l("无法计算：有一格为 0，优势比为无穷大")}
+
+
+def test_dict(test: TestResult | None) -> dict[str, Any] | None:
+    """A test of association as data; a statistic that cannot be given says why in ``statistic_note``."""
+    if test is None:
+        return None
+    data = test.__dict__.copy()
+    if test.statistic_note is not None:
+        data["statistic_note"] = str(STATISTIC_NOTES.get(test.statistic_note, test.statistic_note))
+    return data
 
 
 def rate_dict(rate: Rate | None) -> dict[str, Any] | None:
@@ -101,10 +120,8 @@ def _breakdowns(results: Results) -> list[dict[str, Any]]:
                 }
                 for row in b.rows
             ],
-            "tests": {key: (None if t is None else t.__dict__.copy()) for key, t in b.tests.items()},
-            "distribution_tests": {
-                key: (None if t is None else t.__dict__.copy()) for key, t in b.distribution_tests.items()
-            },
+            "tests": {key: test_dict(t) for key, t in b.tests.items()},
+            "distribution_tests": {key: test_dict(t) for key, t in b.distribution_tests.items()},
         }
         for b in results.breakdowns
     ]
@@ -115,7 +132,14 @@ def results_dict(questionnaire: Questionnaire, results: Results, text_limit: int
 
     ``text_limit`` keeps only the first texts of each text question (the page and its charts need a
     sample, not 100,000 suggestions); ``answered`` still counts them all, and the CLI passes ``None``.
+    A figure that cannot be computed (an infinite mean of answers stored before numbers were bounded) is
+    ``null`` with a sibling ``…_note`` saying so: the result is always valid JSON (``allow_nan=False``).
     """
+    return finite_data(_results_data(questionnaire, results, text_limit), _("无法计算：数值超出可计算的范围"))
+
+
+def _results_data(questionnaire: Questionnaire, results: Results, text_limit: int | None) -> dict[str, Any]:
+    """``results_dict`` before non-finite figures are taken out."""
     overall = results.overall
     version = questionnaire.current_version
     return {

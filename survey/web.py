@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import logging
+import math
 
-from flask import Flask, Request, current_app, g, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Flask,
+    Request,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter, Map
 
-from analysis.numbers import percent
+from analysis.numbers import finite_data, percent
 from analysis.reliability import alpha_band
 from survey import pow, static_files
 from survey.capture import Refused
@@ -39,6 +54,70 @@ HSTS = "max-age=31536000"
 
 LOG = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+# Every id column is a 32-bit INTEGER: a larger id names no row, and PostgreSQL answered one with an error.
+LARGEST_ID = 2**31 - 1
+
+
+def at_most_pattern(largest: int) -> str:
+    """A regular expression for the whole numbers 0…``largest`` (leading zeros allowed, as ``int`` has them).
+
+    ``at_most_pattern(2147483647)``: up to nine digits, or ten digits that stay at or below 2147483647,
+    digit by digit (``[0-1]\\d{9}``, ``2[0-0]\\d{8}``, …, ``214748364[0-6]``, ``2147483647``).
+    """
+    digits = str(largest)
+    choices = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for index, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - index - 1
+            choices.append(digits[:index] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    choices.append(digits)
+    return "0*(?:" + "|".join(choices) + ")"
+
+
+def database_int(map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed=False):
+    """``<int:…>`` in every route: a whole number a database INTEGER can hold (below 2³¹), else no match.
+
+    ``/desk/questionnaires/2147483648`` failed with a server error on PostgreSQL ("integer out of range")
+    in every view that looked the id up; a number no row can have is a page that does not exist (404).
+    The bound is in the pattern, not only in ``to_python``: werkzeug answers a value its converter refuses
+    with 405 when another rule of the same path takes another method, as if the address existed. Still
+    werkzeug's ``IntegerConverter`` (what route listings look for), made by this function.
+    """
+    low = min if min is not None else (-LARGEST_ID - 1 if signed else None)
+    high = LARGEST_ID if max is None else max
+    converter = IntegerConverter(map, fixed_digits, low, high, signed)
+    if not fixed_digits and not signed and high >= 0:
+        converter.regex = at_most_pattern(high)
+    return converter
+
+
+class SurveyMap(Map):
+    """The URL map, with ``int`` bounded to database ids (``database_int``)."""
+
+    default_converters = {**Map.default_converters, "int": database_int}
+
+
+class FiniteJSONProvider(DefaultJSONProvider):
+    """JSON that is always JSON: a non-finite float (NaN, infinity) is written as ``null``.
+
+    Python's ``json`` writes ``Infinity`` and ``NaN``, which no JSON parser reads: one infinite statistic
+    made the API's answer unreadable and stopped every chart of the results page. Figures that can be
+    infinite are made ``null`` with a reason where they are computed (``survey.results_json``); this is the
+    net under everything else (``jsonify``, the ``tojson`` filter), and it says so in the log.
+    """
+
+    def dumps(self, obj, **kwargs) -> str:
+        kwargs.setdefault("allow_nan", False)
+        try:
+            return super().dumps(obj, **kwargs)
+        except ValueError as error:
+            if "Out of range float" not in str(error):
+                raise
+        LOG.warning("non-finite number in JSON for %s; written as null", request.path if has_request_context() else "-")
+        kwargs["default"] = lambda value: finite_data(self.default(value))
+        return super().dumps(finite_data(obj), **kwargs)
 
 
 class SurveyFlask(Flask):
@@ -68,6 +147,9 @@ class SurveyFlask(Flask):
             db.session.remove()
             g.pop("_login_user", None)  # loaded through the session just removed
             return super().full_dispatch_request()
+
+    url_map_class = SurveyMap
+    json_provider_class = FiniteJSONProvider
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -148,13 +230,33 @@ def _refuse_json_writes() -> None:
         raise BadRequest()
 
 
+def _refuse_nul() -> None:
+    """A NUL character in the path is no page (404); in the query string, a request we cannot read (400).
+
+    PostgreSQL refuses NUL in text, so ``/s/%00`` or ``/u/abc%00def`` failed with a server error when the
+    link was looked up. Nobody types one; refusing it here covers every route, present and future. (Form
+    values are cleaned instead: ``SurveyRequest``.)
+    """
+    if "\x00" in request.path:
+        raise NotFound()
+    if request.query_string and any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise BadRequest()
+
+
+def finite_number(value) -> bool:
+    """Jinja's ``is finite``: a number that can be shown (not None, NaN or infinity)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def init_web(app: Flask) -> None:
     """Register handlers, headers and template helpers on ``app``."""
     app.request_class = SurveyRequest
     app.session_interface = SessionInterface()
+    app.before_request(_refuse_nul)
     app.before_request(_refuse_json_writes)
     login_manager.login_message = _l("请先登录。")
     app.register_error_handler(404, _not_found)
+    app.register_error_handler(MethodNotAllowed, _method_not_allowed)
     app.register_error_handler(Refused, _refused)
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(BadRequest, _bad_request)
@@ -168,6 +270,7 @@ def init_web(app: Flask) -> None:
     static_files.init_app(app)
     app.jinja_env.globals.update(percent=percent, current_locale=lambda: str(get_locale()))
     app.jinja_env.filters["quoted_list"] = quoted_list
+    app.jinja_env.tests["finite"] = finite_number
     app.jinja_env.globals.update(rate_name=rate_name, rate_definition=rate_definition, alpha_sentence=alpha_sentence)
     app.jinja_env.globals.update(alpha_band_name=alpha_band_name)
     app.jinja_env.globals.update(
@@ -226,7 +329,21 @@ def _phone_or_desk() -> str:
     return "base_phone.html" if request.blueprint == "public" else "base_desk.html"
 
 
+def _api_request() -> bool:
+    """Whether the failed request was for the read API, which answers in JSON, errors included."""
+    return request.path.startswith("/api/")
+
+
+def _api_error(message: str, status: int):
+    """An error as the API gives it: ``{"error": message}``."""
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
 def _not_found(_error):
+    if _api_request():
+        return _api_error(_("找不到这个地址。"), 404)
     body = render_template(
         "errors/message.html",
         layout=_phone_or_desk(),
@@ -243,7 +360,9 @@ def _refused(error: Refused):
 
 
 def _message_page(title: str, message: str, status: int):
-    """A plain error page in the phone or desk layout, whichever the failed request came from."""
+    """A plain error page in the phone or desk layout, whichever the failed request came from; JSON for the API."""
+    if _api_request():
+        return _api_error(message, status)
     return render_template("errors/message.html", layout=_phone_or_desk(), title=title, message=message), status
 
 
@@ -255,6 +374,13 @@ def _csrf_failed(error: CSRFError):
 def _bad_request(_error):
     """A request the server cannot read (a broken form or upload): say so instead of Werkzeug's English page."""
     return _message_page(_("请求无法处理"), _("提交的内容格式不正确，没有保存。请返回上一页刷新后再试。"), 400)
+
+
+def _method_not_allowed(error: MethodNotAllowed):
+    """A method the address does not take (a POST to the read API, say): said plainly, ``Allow`` kept."""
+    response = current_app.make_response(_message_page(_("请求方式不对"), _("这个地址不接受这种请求方式。"), 405))
+    response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
+    return response
 
 
 def _too_large(_error):
