@@ -22,10 +22,12 @@ from analysis.association import association_test
 from analysis.numbers import finite_data
 from survey import publishing
 from survey.api import issue_token
+from survey.capture import store_response
 from survey.definition import DefinitionError, validate_definition
 from survey.extensions import db
-from survey.models import Response
+from survey.models import Questionnaire, Response, utcnow
 from survey.qtypes import NUMBER_LIMIT
+from tests import test_browser
 from tests.helpers import ALL_TYPES, ALL_TYPES_ANSWERS, make_project
 
 
@@ -200,3 +202,49 @@ def test_non_finite_weights_and_scores_are_definition_problems(app, weight):
         "settings.overall.weights",
         "sections[1].questions[2].options[0].score",
     }
+
+
+# --- in a browser: the charts of a page with an infinite odds ratio ----------------------------------
+
+live = test_browser.live  # a live server over SQLite with the demo data, and headless Debian Chromium
+browser = test_browser.browser
+
+
+def test_every_chart_is_drawn_when_a_breakdown_has_an_infinite_odds_ratio(live, browser):
+    """Two responses, one per group, each answering "one" differently: Fisher's odds ratio is infinite.
+    It used to reach the page as ``Infinity``, JSON.parse failed, and not one chart was drawn."""
+    with live.app.app_context():
+        project = db.session.get(Questionnaire, live.surveys["public_safety"].id).project
+        questionnaire = publishing.import_questionnaire(project, copy.deepcopy(DEFINITION))
+        publishing.publish(questionnaire)
+        for sid, group, one in (("a", "n", "a"), ("b", "s", "b")):
+            answers = {
+                **ALL_TYPES_ANSWERS,
+                "grp": group,
+                "one": one,
+                "age": 35,
+                **({"fix": "改进"} if one == "b" else {}),
+            }
+            store_response(questionnaire, answers, sid, utcnow().isoformat())
+        questionnaire_id = questionnaire.id
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        test_browser._login(page, live)
+        page.goto(live.url(f"/desk/questionnaires/{questionnaire_id}/results"))
+        page.wait_for_selector("html.charts-ready")
+        data = strict_json(page.locator("#results-data").text_content())
+        assert data["breakdowns"][0]["tests"]["one"]["statistic"] is None
+        answered = [q["key"] for q in data["questions"] if q["options"] and q["answered"]]
+        assert len(answered) == 6  # every chart with data: 6 distributions, the rates and the dimensions
+        for key in answered:
+            assert page.locator(f'.chart[data-chart="dist"][data-key="{key}"].is-drawn svg').count() == 1, key
+        assert page.locator("#rates-chart .chart.is-drawn svg").count() == 1
+        assert page.locator("#dimensions .chart.is-drawn svg").count() == 1
+        assert errors == []
+    finally:
+        context.close()
