@@ -17,6 +17,8 @@ from survey import (
     help_views,
     imports,
     indicators_views,
+    jobs,
+    jobs_views,
     members_views,
     posters_views,
     privacy_views,
@@ -58,6 +60,8 @@ def create_app(test_config: dict | None = None) -> SurveyFlask:
     app.register_blueprint(privacy_views.bp)
     app.register_blueprint(template_views.bp)
     app.register_blueprint(responses_views.bp)
+    app.register_blueprint(jobs_views.bp)
+    jobs.init_app(app, create_app, test_config)  # heavy exports apart from citizens' requests; scratch dir
     audit.init_app(app)  # records registered evaluator actions (survey.audit)
     response_numbers.init_app(app)  # 第 N 号 for responses added through the ORM session
     init_limits(app)  # after the blueprints: it wraps their views in the limits

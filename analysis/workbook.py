@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,9 +88,10 @@ class _Book:
 
     def __init__(self, output: io.BytesIO, labels: dict[str, str]):
         # Not in_memory: that mode turns constant-memory sheets off and keeps every sheet's XML in memory.
-        self.wb = xlsxwriter.Workbook(
-            output, {"in_memory": False, "constant_memory": False, "strings_to_numbers": False}
-        )
+        # Its temporary files go where the caller's process keeps them (``tempfile.gettempdir()``, which the
+        # app points at its private scratch folder), named explicitly rather than left to XlsxWriter.
+        options = {"in_memory": False, "constant_memory": False, "strings_to_numbers": False}
+        self.wb = xlsxwriter.Workbook(output, {**options, "tmpdir": tempfile.gettempdir()})
         self.labels = labels
         self.prefix = ""
         self.header = self.wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})

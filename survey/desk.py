@@ -14,13 +14,16 @@ from flask_login import current_user, login_required
 from analysis.export import responses_table, to_csv_bytes
 from forms.project import ActionForm, ImportForm, IssuedForm, NewQuestionnaireForm, ProjectForm, PublishForm
 from forms.response import build_response_form_class
-from survey import authoring, publishing
+from survey import authoring, jobs, publishing
 from survey.access import member_project, member_questionnaire, projects_of_current_user
 from survey.dashboard import project_dashboard
 from survey.definition import DefinitionError, numbered_sections
+from survey.downloads import heavy_download
 from survey.extensions import db
+from survey.jobs import JobFile
 from survey.localize import localize_definition
 from survey.localtime import time_label
+from survey.models import Questionnaire
 from survey.portable import export_json, parse_definition
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
 from survey.reporting import (
@@ -274,16 +277,25 @@ def results(questionnaire_id: int):
 
 @bp.get("/questionnaires/<int:questionnaire_id>/responses.csv")
 def export_csv(questionnaire_id: int):
-    """All responses, one row each, option texts as values; UTF-8 with BOM for Excel."""
+    """All responses, one row each, option texts as values; UTF-8 with BOM for Excel (an export job)."""
     questionnaire = member_questionnaire(questionnaire_id)
+    params = {"questionnaire_id": questionnaire.id}
+    return heavy_download(
+        "responses_csv", params, project_id=questionnaire.project_id, questionnaire_id=questionnaire.id
+    )
+
+
+def build_responses_csv(params: dict) -> JobFile:
+    """The responses CSV, built from the questionnaire's id (in an export job or the request)."""
+    questionnaire = db.session.get(Questionnaire, params["questionnaire_id"])
+    if questionnaire is None:
+        raise LookupError("the questionnaire is gone")
     records = display_records(questionnaire, response_records(questionnaire))
     table = responses_table(schema_for(questionnaire), records, _export_labels())
-    filename = f"responses-{questionnaire.id}.csv"
-    return Response(
-        to_csv_bytes(table),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
+    return JobFile(to_csv_bytes(table), f"responses-{questionnaire.id}.csv", "text/csv; charset=utf-8")
+
+
+jobs.register("responses_csv", lambda: _("答卷 CSV"), build_responses_csv)
 
 
 def _export_labels() -> dict[str, str]:
@@ -296,6 +308,7 @@ def _export_labels() -> dict[str, str]:
         "unit_name": _("单位"),
         "status": _("状态"),
         "exclusion_reason": _("排除原因"),
+        "source_row": _("来源行号（序号）"),  # an imported response's row in its file (问卷星's 序号)
     }
 
 

@@ -383,3 +383,42 @@ class ReportTemplate(db.Model):
     text: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class ExportJob(db.Model):
+    """A heavy download (results workbook, bundle, report PDF, data sets) made apart from the request that
+    asked for it (``survey.jobs``), so citizens' pages never wait behind it; shared by every app server.
+
+    ``active_key`` (the asker, the export, its options and the data's state) is set only while the job is
+    queued or running: a unique index makes the same request share one job. ``slot`` (1 … the per-user
+    cap) is likewise held only while it runs: the unique (user, slot) pair caps how many one evaluator runs
+    at once, across every process and server. ``content`` (the finished file, raw answers included) is
+    kept for ``JOB_RESULT_SECONDS`` only, and deleted with the questionnaire, the project or its answers.
+    """
+
+    # SQLite would give a deleted job's id to the next one: a kept link must not lead to another file.
+    __table_args__ = (UniqueConstraint("user_id", "slot"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    questionnaire_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # a name in survey.jobs.KINDS
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # the export's options (ids, language)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    active_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    slot: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued / running / done / failed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)  # while queued or running
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    mimetype: Mapped[str] = mapped_column(String(100), default="")
+    size: Mapped[int | None]
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+    project: Mapped[Project] = relationship(viewonly=True)
+    questionnaire: Mapped[Questionnaire | None] = relationship(viewonly=True)

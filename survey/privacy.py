@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import case, delete, func, update
 
-from survey import audit
+from survey import audit, jobs
 from survey.extensions import db
 from survey.models import Channel, Questionnaire, Response, ReviewEvent, UnitCode
 
@@ -89,6 +89,7 @@ def delete_responses(questionnaire: Questionnaire, *conditions) -> int:
         execution_options=options,
     ).all()
     _uncount(questionnaire, [row for row in gone if row.status != "voided"])  # a void was uncounted already
+    jobs.forget(questionnaire.id, questionnaire.project_id)  # finished exports holding those answers go too
     db.session.expire(questionnaire)
     return len(gone)
 

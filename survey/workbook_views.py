@@ -11,9 +11,8 @@ under that locale, whatever language the desk is in.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import quote
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -22,11 +21,15 @@ from analysis.export import response_columns, response_rows
 from analysis.indicators import TableScore
 from analysis.reliability import MIN_RESPONDENTS_FOR_ALPHA
 from analysis.workbook import QuestionnaireSheets, ResponseRows, results_workbook
-from analysis.workbook import project_workbook as build_project_workbook
+from analysis.workbook import project_workbook as workbook_of_project
+from survey import jobs
 from survey.access import member_project, member_questionnaire
 from survey.desk import _export_labels
+from survey.downloads import heavy_download
+from survey.extensions import db
 from survey.indicator_links import current_score
 from survey.indicator_sheet import table_of
+from survey.jobs import JobFile
 from survey.models import Project, Questionnaire
 from survey.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results_json import results_dict
@@ -47,14 +50,41 @@ def require_login():
 def results_xlsx(questionnaire_id: int):
     """Every figure of the results page, native charts, the project's 附件1 table and the raw responses."""
     questionnaire = member_questionnaire(questionnaire_id)
-    return _xlsx(questionnaire_workbook(questionnaire, workbook_locale()), f"results-{questionnaire.id}.xlsx")
+    params = {"questionnaire_id": questionnaire.id, "workbook_locale": workbook_locale()}
+    return heavy_download(
+        "results_xlsx", params, project_id=questionnaire.project_id, questionnaire_id=questionnaire.id
+    )
 
 
 @bp.get("/projects/<int:project_id>/workbook.xlsx")
 def project_workbook(project_id: int):
     """One workbook for the project (any member, viewers included, may download it)."""
     project = member_project(project_id)
-    return _xlsx(project_file(project, workbook_locale()), f"project-{project.id}.xlsx", f"{project.name}.xlsx")
+    return heavy_download(
+        "project_workbook", {"project_id": project.id, "workbook_locale": workbook_locale()}, project_id=project.id
+    )
+
+
+def build_results_xlsx(params: dict) -> JobFile:
+    """The results workbook as an export job builds it (``survey.jobs``), from ids alone."""
+    questionnaire = db.session.get(Questionnaire, params["questionnaire_id"])
+    if questionnaire is None:
+        raise LookupError("the questionnaire is gone")
+    body = questionnaire_workbook(questionnaire, params["workbook_locale"])
+    return JobFile(body, f"results-{questionnaire.id}.xlsx", XLSX)
+
+
+def build_project_workbook(params: dict) -> JobFile:
+    """The project workbook as an export job builds it."""
+    project = db.session.get(Project, params["project_id"])
+    if project is None:
+        raise LookupError("the project is gone")
+    body = project_file(project, params["workbook_locale"])
+    return JobFile(body, f"project-{project.id}.xlsx", XLSX, f"{project.name}.xlsx")
+
+
+jobs.register("results_xlsx", lambda: _("结果工作簿（Excel）"), build_results_xlsx)
+jobs.register("project_workbook", lambda: _("项目工作簿（Excel）"), build_project_workbook)
 
 
 def workbook_locale() -> str:
@@ -79,14 +109,7 @@ def project_file(project: Project, locale: str | None = None) -> bytes:
             QuestionnaireSheets(results_dict(q, questionnaire_results(q), text_limit=0), lambda q=q: responses_of(q))
             for q in published_questionnaires(project)
         ]
-        return build_project_workbook(parts, workbook_labels(), scored_table(project))
-
-
-def _xlsx(body: bytes, filename: str, display_name: str | None = None) -> Response:
-    disposition = f"attachment; filename={filename}"
-    if display_name:
-        disposition += f"; filename*=UTF-8''{quote(display_name)}"
-    return Response(body, mimetype=XLSX, headers={"Content-Disposition": disposition})
+        return workbook_of_project(parts, workbook_labels(), scored_table(project))
 
 
 def published_questionnaires(project: Project) -> list[Questionnaire]:

@@ -84,6 +84,8 @@ def test_member_reaches_every_get_route(app, logged_in, foreign):
         if method == "GET":
             # 404 only where the URL names a sub-object (a channel, a question…) that does not exist.
             assert logged_in.get(url).status_code in (200, 302, 404), url
+            if url.startswith("/desk/jobs/"):
+                continue  # an export job is the asker's own object: none exists here (tests/test_roles.py has one)
             if url.count("/") <= 4 or url.endswith(("/results", "/review", "/channels", "/units", "/paper")):
                 assert logged_in.get(url).status_code in (200, 302), url
 

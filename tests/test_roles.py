@@ -17,7 +17,7 @@ from survey import response_import
 from survey.access import add_member
 from survey.api import issue_token
 from survey.extensions import db
-from survey.models import Channel, IndicatorTable, Project, Questionnaire, Response, UnitCode, User
+from survey.models import Channel, ExportJob, IndicatorTable, Project, Questionnaire, Response, UnitCode, User
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -40,7 +40,7 @@ OWN_ACCOUNT = {
     "library.preview",
 }
 # Routes about one user-owned object other than a project: an outsider names alice's and must get 404.
-USER_OBJECTS = {"api_tokens.revoke"}
+USER_OBJECTS = {"api_tokens.revoke", "jobs.progress", "jobs.download"}  # a token; an export job (survey.jobs)
 # Project pages a viewer may not even GET: confirmation pages that lead only to an owner's or editor's action.
 NOT_FOR_VIEWERS = {
     "members.remove", "privacy.delete_responses", "collection.paper", "imports.mapping", "responses.correct",
@@ -94,6 +94,12 @@ def world(app, evaluator, other_evaluator) -> World:
     api_token, alice_secret = issue_token(evaluator, "matrix")
     vera = create_user("vera", "vera-password-long", "Vera")
     add_member(project, vera, "viewer")
+    job = ExportJob(
+        user_id=evaluator.id, project_id=project.id, questionnaire_id=questionnaire.id, kind="results_xlsx",
+        params={}, key="k" * 64, status="done", content=b"PK", size=2, filename="results.xlsx",
+    )  # fmt: skip
+    db.session.add(job)
+    db.session.commit()
     first_section = questionnaire.definition["sections"][0]
     values = {
         "project_id": project.id,
@@ -104,6 +110,7 @@ def world(app, evaluator, other_evaluator) -> World:
         "number": response.number,  # the response browser names responses by their number (第 N 号)
         "token": upload,
         "token_id": api_token.id,
+        "job_id": job.id,
         "user_id": evaluator.id,
         "question_key": first_section["questions"][0]["key"],
         "section_key": first_section["key"],
