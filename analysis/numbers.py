@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
@@ -65,3 +66,21 @@ def finite_data(data: Any, note: str | None = None) -> Any:
     if isinstance(data, list | tuple):
         return [finite_data(value, note) for value in data]
     return data
+
+
+# The largest value of a database INTEGER (every id and count column): 2³¹ − 1.
+LARGEST_INTEGER = 2**31 - 1
+
+
+def whole_number(text: str | None, largest: int = LARGEST_INTEGER) -> int | None:
+    """``text`` as a whole number from 0 to ``largest`` (full-width digits too, spaces around), else None.
+
+    ``str.isdigit`` also takes "²" and "①", which ``int`` refuses, and any length, which a database INTEGER
+    refuses (PostgreSQL: "integer out of range"): each was a server error where a typed or forged number
+    was checked with ``isdigit`` alone. NFKC makes "１２" 12 (and "²" 2), as a phone's keyboard means it.
+    """
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text.lstrip("0")) > len(str(largest)):
+        return None
+    value = int(text)
+    return value if value <= largest else None

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import BadRequest, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map
 
-from analysis.numbers import finite_data, percent
+from analysis.numbers import LARGEST_INTEGER, finite_data, percent
 from analysis.reliability import alpha_band
 from survey import pow, static_files
 from survey.capture import Refused
@@ -57,7 +57,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 # Every id column is a 32-bit INTEGER: a larger id names no row, and PostgreSQL answered one with an error.
-LARGEST_ID = 2**31 - 1
+LARGEST_ID = LARGEST_INTEGER
 
 
 def at_most_pattern(largest: int) -> str:

@@ -16,6 +16,7 @@ import re
 import pytest
 from werkzeug.routing import IntegerConverter
 
+from analysis.numbers import whole_number
 from survey import publishing
 from survey.api import issue_token
 from survey.extensions import db
@@ -111,6 +112,16 @@ def test_the_id_pattern_takes_exactly_the_numbers_up_to_its_bound():
         assert bool(pattern.fullmatch(str(number))) == (number < 2**31), number
         assert bool(pattern.fullmatch("000" + str(number))) == (number < 2**31), number
     assert re.compile(at_most_pattern(0)).fullmatch("0") and not re.compile(at_most_pattern(0)).fullmatch("1")
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("12", 12), (" 007 ", 7), ("１２", 12), ("²", 2), (str(2**31 - 1), 2**31 - 1), (str(2**31), None)]
+    + [("", None), ("-1", None), ("1.0", None), ("٣", None), ("1" * 5000, None), ("0" * 40 + "5", 5)],
+)
+def test_whole_number_reads_what_int_and_the_database_can_take(text, number):
+    assert whole_number(text) == number
+    assert whole_number("5", 4) is None and whole_number("4", 4) == 4
 
 
 def test_the_largest_database_id_still_matches_its_route(logged_in, questionnaire):
