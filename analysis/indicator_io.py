@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from analysis import xlsx_guard
 from analysis.indicators import (
     FORMAT,
     TableScore,
@@ -31,7 +32,7 @@ from analysis.indicators import (
     validate_table,
 )
 from analysis.scoring import N_, RULES, Wording, render
-from analysis.xlsx_guard import MAX_UNPACKED, XlsxRefused, check_xlsx
+from analysis.xlsx_guard import XlsxRefused, check_xlsx
 
 SHEET = "附件1"
 # (header, field, level): the printed columns of the 附件1 layout, then the technical ones (hidden, never
@@ -70,6 +71,14 @@ GRADE_KEYS = frozenset({"grade", "min"})
 MAX_TEXT_BYTES = 1024 * 1024  # a JSON or YAML table file; the largest library table is a few dozen KB
 MAX_STORED_BYTES = 256 * 1024  # the JSON stored for a project's table, read on every project page
 MAX_DEPTH = 20  # containers inside containers; a table with rule parameters nests about 11 deep
+# An .xlsx table is loaded in full by openpyxl (merged cells are read), so it is bounded more tightly than
+# a response export (``analysis.xlsx_guard``): the library's tables have a few hundred cells.
+XLSX_MAX_UNPACKED = 8 * 1024 * 1024
+XLSX_MAX_STRINGS = 20_000
+XLSX_MAX_MARKUP = 1_000_000
+XLSX_MAX_RANGE_CELLS = 200_000  # merged and linked ranges together, the sheet's dimension included
+MAX_SHEET_ROWS = 5_000
+MAX_SHEET_COLUMNS = 100
 FONT_SIZE = 10  # points, body cells
 LINE_HEIGHT = 14  # points per wrapped line at FONT_SIZE (CJK fonts run tall)
 
@@ -326,13 +335,33 @@ def _text(value: Any) -> str | None:
 
 
 def _check_archive(data: bytes) -> None:
-    """Refuse an archive that would unpack too big before openpyxl unpacks it; other damage is openpyxl's to name."""
+    """Refuse an archive that would cost openpyxl too much before it unpacks it (too big, too many strings,
+    too much markup in a part, merged ranges too large); other damage is openpyxl's to name."""
     try:
-        check_xlsx(data)
+        check_xlsx(
+            data,
+            min(XLSX_MAX_UNPACKED, xlsx_guard.MAX_UNPACKED),
+            max_strings=XLSX_MAX_STRINGS,
+            max_markup=XLSX_MAX_MARKUP,
+            max_range_cells=XLSX_MAX_RANGE_CELLS,
+        )
     except XlsxRefused as refused:
         if refused.reason == "too_big":
-            message = N_("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。")
-            raise IndicatorFormatError([_problem("$", message, n=MAX_UNPACKED // (1024 * 1024))]) from None
+            raise IndicatorFormatError([("$", xlsx_refusal(refused))]) from None
+
+
+def xlsx_refusal(refused: XlsxRefused) -> Wording:
+    """Which bound of ``analysis.xlsx_guard`` an upload passed, in words (shared with the XLSForm import)."""
+    if refused.what == "strings":
+        return Wording(N_("这个 XLSX 文件含有超过 %(n)d 个不同的文字（共享字符串），无法导入。"), {"n": refused.limit})
+    if refused.what == "markup":
+        message = N_("这个 XLSX 文件的“%(part)s”部分超过 %(n)d 个 XML 标记，无法导入。请删去多余的内容。")
+        return Wording(message, {"part": refused.part, "n": refused.limit})
+    if refused.what == "cells":
+        message = N_("这个 XLSX 文件的合并单元格或链接范围共超过 %(n)d 个单元格，无法导入。")
+        return Wording(message, {"n": refused.limit})
+    message = N_("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。")
+    return Wording(message, {"n": max(1, (refused.limit or xlsx_guard.MAX_UNPACKED) // (1024 * 1024))})
 
 
 def _load_xlsx(data: bytes) -> tuple[dict, dict[int, tuple[str, int]]]:  # noqa: C901 - one pass over the sheet
@@ -343,11 +372,16 @@ def _load_xlsx(data: bytes) -> tuple[dict, dict[int, tuple[str, int]]]:  # noqa:
         raise IndicatorFormatError([_problem("$", N_("无法读取 Excel 文件：%(error)s"), error=str(error))]) from None
     ws = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
     sheet = ws.title
+    if ws.max_row > MAX_SHEET_ROWS or ws.max_column > MAX_SHEET_COLUMNS:  # each row is read cell by cell below
+        message = N_("工作表“%(sheet)s”超过 %(rows)d 行或 %(columns)d 列，不像是一张指标评分表。")
+        raise IndicatorFormatError(
+            [_problem(f"{sheet}!A1", message, sheet=sheet, rows=MAX_SHEET_ROWS, columns=MAX_SHEET_COLUMNS)]
+        )
     merged = {}
-    for cells in ws.merged_cells.ranges:
+    for cells in ws.merged_cells.ranges:  # their cells together are bounded by the guard (XLSX_MAX_RANGE_CELLS)
         top = ws.cell(cells.min_row, cells.min_col).value
-        for r in range(cells.min_row, cells.max_row + 1):
-            for c in range(cells.min_col, cells.max_col + 1):
+        for r in range(cells.min_row, min(cells.max_row, ws.max_row) + 1):
+            for c in range(cells.min_col, min(cells.max_col, ws.max_column) + 1):
                 merged[(r, c)] = top
 
     def value(r: int, c: int) -> Any:

@@ -28,13 +28,21 @@ from typing import Any
 import openpyxl
 from flask_babel import lazy_gettext as _l
 
-from analysis.xlsx_guard import MAX_UNPACKED, XlsxRefused, check_xlsx
+from analysis import xlsx_guard
+from analysis.xlsx_guard import XlsxRefused, check_xlsx
 from survey.definition import DefinitionError, Problem, validate_definition
 
 FORMAT = "survey-questionnaire/1"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 OPTION_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 KEY_LENGTH = 32
+# An XLSForm is a few hundred rows (a long choice list a few thousand): bounded well below a response
+# export, so that a small crafted upload cannot hold a worker (analysis.xlsx_guard counts before openpyxl).
+XLSX_MAX_UNPACKED = 20 * 1024 * 1024
+XLSX_MAX_STRINGS = 100_000
+XLSX_MAX_MARKUP = 2_000_000
+MAX_SHEET_ROWS = 20_000  # rows read per sheet, empty ones included
+MAX_SHEET_COLUMNS = 200  # a row is read this wide; cells further right are not read
 
 # Rows that record something about the interview rather than ask a question.
 SKIPPED_TYPES = frozenset(
@@ -120,16 +128,19 @@ class _Sheet:
 def _read_workbook(data: bytes) -> dict[str, _Sheet]:
     """The XLSForm sheets by lower-cased name; a file openpyxl cannot read is one problem, not a crash.
 
-    The archive is looked at first (``analysis.xlsx_guard``): one that would unpack too big is refused
-    before openpyxl unpacks it.
+    The archive is looked at first (``analysis.xlsx_guard``): one that would unpack too big, or whose
+    strings or markup would cost openpyxl too much, is refused before openpyxl unpacks it.
     """
     try:
-        check_xlsx(data)
+        check_xlsx(
+            data,
+            min(XLSX_MAX_UNPACKED, xlsx_guard.MAX_UNPACKED),
+            max_strings=XLSX_MAX_STRINGS,
+            max_markup=XLSX_MAX_MARKUP,
+        )
     except XlsxRefused as refused:
         if refused.reason == "too_big":
-            limit = MAX_UNPACKED // (1024 * 1024)
-            message = _l("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。", n=limit)
-            raise DefinitionError([Problem("$", message)]) from refused
+            raise DefinitionError([Problem("$", _refusal(refused))]) from refused
         # anything else damaged is named by openpyxl's failure below, as before
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -141,15 +152,47 @@ def _read_workbook(data: bytes) -> dict[str, _Sheet]:
             }
         finally:
             workbook.close()
+    except SheetTooLarge as refused:
+        raise DefinitionError([Problem("$", refused.message)]) from None
     except Exception as error:  # any unreadable upload is the file's fault, reported as such
         raise DefinitionError([Problem("$", _l("无法读取这个文件：它不是有效的 .xlsx 工作簿。"))]) from error
 
 
+def _refusal(refused: XlsxRefused):
+    """Which bound of ``analysis.xlsx_guard`` the upload passed, in words (the indicator import's words)."""
+    if refused.what == "strings":
+        return _l("这个 XLSX 文件含有超过 %(n)d 个不同的文字（共享字符串），无法导入。", n=refused.limit)
+    if refused.what == "markup":
+        return _l(
+            "这个 XLSX 文件的“%(part)s”部分超过 %(n)d 个 XML 标记，无法导入。请删去多余的内容。",
+            part=refused.part,
+            n=refused.limit,
+        )
+    limit = max(1, (refused.limit or xlsx_guard.MAX_UNPACKED) // (1024 * 1024))
+    return _l("这个 XLSX 文件解压后超过 %(n)d MB，无法导入。请删去多余的工作表或分成几个文件。", n=limit)
+
+
+class SheetTooLarge(Exception):
+    """A sheet past ``MAX_SHEET_ROWS``, with the words for it."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
 def _read_sheet(name: str, worksheet) -> _Sheet:
-    """Header (the first non-empty row) and the non-empty rows after it, with 1-based row numbers."""
+    """Header (the first non-empty row) and the non-empty rows after it, with 1-based row numbers.
+
+    At most ``MAX_SHEET_ROWS`` rows (empty ones count: a sheet may jump to row 1,048,576) are read, and
+    only the first ``MAX_SHEET_COLUMNS`` columns of each (no XLSForm has more): openpyxl pads every row to
+    its last cell, so one empty cell in column XFD would make each row 16,384 wide.
+    """
     worksheet.reset_dimensions()  # some writers store a wrong size; read what is really there
     sheet = _Sheet(name)
-    for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+    rows = worksheet.iter_rows(max_col=MAX_SHEET_COLUMNS, values_only=True)
+    for number, row in enumerate(rows, start=1):
+        if number > MAX_SHEET_ROWS:
+            raise SheetTooLarge(_l("工作表“%(sheet)s”超过 %(n)d 行，无法导入。", sheet=name, n=MAX_SHEET_ROWS))
         if not any(_cell_text(cell) for cell in row):
             continue
         if not sheet.header_row:
