@@ -68,7 +68,8 @@ TABLE_KEYS = frozenset({"format", "title", "source", "decimals", "grades", "indi
 NODE_KEYS = frozenset({"key", "name", "points", "explanation", "standard", "children", "rule", "input", "note"})
 RULE_KEYS = frozenset({"type", "params"})
 GRADE_KEYS = frozenset({"grade", "min"})
-MAX_TEXT_BYTES = 1024 * 1024  # a JSON or YAML table file; the largest library table is a few dozen KB
+MAX_TEXT_BYTES = 1024 * 1024  # a JSON table file; the largest library table is a few dozen KB
+MAX_YAML_BYTES = 256 * 1024  # YAML parses at about 3 s of CPU per MB even with libyaml (JSON: 0.02 s)
 MAX_STORED_BYTES = 256 * 1024  # the JSON stored for a project's table, read on every project page
 MAX_DEPTH = 20  # containers inside containers; a table with rule parameters nests about 11 deep
 # An .xlsx table is loaded in full by openpyxl (merged cells are read), so it is bounded more tightly than
@@ -106,7 +107,8 @@ def _problem(where: str, message: str, **values: Any) -> tuple[str, Wording]:
 def load_table(data: bytes, filename: str = "") -> dict:
     """A validated table from JSON, YAML or XLSX bytes; raises ``IndicatorFormatError`` with every problem.
 
-    Bounded before and after parsing: the text's size (``MAX_TEXT_BYTES``), YAML anchors and aliases
+    Bounded before and after parsing: the text's size (``MAX_TEXT_BYTES``; ``MAX_YAML_BYTES`` for YAML,
+    which parses a hundred times slower than JSON), YAML anchors and aliases
     (refused: a 23 KB file of aliases expanded to 66 MB), nesting depth (``MAX_DEPTH``), fields the format
     does not know (named, with where they are), and the size of the JSON that would be stored
     (``MAX_STORED_BYTES``), since every project page reads it.
@@ -118,9 +120,10 @@ def load_table(data: bytes, filename: str = "") -> dict:
         except RecursionError:  # a JSON cell (规则参数, 取值, 附加信息) nested thousands deep
             raise _too_deep() from None
     else:
-        if len(data) > MAX_TEXT_BYTES:
+        limit = MAX_YAML_BYTES if name.endswith((".yaml", ".yml")) else MAX_TEXT_BYTES
+        if len(data) > limit:
             raise IndicatorFormatError(
-                [_problem("$", N_("文件超过 %(n)d KB，不像是一张指标评分表。"), n=MAX_TEXT_BYTES // 1024)]
+                [_problem("$", N_("文件超过 %(n)d KB，不像是一张指标评分表。"), n=limit // 1024)]
             )
         try:
             text = data.decode("utf-8-sig")
@@ -204,9 +207,30 @@ class YamlRefused(yaml.YAMLError):
         self.mark = mark
 
 
+FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # libyaml's parser: the pure-Python one takes 13 s per MB
+
+
+def _check_events(text: str) -> None:
+    """``BoundedLoader``'s refusals, from libyaml's events (before anything is composed): an anchor or
+    alias, or containers nested past ``MAX_DEPTH``."""
+    depth = 0
+    for event in yaml.parse(text, Loader=FAST_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise YamlRefused("alias", event.start_mark)
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlRefused("depth", event.start_mark)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+
+
 def _load_yaml(text: str) -> Any:
     try:
-        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+        if FAST_LOADER is None:
+            return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+        _check_events(text)
+        return yaml.load(text, Loader=FAST_LOADER)  # noqa: S506 - the safe loader, with no aliases (checked)
     except YamlRefused as refused:
         where = f"line {refused.mark.line + 1}"
         if refused.reason == "alias":

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from analysis import indicator_io
 from analysis.indicator_io import (
     MAX_DEPTH,
     MAX_STORED_BYTES,
+    MAX_YAML_BYTES,
     IndicatorFormatError,
     dump_xlsx,
     dump_yaml,
@@ -44,22 +46,42 @@ def alias_bomb(levels: int = 5, fan: int = 10) -> bytes:
     return ("\n".join(lines) + "\n" + table.replace(first_leaf_key, f"  - note: *a{levels}\n    key: ", 1)).encode()
 
 
-def test_yaml_anchors_and_aliases_are_refused_before_they_expand():
+@pytest.fixture(params=["libyaml", "python"])
+def yaml_parser(request, monkeypatch):
+    """Both parsers: libyaml's (events checked first) and, where libyaml is missing, ``BoundedLoader``."""
+    if request.param == "python":
+        monkeypatch.setattr(indicator_io, "FAST_LOADER", None)
+    elif indicator_io.FAST_LOADER is None:
+        pytest.skip("PyYAML without libyaml")
+    return request.param
+
+
+def test_yaml_anchors_and_aliases_are_refused_before_they_expand(yaml_parser):
     with pytest.raises(IndicatorFormatError) as caught:
         load_table(alias_bomb(), "bomb.yaml")
     (where, message), *_ = problems(caught.value)
     assert where == "line 1" and "锚点和别名" in message
 
 
-def test_a_deep_alias_bomb_is_refused_too():
+def test_a_deep_alias_bomb_is_refused_too(yaml_parser):
     """Nine levels of ten aliases: a billion strings once expanded; refused at its first anchor."""
     with pytest.raises(IndicatorFormatError, match="锚点和别名"):
         load_table(alias_bomb(levels=9), "bomb.yml")
 
 
-def test_a_plain_yaml_table_still_loads():
+def test_a_plain_yaml_table_still_loads(yaml_parser):
     table = library_table()
     assert load_table(dump_yaml(table).encode(), "t.yaml") == table
+
+
+def test_a_yaml_file_is_bounded_before_it_is_parsed():
+    """YAML costs about 3 s of CPU per MB to parse, even with libyaml; no table comes near the bound."""
+    table = library_table()
+    assert len(dump_yaml(table).encode()) < MAX_YAML_BYTES // 10
+    data = dump_yaml(table).encode() + b"# " + b"x" * MAX_YAML_BYTES + b"\n"
+    with pytest.raises(IndicatorFormatError) as caught:
+        load_table(data, "t.yml")
+    assert problems(caught.value) == [("$", f"文件超过 {MAX_YAML_BYTES // 1024} KB，不像是一张指标评分表。")]
 
 
 def test_unknown_fields_are_named_with_their_place():
@@ -101,7 +123,7 @@ def test_the_stored_json_is_bounded():
 
 
 @pytest.mark.parametrize("name", ["t.json", "t.yaml"])
-def test_nesting_is_bounded(name):
+def test_nesting_is_bounded(name, yaml_parser):
     table = library_table()
     table["indicators"][0]["note"] = "x"
     text = json.dumps(table, ensure_ascii=False).replace('"note": "x"', '"note": ' + "[" * 30 + "]" * 30)
