@@ -46,3 +46,5 @@ def _decode_json(data: bytes) -> object:
     except json.JSONDecodeError as error:
         where = f"$ (line {error.lineno}, column {error.colno})"
         raise DefinitionError([Problem(where, _l("不是有效的 JSON：%(reason)s。", reason=error.msg))]) from None
+    except RecursionError:  # "[[[[…" thousands deep: the parser's stack, not a server error
+        raise DefinitionError([Problem("$", _l("JSON 嵌套太深，不是一份问卷定义。"))]) from None

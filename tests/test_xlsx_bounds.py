@@ -18,6 +18,7 @@ from analysis import indicator_io, xlsx_guard
 from analysis.indicator_io import IndicatorFormatError, load_table, say_plain
 from survey import response_import, xlsform
 from survey.definition import DefinitionError
+from survey.portable import parse_definition
 from survey.xlsform import definition_from_xlsform
 from tests.conftest import login
 from tests.helpers import make_project, published
@@ -237,6 +238,16 @@ def test_xlsform_rows_are_bounded():
     error, cpu = timed(definition_from_xlsform, data)
     assert isinstance(error, DefinitionError) and cpu < FAST
     assert str(error.problems[0].message) == f"工作表“survey”超过 {xlsform.MAX_SHEET_ROWS} 行，无法导入。"
+
+
+# ---------------------------------------------------------------- a questionnaire as JSON
+
+
+@pytest.mark.parametrize("data", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000])
+def test_a_questionnaire_json_nested_past_the_parser_stack_is_a_problem_not_a_crash(data):
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(data, "q.json")
+    assert str(refused.value.problems[0].message) == "JSON 嵌套太深，不是一份问卷定义。"
 
 
 # ---------------------------------------------------------------- through the desk's upload forms
