@@ -240,3 +240,71 @@ def test_a_cut_before_the_link_was_ever_read_says_where_the_answers_are(app):
     assert opened.status_code == 503 and "不会丢失" in opened.data.decode()
     page = posted_elsewhere.data.decode()
     assert posted_elsewhere.status_code == 503 and "仍保留在上一页" in page and "返回" in page
+
+
+# --- in a real browser: a phone whose submission was stored but whose answer never came back -----------------
+
+
+def test_a_phone_that_lost_the_answer_to_its_submission_sends_it_again_and_it_is_stored_once(tmp_path):
+    """The server stores the submission, the connection drops before the phone hears back; reopening the link
+    restores the draft with the first form's submission id and start token, so sending it again is thanked
+    and not stored a second time (a new submission id would store it twice, the signed start alone would be
+    refused)."""
+    from survey import publishing
+    from survey.accounts import create_user
+    from tests.browser_support import PHONE, launched_chromium, live_server, migrated_app
+
+    app = migrated_app(tmp_path)
+    with app.app_context():
+        owner = create_user("alice", "alice-password-1", "Alice")
+        questionnaire = publishing.create_questionnaire(
+            publishing.create_project(owner, name="雪亮工程"), "public_safety"
+        )
+        questionnaire.one_per_device = False  # else the lost answer's "answered" mark would reach the phone anyway
+        publishing.publish(questionnaire)
+        token = questionnaire.public_token
+
+    def stored() -> list[tuple[str, dict]]:
+        with app.app_context():
+            rows = db.session.execute(db.select(Response.submission_id, Response.answers)).all()
+            db.session.remove()
+            return [tuple(row) for row in rows]
+
+    with live_server(app) as base, launched_chromium() as chromium:
+        context = chromium.new_context(**PHONE)
+        context.set_default_timeout(15_000)
+        phone = context.new_page()
+        try:
+            phone.goto(f"{base}/s/{token}")
+            served_id = phone.locator("input[name=submission_id]").input_value()
+            phone.locator("#q-q1 label.option:has(input[value='b'])").click()
+            phone.locator("#q-q2 label.option:has(input[value='a'])").click()
+            phone.click("#step-next")
+            phone.locator("#q-q3 label.option:has(input[value='a'])").click()
+            phone.locator("#q-q4 label.option:has(input[value='b'])").click()
+            while phone.locator("#step-next").is_visible():
+                phone.click("#step-next")
+
+            def stored_then_lost(route):
+                route.fetch(max_redirects=0)  # the server stores it ...
+                route.abort("connectionreset")  # ... and the phone never hears back
+
+            phone.route(
+                f"**/s/{token}",
+                lambda route: stored_then_lost(route) if route.request.method == "POST" else route.continue_(),
+            )
+            phone.click("#submit")
+            phone.wait_for_timeout(500)
+            assert [submission for submission, _answers in stored()] == [served_id]
+            phone.unroute(f"**/s/{token}")
+
+            phone.goto(f"{base}/s/{token}")  # the respondent opens the link again
+            assert phone.locator("#draft-notice").is_visible()
+            assert phone.locator("input[name=submission_id]").input_value() == served_id
+            while phone.locator("#step-next").is_visible():
+                phone.click("#step-next")
+            phone.click("#submit")
+            phone.wait_for_url(f"**/s/{token}/thanks")
+        finally:
+            context.close()
+    assert stored() == [(served_id, {"q1": "b", "q2": "a", "q3": "a", "q4": "b"})]
