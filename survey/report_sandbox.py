@@ -42,6 +42,7 @@ MAX_RANGE = 10_000  # numbers ``range`` may produce
 MAX_INT_BITS = 4_096  # about 1,200 decimal digits: far beyond any figure a report quotes
 MEMORY_HEADROOM = 512 * 1024 * 1024  # address space the render process may add to what it starts with
 MAX_RENDERS = 2  # render processes one web worker runs at once (the machine has a few cores, not dozens)
+SLOT_WAIT = 2  # seconds a render waits for one of them; a normal render takes a fraction of a second
 NICENESS = 10  # a render process yields the CPU to respondents' requests
 
 _slots = threading.BoundedSemaphore(MAX_RENDERS)
@@ -211,13 +212,14 @@ def render_bounded(template_text: str, context: dict[str, Any], seconds: float =
     """Render in a child process killed after ``seconds``: ``("ok", text)`` or ``("error", kind, line, detail)``.
 
     ``kind`` is ``timeout`` when the deadline passed, ``too_large:memory`` when the process died of its
-    memory cap, and ``busy`` when ``MAX_RENDERS`` renders of this worker were still running ``seconds``
-    later; otherwise what ``render_here`` found. The child is a fresh interpreter running this file
+    memory cap, and ``busy`` when ``MAX_RENDERS`` renders of this worker were still running ``SLOT_WAIT``
+    seconds later (a short wait: the waiting request holds one of the worker's threads, which respondents
+    need); otherwise what ``render_here`` found. The child is a fresh interpreter running this file
     (``python -I``: no user site, no current directory), not a fork of the multi-threaded web worker,
     which could inherit a lock another thread holds; it imports Jinja only and starts in about 70 ms.
     While it runs, this thread waits without the GIL, so the worker's other threads keep serving.
     """
-    if not _slots.acquire(timeout=seconds):
+    if not _slots.acquire(timeout=min(seconds, SLOT_WAIT)):
         return ("error", "busy", None, "")
     try:
         return _run_child(template_text, context, seconds)
