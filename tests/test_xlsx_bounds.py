@@ -219,16 +219,12 @@ def test_an_indicator_sheet_far_too_long_is_refused_before_it_is_walked():
 
 
 def test_xlsform_rows_are_read_no_wider_than_the_bound():
-    """One empty cell in column XFD per row made openpyxl pad every row to 16,384 cells."""
-    rows = "".join(
-        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>text</t></is></c><c r="XFD{r}"/></row>' for r in range(2, 3_002)
-    )
+    """One empty cell in column XFD per row made openpyxl pad every row to 16,384 cells, each then read."""
+    rows = "".join(f'<row r="{r}"><c r="XFD{r}"/></row>' for r in range(2, 15_002))
     data = workbook(row(1, "type", "name", "label") + rows, title="survey")
     error, cpu = timed(definition_from_xlsform, data)
-    assert isinstance(error, DefinitionError) and cpu < FAST  # refused for its content, not its width
-    narrow = workbook(row(1, "type", "name", "label") + '<row r="2"><c r="XFD2"/></row>', title="survey")
-    with pytest.raises(DefinitionError, match="没有可以导入的题目"):  # what lies past column 200 is not read
-        definition_from_xlsform(narrow)
+    assert isinstance(error, DefinitionError) and cpu < FAST
+    assert "没有可以导入的题目" in str(error.problems[0].message)  # what lies past column 200 is not read
 
 
 def test_xlsform_rows_are_bounded():
