@@ -141,7 +141,9 @@ def _answered_here(arrival: Arrival) -> bool:
     questionnaire = arrival.questionnaire
     if not questionnaire.one_per_device or questionnaire.anonymous:
         return False
-    return answered.answered_here(questionnaire.id, device.token())
+    # The cookie as sent, signed or not: the mark is our signature over it, so a made-up value has none, and a
+    # phone that answered with an unsigned cookie of an earlier release is still told so.
+    return answered.answered_here(questionnaire.id, request.cookies.get(DEVICE_COOKIE))
 
 
 def _answered_page(arrival: Arrival, status: int):

@@ -138,6 +138,27 @@ def test_the_page_signed_device_answers_once(app, evaluator):
     assert len(responses()) == 1
 
 
+def test_a_phone_that_answered_with_an_unsigned_cookie_of_an_earlier_release_is_still_told_so(app, evaluator):
+    from flask import make_response
+
+    from survey import answered
+
+    questionnaire = published(make_project(evaluator))
+    legacy = "an-earlier-releases-cookie"  # random, unsigned: what phones were given before
+    with app.test_request_context("/"):
+        marked = answered.mark(make_response(""), questionnaire.id, legacy)
+    mark = marked.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+    phone = app.test_client()
+    phone.set_cookie("sv_device", legacy)
+    phone.set_cookie(answered.COOKIE, mark)
+    page = phone.get(f"/s/{questionnaire.public_token}")
+    assert page.status_code == 409 and "您已经提交过" in page.data.decode()
+    stranger = app.test_client()
+    stranger.set_cookie("sv_device", "made-up")
+    stranger.set_cookie(answered.COOKIE, mark)  # a copied mark is no good with another cookie
+    assert stranger.get(f"/s/{questionnaire.public_token}").status_code == 200
+
+
 def test_a_device_cookie_signed_with_a_previous_key_still_counts(app):
     with app.test_request_context("/"):
         cookie = device.new_token()
