@@ -320,6 +320,8 @@ class Runner:
         self.executor: ProcessPoolExecutor | None = None
         self.pending: dict[int, Future] = {}
         self.keeper: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.files_until = 0.0  # (monotonic) until when a file this process made may still be kept
 
     def has_room(self) -> bool:
         """Whether this process may take one more job."""
@@ -364,6 +366,7 @@ class Runner:
         """The pool is done with a job: if it never reported back (its process died), say so."""
         with self.lock:
             self.pending.pop(job_id, None)
+            self.files_until = time.monotonic() + self.app.config["JOB_RESULT_SECONDS"] + 1
         error = CancelledError() if future.cancelled() else future.exception()
         if error is None:
             return
@@ -383,31 +386,39 @@ class Runner:
             executor, keeper, self.executor = self.executor, self.keeper, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+        self.stopping.set()
         if keeper is not None:
             keeper.join()
 
     def _keep(self) -> None:
-        """Touch the pending jobs' heartbeat until none is left, so other servers know this one still has them."""
-        while True:
-            time.sleep(self.app.config["JOB_HEARTBEAT_SECONDS"])
+        """While this process has jobs, touch their heartbeat (other servers then know it still has them); until
+        the files it made have been kept long enough, delete them when they have (``reap``), even if nobody asks
+        for another export meanwhile. Ends when there is neither, or on ``close``."""
+        while not self.stopping.wait(self.app.config["JOB_HEARTBEAT_SECONDS"]):
             with self.lock:
                 ids = list(self.pending)
-                if not ids:
+                if not ids and time.monotonic() > self.files_until:
                     self.keeper = None
-                    return
+                    last = True
+                else:
+                    last = False
             with self.app.app_context():
                 try:
-                    db.session.execute(
-                        update(ExportJob)
-                        .where(ExportJob.id.in_(ids), ExportJob.status.in_(ACTIVE))
-                        .values(heartbeat_at=utcnow())
-                    )
-                    db.session.commit()
+                    if ids:
+                        db.session.execute(
+                            update(ExportJob)
+                            .where(ExportJob.id.in_(ids), ExportJob.status.in_(ACTIVE))
+                            .values(heartbeat_at=utcnow())
+                        )
+                        db.session.commit()
+                    reap()
                 except Exception:  # noqa: BLE001 - a database hiccup must not end the heartbeat
                     log.exception("export job heartbeat failed")
                     db.session.rollback()
                 finally:
                     db.session.remove()
+            if last:
+                return
 
 
 # ---------------------------------------------------------------- inside an export process

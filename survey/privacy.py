@@ -158,7 +158,9 @@ def _purge_one(questionnaire: Questionnaire, now: datetime) -> Purged | None:
 
 
 def purge_expired(now: datetime) -> list[Purged]:
-    """Apply every questionnaire's retention period; each questionnaire commits on its own with its entry."""
+    """Apply every questionnaire's retention period; each questionnaire commits on its own with its entry.
+    Finished export files kept past their time are deleted too (their process may have gone before it did)."""
+    jobs.reap()
     query = db.select(Questionnaire).where(Questionnaire.retention_days.is_not(None)).order_by(Questionnaire.id)
     purged = []
     for questionnaire in db.session.execute(query).scalars().all():

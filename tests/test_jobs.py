@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from survey import jobs, scratch
+from survey import jobs, privacy, scratch
 from survey.access import add_member
 from survey.accounts import create_user
 from survey.demo import _answer
@@ -208,6 +208,31 @@ def test_old_files_are_deleted(app, logged_in, answered):
     _job_id(logged_in.get(_url(answered, "results.xlsx")))
     assert db.session.execute(db.select(ExportJob.kind)).scalars().all() == ["results_xlsx"]
     assert logged_in.get(f"/desk/jobs/{job_id}").status_code == 404  # ids are never given out again
+
+
+def test_kept_files_are_deleted_on_time_without_another_export(app, logged_in, answered, monkeypatch):
+    """The web process that made files deletes them when their time is up, though nobody asks for another."""
+    _job_id(logged_in.get(_url(answered, "responses.csv")))
+    monkeypatch.setitem(app.config, "JOB_HEARTBEAT_SECONDS", 0.05)
+    runner = app.extensions[jobs.EXTENSION]
+    runner.files_until = time.monotonic() + 0.5
+    keeper = threading.Thread(target=runner._keep)  # noqa: SLF001 - the thread ``submit`` starts
+    keeper.start()
+    time.sleep(0.3)
+    assert db.session.execute(db.select(db.func.count(ExportJob.id))).scalar() == 1  # kept for its time
+    monkeypatch.setitem(app.config, "JOB_RESULT_SECONDS", 0)  # … which is now over
+    keeper.join(timeout=30)
+    assert not keeper.is_alive()  # the thread ends once nothing is left to keep
+    assert db.session.execute(db.select(db.func.count(ExportJob.id))).scalar() == 0
+
+
+def test_the_daily_purge_deletes_files_kept_too_long(app, logged_in, answered):
+    job_id = _job_id(logged_in.get(_url(answered, "responses.csv")))
+    old = utcnow() - timedelta(seconds=app.config["JOB_RESULT_SECONDS"] + 5)
+    db.session.execute(db.update(ExportJob).values(finished_at=old))
+    db.session.commit()
+    privacy.purge_expired(utcnow())
+    assert db.session.execute(db.select(ExportJob.id).where(ExportJob.id == job_id)).first() is None
 
 
 def test_asking_is_audited_once_as_the_export(app, logged_in, answered):
