@@ -216,7 +216,7 @@ def render_bounded(template_text: str, context: dict[str, Any], seconds: float =
     seconds later (a short wait: the waiting request holds one of the worker's threads, which respondents
     need); otherwise what ``render_here`` found. The child is a fresh interpreter running this file
     (``python -I``: no user site, no current directory), not a fork of the multi-threaded web worker,
-    which could inherit a lock another thread holds; it imports Jinja only and starts in about 70 ms.
+    which could inherit a lock another thread holds; it imports Jinja only and starts in 0.1–0.2 s.
     While it runs, this thread waits without the GIL, so the worker's other threads keep serving.
     """
     if not _slots.acquire(timeout=min(seconds, SLOT_WAIT)):
