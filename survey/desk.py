@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from analysis.export import responses_table, to_csv_bytes
+from analysis.numbers import whole_number
 from forms.project import ActionForm, ImportForm, IssuedForm, NewQuestionnaireForm, ProjectForm, PublishForm
 from forms.response import build_response_form_class
 from survey import authoring, jobs, publishing
@@ -237,8 +238,9 @@ def set_population(questionnaire_id: int):
     """总体规模 N for the finite-population correction (a fact of the fieldwork, not of the wording)."""
     questionnaire = member_questionnaire(questionnaire_id)
     raw = (request.form.get("population") or "").strip()
-    if ActionForm().validate_on_submit() and (raw == "" or (raw.isdigit() and 0 < int(raw) <= 2_000_000_000)):
-        questionnaire.population = int(raw) if raw else None
+    population = whole_number(raw, 2_000_000_000)  # not isdigit(): "²" passed it and failed in int()
+    if ActionForm().validate_on_submit() and (raw == "" or (population is not None and population > 0)):
+        questionnaire.population = population if raw else None
         db.session.commit()
         flash(_("总体规模已保存。"), "success")
     else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from analysis.numbers import whole_number
 from survey import response_import
 from survey.extensions import db
 from survey.models import PAPER_CHANNEL, Channel, Questionnaire, UnitCode
@@ -220,9 +221,9 @@ def read_list(data: bytes) -> list[ListEntry]:
             if key == "name":
                 continue
             text = values[index].strip()
-            if text and not text.isdigit():
-                problems.append(str(_l("第 %(n)d 行：“%(value)s”不是整数。", n=number, value=text)))
-            counts[key] = int(text) if text.isdigit() else None
+            counts[key] = whole_number(text)  # not isdigit(): "²" and 10²⁰ (beyond an INTEGER) were server errors
+            if text and counts[key] is None:
+                problems.append(str(_l("第 %(n)d 行：“%(value)s”不是整数。", n=number, value=text[:30])))
         name = values[columns["name"]].strip()
         if name or any(v is not None for v in counts.values()):
             entries.append(ListEntry(number, name, counts))

@@ -21,6 +21,7 @@ from flask_login import login_required
 
 from analysis.indicator_io import IndicatorFormatError, check_stored_size, dump_xlsx, dump_yaml, load_table
 from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, TableProblem, iter_nodes, rule_wording, validate_table
+from analysis.numbers import whole_number
 from analysis.scoring import N_, RULES, D, Wording
 from forms.indicators import NodeEditor, Problem, json_number
 from survey.access import member_project, projects_of_current_user
@@ -166,8 +167,8 @@ def start(project_id: int):
     definition = None
     if source.startswith("template:"):
         definition = library_templates().get(source.removeprefix("template:"))
-    elif source.startswith("project:") and source.removeprefix("project:").isdigit():
-        other_id = int(source.removeprefix("project:"))
+    elif source.startswith("project:") and whole_number(source.removeprefix("project:")) is not None:
+        other_id = whole_number(source.removeprefix("project:"))
         if any(p.id == other_id for p in projects_of_current_user()):
             other = table_of(db.session.get(Project, other_id))
             definition = copy.deepcopy(other.definition) if other else None
@@ -376,8 +377,8 @@ def grades(project_id: int):
         except ValueError:
             mistakes.append(FormProblem("grades", Wording("“%(value)s”应写成“等级名 最低分”。", {"value": line})))
     decimals = request.form.get("decimals", "").strip()
-    if decimals.isdigit() and int(decimals) <= 4:
-        definition["decimals"] = int(decimals)
+    if whole_number(decimals, 4) is not None:
+        definition["decimals"] = whole_number(decimals, 4)
     else:
         mistakes.append(FormProblem("decimals", Wording("小数位须是 0 到 4 的整数。", {})))
     definition["grades"] = parsed

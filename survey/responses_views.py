@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from analysis.numbers import whole_number
 from forms.response import quality_flags
 from forms.responses import (
     CorrectionForm,
@@ -66,8 +67,9 @@ def index(questionnaire_id: int):
     fill_missing(questionnaire.id)  # rows loaded around the application get their numbers here, once
     wanted = request.args.get("number", "").strip()
     if wanted:  # 转到第 N 号
-        if wanted.isdigit() and browser.response_by_number(questionnaire, int(wanted)) is not None:
-            return redirect(url_for("responses.detail", questionnaire_id=questionnaire.id, number=int(wanted)))
+        number = whole_number(wanted)  # "²" or 10²⁰ passed isdigit() and failed with a server error
+        if number is not None and browser.response_by_number(questionnaire, number) is not None:
+            return redirect(url_for("responses.detail", questionnaire_id=questionnaire.id, number=number))
         flash(_("没有第 %(n)s 号答卷。", n=wanted[:12]), "error")
     form = FilterForm.for_questionnaire(questionnaire, request.args)
     form.validate()

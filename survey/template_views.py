@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from analysis.numbers import whole_number
 from forms.project import NewQuestionnaireForm
 from survey.access import can_edit, member_project
 from survey.definition import numbered_sections
@@ -39,8 +40,8 @@ def require_login():
 
 def _project():
     """The project named by ``?project=``, checked like any desk page, or ``None``."""
-    raw = request.args.get("project", "")
-    return member_project(int(raw)) if raw.isdigit() else None
+    number = whole_number(request.args.get("project"))  # not isdigit(): "²" and 10²⁰ were server errors
+    return member_project(number) if number is not None else None
 
 
 @bp.get("/")

@@ -195,3 +195,29 @@ def test_a_questionnaire_file_with_unstorable_characters_is_refused_saying_where
     assert response.status_code == 422, response.status_code
     assert "无法保存的字符" in response.data.decode()
     assert db.session.execute(db.select(Questionnaire)).scalars().all() == []
+
+
+# --- numbers typed into desk forms and links: isdigit() took "²" and any length -------------------------
+
+
+@pytest.mark.parametrize("typed", ["²", "①", str(10**20), "9" * 5000])
+def test_desk_numbers_that_isdigit_takes_are_no_server_error(logged_in, questionnaire, typed):
+    project = questionnaire.project
+    response = logged_in.get(f"/desk/questionnaires/{questionnaire.id}/responses?number={typed}")
+    assert response.status_code == 200  # "没有第 N 号答卷" said on the list
+    assert logged_in.get(f"/desk/templates/?project={typed}").status_code in (200, 404)
+    population = logged_in.post(f"/desk/questionnaires/{questionnaire.id}/population", data={"population": typed})
+    assert population.status_code == 302
+    indicators = f"/desk/projects/{project.id}/indicators/"
+    assert logged_in.post(indicators + "start", data={"source": f"project:{typed}"}).status_code in (200, 302, 422)
+    assert logged_in.post(indicators + "start", data={"source": "template:seed_004_fengze"}).status_code == 302
+    grades = logged_in.post(indicators + "grades", data={"grades": "优秀 85\n合格 0", "decimals": typed})
+    assert grades.status_code == (302 if typed in ("²", "①") else 422)  # NFKC: "²" is 2, "①" is 1
+
+
+def test_a_unit_list_with_a_count_beyond_an_integer_is_refused_by_row():
+    from survey.fieldwork import FieldworkError, read_list
+
+    with pytest.raises(FieldworkError) as refused:
+        read_list(f"名称,份数\n甲,{10**20}\n乙,²\n丙,3\n".encode())
+    assert len(refused.value.problems) == 1 and str(10**20) in refused.value.problems[0]
