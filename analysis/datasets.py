@@ -23,6 +23,7 @@ NAME_LIMIT = 32  # Stata's limit; SPSS allows 64 bytes
 LABEL_LIMIT = 80  # Stata's limit on variable labels (in characters for .dta 118)
 ORDINAL_TYPES = ("rating", "matrix")
 DTA_RELEASE = 14  # pyreadstat's "version" is the Stata release: 14 writes the .dta 118 format (UTF-8)
+STATA_LARGEST = 8.988465674311579e307  # the largest double a .dta file holds (Stata reserves the rest for missing)
 # Words neither package accepts as a variable name (SPSS reserved words, Stata reserved names).
 RESERVED = {
     "all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with",
@@ -201,15 +202,31 @@ def write_sav(frame: pd.DataFrame, variable_labels: dict, value_labels: dict, me
 
 
 def write_dta(frame: pd.DataFrame, variable_labels: dict, value_labels: dict) -> bytes:
-    """The table as a Stata 14+ .dta file (version 118, UTF-8), with variable and value labels."""
+    """The table as a Stata 14+ .dta file (version 118, UTF-8), with variable and value labels.
+
+    A number Stata cannot hold (beyond ±8.99e307: an answer stored before number answers were bounded) is
+    written as missing; pyreadstat refused the whole file, a server error.
+    """
     import pyreadstat
 
+    frame = _within_stata(frame)
     return _written(
         lambda path: pyreadstat.write_dta(
             frame, path, column_labels=variable_labels, variable_value_labels=value_labels, version=DTA_RELEASE
         ),
         ".dta",
     )
+
+
+def _within_stata(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every number beyond what a .dta file holds (or infinite) made missing."""
+    numeric = frame.select_dtypes("number").columns
+    beyond = frame[numeric].abs() > STATA_LARGEST
+    if not beyond.to_numpy().any():
+        return frame
+    frame = frame.copy()
+    frame[numeric] = frame[numeric].mask(beyond)
+    return frame
 
 
 def codes_csv(frame: pd.DataFrame, value_labels: dict) -> bytes:
