@@ -227,6 +227,16 @@ def _check_xlsx_archive(data: bytes) -> None:
             raise FileProblem(_l("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from refused
         if refused.reason == "not_workbook":
             raise FileProblem(_l("这是一个 ZIP 压缩包，不是 Excel 工作簿（.xlsx）。")) from refused
+        if refused.what == "strings":  # analysis.xlsx_guard: bounds on what openpyxl would parse
+            message = _l("这个 XLSX 文件含有超过 %(n)d 个不同的文字（共享字符串），无法导入。", n=refused.limit)
+            raise FileProblem(message) from refused
+        if refused.what == "markup":
+            message = _l(
+                "这个 XLSX 文件的“%(part)s”部分超过 %(n)d 个 XML 标记，无法导入。请删去多余的内容。",
+                part=refused.part,
+                n=refused.limit,
+            )
+            raise FileProblem(message) from refused
         raise FileProblem(_too_big_message()) from refused
 
 
