@@ -216,11 +216,13 @@ def responses(questionnaire_id: int):
             SurveyResponse.number,
             SurveyResponse.submitted_at,
             SurveyResponse.duration_seconds,
+            SurveyResponse.mode,
             SurveyResponse.channel,
             SurveyResponse.unit_name,
             SurveyResponse.status,
             SurveyResponse.exclusion_reason,
             SurveyResponse.flags,
+            SurveyResponse.source_row,  # 来源行号（序号）: an imported response's row in its file
             QuestionnaireVersion.number.label("version"),
             SurveyResponse.answers,
         )

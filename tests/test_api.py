@@ -133,16 +133,19 @@ def test_responses_are_paginated(app, client, setup):
         "number",
         "submitted_at",
         "duration_seconds",
+        "mode",
         "channel",
         "unit_name",
         "status",
         "exclusion_reason",
         "flags",
+        "source_row",
         "version",
         "answers",
     }
     assert item["answers"]["q4"] == "a" and item["version"] == 1 and item["channel"] == "web"
     assert item["status"] == "valid" and isinstance(item["flags"], list)
+    assert item["mode"] == "web" and item["source_row"] is None
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", item["submitted_at"])
     ids = [r["id"] for r in first["responses"]] + [r["id"] for r in last["responses"]]
     assert ids == sorted(ids)
