@@ -18,22 +18,14 @@ import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import weasyprint
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import gettext as _
 
 from survey.fieldwork import linked_channels
+from survey.fonts import font_uris, write_pdf
 from survey.models import Channel, Questionnaire
 from survey.qr import public_url, qr_svg
-
-FONT_FILES = {
-    "sans": "NotoSansSC-GB2312-Regular.otf",
-    "sans_bold": "NotoSansSC-GB2312-Bold.otf",
-    "mono_bold": "DejaVuSansMono-ASCII-Bold.ttf",  # the short link: 0 with a dot, 1/l/I distinct
-}
-
 
 # Page geometry in mm: A4 minus 14 mm/15 mm margins. The texts' heights are estimated from their
 # lengths (a CJK character is 1 em wide, anything else ~0.6 em), and the QR code gets what is left.
@@ -134,29 +126,17 @@ def posters_for(questionnaire: Questionnaire, channels: Sequence[Channel], gener
     return pages
 
 
-def _fonts_dir() -> Path:
-    return Path(current_app.static_folder or Path(current_app.root_path) / "static") / "vendor" / "fonts"
-
-
-def _url_fetcher():
-    """Local files and ``data:`` URIs only (WeasyPrint >= 68); older versions use their default fetcher."""
-    fetcher_class = getattr(weasyprint, "URLFetcher", None)
-    return fetcher_class(allowed_protocols={"file", "data"}) if fetcher_class else None
-
-
 def poster_pdf(questionnaire: Questionnaire, channels: Sequence[Channel], general: bool = False) -> bytes:
     """A PDF with one A4 poster per channel, the questionnaire's own link first when ``general``.
 
     With no channel at all, the single page carries the questionnaire's own link.
     """
-    fonts = _fonts_dir()
     html = render_template(
         "posters/poster.html",
         questionnaire=questionnaire,
         project=questionnaire.project,
         howto=howto_lines(),
         posters=posters_for(questionnaire, channels, general),
-        font_uri={key: (fonts / name).as_uri() for key, name in FONT_FILES.items()},
+        font_uri=font_uris(),
     )
-    document = weasyprint.HTML(string=html, base_url=fonts.as_uri() + "/", url_fetcher=_url_fetcher())
-    return document.write_pdf()
+    return write_pdf(html)

@@ -18,18 +18,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import weasyprint
 from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from analysis.results import Results
 from survey.definition import numbered_sections
+from survey.fonts import font_uris, write_pdf
 from survey.indicator_sheet import sheet, table_of
 from survey.localize import localize_definition
 from survey.localtime import local_text, time_label
 from survey.models import Questionnaire
-from survey.posters import FONT_FILES, _fonts_dir, _url_fetcher
 from survey.presenting import rate_definition, rate_name
 from survey.report_text import (
     DEFAULT_TEMPLATE,
@@ -54,12 +53,7 @@ CHINESE_NUMERALS = "一二三四五六七八九十"
 
 
 def _render(template: str, **context: Any) -> bytes:
-    fonts = _fonts_dir()
-    html = render_template(
-        template, font_uri={key: (fonts / name).as_uri() for key, name in FONT_FILES.items()}, **context
-    )
-    document = weasyprint.HTML(string=html, base_url=fonts.as_uri() + "/", url_fetcher=_url_fetcher())
-    return document.write_pdf()
+    return write_pdf(render_template(template, font_uri=font_uris(), **context))
 
 
 def _short(text: str, limit: int = 16) -> str:

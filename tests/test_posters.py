@@ -20,8 +20,9 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 
 from survey.extensions import db
+from survey.fonts import FONT_FILES
 from survey.models import Channel
-from survey.posters import FONT_FILES, poster_pdf, posters_for
+from survey.posters import poster_pdf, posters_for
 from survey.qr import public_url
 from tests.conftest import login
 from tests.helpers import make_project, published
