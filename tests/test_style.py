@@ -1,6 +1,9 @@
-"""The code style the project keeps (STYLE.md): ``ruff check`` and ``ruff format`` clean, held by CI.
+"""The code style the project keeps: ``ruff check`` and ``ruff format`` clean, held by CI.
 
-Ruff is pinned in the test extras, so a new release's rules cannot fail a checkout that passed before.
+The rules are the ones the product owner's guide asks for (``../shared/STYLE.md``, outside this repository:
+ruff's E, F, W, B, I, S and C90 families and its formatter), configured under ``[tool.ruff]`` in
+``pyproject.toml``; ``docs/ARCHITECTURE.md`` is the in-repository map of the code they apply to. Ruff is pinned
+in the test extras, so a new release's rules cannot fail a checkout that passed before.
 """
 
 from __future__ import annotations
