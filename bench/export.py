@@ -56,22 +56,23 @@ with app.test_request_context():
     elif step == "csv":
         from analysis.export import responses_table, to_csv_bytes
         from survey.bundle import display_records
-        from survey.desk import _export_labels
-        table = responses_table(schema_for(q), display_records(q, records), _export_labels())
+        from survey.export_labels import export_labels
+        table = responses_table(schema_for(q), display_records(q, records), export_labels())
         w = time.perf_counter()
         data = to_csv_bytes(table)
     elif step == "xlsx_raw":
         from analysis.workbook import responses_workbook
-        from survey.workbook_views import responses_of, workbook_labels
+        from survey.export_labels import workbook_labels
+        from survey.workbooks import responses_of
         rows = responses_of(q)
         w = time.perf_counter()
         data = responses_workbook(rows, workbook_labels())
     elif step == "xlsx_results":
-        from survey.workbook_views import questionnaire_workbook
+        from survey.workbooks import questionnaire_workbook
         w = time.perf_counter()
         data = questionnaire_workbook(q)
     elif step == "xlsx_project":
-        from survey.workbook_views import project_file
+        from survey.workbooks import project_file
         w = time.perf_counter()
         data = project_file(q.project)
     end = time.perf_counter()

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from analysis.export import responses_table, to_csv_bytes
 from analysis.indicator_io import dump_xlsx, dump_yaml
 from analysis.workbook import responses_workbook
-from survey.desk import _export_labels
+from survey.export_labels import export_labels, workbook_labels
 from survey.indicator_links import current_score
 from survey.indicator_sheet import table_of
 from survey.models import Questionnaire
@@ -31,7 +31,7 @@ from survey.portable import export_json
 from survey.report_text import in_report_language
 from survey.reporting import display_records, response_records, schema_for
 from survey.review import exclusion_log_csv
-from survey.workbook_views import questionnaire_workbook, workbook_labels
+from survey.workbooks import questionnaire_workbook
 
 
 def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = None) -> bytes:
@@ -50,7 +50,7 @@ def _bundle(questionnaire: Questionnaire, now: datetime | None) -> bytes:
         raise ValueError("the questionnaire has no frozen version")
     records = response_records(questionnaire)
     frozen = max((r["submitted_at"] for r in records if r["submitted_at"] is not None), default=None)
-    table = responses_table(schema_for(questionnaire), display_records(questionnaire, records), _export_labels())
+    table = responses_table(schema_for(questionnaire), display_records(questionnaire, records), export_labels())
     files: dict[str, bytes] = {
         f"questionnaire-v{version.number}.json": export_json(version.definition).encode("utf-8"),
         "responses.csv": to_csv_bytes(table),

@@ -20,10 +20,10 @@ from survey.access import member_project, member_questionnaire, projects_of_curr
 from survey.dashboard import project_dashboard
 from survey.definition import DefinitionError, numbered_sections
 from survey.downloads import heavy_download
+from survey.export_labels import export_labels
 from survey.extensions import db
 from survey.jobs import JobFile
 from survey.localize import localize_definition
-from survey.localtime import time_label
 from survey.models import Questionnaire
 from survey.portable import export_json, parse_definition
 from survey.qr import loopback_host, public_url, qr_png, qr_svg
@@ -293,25 +293,11 @@ def build_responses_csv(params: dict) -> JobFile:
     if questionnaire is None:
         raise LookupError("the questionnaire is gone")
     records = display_records(questionnaire, response_records(questionnaire))
-    table = responses_table(schema_for(questionnaire), records, _export_labels())
+    table = responses_table(schema_for(questionnaire), records, export_labels())
     return JobFile(to_csv_bytes(table), f"responses-{questionnaire.id}.csv", "text/csv; charset=utf-8")
 
 
 jobs.register("responses_csv", lambda: _("答卷 CSV"), build_responses_csv)
-
-
-def _export_labels() -> dict[str, str]:
-    """Column titles of the response metadata, in the evaluator's language."""
-    return {
-        "id": _("编号"),
-        "submitted_at": time_label(_("提交时间")),  # 提交时间（北京时间）: the values are on the same clock
-        "duration_seconds": _("用时（秒）"),
-        "channel": _("渠道"),
-        "unit_name": _("单位"),
-        "status": _("状态"),
-        "exclusion_reason": _("排除原因"),
-        "source_row": _("来源行号（序号）"),  # an imported response's row in its file (问卷星's 序号)
-    }
 
 
 def _blank_to_default(fields: dict) -> dict:

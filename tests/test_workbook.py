@@ -21,12 +21,12 @@ from analysis.indicators import iter_nodes, score_table
 from analysis.workbook import _Book, results_workbook, sheet_name
 from survey import publishing
 from survey.demo import _answer
-from survey.desk import _export_labels
+from survey.export_labels import export_labels, workbook_labels
 from survey.extensions import db
 from survey.models import IndicatorTable, ProjectMember, Response
 from survey.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results_json import results_dict
-from survey.workbook_views import published_questionnaires, responses_of, workbook_labels
+from survey.workbooks import published_questionnaires, responses_of
 from tests.conftest import login
 from tests.helpers import make_project, published
 
@@ -369,7 +369,7 @@ def test_streamed_rows_and_a_dataframe_write_the_same_sheet(app, answered):
     with app.test_request_context():
         data = results_dict(answered, questionnaire_results(answered))
         frame = responses_table(schema_for(answered), display_records(answered, response_records(answered)),
-                                _export_labels())  # fmt: skip
+                                export_labels())  # fmt: skip
         from_frame = results_workbook(data, frame, workbook_labels())
         streamed = results_workbook(data, responses_of(answered), workbook_labels())
     sheets = [openpyxl.load_workbook(io.BytesIO(body))["原始数据"] for body in (from_frame, streamed)]
