@@ -7,16 +7,15 @@ sees what its evaluator sees: projects they are not a member of are 404, as on t
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
 from analysis.indicators import iter_nodes, score_table, validate_table
-from survey.cli import table_score_dict
+from survey.api_tokens import hash_secret
 from survey.extensions import csrf, db
+from survey.indicator_json import table_score_dict
 from survey.indicator_links import resolve_links
 from survey.models import (
     ApiToken,
@@ -25,7 +24,6 @@ from survey.models import (
     ProjectMember,
     Questionnaire,
     QuestionnaireVersion,
-    User,
     utcnow,
 )
 from survey.models import Response as SurveyResponse
@@ -36,7 +34,6 @@ from survey.results_json import results_dict
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-PREFIX_LENGTH = 8
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
 # Pages beyond this hold nothing for any questionnaire; a larger page number made an OFFSET the database
@@ -54,20 +51,6 @@ class ApiError(Exception):
 
 
 # ---------------------------------------------------------------- tokens
-
-
-def hash_secret(secret: str) -> str:
-    """What is stored of a token: the SHA-256 of its secret, in hex."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def issue_token(user: User, name: str) -> tuple[ApiToken, str]:
-    """Create and commit a token; the secret is returned once and never stored."""
-    secret = secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=hash_secret(secret), prefix=secret[:PREFIX_LENGTH])
-    db.session.add(token)
-    db.session.commit()
-    return token, secret
 
 
 def _bearer_secret() -> str | None:

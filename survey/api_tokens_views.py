@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from survey.api import issue_token
+from survey.api_tokens import issue_token
 from survey.extensions import db
 from survey.models import ApiToken, utcnow
 

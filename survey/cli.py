@@ -17,6 +17,7 @@ from analysis.indicators import iter_nodes, score_table, validate_table
 from survey import audit, cli_desk, cli_guard, demo, privacy, response_import
 from survey.accounts import AccountError, create_user
 from survey.extensions import db
+from survey.indicator_json import table_score_dict
 from survey.models import Questionnaire, utcnow
 from survey.presenting import say
 from survey.reporting import questionnaire_results
@@ -201,25 +202,3 @@ def indicators_export(path: str, output: str) -> None:
     score = score_table(table) if output.lower().endswith(".xlsx") else None
     Path(output).write_bytes(dump(table, output, score))
     click.echo(f"wrote {output}")
-
-
-def table_score_dict(table: dict, result) -> dict:
-    """A scored table as JSON-ready data."""
-    return {
-        "total": str(result.total),
-        "grade": result.grade,
-        "complete": result.complete,
-        "scores": {key: None if value is None else str(value) for key, value in result.scores.items()},
-        "errors": {key: say(wording) for key, wording in result.errors.items()},
-        "deductions": [
-            {
-                "key": d.key,
-                "name": d.name,
-                "points": str(d.points),
-                "score": str(d.score),
-                "lost": str(d.lost),
-                "reason": say(d.reason),
-            }
-            for d in result.deductions
-        ],
-    }

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from survey.api import hash_secret, issue_token
+from survey.api_tokens import hash_secret, issue_token
 from survey.extensions import db
 from survey.models import ApiToken, IndicatorTable
 from survey.reporting import questionnaire_results

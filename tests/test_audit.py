@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from survey import audit, publishing
 from survey.accounts import create_user
-from survey.api import issue_token
+from survey.api_tokens import issue_token
 from survey.capture import store_response
 from survey.extensions import db
 from survey.models import AuditEvent, ProjectMember, Response, User

@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 
 from analysis.numbers import whole_number
 from survey import publishing
-from survey.api import issue_token
+from survey.api_tokens import issue_token
 from survey.extensions import db
 from survey.models import Questionnaire
 from survey.web import at_most_pattern

@@ -198,7 +198,7 @@ def test_two_apps_on_one_redis_share_the_counts(database_url, evaluator):
     "app_config", [{**LIMITS, "RATELIMIT_API": "3 per minute", "RATELIMIT_API_PER_CLIENT": "60/minute"}]
 )
 def test_read_api_is_limited_per_token_with_a_json_refusal(app, client, evaluator):
-    from survey.api import issue_token
+    from survey.api_tokens import issue_token
 
     _token, first = issue_token(evaluator, "报表脚本")
     _token, second = issue_token(evaluator, "另一个脚本")

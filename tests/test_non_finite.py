@@ -21,7 +21,7 @@ from flask import jsonify
 from analysis.association import association_test
 from analysis.numbers import finite_data
 from survey import publishing
-from survey.api import issue_token
+from survey.api_tokens import issue_token
 from survey.capture import store_response
 from survey.definition import DefinitionError, validate_definition
 from survey.extensions import db

@@ -15,7 +15,7 @@ import pytest
 
 from survey import response_import
 from survey.access import add_member
-from survey.api import issue_token
+from survey.api_tokens import issue_token
 from survey.extensions import db
 from survey.models import Channel, ExportJob, IndicatorTable, Project, Questionnaire, Response, UnitCode, User
 from tests.conftest import login

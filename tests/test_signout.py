@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from survey import accounts
-from survey.api import issue_token
+from survey.api_tokens import issue_token
 from survey.extensions import db
 from survey.models import User, UserSession
 from tests.conftest import login
