@@ -20,6 +20,7 @@ from survey import (
     jobs,
     jobs_views,
     members_views,
+    models,  # noqa: F401 - every table in the metadata before Migrate sees it
     posters_views,
     privacy_views,
     public,

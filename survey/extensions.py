@@ -121,9 +121,10 @@ def ping_after_idle(engine: Engine, idle_seconds: float) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    """Bind every extension to ``app``; order matters only in that the database comes first."""
-    from survey import models  # noqa: F401 - register tables with the metadata before Migrate sees it
+    """Bind every extension to ``app``; order matters only in that the database comes first.
 
+    The factory imports ``survey.models`` first, so every table is in the metadata before Migrate sees it
+    (imported here, the models that import ``db`` from this module would make an import cycle)."""
     db.init_app(app)
     if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
         with app.app_context():
