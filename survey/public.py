@@ -301,13 +301,19 @@ def _start_refused(arrival: Arrival, shown: Shown):
     return _render_form(arrival, form, status=400, action=_again(), refusal=START_REFUSED)
 
 
-def _database_down(_error):
+def _database_down(error):
     """The database out of reach after ``once_more_if_disconnected`` tried again: say that the answers are
     still there. A submission is shown again filled in, with its submission id and start token (sent again
     later it is stored once), when its link is known: read by this request, or by this process before
     (``survey.arrivals.last_seen``), and its questions are cached (``survey.frozen``). Otherwise a plain page
     sends the respondent back to the filled-in page. The page script keeps its draft either way (only the
-    thanks page removes it)."""
+    thanks page removes it).
+
+    A page view whose pooled connection the database had dropped is handed back first, once, so that
+    ``SurveyFlask`` serves it again on a new connection: only a database still out of reach gets this page.
+    """
+    if request.method == "GET" and getattr(error, "connection_invalidated", False) and not g.get("served_once_more"):
+        raise error
     arrival = g.get("respondent_arrival") or _last_seen()
     if request.method == "POST" and arrival is not None:
         try:

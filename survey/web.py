@@ -146,6 +146,7 @@ class SurveyFlask(Flask):
             LOG.warning("database connection lost during %s %s; served once more", request.method, request.path)
             db.session.remove()
             g.pop("_login_user", None)  # loaded through the session just removed
+            g.served_once_more = True  # error handlers answer a second failure themselves (``survey.public``)
             return super().full_dispatch_request()
 
     url_map_class = SurveyMap
