@@ -21,7 +21,6 @@ from analysis.frame import OTHER_SUFFIX
 
 NAME_LIMIT = 32  # Stata's limit; SPSS allows 64 bytes
 LABEL_LIMIT = 80  # Stata's limit on variable labels (in characters for .dta 118)
-ORDINAL_TYPES = ("rating", "matrix")
 DTA_RELEASE = 14  # pyreadstat's "version" is the Stata release: 14 writes the .dta 118 format (UTF-8)
 STATA_LARGEST = 8.988465674311579e307  # the largest double a .dta file holds (Stata reserves the rest for missing)
 # Words neither package accepts as a variable name (SPSS reserved words, Stata reserved names).
@@ -113,7 +112,7 @@ def _question_columns(question: dict, answers: list[dict], taken: set[str], out,
         columns[name] = pd.Series([lookup.get(a.get(key), np.nan) for a in answers], dtype="float64")
         labels[name] = _label(text)
         values[name] = {i: o["text"] for i, o in enumerate(question["options"], start=1)}
-        measures[name] = "ordinal" if question.get("type") in ORDINAL_TYPES else "nominal"
+        measures[name] = question.get("measurement") or "nominal"  # the type's level, from the schema
     elif storage == "many":
         for option in question["options"]:
             name = variable_name(f"{key}_{option['key']}", taken)
@@ -128,7 +127,7 @@ def _question_columns(question: dict, answers: list[dict], taken: set[str], out,
         name = variable_name(key, taken)
         columns[name] = pd.Series([_number(a.get(key)) for a in answers], dtype="float64")
         labels[name] = _label(text)
-        measures[name] = "scale"
+        measures[name] = question.get("measurement") or "scale"
     else:
         name = variable_name(key, taken)
         columns[name] = pd.Series([_text(a.get(key)) for a in answers], dtype="object")

@@ -30,7 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from survey.definition import MEASURES, NUMBER_PATTERN, THANKS_LENGTH
 from survey.localize import ENGLISH_FIELDS
-from survey.qtypes import QUESTION_TYPES, parse_date, parse_number
+from survey.qtypes import QUESTION_TYPES, QuestionType, parse_date, parse_number
 
 BLANK_ROWS = 2  # empty option / item rows offered for adding
 
@@ -53,21 +53,8 @@ DONT_KNOW_CHOICES = [
     ("exclude", _l("是，不计入分母")),
     ("not_satisfied", _l("是，算作不满意")),
 ]
-TYPE_HINTS = {
-    "single_choice": _l("只能选一项，如“是/否”"),
-    "multiple_choice": _l("可以选多项，如“您担心哪些问题”"),
-    "rating": _l("满意程度，默认 很满意…不满意 五级"),
-    "matrix": _l("多个小项共用一组满意度等级"),
-    "number": _l("填一个数字，如次数、金额"),
-    "date": _l("填一个日期"),
-    "text": _l("填一行字，如所在单位"),
-    "textarea": _l("填一段话，如意见和建议"),
-    "group": _l("受访者类别，结果可按它分组"),
-    "attention": _l("检验是否认真作答，不计入结果"),
-}
-# Which parts of the question form a type uses.
-SCORED_TYPES = ("single_choice", "multiple_choice", "rating", "matrix")
-RATED_TYPES = ("single_choice", "multiple_choice", "rating", "matrix", "group")
+COUNT_SETTINGS = ("min_choices", "max_choices", "max_length")  # whole numbers typed as text
+CHOSEN_SETTINGS = ("correct",)  # a choice from a list: nothing chosen is stored as no setting
 
 
 def _number_text(_form, field) -> None:
@@ -105,11 +92,6 @@ def _english(label, level: str, name: str, textarea: bool = False):
 
 def _number_or_none(text: str | None) -> int | float | None:
     return parse_number(text) if (text or "").strip() else None
-
-
-def _date_or_none(text: str | None) -> str | None:
-    value = parse_date(text) if (text or "").strip() else None
-    return value.isoformat() if value else None
 
 
 class ActionForm(FlaskForm):
@@ -280,12 +262,12 @@ class QuestionForm(FlaskForm):
             correct=question.get("correct") or "",
             **{name: _text(question.get(name)) for name in ("min_choices", "max_choices", "max_length")},
         )
-        prefix = "date" if question["type"] == "date" else "number"
-        data[f"{prefix}_min"], data[f"{prefix}_max"] = _text(question.get("min")), _text(question.get("max"))
+        qtype = QUESTION_TYPES[question["type"]]
+        if qtype.bounds:
+            data[f"{qtype.bounds}_min"], data[f"{qtype.bounds}_max"] = (_text(question.get(n)) for n in ("min", "max"))
         blank = [{}] * BLANK_ROWS
-        has_options = QUESTION_TYPES[question["type"]].has_options
-        data["options"] = [_option_data(o) for o in question.get("options", [])] + (blank if has_options else [])
-        data["items"] = list(question.get("items", [])) + (blank if question["type"] == "matrix" else [])
+        data["options"] = [_option_data(o) for o in question.get("options", [])] + (blank if qtype.has_options else [])
+        data["items"] = list(question.get("items", [])) + (blank if qtype.has_items else [])
         form = cls(data=data)
         form.set_correct_choices(question)
         return form
@@ -303,39 +285,33 @@ class QuestionForm(FlaskForm):
             "text_en": self.text_en.data,
             "help_en": self.help_en.data,
         }
-        if qtype in RATED_TYPES:
+        entry = QUESTION_TYPES[qtype]
+        if entry.rated:
             result.update(
                 measure=self.measure.data or None,
                 rate_label=self.rate_label.data,
                 dimension=self.dimension.data,
             )
-        if qtype == "multiple_choice":
-            result.update(
-                min_choices=_number_or_none(self.min_choices.data),
-                max_choices=_number_or_none(self.max_choices.data),
-            )
-        elif qtype == "number":
-            result.update(
-                min=_number_or_none(self.number_min.data),
-                max=_number_or_none(self.number_max.data),
-                integer=bool(self.integer.data),
-                unit=self.unit.data,
-                unit_en=self.unit_en.data,
-            )
-        elif qtype == "date":
-            result.update(min=_date_or_none(self.date_min.data), max=_date_or_none(self.date_max.data))
-        elif qtype in ("text", "textarea"):
-            result["max_length"] = _number_or_none(self.max_length.data)
-        elif qtype == "attention":
-            result["correct"] = self.correct.data or None
+        result.update({name: self._setting(entry, name) for name in entry.settings})
         return result
+
+    def _setting(self, entry: QuestionType, name: str) -> Any:
+        """One of the type's own settings as the evaluator typed it (see ``QuestionType.settings``)."""
+        if name in ("min", "max"):
+            return entry.parse_bound(self[f"{entry.bounds}_{name}"].data)
+        field = self[name]
+        if name in COUNT_SETTINGS:
+            return _number_or_none(field.data)
+        if isinstance(field, BooleanField):
+            return bool(field.data)
+        return field.data or (None if name in CHOSEN_SETTINGS else field.data)
 
     def option_rows(self, qtype: str) -> list[dict]:
         """The option rows, holding only the columns the page showed for this type."""
         shown = {"key", "text", "text_en", "remove"}
-        if qtype in SCORED_TYPES:
+        if QUESTION_TYPES[qtype].scored:
             shown |= {"score", "positive", "dont_know"}
-        if getattr(QUESTION_TYPES[qtype], "allow_other", False):
+        if QUESTION_TYPES[qtype].allow_other:
             shown.add("other")
         return [{k: v for k, v in entry.form.row().items() if k in shown} for entry in self.options]
 

@@ -189,12 +189,11 @@ def quality_flags(definition: dict, answers: dict[str, Any]) -> list[str]:
     scale_answers = []
     sectioned = definition if "sections" in definition else normalize_definition(definition)  # no copy if we can
     for question in iter_questions(sectioned):
-        if question["type"] == "attention" and question["key"] in answers:
+        entry = get_type(question["type"])
+        if entry.attention and question["key"] in answers:
             if answers[question["key"]] != question["correct"] and "attention_failed" not in flags:
                 flags.append("attention_failed")
-        elif question["type"] == "rating" and question["key"] in answers:
-            scale_answers.append(answers[question["key"]])
-        elif question["type"] == "matrix":
+        elif entry.measurement == "ordinal":  # a satisfaction scale or a grid of them
             scale_answers.extend(answers[k] for k in answer_keys(question) if k in answers)
     if len(scale_answers) >= STRAIGHT_LINE_MIN_ITEMS and len(set(scale_answers)) == 1:
         flags.append("straight_lining")

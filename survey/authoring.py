@@ -24,7 +24,6 @@ from flask_babel import lazy_gettext as _l
 
 from survey.conditions import answer_keys
 from survey.definition import (
-    CONDITION_TYPES,
     FORMAT,
     iter_questions,
     normalize_definition,
@@ -33,19 +32,11 @@ from survey.definition import (
     sequential_numbers,
 )
 from survey.problems import DefinitionError, Problem
-from survey.qtypes import get_type
+from survey.qtypes import STARTER_TYPE, get_type, option_letters
 
 History = Iterable[dict]
 
 COMMON_FIELDS = ("text", "number", "required", "help", "dimension", "measure", "rate_label", "text_en", "help_en")
-TYPE_FIELDS: dict[str, tuple[str, ...]] = {
-    "multiple_choice": ("min_choices", "max_choices"),
-    "number": ("min", "max", "integer", "unit", "unit_en"),
-    "date": ("min", "max"),
-    "text": ("max_length",),
-    "textarea": ("max_length",),
-    "attention": ("correct",),
-}
 OPTION_FIELDS = ("text", "score", "positive", "dont_know", "other", "text_en")
 ITEM_FIELDS = ("text", "dimension", "text_en")
 QUESTIONNAIRE_TEXTS = ("thanks", "title_en", "intro_en", "thanks_en")
@@ -53,14 +44,6 @@ SECTION_TEXTS = ("title_en", "intro_en")
 # Kept when emptied or false: a text (validation then says it is empty) and the yes/no fields a form
 # always sends; any other field set to None, "" or False is removed.
 KEEP_WHEN_EMPTY = ("text", "required", "integer")
-
-RATING_SCALE = (
-    ("很满意", 100, True),
-    ("满意", 80, True),
-    ("基本满意", 60, True),
-    ("不太满意", 30, False),
-    ("不满意", 0, False),
-)
 
 
 class UnknownKey(LookupError):
@@ -87,71 +70,21 @@ def empty_definition(title: str) -> dict:
         "title": title,
         "intro": "",
         "settings": {"overall": {"method": "mean", "measure": "satisfaction"}, "dont_know": "exclude"},
-        "sections": [{"key": "s1", "title": "", "intro": "", "questions": [new_question("rating", "q1")]}],
+        "sections": [{"key": "s1", "title": "", "intro": "", "questions": [new_question(STARTER_TYPE, "q1")]}],
     }
-
-
-def _letters(index: int) -> str:
-    """0 → a, 25 → z, 26 → aa: the option-key sequence."""
-    text = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        text = chr(ord("a") + rest) + text
-    return text
-
-
-def _scale(levels=RATING_SCALE) -> list[dict]:
-    options = []
-    for index, (text, score, positive) in enumerate(levels):
-        option = {"key": _letters(index), "text": text, "score": score}
-        if positive:
-            option["positive"] = True
-        options.append(option)
-    return options
-
-
-def _placeholder_options(count: int = 2) -> list[dict]:
-    names = ("选项一", "选项二", "选项三", "选项四")
-    return [{"key": _letters(index), "text": names[index]} for index in range(count)]
 
 
 def new_question(qtype: str, key: str) -> dict:
     """A question of ``qtype`` with sensible defaults that pass validation, ready to be edited."""
-    get_type(qtype)  # an unknown type raises KeyError naming it
+    qtype_entry = get_type(qtype)  # an unknown type raises KeyError naming it
     question: dict[str, Any] = {
         "key": key,
         "type": qtype,
-        "text": str(_DEFAULT_TEXTS[qtype]),
+        "text": str(qtype_entry.default_text),
         "required": True,
     }
-    if qtype == "rating":
-        question.update(measure="satisfaction", options=_scale())
-    elif qtype in ("single_choice", "multiple_choice", "group"):
-        question["options"] = _placeholder_options()
-    elif qtype == "matrix":
-        question.update(measure="satisfaction", items=[{"key": "a1", "text": "小题一"}], options=_scale())
-    elif qtype == "attention":
-        question.update(options=[{"key": "a", "text": "同意"}, {"key": "b", "text": "不同意"}], correct="a")
-    elif qtype == "number":
-        question.update(min=0, integer=True)
-    elif qtype in ("text", "textarea"):
-        question["required"] = False
+    question.update(qtype_entry.defaults())
     return question
-
-
-_DEFAULT_TEXTS = {
-    "single_choice": _l("新的单选题（请修改题目文字）"),
-    "multiple_choice": _l("新的多选题（请修改题目文字）"),
-    "rating": _l("您对这项工作满意吗？（请修改题目文字）"),
-    "matrix": _l("请对以下各项作出评价（请修改题目文字）"),
-    "number": _l("新的数字题（请修改题目文字）"),
-    "date": _l("新的日期题（请修改题目文字）"),
-    "text": _l("新的填空题（请修改题目文字）"),
-    "textarea": _l("您还有什么意见和建议？"),
-    "group": _l("您属于以下哪一类？（请修改题目文字）"),
-    "attention": _l("为确认您在认真作答，本题请选择“同意”。"),
-}
 
 
 # --- fresh keys -------------------------------------------------------------------------------
@@ -201,11 +134,11 @@ def _used_in_question(question_key: str, field: str, definitions: Iterable[dict]
 def new_option_key(definition: dict, question_key: str, history: History = ()) -> str:
     """The option key after the last one used by this question (a, b, … z, aa), now or before."""
     used = _used_in_question(question_key, "options", [definition, *history])
-    sequence = [index for index in range(26 * 27) if _letters(index) in used]
+    sequence = [index for index in range(26 * 27) if option_letters(index) in used]
     index = max(sequence, default=-1) + 1
-    while _letters(index) in used:
+    while option_letters(index) in used:
         index += 1
-    return _letters(index)
+    return option_letters(index)
 
 
 def new_item_key(definition: dict, question_key: str, history: History = ()) -> str:
@@ -535,7 +468,7 @@ def update_question(definition: dict, question_key: str, **changes: Any) -> dict
     """
     result = _copy(definition)
     question = _question_in(result, question_key)
-    allowed = COMMON_FIELDS + TYPE_FIELDS.get(question["type"], ())
+    allowed = COMMON_FIELDS + get_type(question["type"]).settings
     number = changes.pop("number", question.get("number"))
     for name, value in changes.items():
         if name not in allowed:
@@ -885,9 +818,10 @@ def condition_sources(definition: dict, kind: str, key: str) -> list[dict]:
         for question in section["questions"]:
             if kind == "question" and question["key"] == key:
                 return sources
-            if question["type"] not in CONDITION_TYPES:
+            entry = get_type(question["type"])
+            if not entry.condition:
                 continue
-            if question["type"] == "matrix":
+            if entry.has_items:
                 for index, item in enumerate(question.get("items", []), start=1):
                     sources.append(
                         {

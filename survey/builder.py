@@ -21,7 +21,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from forms.builder import (
-    TYPE_HINTS,
     ActionForm,
     AddQuestionForm,
     BlankQuestionnaireForm,
@@ -129,7 +128,6 @@ def _render(template: str, questionnaire: Questionnaire, problems=(), status: in
         problems=list(problems),
         action_form=ActionForm(),
         types=QUESTION_TYPES,
-        hints=TYPE_HINTS,
         preview_url=_preview_url(questionnaire),
         preview_focus=context.pop("anchor", None),
         **context,
@@ -317,7 +315,7 @@ def _edit_question(question: dict, form: QuestionForm, history: list[dict], defi
     result = authoring.update_question(definition, key, **form.changes(qtype))
     if get_type(qtype).has_options:
         result = authoring.apply_option_rows(result, key, form.option_rows(qtype), history)
-    if qtype == "matrix":
+    if get_type(qtype).has_items:
         result = authoring.apply_item_rows(result, key, form.item_rows(), history)
     move = form.move_request()
     if move:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from survey.qtypes import type_of
+
 Lookup = Callable[[str], Any]  # answer key -> submitted value (option key, list of keys, or None)
 
 
@@ -56,6 +58,7 @@ def visible_questions(sections: list[dict], lookup: Lookup) -> set[str]:
 
 def answer_keys(question: dict) -> list[str]:
     """The keys a question's answers are stored and referenced under (a matrix has one per item)."""
-    if question["type"] == "matrix":
+    entry = type_of(question)
+    if entry is not None and entry.has_items:
         return [f"{question['key']}.{item['key']}" for item in question.get("items", [])]
     return [question["key"]]

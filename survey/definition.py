@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from survey.conditions import answer_keys
 from survey.localize import ENGLISH_FIELDS, ENGLISH_SUFFIX
 from survey.problems import DefinitionError, Problem
-from survey.qtypes import NUMBER_LIMIT, QUESTION_TYPES, get_type
+from survey.qtypes import NUMBER_LIMIT, QUESTION_TYPES, get_type, type_of
 
 __all__ = [
     "DefinitionError",
@@ -42,7 +42,6 @@ NUMBER_PATTERN = re.compile(r"^[1-9][0-9]{0,2}(?:\.[1-9][0-9]{0,2}){0,2}$")
 MEASURES = ("satisfaction", "safety", "awareness", "participation")
 OVERALL_METHODS = ("question", "mean", "weighted")
 DONT_KNOW_POLICIES = ("exclude", "not_satisfied")
-CONDITION_TYPES = ("single_choice", "multiple_choice", "rating", "matrix", "group", "attention")
 THANKS_LENGTH = 1000
 
 
@@ -286,7 +285,7 @@ def _one_condition(path: str, condition: Any, earlier: dict[str, dict]) -> list[
     source = earlier.get(key) if isinstance(key, str) else None
     if source is None:
         return [Problem(f"{path}.question", _l("显示条件引用的题目“%(key)s”不存在或不在本题之前。", key=key))]
-    if source["type"] not in CONDITION_TYPES:
+    if not getattr(type_of(source), "condition", False):
         return [Problem(f"{path}.question", _l("显示条件只能引用选择题。"))]
     known = {o["key"] for o in source.get("options", [])}
     unknown = [v for v in values if v not in known]
@@ -360,7 +359,7 @@ def numbered_questions(definition: dict) -> list[dict]:
 def number_labels(question: dict) -> list[str]:
     """The labels a numbered question takes in exports and imports: "5", and "5.1", "5.2" … per matrix item."""
     number = question["number"]
-    items = question.get("items") if question.get("type") == "matrix" else None
+    items = question.get("items") if getattr(type_of(question), "has_items", False) else None
     return [number, *(f"{number}.{index}" for index in range(1, len(items or []) + 1))]
 
 
@@ -380,7 +379,7 @@ def sequential_numbers(questions: list[dict]) -> list[str]:
         depth = number.count(".") + 1 if isinstance(number, str) and NUMBER_PATTERN.match(number) else 1
         if after_matrix:  # "5.1" is the first item of matrix 5: no follow-up can be numbered under it
             depth = min(depth, len(counters))
-        after_matrix = question.get("type") == "matrix" and bool(question.get("items"))
+        after_matrix = getattr(type_of(question), "has_items", False) and bool(question.get("items"))
         counters = counters[:depth]
         while len(counters) < depth:
             counters.append(1 if len(counters) < depth - 1 else 0)

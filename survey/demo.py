@@ -24,6 +24,7 @@ from survey.conditions import visible_questions
 from survey.definition import iter_questions
 from survey.extensions import db
 from survey.models import Project, Questionnaire, User, utcnow
+from survey.qtypes import get_type
 
 DEMO_USER = "demo"
 PROJECT_NAME = "丰泽区“智慧丰泽”综治管控中心建设经费绩效评价（演示）"
@@ -104,43 +105,12 @@ def _answer(questionnaire: Questionnaire, rng: random.Random, count: int) -> Non
         )
 
 
-def _pick_option(options: list[dict], rng: random.Random) -> dict:
-    weights = [6 if o.get("positive") else (1 if o.get("dont_know") else 1.5) for o in options]
-    return rng.choices(options, weights)[0]
-
-
 def _random_answer(question: dict, rng: random.Random, index: int) -> dict:
-    key, kind, options = question["key"], question["type"], question.get("options", [])
-    if kind == "attention":
-        right = rng.random() < 0.95
-        return {
-            key: question["correct"] if right else next(o["key"] for o in options if o["key"] != question["correct"])
-        }
-    if kind in ("single_choice", "rating", "group"):
-        option = _pick_option(options, rng)
-        extra = {f"{key}__other": "希望继续加强夜间巡逻"} if option.get("other") else {}
-        return {key: option["key"], **extra}
-    if kind == "matrix":
-        return {f"{key}.{item['key']}": _pick_option(options, rng)["key"] for item in question["items"]}
-    if kind == "multiple_choice":
-        plain = [o for o in options if not o.get("other")]
-        picks = rng.sample(plain, rng.randint(1, min(len(plain), question.get("max_choices") or 3)))
-        return {key: [o["key"] for o in options if o in picks]}
-    return _random_free_answer(question, rng, index)
-
-
-def _random_free_answer(question: dict, rng: random.Random, index: int) -> dict:
-    key, kind = question["key"], question["type"]
-    if kind == "number":
-        low, high = int(question.get("min", 0)), int(question.get("max", 20))
-        return {key: rng.randint(low, min(high, low + 20))}
-    if kind == "date":
-        return {key: f"2019-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"}
-    if question.get("group") == "unit" or key == "q1a":
-        return {key: UNITS[index % len(UNITS)]}
-    if kind == "text":
-        return {key: f"{2017 + index % 2}年{rng.randint(1, 12)}月"}
-    return {key: "建议增加夜间巡逻和重点路段的监控覆盖。"} if rng.random() < 0.3 else {}
+    """A demo respondent's answer: the type's own, except that the demo's unit question names a real unit."""
+    entry = get_type(question["type"])
+    if entry.free_text and (question.get("group") == "unit" or question["key"] == "q1a"):
+        return {question["key"]: UNITS[index % len(UNITS)]}
+    return entry.demo_answer(question, rng, index)
 
 
 def describe(login: DemoLogin, base_url: str) -> str:

@@ -17,8 +17,7 @@ from survey.conditions import answer_keys
 from survey.definition import numbered_questions
 from survey.extensions import db
 from survey.models import Response
-
-CHOICE_TYPES = ("single_choice", "rating", "group", "attention", "matrix")
+from survey.qtypes import get_type
 
 
 def paper_fields(definition: dict) -> list[dict]:
@@ -28,7 +27,7 @@ def paper_fields(definition: dict) -> list[dict]:
         options = question.get("options", [])
         legend = [(index, option["text"]) for index, option in enumerate(options, start=1)]
         for position, key in enumerate(answer_keys(question), start=1):
-            item = question["items"][position - 1]["text"] if question["type"] == "matrix" else None
+            item = question["items"][position - 1]["text"] if get_type(question["type"]).has_items else None
             number = f"{question['number']}.{position}" if item else question["number"]
             rows.append({"key": key, "question": question, "number": number, "item": item, "legend": legend})
         if any(option.get("other") for option in options):
@@ -63,7 +62,7 @@ def formdata_from_typed(definition: dict, typed: dict[str, str]) -> tuple[MultiD
     for row in paper_fields(definition):
         value = typed.get(row["key"], "")
         question = row["question"]
-        if row.get("other") or question["type"] not in (*CHOICE_TYPES, "multiple_choice"):
+        if row.get("other") or not get_type(question["type"]).has_options:
             data.add(row["key"], value)
             continue
         options = question["options"]
@@ -71,7 +70,7 @@ def formdata_from_typed(definition: dict, typed: dict[str, str]) -> tuple[MultiD
         if codes is None or any(not 1 <= code <= len(options) for code in codes):
             errors[row["key"]] = str(_l("请输入 1 到 %(n)d 之间的选项序号。", n=len(options)))
             continue
-        if question["type"] != "multiple_choice" and len(codes) > 1:
+        if get_type(question["type"]).single and len(codes) > 1:
             errors[row["key"]] = str(_l("这是单选题，只能输入一个序号。"))
             continue
         for code in codes:
@@ -86,7 +85,7 @@ def typed_from_answers(definition: dict, answers: dict) -> dict[str, str]:
         value, question = answers.get(row["key"]), row["question"]
         if value in (None, "", []):
             continue
-        if row.get("other") or question["type"] not in (*CHOICE_TYPES, "multiple_choice"):
+        if row.get("other") or not get_type(question["type"]).has_options:
             typed[row["key"]] = str(value)
             continue
         positions = {option["key"]: index for index, option in enumerate(question["options"], start=1)}

@@ -1,10 +1,14 @@
 """Question types: one registry entry per type.
 
-Each entry knows, for its type: the definition checks (``check``), the form fields and their
-validators (``fields``), the answers it stores in the response's JSON (``answer``), and the columns
-analysis sees (``schema_entries``: storage kinds ``one`` option key, ``many`` option keys, ``number``,
-``text``). Adding a type means adding one class here and one branch in
-``templates/public/respond.html``; an unknown type raises ``KeyError`` naming it.
+Each entry knows, for its type: its traits (``has_options``: a choice type; ``single``: one option key
+per answer; ``has_items``: a grid; ``scored``, ``rated``, ``condition``, ``free_text``), the settings a
+definition may hold (``settings``) and their checks (``check``), what the builder offers (``hint``,
+``default_text``, ``defaults``), the form fields and their validators (``fields``), the answers it stores
+in the response's JSON (``answer``), a plausible demo answer (``demo_answer``), how an imported cell
+reads (``imported``), and the columns analysis sees (``schema_entries``: storage kinds ``one`` option key,
+``many`` option keys, ``number``, ``text``; ``measurement`` the datasets' level). Adding a type means adding
+one class here (see ``docs/ARCHITECTURE.md``); an unknown type raises ``KeyError`` naming it. No other
+module of ``survey/``, ``forms/`` or ``analysis/`` names a type (``tests/test_type_registry.py``).
 
 ``read`` is optional: it reads a visible question's answers straight from the submitted values on the
 common path where everything is in order (``forms.response.QuickReader``), and raises ``Unclear`` for
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 import re
 import unicodedata
 from collections.abc import Callable
@@ -43,6 +48,11 @@ def other_key(question_key: str) -> str:
 # any count or amount a survey asks for, and small enough that sums, means and spreads over millions of
 # answers stay finite and exact enough, and every export (Stata's doubles end near 8.99e307) can hold them.
 NUMBER_LIMIT = 10**12
+# A date as spreadsheets and 问卷星 write it (2019-05-01, 2019/5/1, 2019年5月1日, with or without a time).
+DATE_TEXT = re.compile(
+    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:[ T]+(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?秒?)?)?"
+)
 
 
 def _is_number(value: Any) -> bool:
@@ -109,8 +119,39 @@ class QuestionType:
 
     name: ClassVar[str]
     label: ClassVar[Any]
+    hint: ClassVar[Any]  # the builder's one-line description under the label
+    default_text: ClassVar[Any]  # the text of a new question, for the evaluator to change
     storage: ClassVar[str]
-    has_options: ClassVar[bool] = False
+    measurement: ClassVar[str] = "nominal"  # SPSS/Stata level of a ``one`` column: nominal or ordinal
+    has_options: ClassVar[bool] = False  # a choice type: its answers are option keys
+    single: ClassVar[bool] = False  # one option key per answer cell
+    has_items: ClassVar[bool] = False  # a grid: one answer per item, keyed ``question.item``
+    scored: ClassVar[bool] = False  # options carry scores, positive and "don't know" flags
+    rated: ClassVar[bool] = False  # may count towards a rate (measure, rate label, dimension)
+    condition: ClassVar[bool] = False  # skip logic may depend on its answer
+    free_text: ClassVar[bool] = False  # the answer is text kept as typed
+    allow_other: ClassVar[bool] = False  # may have an "other (please write)" option
+    attention: ClassVar[bool] = False  # a quality check with one right answer (``correct``)
+    bounds: ClassVar[str | None] = None  # the builder's min/max inputs: their field prefix
+    settings: ClassVar[tuple[str, ...]] = ()  # the type's own definition fields (besides the common ones)
+    xlsform: ClassVar[dict[str, dict]] = {}  # XLSForm type words read as this type -> the fields they add
+    multiline: ClassVar[str | None] = None  # the type an XLSForm ``multiline`` appearance turns it into
+
+    def defaults(self) -> dict[str, Any]:
+        """What a new question of this type holds besides key, type, text and ``required``."""
+        return {}
+
+    def parse_bound(self, text: str | None) -> Any:
+        """A min or max as typed in the builder, as the definition stores it (``None`` when blank or unreadable)."""
+        return None
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        """A plausible answer for the demo data (``index`` counts the demo respondents)."""
+        return {}
+
+    def imported(self, question: dict, text: str) -> Any:
+        """A non-blank cell of an imported table as this question's answer, before the form checks it."""
+        return text
 
     def check(self, question: dict, path: str) -> list[Problem]:
         """Type-specific problems of a question definition (common fields are checked elsewhere)."""
@@ -143,6 +184,7 @@ class QuestionType:
                 "text": question["text"],
                 "type": self.name,
                 "storage": self.storage,
+                "measurement": self.measurement,
                 "measure": question.get("measure"),
                 "rate_label": question.get("rate_label"),
                 "dimension": question.get("dimension"),
@@ -155,7 +197,8 @@ class _ChoiceType(QuestionType):
     """Shared by the option-based types: option checks, option texts and the "other" text box."""
 
     has_options = True
-    allow_other: ClassVar[bool] = True
+    condition = True
+    allow_other = True
 
     def check(self, question: dict, path: str) -> list[Problem]:
         return _option_problems(path, question.get("options"), self.allow_other)
@@ -200,7 +243,21 @@ class SingleChoice(_ChoiceType):
 
     name = "single_choice"
     label = _l("单选题")
+    xlsform = {"select_one": {}}
+    hint = _l("只能选一项，如“是/否”")
+    default_text = _l("新的单选题（请修改题目文字）")
     storage = "one"
+    single = True
+    scored = True
+    rated = True
+
+    def defaults(self) -> dict[str, Any]:
+        return {"options": _placeholder_options()}
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        option = pick_option(question["options"], rng)
+        extra = {other_key(question["key"]): "希望继续加强夜间巡逻"} if option.get("other") else {}
+        return {question["key"]: option["key"], **extra}
 
     def fields(self, question: dict) -> dict[str, Field]:
         field = RadioChoiceField(
@@ -232,6 +289,13 @@ class RatingScale(SingleChoice):
 
     name = "rating"
     label = _l("评分量表题")
+    xlsform = {}
+    hint = _l("满意程度，默认 很满意…不满意 五级")
+    default_text = _l("您对这项工作满意吗？（请修改题目文字）")
+    measurement = "ordinal"
+
+    def defaults(self) -> dict[str, Any]:
+        return {"measure": "satisfaction", "options": rating_scale()}
 
     def check(self, question: dict, path: str) -> list[Problem]:
         problems = super().check(question, path)
@@ -248,7 +312,11 @@ class RespondentGroup(SingleChoice):
 
     name = "group"
     label = _l("分组题（受访者类别）")
+    xlsform = {}
+    hint = _l("受访者类别，结果可按它分组")
+    default_text = _l("您属于以下哪一类？（请修改题目文字）")
     allow_other = False
+    scored = False
 
     def schema_entries(self, question: dict) -> list[dict]:
         return [{**entry, "group": True} for entry in super().schema_entries(question)]
@@ -259,7 +327,23 @@ class AttentionCheck(SingleChoice):
 
     name = "attention"
     label = _l("注意力检测题")
+    xlsform = {}
+    hint = _l("检验是否认真作答，不计入结果")
+    default_text = _l("为确认您在认真作答，本题请选择“同意”。")
     allow_other = False
+    scored = False
+    rated = False
+    attention = True
+    settings = ("correct",)
+
+    def defaults(self) -> dict[str, Any]:
+        return {"options": [{"key": "a", "text": "同意"}, {"key": "b", "text": "不同意"}], "correct": "a"}
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        right, correct = rng.random() < 0.95, question["correct"]
+        return {
+            question["key"]: correct if right else next(o["key"] for o in question["options"] if o["key"] != correct)
+        }
 
     def check(self, question: dict, path: str) -> list[Problem]:
         problems = super().check(question, path)
@@ -283,7 +367,22 @@ class MultipleChoice(_ChoiceType):
 
     name = "multiple_choice"
     label = _l("多选题")
+    xlsform = {"select_multiple": {}}
+    hint = _l("可以选多项，如“您担心哪些问题”")
+    default_text = _l("新的多选题（请修改题目文字）")
     storage = "many"
+    scored = True
+    rated = True
+    settings = ("min_choices", "max_choices")
+
+    def defaults(self) -> dict[str, Any]:
+        return {"options": _placeholder_options()}
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        options = question["options"]
+        plain = [o for o in options if not o.get("other")]
+        picks = rng.sample(plain, rng.randint(1, min(len(plain), question.get("max_choices") or 3)))
+        return {question["key"]: [o["key"] for o in options if o in picks]}
 
     def check(self, question: dict, path: str) -> list[Problem]:
         problems = super().check(question, path)
@@ -332,8 +431,24 @@ class Matrix(_ChoiceType):
 
     name = "matrix"
     label = _l("矩阵量表题")
+    hint = _l("多个小项共用一组满意度等级")
+    default_text = _l("请对以下各项作出评价（请修改题目文字）")
     storage = "one"
+    measurement = "ordinal"
     allow_other = False
+    single = True
+    has_items = True
+    scored = True
+    rated = True
+
+    def defaults(self) -> dict[str, Any]:
+        return {"measure": "satisfaction", "items": [{"key": "a1", "text": "小题一"}], "options": rating_scale()}
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        return {
+            f"{question['key']}.{item['key']}": pick_option(question["options"], rng)["key"]
+            for item in question["items"]
+        }
 
     def check(self, question: dict, path: str) -> list[Problem]:
         problems = super().check(question, path)
@@ -410,7 +525,23 @@ class NumberQuestion(QuestionType):
 
     name = "number"
     label = _l("数字题")
+    xlsform = {"integer": {"integer": True}, "decimal": {}}
+    hint = _l("填一个数字，如次数、金额")
+    default_text = _l("新的数字题（请修改题目文字）")
     storage = "number"
+    measurement = "scale"
+    bounds = "number"
+    settings = ("min", "max", "integer", "unit", "unit_en")
+
+    def defaults(self) -> dict[str, Any]:
+        return {"min": 0, "integer": True}
+
+    def parse_bound(self, text: str | None) -> Any:
+        return parse_number(text) if (text or "").strip() else None
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        low, high = int(question.get("min", 0)), int(question.get("max", 20))
+        return {question["key"]: rng.randint(low, min(high, low + 20))}
 
     def check(self, question: dict, path: str) -> list[Problem]:
         problems = []
@@ -449,7 +580,28 @@ class DateQuestion(QuestionType):
 
     name = "date"
     label = _l("日期题")
+    xlsform = {"date": {}}
+    hint = _l("填一个日期")
+    default_text = _l("新的日期题（请修改题目文字）")
     storage = "text"
+    bounds = "date"
+    settings = ("min", "max")
+
+    def parse_bound(self, text: str | None) -> Any:
+        value = parse_date(text) if (text or "").strip() else None
+        return value.isoformat() if value else None
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        return {question["key"]: f"2019-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"}
+
+    def imported(self, question: dict, text: str) -> Any:
+        """A spreadsheet date (2019/5/1, 2019年5月1日 12:00) as ``YYYY-MM-DD``; anything else is left to the form."""
+        text = unicodedata.normalize("NFKC", text).strip()
+        match = DATE_TEXT.fullmatch(text)
+        if not match:
+            return text  # the form's date check says how to write it
+        year, month, day = (int(p) for p in match.groups()[:3])
+        return f"{year:04d}-{month:02d}-{day:02d}"
 
     def check(self, question: dict, path: str) -> list[Problem]:
         problems = []
@@ -478,7 +630,13 @@ class ShortText(QuestionType):
 
     name = "text"
     label = _l("填空题")
+    xlsform = {"text": {}}
+    multiline = "textarea"
+    hint = _l("填一行字，如所在单位")
+    default_text = _l("新的填空题（请修改题目文字）")
     storage = "text"
+    free_text = True
+    settings = ("max_length",)
     limit: ClassVar[int] = 200
     default_length: ClassVar[int] = 200
     field_class: ClassVar[type] = StringField
@@ -490,6 +648,12 @@ class ShortText(QuestionType):
         ):
             return [Problem(f"{path}.max_length", _l("字数上限应在 1 到 %(n)d 之间。", n=self.limit))]
         return []
+
+    def defaults(self) -> dict[str, Any]:
+        return {"required": False}
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        return {question["key"]: f"{2017 + index % 2}年{rng.randint(1, 12)}月"}
 
     def max_length(self, question: dict) -> int:
         """The longest answer accepted."""
@@ -520,9 +684,58 @@ class LongText(ShortText):
 
     name = "textarea"
     label = _l("问答题")
+    xlsform = {}
+    multiline = None
+    hint = _l("填一段话，如意见和建议")
+    default_text = _l("您还有什么意见和建议？")
     limit = 5000
     default_length = 2000
     field_class = TextAreaField
+
+    def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
+        return {question["key"]: "建议增加夜间巡逻和重点路段的监控覆盖。"} if rng.random() < 0.3 else {}
+
+
+# The default scale of a new rating or matrix question: text, score, whether it counts as satisfied.
+RATING_SCALE = (
+    ("很满意", 100, True),
+    ("满意", 80, True),
+    ("基本满意", 60, True),
+    ("不太满意", 30, False),
+    ("不满意", 0, False),
+)
+
+
+def option_letters(index: int) -> str:
+    """0 → a, 25 → z, 26 → aa: the option-key sequence."""
+    text = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        text = chr(ord("a") + rest) + text
+    return text
+
+
+def rating_scale(levels=RATING_SCALE) -> list[dict]:
+    """Options of a satisfaction scale: keys a, b, c…, scores, the satisfied levels flagged positive."""
+    options = []
+    for index, (text, score, positive) in enumerate(levels):
+        option = {"key": option_letters(index), "text": text, "score": score}
+        if positive:
+            option["positive"] = True
+        options.append(option)
+    return options
+
+
+def _placeholder_options(count: int = 2) -> list[dict]:
+    names = ("选项一", "选项二", "选项三", "选项四")
+    return [{"key": option_letters(index), "text": names[index]} for index in range(count)]
+
+
+def pick_option(options: list[dict], rng: random.Random) -> dict:
+    """A demo respondent's option: mostly a positive one, sometimes a "don't know"."""
+    weights = [6 if o.get("positive") else (1 if o.get("dont_know") else 1.5) for o in options]
+    return rng.choices(options, weights)[0]
 
 
 def _option_problems(path: str, options: Any, allow_other: bool) -> list[Problem]:
@@ -682,6 +895,14 @@ QUESTION_TYPES: dict[str, QuestionType] = {
         AttentionCheck(),
     )
 }
+
+
+STARTER_TYPE = RatingScale.name  # the one question of a new, empty questionnaire
+
+
+def type_of(question: dict) -> QuestionType | None:
+    """The entry of a question's type, ``None`` for a type the registry does not know (definition checks say so)."""
+    return QUESTION_TYPES.get(question.get("type"))  # type: ignore[arg-type]
 
 
 def get_type(name: str) -> QuestionType:

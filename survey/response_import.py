@@ -58,7 +58,7 @@ from survey.coding import Coder
 from survey.definition import normalize_definition, numbered_questions
 from survey.extensions import db
 from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
-from survey.qtypes import OTHER_SUFFIX, other_key
+from survey.qtypes import DATE_TEXT, OTHER_SUFFIX, get_type, other_key
 
 IGNORE = "ignore"
 BLANK = "__blank__"  # a value override meaning "treat as unanswered"
@@ -81,8 +81,6 @@ XLSX_MAX_ENTRIES = MAX_ENTRIES
 FOREIGN_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"BZh")
 MARKUP_START = (b"<!doctype html", b"<html", b"<?xml", b"<table")
 
-SINGLE_TYPES = frozenset({"single_choice", "rating", "group", "attention", "matrix"})
-CHOICE_TYPES = SINGLE_TYPES | {"multiple_choice"}
 SKIPPED = frozenset({"(跳过)", "(空)", "跳过"})
 CHOICE_SKIPPED = frozenset({"-2", "-3"})  # 问卷星's numeric codes for "skipped" / "not shown"
 TRUE_MARKS = frozenset({"1", "√", "✓", "✔", "●", "是", "选中", "已选", "y", "yes", "true"})
@@ -95,10 +93,6 @@ TYPE_TAG = re.compile(r"[\[【][^\]】]{0,8}题[\]】]")  # "[单选题]", "【�
 ZONE_LABEL = re.compile(r"\s*[(（]\s*(北京时间|beijing time|utc\s*[+-])[^)）]*[)）]\s*$", re.I)
 NUMBER_PREFIX = re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?(\d+(?:\.\d+)*)\s*题?\s*(?:[、.:]\s*|\s+|(?=\()|$)")
 IP_HEADER = re.compile(r"(^|[^a-z])ip([^a-z]|$)")
-DATE_TEXT = re.compile(
-    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-    r"(?:[ T]+(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?秒?)?)?"
-)
 DURATION_UNITS = re.compile(
     r"(?:(\d+)\s*(?:小时|时|h))?\s*(?:(\d+)\s*(?:分钟|分|min|m))?\s*(?:(\d+(?:\.\d+)?)\s*(?:秒钟|秒|sec|s)?)?",
     re.I,
@@ -581,7 +575,8 @@ def question_targets(definition: dict) -> list[Target]:
     targets = []
     for question in numbered_questions(definition):
         key, label, norm = question["key"], f"{question['number']}. {question['text']}", _norm(question["text"])
-        if question["type"] == "matrix":
+        entry = get_type(question["type"])
+        if entry.has_items:
             for item in question["items"]:
                 targets.append(
                     Target(
@@ -595,7 +590,7 @@ def question_targets(definition: dict) -> list[Target]:
                 )
             continue
         targets.append(Target(f"ans:{key}", label, "ans", question, field=key, norm=norm))
-        if question["type"] == "multiple_choice":
+        if entry.has_options and not entry.single:
             for option in question["options"]:
                 targets.append(
                     Target(
@@ -652,7 +647,7 @@ class _Guesser:
         self.by_number: dict[str, list[tuple[dict, dict | None]]] = {}
         for question in self.questions:
             self.by_number.setdefault(question["number"], []).append((question, None))
-            for index, item in enumerate(question.get("items", []) if question["type"] == "matrix" else [], 1):
+            for index, item in enumerate(question.get("items", []) if get_type(question["type"]).has_items else [], 1):
                 self.by_number.setdefault(f"{question['number']}.{index}", []).append((question, item))
         self.by_position = {str(i): q for i, q in enumerate(self.questions, start=1)}
         self.text_targets = [t for t in self.targets.values() if t.kind in ("ans", "opt", "other")]
@@ -700,11 +695,11 @@ class _Guesser:
         if item is not None:
             return f"ans:{key}.{item['key']}"
         qnorm = _norm(question["text"])
-        if question["type"] == "matrix":
+        if get_type(question["type"]).has_items:
             found = _part(question["items"], sub, rest_norm, qnorm)
             return f"ans:{key}.{found['key']}" if found else None
         options = question.get("options", [])
-        if question["type"] == "multiple_choice":
+        if _several(question):
             found = None if (sub is None and rest_norm == qnorm) else _part(options, sub, rest_norm, qnorm)
             if found:
                 return f"opt:{key}:{found['key']}"
@@ -931,7 +926,13 @@ class Converted(NamedTuple):
 
 
 def _is_blank(text: str, question: dict) -> bool:
-    return not text or text in SKIPPED or (question["type"] in CHOICE_TYPES and text in CHOICE_SKIPPED)
+    return not text or text in SKIPPED or (get_type(question["type"]).has_options and text in CHOICE_SKIPPED)
+
+
+def _several(question: dict) -> bool:
+    """Whether a question's answer holds several option keys (a multiple choice)."""
+    entry = get_type(question["type"])
+    return entry.has_options and not entry.single
 
 
 def _match_main(question: dict, text: str, overrides: dict[str, str] | None) -> str | None:
@@ -976,7 +977,7 @@ def _resolve(question: dict, token: str, overrides: dict[str, str] | None) -> tu
 
 def _pieces(question: dict, text: str, overrides: dict[str, str] | None) -> list[tuple[str, str | None, str | None]]:
     """The options a cell holds; a multiple-choice cell is split on ┋ | 、 , ; keeping option texts whole."""
-    if question["type"] != "multiple_choice":
+    if not _several(question):
         return [_resolve(question, text, overrides)]
     parts = SEPARATORS.split(text)
     words, seps = parts[0::2], parts[1::2]
@@ -1007,10 +1008,9 @@ def convert_value(question: dict, cell: Any, overrides: dict[str, str] | None = 
     raw = str(cell or "").strip()
     if _is_blank(_clean(raw), question):
         return Converted(None)
-    if question["type"] == "date":
-        return Converted(_iso_date(_clean(raw)))
-    if question["type"] not in CHOICE_TYPES:
-        return Converted(raw)  # free text kept exactly as written (full-width punctuation too)
+    entry = get_type(question["type"])
+    if not entry.has_options:
+        return Converted(entry.imported(question, raw))  # free text is kept exactly as written (full-width too)
     keys, other = [], None
     for main, extra, key in _pieces(question, raw, overrides):
         if key is None:
@@ -1022,7 +1022,7 @@ def convert_value(question: dict, cell: Any, overrides: dict[str, str] | None = 
         if key not in keys:
             keys.append(key)
         other = extra or other
-    if question["type"] == "multiple_choice":
+    if not entry.single:
         return Converted(keys or None, other)
     if len(keys) > 1:
         raise CellError(_l("本题只能选一项，这里有 %(n)d 项。", n=len(keys)))
@@ -1046,14 +1046,6 @@ def convert_option_cell(question: dict, option: dict, cell: Any) -> Converted:
             return Converted([option["key"]], bracket.group(2).strip() or None)
         return Converted([option["key"]], raw)  # the column holds what the respondent wrote
     raise CellError(_l("“%(value)s”无法识别：选项列应填 1（选中）或 0（未选）。", value=text))
-
-
-def _iso_date(text: str) -> str:
-    match = DATE_TEXT.fullmatch(text)
-    if not match:
-        return text  # left to the form's date check, which says how to write it
-    year, month, day = (int(p) for p in match.groups()[:3])
-    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def parse_duration(cell: Any) -> int | None:
@@ -1146,7 +1138,7 @@ class _Checker:
         self.other_options = {
             q["key"]: {o["key"] for o in q.get("options", []) if o.get("other")}
             for q in numbered_questions(self.definition)
-            if q["type"] in ("single_choice", "multiple_choice") and any(o.get("other") for o in q.get("options", []))
+            if get_type(q["type"]).allow_other and any(o.get("other") for o in q.get("options", []))
         }
         self.option_columns: dict[str, list[int]] = {}  # question key -> its one-column-per-option columns
 
@@ -1251,7 +1243,7 @@ class _Checker:
             return convert_option_cell(question, target.option, cell)
         if target.kind == "other":
             raw = str(cell or "").strip()
-            return Converted(None, None if _is_blank(_clean(raw), {"type": "text"}) else raw)
+            return Converted(None, None if _clean(raw) in ("", *SKIPPED) else raw)
         return convert_value(question, cell, self.plan.overrides.get(question["key"]))
 
     def _metadata(self, number: int, row: list[str], problems: list[RowProblem]) -> dict:
@@ -1598,7 +1590,7 @@ def value_views(table: Table, plan: Plan, definition: dict) -> list[QuestionValu
     by_question: dict[str, tuple[dict, Counter]] = {}
     for index, value in enumerate(plan.mapping):
         target = targets.get(value)
-        if target is None or target.kind != "ans" or target.question["type"] not in CHOICE_TYPES:
+        if target is None or target.kind != "ans" or not get_type(target.question["type"]).has_options:
             continue
         question = target.question
         counter = by_question.setdefault(question["key"], (question, Counter()))[1]
@@ -1657,7 +1649,7 @@ def _coded_columns(table: Table, plan: Plan, definition: dict) -> dict[str, Code
     found: dict[str, tuple[dict, list[tuple[str, int]], Counter, bool]] = {}
     for index, value in enumerate(plan.mapping):
         target = targets.get(value)
-        if target is None or target.kind != "ans" or target.question["type"] not in CHOICE_TYPES:
+        if target is None or target.kind != "ans" or not get_type(target.question["type"]).has_options:
             continue
         question = target.question
         _question, columns, counter, coded = found.get(question["key"], (question, [], Counter(), True))
@@ -1677,7 +1669,7 @@ def _coded_columns(table: Table, plan: Plan, definition: dict) -> dict[str, Code
 
 def _code_pieces(question: dict, text: str) -> list[str]:
     """The option numbers a cell holds (several for multiple choice), an 其他〖…〗 text taken off."""
-    pieces = SEPARATORS.split(text)[0::2] if question["type"] == "multiple_choice" else [text]
+    pieces = SEPARATORS.split(text)[0::2] if _several(question) else [text]
     found = []
     for piece in (p.strip() for p in pieces):
         main = OTHER_BRACKET.fullmatch(piece)

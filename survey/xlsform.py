@@ -31,6 +31,7 @@ from flask_babel import lazy_gettext as _l
 from analysis import xlsx_guard
 from analysis.xlsx_guard import XlsxRefused, check_xlsx
 from survey.definition import DefinitionError, Problem, validate_definition
+from survey.qtypes import QUESTION_TYPES, get_type
 
 FORMAT = "survey-questionnaire/1"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -68,13 +69,15 @@ SKIPPED_TYPES = frozenset(
         "end_repeat",
     }
 )
+# XLSForm type words as the registry reads them (``QuestionType.xlsform``): plain ones, and the select_* ones
+# that name a choice list.
 SIMPLE_TYPES: dict[str, dict[str, Any]] = {
-    "text": {"type": "text"},
-    "integer": {"type": "number", "integer": True},
-    "decimal": {"type": "number"},
-    "date": {"type": "date"},
+    word: {"type": entry.name, **extra}
+    for entry in QUESTION_TYPES.values()
+    if not entry.has_options
+    for word, extra in entry.xlsform.items()
 }
-SELECT_TYPES = {"select_one": "single_choice", "select_multiple": "multiple_choice"}
+SELECT_TYPES = {word: entry.name for entry in QUESTION_TYPES.values() if entry.has_options for word in entry.xlsform}
 SELECT_PATTERN = re.compile(r"^(select_one|select_multiple)\s+(\S+)(\s+or_other)?$")
 TRUE_VALUES = frozenset({"yes", "true", "1", "true()", "y", "是"})
 CHINESE_LANGUAGE = re.compile(r"(^|[^a-z])zh([^a-z]|$)|chinese|中文|汉语|漢語|简体|繁體|普通话")
@@ -436,8 +439,9 @@ class _Importer:
         if spec is None or not name or not label or (relevant and condition is None):
             self.broken.add(name)
             return
-        if spec["type"] == "text" and "multiline" in self.survey.value(row, "appearance").lower():
-            spec["type"] = "textarea"
+        multiline = get_type(spec["type"]).multiline
+        if multiline and "multiline" in self.survey.value(row, "appearance").lower():
+            spec["type"] = multiline
         key = _unique_key(_sanitised_key(name, "q"), self.question_keys)
         question = {"key": key, "type": spec.pop("type")}
         question.update(text=label, **spec, required=_is_true(self.survey.value(row, "required")))
@@ -529,7 +533,7 @@ class _Importer:
             return {"question": name, field_name: [value]}
         if question["type"] not in SELECT_TYPES.values():
             found.append(Problem(where, _l("显示条件只能引用选择题，“%(name)s”不是选择题。", name=name)))
-        elif operator in ("=", "!=") and question["type"] == "multiple_choice":
+        elif operator in ("=", "!=") and not get_type(question["type"]).single:
             found.append(Problem(where, _l("多选题“%(name)s”的显示条件请用 selected(…) 表示。", name=name)))
         elif value not in {o["key"] for o in question["options"]}:
             message = _l("显示条件中的题目“%(name)s”没有名为“%(value)s”的选项。", name=name, value=value)
