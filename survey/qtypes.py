@@ -7,7 +7,8 @@ definition may hold (``settings``) and their checks (``check``), what the builde
 in the response's JSON (``answer``), a plausible demo answer (``demo_answer``), how an imported cell
 reads (``imported``), and the columns analysis sees (``schema_entries``: storage kinds ``one`` option key,
 ``many`` option keys, ``number``, ``text``; ``measurement`` the datasets' level). Adding a type means adding
-one class here (see ``docs/ARCHITECTURE.md``); an unknown type raises ``KeyError`` naming it. No other
+one class here and its partial ``templates/qtypes/<name>.html`` (how the phone page, the paper form and the
+builder show it; see ``docs/ARCHITECTURE.md``); an unknown type raises ``KeyError`` naming it. No other
 module of ``survey/``, ``forms/`` or ``analysis/`` names a type (``tests/test_type_registry.py``).
 
 ``read`` is optional: it reads a visible question's answers straight from the submitted values on the
