@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import copy
 import random
+import re
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -99,6 +100,36 @@ def test_no_type_name_outside_the_registry():
             continue
         found += [f"{relative}:{line}: {name!r}" for line, name in _type_literals(ast.parse(path.read_text()))]
     assert not found, "question types named outside survey/qtypes.py:\n" + "\n".join(found)
+
+
+# Templates that still branch on a type name, each with why (templates/qtypes/ holds the types' own partials).
+TEMPLATE_EXCEPTIONS: dict[str, str] = {
+    "templates/desk/template_preview.html": "the library preview's multiple-choice hint (not this step's file)",
+}
+
+
+def _template_branches(text: str) -> list[str]:
+    """Type names a template compares a ``.type`` with (``q.type == 'matrix'``, ``q.type in ('text', …)``)."""
+    names = "|".join(re.escape(name) for name in QUESTION_TYPES)
+    tests = re.findall(r"\.type\s*(?:==|!=|(?:not\s+)?in)\s*([^%}]*)", text)
+    return [name for test in tests for name in re.findall(rf"['\"]({names})['\"]", test)]
+
+
+def test_no_template_branches_on_a_type_name():
+    found = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("templates/qtypes/") or relative in TEMPLATE_EXCEPTIONS:
+            continue
+        found += [f"{relative}: {name!r}" for name in _template_branches(path.read_text())]
+    assert not found, "templates branching on a question type:\n" + "\n".join(found)
+    assert _template_branches("{% if q.type in ('text', 'textarea') %}{% elif question.type == 'matrix' %}") == [
+        "text",
+        "textarea",
+        "matrix",
+    ]
+    for relative in TEMPLATE_EXCEPTIONS:
+        assert _template_branches((ROOT / relative).read_text()), relative
 
 
 def test_the_scan_sees_what_it_must():
