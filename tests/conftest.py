@@ -28,7 +28,9 @@ from survey.extensions import db
 survey.accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PG_ADMIN_URL = os.environ.get("SURVEY_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_TEST_DB = os.environ.get("SURVEY_TEST_PG_DB", "survey_test")
+# The suite runs in two processes (pytest-xdist, ``addopts`` in pyproject.toml): each has its own PostgreSQL
+# databases, named after the worker, and its own SQLite files under its own temporary folder.
+PG_TEST_DB = os.environ.get("SURVEY_TEST_PG_DB", "survey_test") + os.environ.get("PYTEST_XDIST_WORKER", "")
 REQUIRE_SERVICES = os.environ.get("SURVEY_REQUIRE_SERVICES") == "1"
 
 
