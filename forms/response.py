@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectMultipleField
 from wtforms.validators import Length, Optional
 
-from forms.fields import INVALID_OPTION
+from forms.fields import INVALID_OPTION, question_fields
 from survey.conditions import answer_keys, visible_questions
 from survey.definition import iter_questions, normalize_definition
 from survey.form_token import RespondentCSRF
@@ -56,7 +56,7 @@ class ResponseFormBase(FlaskForm):
         visible = self.visible_keys()
         for question in iter_questions(self.definition):
             if question["key"] not in visible:
-                for name in get_type(question["type"]).fields(question):
+                for name in question_fields(question):
                     self[name].errors = [e for e in self[name].errors if str(e) == str(INVALID_OPTION)]
         return not self.errors
 
@@ -66,7 +66,7 @@ def build_response_form_class(definition: dict) -> type[ResponseFormBase]:
     definition = normalize_definition(definition)
     fields: dict[str, Any] = {"definition": definition}
     for question in iter_questions(definition):
-        fields.update(get_type(question["type"]).fields(question))
+        fields.update(question_fields(question))
     return type("ResponseForm", (ResponseFormBase,), fields)
 
 
@@ -140,7 +140,7 @@ class QuickReader:
     def __init__(self, definition: dict):
         self.definition = definition  # sectioned, numbered, shared read-only (survey.frozen)
         self.questions = list(iter_questions(definition))
-        fields = {name: field for q in self.questions for name, field in get_type(q["type"]).fields(q).items()}
+        fields = {name: field for q in self.questions for name, field in question_fields(q).items()}
         self.fields = {*fields, *ResponseFormBase._bookkeeping}
         self.multiple = {name for name, field in fields.items() if issubclass(field.field_class, SelectMultipleField)}
 

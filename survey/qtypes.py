@@ -3,7 +3,8 @@
 Each entry knows, for its type: its traits (``has_options``: a choice type; ``single``: one option key
 per answer; ``has_items``: a grid; ``scored``, ``rated``, ``condition``, ``free_text``), the settings a
 definition may hold (``settings``) and their checks (``check``), what the builder offers (``hint``,
-``default_text``, ``defaults``), the form fields and their validators (``fields``), the answers it stores
+``default_text``, ``defaults``), its form's inputs and their checks (``inputs``: ``forms.fields`` builds the
+WTForms fields from them, so the domain never imports forms), the answers it stores
 in the response's JSON (``answer``), a plausible demo answer (``demo_answer``), how an imported cell
 reads (``imported``), and the columns analysis sees (``schema_entries``: storage kinds ``one`` option key,
 ``many`` option keys, ``number``, ``text``; ``measurement`` the datasets' level). Adding a type means adding
@@ -25,13 +26,11 @@ import random
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, StringField, TextAreaField
-from wtforms.validators import Length, Optional, ValidationError
 
-from forms.fields import CheckboxesField, RadioChoiceField, option_choices, required_answer
 from survey.problems import Problem
 
 OTHER_SUFFIX = "__other"
@@ -97,22 +96,45 @@ def blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def _passes(check, value) -> bool:
-    """Whether one of this module's validator closures accepts ``value`` (it only reads ``field.data``)."""
+class Refused(ValueError):
+    """An answer its question does not accept; ``message`` tells the respondent why."""
+
+    def __init__(self, message: Any):
+        super().__init__(message)
+        self.message = message
+
+
+# An answer check: (the answer as submitted, the submitted value of another input by name) -> None or ``Refused``.
+Check = Callable[[Any, Callable[[str], Any]], None]
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of a question's form, described for ``forms.fields.question_fields`` to build.
+
+    ``kind``: ``one`` (one option key), ``many`` (several), ``line`` or ``box`` (text, one line or several);
+    ``checks`` run after the required check; ``max_length`` (characters) says ``too_long`` when exceeded, or
+    the form library's own words; an ``optional`` input (the "other" box) is never required.
+    """
+
+    kind: str
+    checks: tuple[Check, ...] = ()
+    max_length: int | None = None
+    too_long: Any = None
+    optional: bool = False
+
+
+def _passes(check: Check, value) -> bool:
+    """Whether one of this module's answer checks accepts ``value`` (one that reads no other input)."""
     try:
-        check(None, _Data(value))
-    except ValidationError:
+        check(value, _no_other)
+    except Refused:
         return False
     return True
 
 
-class _Data:
-    """The one attribute the closures below read off a field."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data):
-        self.data = data
+def _no_other(name: str) -> Any:
+    raise LookupError(name)
 
 
 class QuestionType:
@@ -158,8 +180,8 @@ class QuestionType:
         """Type-specific problems of a question definition (common fields are checked elsewhere)."""
         return []
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        """Unbound form fields for this question, keyed by form field name."""
+    def inputs(self, question: dict) -> dict[str, Input]:
+        """The inputs of this question's form, keyed by form field name (``forms.fields`` builds them)."""
         raise NotImplementedError
 
     def answer(self, question: dict, form) -> dict[str, Any]:
@@ -204,10 +226,10 @@ class _ChoiceType(QuestionType):
     def check(self, question: dict, path: str) -> list[Problem]:
         return _option_problems(path, question.get("options"), self.allow_other)
 
-    def _other_field(self, question: dict) -> dict[str, Field]:
+    def _other_input(self, question: dict) -> dict[str, Input]:
         if not any(option.get("other") for option in question["options"]):
             return {}
-        return {other_key(question["key"]): StringField(validators=[Optional(), Length(max=OTHER_TEXT_LIMIT)])}
+        return {other_key(question["key"]): Input("line", max_length=OTHER_TEXT_LIMIT, optional=True)}
 
     def _with_other(self, question: dict, form, chosen: list[str]) -> dict[str, Any]:
         other_keys = {o["key"] for o in question["options"] if o.get("other")}
@@ -260,12 +282,8 @@ class SingleChoice(_ChoiceType):
         extra = {other_key(question["key"]): "希望继续加强夜间巡逻"} if option.get("other") else {}
         return {question["key"]: option["key"], **extra}
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        field = RadioChoiceField(
-            choices=option_choices(question),
-            validators=[required_answer(question), _other_text_check(question)],
-        )
-        return {question["key"]: field, **self._other_field(question)}
+    def inputs(self, question: dict) -> dict[str, Input]:
+        return {question["key"]: Input("one", (_other_text_check(question),)), **self._other_input(question)}
 
     def answer(self, question: dict, form) -> dict[str, Any]:
         value = form[question["key"]].data
@@ -395,12 +413,9 @@ class MultipleChoice(_ChoiceType):
             problems.append(Problem(f"{path}.min_choices", _l("最少选择数不能大于最多选择数。")))
         return problems
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        field = CheckboxesField(
-            choices=option_choices(question),
-            validators=[required_answer(question), _selection_bounds(question), _other_text_check(question)],
-        )
-        return {question["key"]: field, **self._other_field(question)}
+    def inputs(self, question: dict) -> dict[str, Input]:
+        checks = (_selection_bounds(question), _other_text_check(question))
+        return {question["key"]: Input("many", checks), **self._other_input(question)}
 
     def answer(self, question: dict, form) -> dict[str, Any]:
         picked = set(form[question["key"]].data or [])
@@ -472,13 +487,8 @@ class Matrix(_ChoiceType):
                 problems.append(Problem(f"{where}.text", _l("小题文字不能为空。")))
         return problems
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        return {
-            f"{question['key']}.{item['key']}": RadioChoiceField(
-                choices=option_choices(question), validators=[required_answer(question)]
-            )
-            for item in question["items"]
-        }
+    def inputs(self, question: dict) -> dict[str, Input]:
+        return {f"{question['key']}.{item['key']}": Input("one") for item in question["items"]}
 
     def answer(self, question: dict, form) -> dict[str, Any]:
         result = {}
@@ -557,8 +567,8 @@ class NumberQuestion(QuestionType):
             problems.append(Problem(f"{path}.integer", _l("这一项只能是 true 或 false。")))
         return problems
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        return {question["key"]: StringField(validators=[required_answer(question), _number_check(question)])}
+    def inputs(self, question: dict) -> dict[str, Input]:
+        return {question["key"]: Input("line", (_number_check(question),))}
 
     def answer(self, question: dict, form) -> dict[str, Any]:
         value = parse_number(form[question["key"]].data)
@@ -611,8 +621,8 @@ class DateQuestion(QuestionType):
                 problems.append(Problem(f"{path}.{name}", _l("日期须写成 YYYY-MM-DD。")))
         return problems
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        return {question["key"]: StringField(validators=[required_answer(question), _date_check(question)])}
+    def inputs(self, question: dict) -> dict[str, Input]:
+        return {question["key"]: Input("line", (_date_check(question),))}
 
     def answer(self, question: dict, form) -> dict[str, Any]:
         value = parse_date(form[question["key"]].data)
@@ -640,7 +650,7 @@ class ShortText(QuestionType):
     settings = ("max_length",)
     limit: ClassVar[int] = 200
     default_length: ClassVar[int] = 200
-    field_class: ClassVar[type] = StringField
+    input_kind: ClassVar[str] = "line"
 
     def check(self, question: dict, path: str) -> list[Problem]:
         value = question.get("max_length")
@@ -660,9 +670,9 @@ class ShortText(QuestionType):
         """The longest answer accepted."""
         return question.get("max_length") or self.default_length
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        length = Length(max=self.max_length(question), message=_l("回答太长了，请控制在 %(max)d 字以内。"))
-        return {question["key"]: self.field_class(validators=[required_answer(question), length])}
+    def inputs(self, question: dict) -> dict[str, Input]:
+        too_long = _l("回答太长了，请控制在 %(max)d 字以内。")  # WTForms fills in %(max)d
+        return {question["key"]: Input(self.input_kind, max_length=self.max_length(question), too_long=too_long)}
 
     def read(self, question: dict, values: Values) -> dict[str, Any]:
         raw = _read_text(question, values)
@@ -691,7 +701,7 @@ class LongText(ShortText):
     default_text = _l("您还有什么意见和建议？")
     limit = 5000
     default_length = 2000
-    field_class = TextAreaField
+    input_kind = "box"
 
     def demo_answer(self, question: dict, rng: random.Random, index: int) -> dict[str, Any]:
         return {question["key"]: "建议增加夜间巡逻和重点路段的监控覆盖。"} if rng.random() < 0.3 else {}
@@ -804,20 +814,20 @@ def _number_check(question: dict):
     """The checks of a number answer: a finite number, whole if asked, within ``NUMBER_LIMIT`` and the bounds."""
     low, high = question.get("min"), question.get("max")
 
-    def check(_form, field) -> None:
-        if field.data in (None, "") or not str(field.data).strip():
+    def check(data, _other) -> None:
+        if data in (None, "") or not str(data).strip():
             return
-        value = parse_number(field.data)
-        if value is None and not _too_large(field.data):
-            raise ValidationError(_l("请填写一个数字。"))
+        value = parse_number(data)
+        if value is None and not _too_large(data):
+            raise Refused(_l("请填写一个数字。"))
         if value is None or abs(value) > NUMBER_LIMIT:
-            raise ValidationError(_out_of_range(field.data))
+            raise Refused(_out_of_range(data))
         if question.get("integer") and not float(value).is_integer():
-            raise ValidationError(_l("请填写整数。"))
+            raise Refused(_l("请填写整数。"))
         if low is not None and value < low:
-            raise ValidationError(_l("不能小于 %(n)s。", n=low))
+            raise Refused(_l("不能小于 %(n)s。", n=low))
         if high is not None and value > high:
-            raise ValidationError(_l("不能大于 %(n)s。", n=high))
+            raise Refused(_l("不能大于 %(n)s。", n=high))
 
     return check
 
@@ -841,16 +851,16 @@ def _out_of_range(raw: Any):
 def _date_check(question: dict):
     low, high = parse_date(question.get("min")), parse_date(question.get("max"))
 
-    def check(_form, field) -> None:
-        if not (field.data or "").strip():
+    def check(data, _other) -> None:
+        if not (data or "").strip():
             return
-        value = parse_date(field.data)
+        value = parse_date(data)
         if value is None:
-            raise ValidationError(_l("请按“年-月-日”填写日期，例如 2019-05-01。"))
+            raise Refused(_l("请按“年-月-日”填写日期，例如 2019-05-01。"))
         if low and value < low:
-            raise ValidationError(_l("日期不能早于 %(d)s。", d=low.isoformat()))
+            raise Refused(_l("日期不能早于 %(d)s。", d=low.isoformat()))
         if high and value > high:
-            raise ValidationError(_l("日期不能晚于 %(d)s。", d=high.isoformat()))
+            raise Refused(_l("日期不能晚于 %(d)s。", d=high.isoformat()))
 
     return check
 
@@ -859,10 +869,10 @@ def _other_text_check(question: dict):
     """When an "other" option is chosen its text box must be filled, or the answer means nothing."""
     other_keys = {o["key"] for o in question["options"] if o.get("other")}
 
-    def check(form, field) -> None:
-        picked = field.data if isinstance(field.data, list) else [field.data]
-        if other_keys & set(picked or []) and not (form[other_key(question["key"])].data or "").strip():
-            raise ValidationError(_l("您选择了“其他”，请填写具体内容。"))
+    def check(data, other) -> None:
+        picked = data if isinstance(data, list) else [data]
+        if other_keys & set(picked or []) and not (other(other_key(question["key"])) or "").strip():
+            raise Refused(_l("您选择了“其他”，请填写具体内容。"))
 
     return check
 
@@ -871,12 +881,12 @@ def _selection_bounds(question: dict):
     """Enforce ``min_choices``/``max_choices`` of a multiple-choice question."""
     low, high = question.get("min_choices"), question.get("max_choices")
 
-    def check(_form, field) -> None:
-        count = len(field.data or [])
+    def check(data, _other) -> None:
+        count = len(data or [])
         if count and low and count < low:
-            raise ValidationError(_l("请至少选择 %(n)d 项。", n=low))
+            raise Refused(_l("请至少选择 %(n)d 项。", n=low))
         if high and count > high:
-            raise ValidationError(_l("最多只能选择 %(n)d 项。", n=high))
+            raise Refused(_l("最多只能选择 %(n)d 项。", n=high))
 
     return check
 

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from forms.fields import question_fields
 from survey import publishing, response_import
 from survey.definition import DefinitionError, iter_questions, normalize_definition, validate_definition
 from survey.extensions import db
 from survey.models import Questionnaire, Response
-from survey.qtypes import get_type
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -67,7 +67,7 @@ def _count(questionnaire_id: int | None = None) -> int:
 def _answer_keys(definition: dict) -> set[str]:
     """Every key a stored answer may have: the form's field names for each question."""
     definition = normalize_definition(definition)
-    return {name for q in iter_questions(definition) for name in get_type(q["type"]).fields(q)}
+    return {name for q in iter_questions(definition) for name in question_fields(q)}
 
 
 def _assert_consistent(questionnaire: Questionnaire, allowed: set[str]) -> None:

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from wtforms import RadioField, SelectMultipleField
 
+from forms.fields import question_fields
 from forms.response import QuickReader, build_response_form_class, collect_answers
 from survey.definition import iter_questions
-from survey.qtypes import get_type, other_key
+from survey.qtypes import other_key
 
 LIBRARY = Path(__file__).resolve().parent.parent / "survey" / "library"
 
@@ -115,7 +116,7 @@ def random_submission(draw, form_class) -> MultiDict:
         if draw(st.integers(0, 3)):
             pairs += in_order(question)
             continue
-        for name, unbound in get_type(question["type"]).fields(question).items():
+        for name, unbound in question_fields(question).items():
             for value in draw(field_values(unbound.field_class, question, name)):
                 pairs.append((name, value))
     for name in ("submission_id", "started"):
