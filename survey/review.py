@@ -33,7 +33,7 @@ from survey.models import (
     User,
     utcnow,
 )
-from survey.qtypes import other_key
+from survey.qtypes import get_type, other_key
 from survey.response_browser import answer_rows, flag_condition
 
 FLAG_LABELS = {
@@ -151,9 +151,10 @@ def _option_words(question: dict, key) -> str:
 def _scale_answers(definition: dict, answers: dict) -> list[tuple[str, str, str]]:
     rows = []
     for question in numbered_questions(definition):
-        if question["type"] == "rating" and question["key"] in answers:
+        entry = get_type(question["type"])
+        if entry.measurement == "ordinal" and not entry.has_items and question["key"] in answers:
             rows.append((question["number"], question["text"], _option_words(question, answers[question["key"]])))
-        elif question["type"] == "matrix":
+        elif entry.measurement == "ordinal" and entry.has_items:
             for index, (item, key) in enumerate(zip(question["items"], answer_keys(question), strict=True), 1):
                 if key in answers:
                     words = _option_words(question, answers[key])
@@ -164,7 +165,7 @@ def _scale_answers(definition: dict, answers: dict) -> list[tuple[str, str, str]
 def _attention_answers(definition: dict, answers: dict) -> list[tuple[str, str, str]]:
     rows = []
     for question in numbered_questions(definition):
-        if question["type"] == "attention" and answers.get(question["key"]) != question.get("correct"):
+        if get_type(question["type"]).attention and answers.get(question["key"]) != question.get("correct"):
             given = _option_words(question, answers.get(question["key"]))
             right = _option_words(question, question.get("correct"))
             rows.append(

@@ -35,6 +35,7 @@ from survey.capture import Refused
 from survey.conditions import answer_keys
 from survey.extensions import chosen_language, db, login_manager
 from survey.presenting import alpha_band_name, alpha_sentence, quoted_list, rate_definition, rate_name
+from survey.qtypes import get_type
 
 # No inline script, no inline style attribute, nothing from another origin. ``worker-src`` names the
 # proof-of-work worker (static/js/pow.js). Framing: only by our own pages (the builder shows the phone
@@ -290,8 +291,9 @@ def condition_index(sections: list[dict]) -> dict[str, dict]:
     for section in sections:
         for question in section["questions"]:
             options = {o["key"]: o["text"] for o in question.get("options", [])}
+            per_item = get_type(question["type"]).has_items
             for position, key in enumerate(answer_keys(question), start=1):
-                number = question["number"] if question["type"] != "matrix" else f"{question['number']}.{position}"
+                number = f"{question['number']}.{position}" if per_item else question["number"]
                 index[key] = {"number": number, "options": options}
     return index
 

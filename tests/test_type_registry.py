@@ -17,17 +17,14 @@ from unittest import mock
 
 import pytest
 from jinja2 import ChoiceLoader, DictLoader
-from wtforms import Field, StringField
-from wtforms.validators import ValidationError
 
 from analysis.datasets import coded_table
-from forms.fields import required_answer
 from survey import authoring, publishing, report_pdf
 from survey.definition import validate_definition
 from survey.extensions import db
 from survey.models import Response
 from survey.problems import DefinitionError, Problem
-from survey.qtypes import QUESTION_TYPES, QuestionType
+from survey.qtypes import QUESTION_TYPES, Input, QuestionType, Refused
 from survey.reporting import questionnaire_results, response_records, schema_for
 from survey.response_import import default_plan, read_table, run_import
 from tests.helpers import make_project
@@ -41,11 +38,7 @@ REGISTRY = "survey/qtypes.py"
 # one, listed in a ``*_TYPES`` collection, given as a question's ``"type"`` or to ``get_type``/``new_question``.
 ORDINARY_WORDS = frozenset({"text", "number", "date", "group"})
 # Modules that still name a type, each with why. Empty is the goal; an entry here is work left, not a licence.
-# (Both below are outside the files this step of issue 23 could edit; each is a one-line change to a trait.)
-EXCEPTIONS: dict[str, str] = {
-    "survey/review.py": "flag review lists scale answers (rating, matrix) and attention misses by type name",
-    "survey/web.py": "condition_index numbers matrix items by type name",
-}
+EXCEPTIONS: dict[str, str] = {}
 
 
 def _mentions_type(node: ast.AST) -> bool:
@@ -188,12 +181,12 @@ class Stars(QuestionType):
     def check(self, question: dict, path: str) -> list[Problem]:
         return [Problem(f"{path}.max_length", "不能超过 5")] if question.get("max_length", 5) > 5 else []
 
-    def fields(self, question: dict) -> dict[str, Field]:
-        def one_to_five(_form, field) -> None:
-            if field.data and field.data.strip() not in ("1", "2", "3", "4", "5"):
-                raise ValidationError("请填 1 到 5。")
+    def inputs(self, question: dict) -> dict[str, Input]:
+        def one_to_five(data, _other) -> None:
+            if data and data.strip() not in ("1", "2", "3", "4", "5"):
+                raise Refused("请填 1 到 5。")
 
-        return {question["key"]: StringField(validators=[required_answer(question), one_to_five])}
+        return {question["key"]: Input("line", (one_to_five,))}
 
     def answer(self, question: dict, form) -> dict[str, Any]:
         value = (form[question["key"]].data or "").strip()
