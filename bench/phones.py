@@ -149,11 +149,17 @@ class Server:
             self.process.wait()
 
 
-def start_gunicorn(app_spec: str, database_url: str, workers: int, threads: int, folder: str) -> Server:
-    """Start gunicorn (gthread) on a free loopback port and wait until it answers."""
+def start_gunicorn(
+    app_spec: str, database_url: str, workers: int, threads: int, folder: str, env: dict | None = None
+) -> Server:
+    """Start gunicorn (gthread) on a free loopback port and wait until it answers.
+
+    ``env`` adds to (or, with ``None`` values, removes from) the production settings below; rate limits are
+    off unless it turns them on (``bench/stuffing.py`` measures them).
+    """
     port = free_port()
     log = Path(folder) / f"gunicorn-{port}.log"
-    env = {
+    settings = {
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "bench-" + os.urandom(16).hex(),
@@ -161,7 +167,9 @@ def start_gunicorn(app_spec: str, database_url: str, workers: int, threads: int,
         "SESSION_COOKIE_SECURE": "0",
         "FLASK_RATELIMIT_ENABLED": "false",
         "PYTHONWARNINGS": "ignore",
+        **(env or {}),
     }
+    env = {name: value for name, value in settings.items() if value is not None}
     ready = Path(folder) / f"ready-{port}"
     ready.mkdir()
     hooks = Path(folder) / f"gunicorn-hooks-{port}.py"

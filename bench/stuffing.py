@@ -37,7 +37,6 @@ import http.client
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -49,18 +48,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.phones import (  # noqa: E402 - after the path set-up, like a script
-    READY_HOOK,
     Server,
-    _wait_until_booted,
-    _wait_until_up,
     count_rows,
     drop_database,
     encoded_answers,
-    free_port,
     fresh_database,
     keep_cookies,
     prepare_questionnaire,
     print_json,
+    start_gunicorn,
     temporary_folder,
 )
 from survey.pow import solve  # noqa: E402
@@ -249,35 +245,13 @@ def stored(database_url: str, outcome: Outcome) -> dict:
 
 def start_server(database_url: str, folder: str, prefix: str, workers: int, threads: int) -> Server:
     """gunicorn (gthread) as docs/deploy.md runs it: production settings, rate limits in Redis, one proxy."""
-    port = free_port()
-    log = Path(folder) / f"gunicorn-{port}.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-        "SURVEY_ENV": "production",
-        "SESSION_COOKIE_SECURE": "0",
+    limits = {
         "REDIS_URL": REDIS_URL,
         "FLASK_RATELIMIT_KEY_PREFIX": prefix,
         "PROXY_FIX_HOPS": "1",
-        "PYTHONWARNINGS": "ignore",
+        "FLASK_RATELIMIT_ENABLED": None,  # the limits as deployed
     }
-    env.pop("FLASK_RATELIMIT_ENABLED", None)
-    ready = Path(folder) / f"ready-{port}"
-    ready.mkdir()
-    hooks = Path(folder) / f"gunicorn-hooks-{port}.py"
-    hooks.write_text(READY_HOOK.format(folder=str(ready)))
-    command = [
-        sys.executable, "-m", "gunicorn", "--config", str(hooks), "--worker-class", "gthread",
-        "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
-        "--log-level", "warning", "--chdir", str(ROOT), "app:create_app()",
-    ]  # fmt: skip
-    with log.open("w") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    server = Server(process, port, f"gunicorn gthread, {workers} workers x {threads} threads", log)
-    _wait_until_up(server)
-    _wait_until_booted(server, ready, workers)
-    return server
+    return start_gunicorn("app:create_app()", database_url, workers, threads, folder, env=limits)
 
 
 def delete_redis_keys(prefix: str) -> None:
