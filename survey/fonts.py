@@ -8,9 +8,10 @@ what both need lives here rather than in either of them.
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 
-import weasyprint
 from flask import current_app
 
 FONT_FILES = {
@@ -31,13 +32,19 @@ def font_uris() -> dict[str, str]:
     return {key: (fonts / name).as_uri() for key, name in FONT_FILES.items()}
 
 
+def _weasyprint() -> ModuleType:
+    """WeasyPrint, imported when a PDF is first made: loading it (Pango through cffi) costs about half a
+    second, which every ``flask`` command, test process and app worker paid at start-up for no PDF at all."""
+    return import_module("weasyprint")
+
+
 def url_fetcher():
     """Local files and ``data:`` URIs only (WeasyPrint >= 68); older versions use their default fetcher."""
-    fetcher_class = getattr(weasyprint, "URLFetcher", None)
+    fetcher_class = getattr(_weasyprint(), "URLFetcher", None)
     return fetcher_class(allowed_protocols={"file", "data"}) if fetcher_class else None
 
 
 def write_pdf(html: str) -> bytes:
     """``html`` laid out as a PDF, relative URLs resolved in the fonts' folder, nothing fetched from elsewhere."""
-    document = weasyprint.HTML(string=html, base_url=fonts_dir().as_uri() + "/", url_fetcher=url_fetcher())
+    document = _weasyprint().HTML(string=html, base_url=fonts_dir().as_uri() + "/", url_fetcher=url_fetcher())
     return document.write_pdf()
