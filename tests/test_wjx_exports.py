@@ -25,6 +25,7 @@ from survey.extensions import db
 from survey.models import Questionnaire, Response
 from survey.response_import import FileProblem, default_plan, read_table, run_import
 from tests.helpers import make_project
+from tests.test_response_import import form_of, upload
 
 SPORTS = ["跑步", "球类", "游泳", "其他"]
 AGES = ["18岁以下", "18~24岁", "25~29岁", "30~34岁", "35~39岁", "40~49岁", "50~59岁", "60岁及以上"]
@@ -282,17 +283,9 @@ def test_xls_through_the_upload_page(logged_in, wjx):
     client = logged_in
     page = client.get(f"/desk/questionnaires/{wjx.id}/import/").data.decode()
     assert ".xls," in page and ".xls（Excel 97-2003）" in page
-    sent = client.post(
-        f"/desk/questionnaires/{wjx.id}/import/",
-        data={"file": (io.BytesIO(xls(text_rows(respondents(5)))), "问卷星2018.xls")},
-        content_type="multipart/form-data",
-    )
+    sent = upload(client, wjx, xls(text_rows(respondents(5))), "问卷星2018.xls")
     assert sent.status_code == 302, sent.data.decode()
-    refused = client.post(
-        f"/desk/questionnaires/{wjx.id}/import/",
-        data={"file": (io.BytesIO(b"a,b\n1,2\n"), "answers.exe")},
-        content_type="multipart/form-data",
-    )
+    refused = upload(client, wjx, b"a,b\n1,2\n", "answers.exe")
     assert refused.status_code == 422 and "只能导入 .xlsx、.xls 或 .csv 文件" in refused.data.decode()
 
 
@@ -349,14 +342,8 @@ def test_the_review_page_shows_other_without_text(logged_in, wjx):
 
 
 def test_the_check_page_tells_how_many_chose_other_without_text(logged_in, wjx):
-    from tests.test_response_import import form_of
-
     data = xls(number_rows(respondents(), with_other=True))
-    sent = logged_in.post(
-        f"/desk/questionnaires/{wjx.id}/import/",
-        data={"file": (io.BytesIO(data), "问卷星按序号.xls")},
-        content_type="multipart/form-data",
-    )
+    sent = upload(logged_in, wjx, data, "问卷星按序号.xls")
     mapping_url = sent.headers["Location"]
     form = {**form_of(logged_in.get(mapping_url).data.decode()), "codes-ok": "1"}
     checked = logged_in.post(f"{mapping_url}/check", data=form)
@@ -401,14 +388,8 @@ def test_our_export_with_unknown_times_reimports_them_as_unknown(logged_in, wjx,
 
 
 def test_the_evaluator_may_give_a_date_for_rows_without_time(logged_in, wjx):
-    from tests.test_response_import import form_of
-
     data = xls(rows_with_empty_times(respondents(6), {2, 5}))
-    sent = logged_in.post(
-        f"/desk/questionnaires/{wjx.id}/import/",
-        data={"file": (io.BytesIO(data), "问卷星.xls")},
-        content_type="multipart/form-data",
-    )
+    sent = upload(logged_in, wjx, data, "问卷星.xls")
     mapping_url = sent.headers["Location"]
     page = logged_in.get(mapping_url).data.decode()
     assert 'id="missing-time"' in page and "2 行答卷没有提交时间" in page
@@ -453,14 +434,8 @@ def test_code_tables_warn_about_gaps_and_a_highest_code_other_than_the_option_co
 
 
 def test_a_coded_file_needs_the_code_tables_confirmed(logged_in, wjx):
-    from tests.test_response_import import form_of
-
     data = xls(number_rows(respondents()))  # nobody under 18: code 1 of 年龄 never occurs
-    sent = logged_in.post(
-        f"/desk/questionnaires/{wjx.id}/import/",
-        data={"file": (io.BytesIO(data), "问卷星按序号.xls")},
-        content_type="multipart/form-data",
-    )
+    sent = upload(logged_in, wjx, data, "问卷星按序号.xls")
     mapping_url = sent.headers["Location"]
     page = logged_in.get(mapping_url).data.decode()
     assert 'id="code-tables"' in page and "问卷第 4 项：30~34岁" in page and "没有出现序号 1" in page
@@ -492,16 +467,10 @@ def test_an_import_only_questionnaire_says_its_answers_came_from_a_file(logged_i
 
 
 def test_reopening_an_upload_after_republishing_keeps_value_overrides_whose_option_remains(logged_in, wjx):
-    from tests.test_response_import import form_of
-
     rows = text_rows(respondents(30))
     for row in rows[1:]:
         row[7] = {"18~24岁": "18-24", "60岁及以上": "60岁以上"}.get(row[7], row[7])
-    sent = logged_in.post(
-        f"/desk/questionnaires/{wjx.id}/import/",
-        data={"file": (io.BytesIO(xls(rows)), "问卷星.xls")},
-        content_type="multipart/form-data",
-    )
+    sent = upload(logged_in, wjx, xls(rows), "问卷星.xls")
     mapping_url = sent.headers["Location"]
     page = logged_in.get(mapping_url).data.decode()
     form = form_of(page)
@@ -697,16 +666,10 @@ def test_the_text_download_shows_codes_it_cannot_settle_and_rows_it_cannot_pair(
 
 
 def test_the_mapping_screen_takes_the_code_table_from_the_text_download(logged_in, wjx):
-    from tests.test_response_import import form_of
-
     people = respondents()
     data = xls(number_rows(shifted(people)))
     text_data = xls(shuffled_text_rows(people))
-    sent = logged_in.post(
-        f"/desk/questionnaires/{wjx.id}/import/",
-        data={"file": (io.BytesIO(data), "问卷星按序号.xls")},
-        content_type="multipart/form-data",
-    )
+    sent = upload(logged_in, wjx, data, "问卷星按序号.xls")
     mapping_url = sent.headers["Location"]
     page = logged_in.get(mapping_url).data.decode()
     assert 'id="text-export"' in page and 'id="take-text-codes"' not in page
@@ -797,8 +760,6 @@ def test_a_text_download_whose_scale_options_are_numbers_is_still_a_text_downloa
         content_type="multipart/form-data",
     )
     mapping_url = sent.headers["Location"]
-    from tests.test_response_import import form_of
-
     form = form_of(logged_in.get(mapping_url).data.decode())
     read = logged_in.post(
         f"{mapping_url}/text-codes",
