@@ -23,6 +23,7 @@ from analysis.indicator_io import (
 from analysis.indicators import leaves
 from survey.extensions import db
 from survey.models import IndicatorTable
+from tests.conftest import unavailable
 from tests.helpers import make_project
 
 LIBRARY = Path(__file__).resolve().parent.parent / "analysis" / "indicator_library"
@@ -52,7 +53,7 @@ def yaml_parser(request, monkeypatch):
     if request.param == "python":
         monkeypatch.setattr(indicator_io, "FAST_LOADER", None)
     elif indicator_io.FAST_LOADER is None:
-        pytest.skip("PyYAML without libyaml")
+        unavailable("PyYAML built without libyaml: the fast loader cannot be tested")
     return request.param
 
 
