@@ -21,6 +21,7 @@ from flask import current_app, request
 COOKIE = "sv_device"
 COOKIE_AGE = 365 * 24 * 3600
 SIGNATURE_CHARS = 32  # 128 bits of the HMAC
+ENVIRON_KEY = "survey.device_token"  # this request's checked device, once known
 
 
 def _signature(key: str | bytes, value: str) -> str:
@@ -48,9 +49,17 @@ def is_signed(token: str | None) -> bool:
 
 
 def token() -> str | None:
-    """This request's device: its cookie when signed by us, else ``None`` (no cookie, or a forged one)."""
-    value = request.cookies.get(COOKIE)
-    return value if is_signed(value) else None
+    """This request's device: its cookie when signed by us, else ``None`` (no cookie, or a forged one).
+
+    Checked once per request, kept in its WSGI environ (``g`` may outlive one request): a submission asks in
+    the rate limit's key, the link lookup, the write and the "already answered" mark, and the request's cookie
+    cannot change in between.
+    """
+    environ = request.environ
+    if ENVIRON_KEY not in environ:
+        value = request.cookies.get(COOKIE)
+        environ[ENVIRON_KEY] = value if is_signed(value) else None
+    return environ[ENVIRON_KEY]
 
 
 def give(response) -> None:
