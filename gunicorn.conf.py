@@ -13,7 +13,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from survey.logs import JsonFormatter
+from survey.platform.logs import JsonFormatter
 
 
 def _int(name: str, default: int) -> int:

@@ -34,7 +34,7 @@ from app import create_app
 app = create_app(make_config("sqlite:///" + db_path))
 out = {{}}
 with app.app_context():
-    from survey.extensions import db
+    from survey.platform.extensions import db
     from survey.models import Questionnaire
     if step == "floor":
         import sqlite3
@@ -44,8 +44,8 @@ with app.app_context():
         out["seconds"] = time.perf_counter() - t
         out["rows"] = len(rows)
     elif step == "results":
-        from survey.reporting import questionnaire_results
-        from survey.results_json import results_dict
+        from survey.results.reporting import questionnaire_results
+        from survey.results.results_json import results_dict
         q = db.session.get(Questionnaire, qid)
         t = time.perf_counter()
         results = questionnaire_results(q)
@@ -59,7 +59,7 @@ with app.app_context():
         from flask_login import login_user
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = "1:1"  # "<user id>:<session version>" (survey.accounts)
+            session["_user_id"] = "1:1"  # "<user id>:<session version>" (survey.accounts.users)
             session["_fresh"] = True
         client.get(f"/desk/questionnaires/{{qid}}/results")  # warm-up: imports, templates
         times = []
@@ -81,9 +81,9 @@ def prepare(db_path: str, responses: int) -> int:
 
     from app import create_app
     from bench.common import bulk_insert, twenty_questions
-    from survey import publishing
-    from survey.accounts import create_user
-    from survey.extensions import db
+    from survey.accounts.users import create_user
+    from survey.platform.extensions import db
+    from survey.questionnaires import publishing
     from tests.conftest import make_config
 
     app = create_app(make_config("sqlite:///" + db_path))

@@ -42,7 +42,7 @@ def create_schema(url: str) -> None:
 def create_app() -> Flask:
     """One route pair: GET serves hidden fields like the real form; POST inserts and redirects."""
     url = os.environ["DATABASE_URL"]
-    # No ping before every checkout: ours pings only connections that lay idle (survey.extensions), which
+    # No ping before every checkout: ours pings only connections that lay idle (survey.platform.extensions), which
     # under the bench's load is none, so a limit that pinged each time would flatter our share.
     engine = create_engine(url, pool_size=10)
     if url.startswith("sqlite"):

@@ -83,7 +83,7 @@ def bulk_insert(
 ) -> None:
     """Insert ``count`` responses straight into SQLite, with their codes as a submission stores them
     (the benchmark measures reading, not writing)."""
-    from survey.coding import response_codes, response_extras
+    from survey.responses.coding import response_codes, response_extras
 
     rng = random.Random(seed)
     answers = [synthetic_answers(rng) for _ in range(5000)]

@@ -41,9 +41,9 @@ from app import create_app
 app = create_app(make_config("sqlite:///" + db_path))
 out = {{}}
 with app.test_request_context():
-    from survey.extensions import db
+    from survey.platform.extensions import db
     from survey.models import Questionnaire
-    from survey.reporting import response_counts, response_records, schema_for
+    from survey.results.reporting import response_counts, response_records, schema_for
     q = db.session.get(Questionnaire, qid)
     t = time.perf_counter()
     # The XLSX exports load their records themselves (as the views do); loading them here too would count twice.
@@ -55,24 +55,24 @@ with app.test_request_context():
         data = write_sav(frame, labels, values, measures)
     elif step == "csv":
         from analysis.export import responses_table, to_csv_bytes
-        from survey.bundle import display_records
-        from survey.export_labels import export_labels
+        from survey.reports.bundle import display_records
+        from survey.reports.export_labels import export_labels
         table = responses_table(schema_for(q), display_records(q, records), export_labels())
         w = time.perf_counter()
         data = to_csv_bytes(table)
     elif step == "xlsx_raw":
         from analysis.workbook import responses_workbook
-        from survey.export_labels import workbook_labels
-        from survey.workbooks import responses_of
+        from survey.reports.export_labels import workbook_labels
+        from survey.reports.workbooks import responses_of
         rows = responses_of(q)
         w = time.perf_counter()
         data = responses_workbook(rows, workbook_labels())
     elif step == "xlsx_results":
-        from survey.workbooks import questionnaire_workbook
+        from survey.reports.workbooks import questionnaire_workbook
         w = time.perf_counter()
         data = questionnaire_workbook(q)
     elif step == "xlsx_project":
-        from survey.workbooks import project_file
+        from survey.reports.workbooks import project_file
         w = time.perf_counter()
         data = project_file(q.project)
     end = time.perf_counter()

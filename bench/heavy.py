@@ -65,10 +65,10 @@ def prepare(url: str, responses: int, viewers: int) -> tuple[str, int]:
     from flask_migrate import upgrade
 
     from app import create_app
-    from survey import publishing
-    from survey.access import add_member
-    from survey.accounts import create_user
-    from survey.extensions import db
+    from survey.accounts.access import add_member
+    from survey.accounts.users import create_user
+    from survey.platform.extensions import db
+    from survey.questionnaires import publishing
     from tests.conftest import make_config
 
     app = create_app(make_config(url))
@@ -95,7 +95,7 @@ def _copy_responses(url: str, qid: int, vid: int, definition: dict, count: int) 
     """``count`` plausible responses with their analysis codes, by COPY (the bench measures reading them)."""
     import psycopg
 
-    from survey.coding import response_codes, response_extras
+    from survey.responses.coding import response_codes, response_extras
 
     rng = random.Random(1)
     pool = []

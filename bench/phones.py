@@ -70,9 +70,9 @@ def prepare_questionnaire(url: str, definition: dict | None = None, owner: str =
     from flask_migrate import upgrade
 
     from app import create_app
-    from survey import publishing
-    from survey.accounts import create_user
-    from survey.extensions import db
+    from survey.accounts.users import create_user
+    from survey.platform.extensions import db
+    from survey.questionnaires import publishing
     from tests.conftest import make_config
 
     app = create_app(make_config(url))

@@ -13,7 +13,7 @@ many devices it counts. The strategies, from the attack of issue 22 to the most 
   questionnaire's ``min_seconds`` (30 s), so nothing it stores is flagged too fast.
 
 With proof of work (``--pow-bits``, 20 by default, the "强" setting) each ballot's challenge is solved
-in Python (``survey.pow.solve``, one core, right after the form is opened: an attacker with more cores
+in Python (``survey.respond.pow.solve``, one core, right after the form is opened: an attacker with more cores
 solves proportionally more); ``replay`` and ``untimed`` reuse the one solved challenge, which names another
 submission id.
 
@@ -59,7 +59,7 @@ from bench.phones import (  # noqa: E402 - after the path set-up, like a script
     start_gunicorn,
     temporary_folder,
 )
-from survey.pow import solve  # noqa: E402
+from survey.respond.pow import solve  # noqa: E402
 
 STRATEGIES = ("replay", "untimed", "fresh", "patient")
 MIN_SECONDS = 30  # the questionnaire's default: a faster response is flagged too_fast

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from survey.accounts import password_problems
+from survey.accounts.users import password_problems
 
 
 class LoginForm(FlaskForm):

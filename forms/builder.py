@@ -1,7 +1,7 @@
 """Forms of the questionnaire builder: questionnaire settings, sections, questions, skip logic.
 
-The forms only read and check what the evaluator typed; ``survey.authoring`` makes the change and
-``survey.definition.validate_definition`` judges the result. Numbers are typed as text and read
+The forms only read and check what the evaluator typed; ``survey.questionnaires.authoring`` makes the change and
+``survey.questionnaires.definition.validate_definition`` judges the result. Numbers are typed as text and read
 with ``parse_number`` (full-width digits allowed), so every message is in plain Chinese.
 """
 
@@ -28,9 +28,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from survey.definition import MEASURES, NUMBER_PATTERN, THANKS_LENGTH
-from survey.localize import ENGLISH_FIELDS
-from survey.qtypes import QUESTION_TYPES, QuestionType, parse_date, parse_number
+from survey.questionnaires.definition import MEASURES, NUMBER_PATTERN, THANKS_LENGTH
+from survey.questionnaires.localize import ENGLISH_FIELDS
+from survey.questionnaires.qtypes import QUESTION_TYPES, QuestionType, parse_date, parse_number
 
 BLANK_ROWS = 2  # empty option / item rows offered for adding
 
@@ -85,7 +85,7 @@ def _date_text(_form, field) -> None:
 
 
 def _english(label, level: str, name: str, textarea: bool = False):
-    """An optional English twin of a text, as long as the definition allows (``survey.localize``)."""
+    """An optional English twin of a text, as long as the definition allows (``survey.questionnaires.localize``)."""
     field_class = TextAreaField if textarea else StringField
     return field_class(label, validators=[Optional(), Length(max=ENGLISH_FIELDS[level][name])])
 
@@ -157,7 +157,7 @@ class SectionForm(FlaskForm):
     intro_en = _english(_l("英文部分说明"), "section", "intro", textarea=True)
 
     def english(self) -> dict[str, str]:
-        """The English twins as ``survey.authoring.update_section`` takes them."""
+        """The English twins as ``survey.questionnaires.authoring.update_section`` takes them."""
         return {"title_en": self.title_en.data or "", "intro_en": self.intro_en.data or ""}
 
 
@@ -276,7 +276,7 @@ class QuestionForm(FlaskForm):
         self.correct.choices = choices((o["key"], o["text"]) for o in question.get("options", []))
 
     def changes(self, qtype: str) -> dict[str, Any]:
-        """The fields ``survey.authoring.update_question`` should set for a question of ``qtype``."""
+        """The fields ``survey.questionnaires.authoring.update_question`` should set for a question of ``qtype``."""
         result: dict[str, Any] = {
             "text": self.text.data or "",
             "number": unicodedata.normalize("NFKC", self.number.data or "").strip(),  # “３．１” → “3.1”

@@ -2,7 +2,7 @@
 
 WTForms' built-in choice checks answer in English ("Not a valid choice"); these subclasses keep
 the check and say it in words a citizen understands, translated through Flask-Babel. ``question_fields``
-turns the inputs a question type describes (``survey.qtypes.QuestionType.inputs``) into WTForms fields.
+turns the inputs a question type describes (``survey.questionnaires.qtypes.QuestionType.inputs``) into WTForms fields.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from survey.qtypes import Check, Input, Refused, get_type
+from survey.questionnaires.qtypes import Check, Input, Refused, get_type
 
 INVALID_OPTION = _l("所选的选项不在本题的选项中，请重新选择。")
 

@@ -272,7 +272,7 @@ class NodeEditor:
     """
 
     def __init__(self, project, node: dict, formdata=None):
-        from survey.indicator_links import link_of
+        from survey.indicators.links import link_of
 
         self.project, self.node, self.posted = project, node, formdata is not None
         self.is_leaf = not node.get("children")
@@ -317,7 +317,7 @@ class NodeEditor:
         dimensions and channels; every questionnaire's choices also go to the page's script."""
         from flask_babel import gettext
 
-        from survey.indicator_links import FIGURES, link_choices
+        from survey.indicators.links import FIGURES, link_choices
 
         questionnaires = sorted(self.project.questionnaires, key=lambda q: q.id)
         form = self.form
@@ -397,7 +397,7 @@ class NodeEditor:
         return problems
 
     def _apply_link(self, node: dict, extra: dict) -> list[Problem]:
-        from survey.indicator_links import clean_link, link_problems
+        from survey.indicators.links import clean_link, link_problems
 
         form = self.form
         link = {

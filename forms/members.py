@@ -6,7 +6,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-# Labels for the three roles, in the order they are offered (survey.access.ROLES holds the rules).
+# Labels for the three roles, in the order they are offered (survey.accounts.access.ROLES holds the rules).
 ROLE_CHOICES = [
     SelectChoice("owner", _l("负责人（可管理成员）")),
     SelectChoice("editor", _l("编辑者（可修改问卷和数据）")),

@@ -7,7 +7,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, RadioField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from survey.library import load_template, template_keys
+from survey.questionnaires.library import load_template, template_keys
 
 
 class ProjectForm(FlaskForm):

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from survey.report_text import MAX_TEMPLATE_CHARS
+from survey.reports.text import MAX_TEMPLATE_CHARS
 
 
 class ReportTemplateForm(FlaskForm):

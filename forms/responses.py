@@ -10,10 +10,10 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from forms.response import build_response_form_class, collect_answers
+from survey.collection.paper import formdata_from_typed
+from survey.collection.review import FLAG_LABELS, RULE_KINDS
 from survey.models import PAPER_CHANNEL, PAPER_CHANNEL_NAME, Questionnaire
-from survey.paper import formdata_from_typed
-from survey.response_browser import FLAGS, MODE_NAMES, STATUS_NAMES, Filters
-from survey.review import FLAG_LABELS, RULE_KINDS
+from survey.responses.browser import FLAGS, MODE_NAMES, STATUS_NAMES, Filters
 
 REASON = [DataRequired(_l("请写明理由。")), Length(max=500)]
 

@@ -27,7 +27,7 @@ from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, live_
 
 def build_app(workdir: Path, public_base_url: str | None = None):
     """A fresh app over a migrated temporary database with the demo data; returns ``(app, details)``."""
-    from survey.demo import ensure_demo
+    from survey.projects.demo import ensure_demo
 
     app = migrated_app(workdir, PUBLIC_BASE_URL=public_base_url)
     with app.app_context():
@@ -51,9 +51,9 @@ def stage_dashboard(project_id: int) -> None:
     import json
 
     from analysis.indicators import validate_table
-    from survey.extensions import db
-    from survey.indicators_views import LIBRARY
+    from survey.indicators.indicators_views import LIBRARY
     from survey.models import Channel, IndicatorTable, Project, Response
+    from survey.platform.extensions import db
 
     project = db.session.get(Project, project_id)
     questionnaire = next(q for q in project.questionnaires if q.template_key == "public_safety")

@@ -18,9 +18,9 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.extensions import db
-from survey.server_time import utc_now
-from survey.tokens import new_link_token
+from survey.platform.extensions import db
+from survey.platform.server_time import utc_now
+from survey.platform.tokens import new_link_token
 
 
 def utcnow() -> datetime:
@@ -29,7 +29,7 @@ def utcnow() -> datetime:
 
 
 def new_public_token() -> str:
-    """Short, unguessable link token a person can type from a poster (``survey.tokens``: 10 characters of
+    """Short, unguessable link token a person can type from a poster (``survey.platform.tokens``: 10 characters of
     Crockford's base32, 50 bits, which keep the QR code small)."""
     return new_link_token()
 
@@ -47,7 +47,7 @@ class User(UserMixin, db.Model):
     # Login throttling: consecutive failures, and the time before which the account refuses logins.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
-    # The last sign-in attempt: failures further apart than a day start the count afresh (survey.accounts).
+    # The last sign-in attempt: failures further apart than a day start the count afresh (survey.accounts.users).
     last_login_attempt_at: Mapped[datetime | None]
     # Bumped on "log out everywhere" and password change: sessions carrying an older number are refused.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -107,7 +107,9 @@ class ProjectMember(db.Model):
 
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(20), default="owner")  # owner / editor / viewer (survey.access.ROLES)
+    role: Mapped[str] = mapped_column(
+        String(20), default="owner"
+    )  # owner / editor / viewer (survey.accounts.access.ROLES)
 
     project: Mapped[Project] = relationship(back_populates="members")
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -136,7 +138,7 @@ class Questionnaire(db.Model):
     ip_window_minutes: Mapped[int] = mapped_column(default=60, server_default="60")  # ... in this window
     min_seconds: Mapped[int | None] = mapped_column(default=30)  # faster than this is flagged "too fast"
     # The number the newest response was given (第 N 号): claimed with the quota counter, never decremented,
-    # so a number is never given twice even after responses are deleted (survey.response_numbers).
+    # so a number is never given twice even after responses are deleted (survey.responses.numbers).
     last_response_number: Mapped[int] = mapped_column(default=0, server_default="0")
     # Abuse control and privacy (issue: security). Proof-of-work difficulty in leading zero bits; None = off.
     pow_bits: Mapped[int | None]
@@ -170,7 +172,7 @@ class Questionnaire(db.Model):
 
 # The system channel's code and the name it is stored under: shown through gettext in the reader's language.
 PAPER_CHANNEL = "paper"
-PAPER_CHANNEL_NAME = "纸质问卷"  # a msgid (marked in survey.collection), never translated when stored
+PAPER_CHANNEL_NAME = "纸质问卷"  # a msgid (marked in survey.collection.collection_views), never translated when stored
 
 
 class Channel(db.Model):
@@ -232,7 +234,7 @@ class Response(db.Model):
 
     __table_args__ = (
         Index("ix_response_questionnaire_status", "questionnaire_id", "status"),
-        # The one-per-device and per-IP checks of every public submission (survey.capture) read these
+        # The one-per-device and per-IP checks of every public submission (survey.responses.capture) read these
         # alone. They lead with the person: an index led by questionnaire_id ties with the one above on an
         # empty table, and a plan cached then reads every response of the questionnaire (migration 0012).
         Index("ix_response_device_questionnaire", "device_hash", "questionnaire_id"),
@@ -251,12 +253,12 @@ class Response(db.Model):
     # None only for an imported response whose file had no time and no date was given (shown as 时间不详).
     submitted_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     # When this service stored the row (UTC), known for every row: retention ages a response whose
-    # submitted_at is unknown by this instead (survey.privacy). The database fills it for rows written
+    # submitted_at is unknown by this instead (survey.privacy.retention). The database fills it for rows written
     # around the ORM (the respondent path's compiled insert, bulk loads). Only the database fills it: a Python
     # default would put the column into compiled inserts, whose parameters then carry NULL for it.
     received_at: Mapped[datetime] = mapped_column(server_default=utc_now())
     # 第 N 号: the questionnaire's own sequence, given at insert from ``Questionnaire.last_response_number``.
-    # None only for rows written around the application (bulk loads); ``survey.response_numbers`` fills those.
+    # None only for rows written around the application (bulk loads); ``survey.responses.numbers`` fills those.
     number: Mapped[int | None]
     mode: Mapped[str] = mapped_column(String(8), default="web", server_default="web")  # web / paper / import
     # 来源行号（序号）of an imported response: 问卷星's 序号 (the column mapped to it), else its data row in the
@@ -270,10 +272,10 @@ class Response(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="valid")
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # One character per single-answer item of the version, derived from ``answers`` (survey.coding): read
+    # One character per single-answer item of the version, derived from ``answers`` (survey.responses.coding): read
     # for a million responses in a second, where parsing a million JSON documents takes ten.
     codes: Mapped[str | None] = mapped_column(Text)
-    extras: Mapped[str | None] = mapped_column(Text)  # the other answers, compact JSON (survey.coding)
+    extras: Mapped[str | None] = mapped_column(Text)  # the other answers, compact JSON (survey.responses.coding)
     # Quality flags set on arrival (e.g. "attention_failed"); the evaluator decides what to exclude.
     flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     unit_code_id: Mapped[int | None] = mapped_column(ForeignKey("unit_code.id", ondelete="SET NULL"), index=True)
@@ -339,7 +341,7 @@ class ApiToken(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Append-only record of an evaluator action that changed or exported data (survey.audit).
+    """Append-only record of an evaluator action that changed or exported data (survey.audit.trail).
 
     Each row carries the SHA-256 of its own content chained to the previous row's hash, so deleting or
     editing a row breaks the chain. ``project_id`` is a plain integer, not a foreign key: deleting a
@@ -359,7 +361,8 @@ class AuditEvent(db.Model):
 
 
 class PendingImport(db.Model):
-    """An uploaded response file waiting for its column mapping (survey.imports), shared by every app server.
+    """An uploaded response file waiting for its column mapping (survey.collection.imports_views), shared by every app
+    server.
 
     ``content`` is the parsed table (IP columns already blanked, so no raw address is kept even here) as
     zlib-compressed JSON, not the file's bytes. Only its uploader may map it, only for its questionnaire;
@@ -376,7 +379,7 @@ class PendingImport(db.Model):
 
 
 class ReportTemplate(db.Model):
-    """A project's own template for the report's satisfaction section (survey.report_text); none = the default."""
+    """A project's own template for the report's satisfaction section (survey.reports.text); none = the default."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), unique=True)
@@ -387,7 +390,7 @@ class ReportTemplate(db.Model):
 
 class ExportJob(db.Model):
     """A heavy download (results workbook, bundle, report PDF, data sets) made apart from the request that
-    asked for it (``survey.jobs``), so citizens' pages never wait behind it; shared by every app server.
+    asked for it (``survey.jobs.queue``), so citizens' pages never wait behind it; shared by every app server.
 
     ``active_key`` (the asker, the export, its options and the data's state) is set only while the job is
     queued or running: a unique index makes the same request share one job. ``slot`` (1 … the per-user
@@ -403,7 +406,7 @@ class ExportJob(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
     questionnaire_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # a name in survey.jobs.KINDS
+    kind: Mapped[str] = mapped_column(String(32))  # a name in survey.jobs.queue.KINDS
     params: Mapped[dict[str, Any]] = mapped_column(JSON)  # the export's options (ids, language)
     key: Mapped[str] = mapped_column(String(64), index=True)
     active_key: Mapped[str | None] = mapped_column(String(64), unique=True)

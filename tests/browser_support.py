@@ -75,7 +75,7 @@ def migrated_app(folder: Path, **config):
 def live_server(app):
     """Serve ``app`` on a free local port in a thread; yields the base URL, then stops the server and closes
     the app's database connections."""
-    from survey.extensions import db
+    from survey.platform.extensions import db
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

@@ -18,14 +18,14 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-import survey.accounts
+import survey.accounts.users
 from app import create_app
-from survey.accounts import create_user
-from survey.extensions import db
+from survey.accounts.users import create_user
+from survey.platform.extensions import db
 
 # Nearly every test signs a user up and in, and production argon2 parameters spend about 0.1 s of CPU on each
 # hash: a fifth of the suite's time. The tests keep argon2id and every code path; only the cost is lowered.
-survey.accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+survey.accounts.users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PG_ADMIN_URL = os.environ.get("SURVEY_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 # The suite runs in two processes (pytest-xdist, ``addopts`` in pyproject.toml): each has its own PostgreSQL

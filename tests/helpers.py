@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from survey import publishing
 from survey.models import Project, Questionnaire, User
+from survey.questionnaires import publishing
 
 
 def make_project(owner: User, name: str = "雪亮工程绩效评价") -> Project:

@@ -20,8 +20,8 @@ BLOCKING = ("serious", "critical")
 
 def desk_pages(live) -> dict[str, str]:  # noqa: F811
     """The evaluator's main pages on the demo data, by name."""
-    from survey.extensions import db
     from survey.models import Project
+    from survey.platform.extensions import db
 
     with live.app.app_context():
         project_id = db.session.execute(db.select(Project.id)).scalars().first()

@@ -1,4 +1,5 @@
-"""Accessibility of the template library pages (survey/template_views.py): no serious or critical axe violation."""
+"""Accessibility of the template library pages (survey/questionnaires/template_views.py): no serious or critical axe
+violation."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from tests.test_browser import _login, browser, live  # noqa: F401 - fixtures sh
 
 
 def test_template_library_and_preview_have_no_serious_violations(live, page):  # noqa: F811
-    from survey.extensions import db
     from survey.models import Project
+    from survey.platform.extensions import db
 
     with live.app.app_context():
         project_id = db.session.execute(db.select(Project.id)).scalars().first()

@@ -104,7 +104,7 @@ def test_login_does_not_follow_offsite_next(client, evaluator):
 
 
 def test_deactivated_account_cannot_sign_in(app, client, evaluator):
-    from survey.extensions import db
+    from survey.platform.extensions import db
 
     evaluator.active = False
     db.session.commit()

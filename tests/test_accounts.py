@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from survey import accounts
-from survey.accounts import AccountError, create_user, password_problems
-from survey.extensions import db
+from survey.accounts import users as accounts
+from survey.accounts.users import AccountError, create_user, password_problems
 from survey.models import ProjectMember, User, utcnow
+from survey.platform.extensions import db
 from tests.conftest import login
 from tests.helpers import make_project
 
@@ -351,7 +351,7 @@ def test_owner_adds_members_by_username(logged_in, shared):
 
 
 def test_only_owners_manage_members(app, shared):
-    from survey.access import add_member
+    from survey.accounts.access import add_member
 
     add_member(shared, accounts.find_user("bob"), "editor")
     add_member(shared, accounts.find_user("vera"), "viewer")
@@ -375,7 +375,7 @@ def test_only_owners_manage_members(app, shared):
 
 
 def test_the_last_owner_cannot_be_demoted_or_removed(app, logged_in, shared, evaluator):
-    from survey.access import add_member
+    from survey.accounts.access import add_member
 
     base = f"/desk/projects/{shared.id}/members"
     demoted = logged_in.post(f"{base}/{evaluator.id}/role", data={"role": "editor"}, follow_redirects=True)
@@ -393,7 +393,7 @@ def test_the_last_owner_cannot_be_demoted_or_removed(app, logged_in, shared, eva
 
 
 def test_removal_needs_a_confirmation(app, logged_in, shared):
-    from survey.access import add_member
+    from survey.accounts.access import add_member
 
     add_member(shared, accounts.find_user("vera"), "viewer")
     vera_id = accounts.find_user("vera").id

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from survey.api_tokens import hash_secret, issue_token
-from survey.extensions import db
+from survey.accounts.api_tokens import hash_secret, issue_token
 from survey.models import ApiToken, IndicatorTable
-from survey.reporting import questionnaire_results
-from survey.results_json import results_dict
+from survey.platform.extensions import db
+from survey.results.reporting import questionnaire_results
+from survey.results.results_json import results_dict
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -67,8 +67,8 @@ def setup(app, evaluator):
 
 
 def test_voided_entries_are_not_served_and_numbers_are(app, client, setup, evaluator):
-    from survey import review
-    from survey.capture import store_response
+    from survey.collection import review
+    from survey.responses.capture import store_response
 
     _project, questionnaire, _token, secret = setup
     respond(app, questionnaire, ["a"])

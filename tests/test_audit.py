@@ -10,12 +10,13 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from survey import audit, publishing
-from survey.accounts import create_user
-from survey.api_tokens import issue_token
-from survey.capture import store_response
-from survey.extensions import db
+from survey.accounts.api_tokens import issue_token
+from survey.accounts.users import create_user
+from survey.audit import trail as audit
 from survey.models import AuditEvent, ProjectMember, Response, User
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.responses.capture import store_response
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -38,14 +39,14 @@ def answer(questionnaire, n: int = 1) -> list[Response]:
 
 def test_every_state_changing_route_is_audited_or_exempt(app):
     missing = audit.unregistered_endpoints(app)
-    assert not missing, "POST/PUT/PATCH/DELETE endpoints neither in survey.audit.AUDITED nor in EXEMPT: " + ", ".join(
-        missing
+    assert not missing, (
+        "POST/PUT/PATCH/DELETE endpoints neither in survey.audit.trail.AUDITED nor in EXEMPT: " + ", ".join(missing)
     )
 
 
 def test_registry_names_only_existing_endpoints(app):
     stale = sorted(set(audit.AUDITED) - set(app.view_functions))
-    assert not stale, "survey.audit.AUDITED names endpoints that no longer exist: " + ", ".join(stale)
+    assert not stale, "survey.audit.trail.AUDITED names endpoints that no longer exist: " + ", ".join(stale)
 
 
 def test_every_download_route_is_audited_or_exempt(app):

@@ -9,14 +9,14 @@ import json
 
 import pytest
 
-from survey import publishing
-from survey.definition import validate_definition
-from survey.extensions import db
 from survey.models import Questionnaire, QuestionnaireVersion, Response
-from survey.portable import export_json, parse_definition
-from survey.problems import DefinitionError
-from survey.reporting import questionnaire_results
-from survey.versioning import draft_changes
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.questionnaires.definition import validate_definition
+from survey.questionnaires.portable import export_json, parse_definition
+from survey.questionnaires.problems import DefinitionError
+from survey.questionnaires.versioning import draft_changes
+from survey.results.reporting import questionnaire_results
 from tests.helpers import ALL_TYPES, ALL_TYPES_ANSWERS, make_project
 
 

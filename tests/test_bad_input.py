@@ -17,11 +17,11 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from analysis.numbers import whole_number
-from survey import publishing
-from survey.api_tokens import issue_token
-from survey.extensions import db
+from survey.accounts.api_tokens import issue_token
 from survey.models import Questionnaire
-from survey.web import at_most_pattern
+from survey.platform.extensions import db
+from survey.platform.web import at_most_pattern
+from survey.questionnaires import publishing
 from tests.helpers import ALL_TYPES, make_project
 
 TOO_LARGE_ID = 2**31
@@ -216,7 +216,7 @@ def test_desk_numbers_that_isdigit_takes_are_no_server_error(logged_in, question
 
 
 def test_a_unit_list_with_a_count_beyond_an_integer_is_refused_by_row():
-    from survey.fieldwork import FieldworkError, read_list
+    from survey.collection.fieldwork import FieldworkError, read_list
 
     with pytest.raises(FieldworkError) as refused:
         read_list(f"名称,份数\n甲,{10**20}\n乙,²\n丙,3\n".encode())

@@ -3,9 +3,9 @@
 What got through: one served form posted any number of times under new submission ids, a made-up device
 cookie on every post (a new "device" each time, past one-per-device and the per-device rate limit), and
 a client-written ``started`` (never too fast, any duration). Now the start time is signed with the
-submission id (``survey.form_token``), so a served form stores one response and the time taken is the
-server's; the device cookie is signed (``survey.device``). While the database is out of reach, a
-submission is shown again with its answers and a word that they are kept (``survey.public``).
+submission id (``survey.respond.form_token``), so a served form stores one response and the time taken is the
+server's; the device cookie is signed (``survey.platform.device``). While the database is out of reach, a
+submission is shown again with its answers and a word that they are kept (``survey.respond.public_views``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import event
 
 from app import create_app
-from survey import device, form_token
-from survey.extensions import db
 from survey.models import Questionnaire, Response
+from survey.platform import device
+from survey.platform.extensions import db
+from survey.respond import form_token
 from tests.conftest import make_config
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
@@ -141,7 +142,7 @@ def test_the_page_signed_device_answers_once(app, evaluator):
 def test_a_phone_that_answered_with_an_unsigned_cookie_of_an_earlier_release_is_still_told_so(app, evaluator):
     from flask import make_response
 
-    from survey import answered
+    from survey.respond import answered
 
     questionnaire = published(make_project(evaluator))
     legacy = "an-earlier-releases-cookie"  # random, unsigned: what phones were given before
@@ -248,7 +249,7 @@ def test_a_cut_while_storing_shows_the_answers_again(app, questionnaire, monkeyp
 
     phone = app.test_client()
     form = served(phone, questionnaire)
-    monkeypatch.setattr("survey.public.insert_response", cut)
+    monkeypatch.setattr("survey.respond.public_views.insert_response", cut)
     refused = submit(phone, questionnaire, form)
     assert refused.status_code == 503 and KEPT in refused.data.decode()
     assert 'value="丰泽公安分局"' in refused.data.decode()
@@ -271,8 +272,8 @@ def test_a_phone_that_lost_the_answer_to_its_submission_sends_it_again_and_it_is
     restores the draft with the first form's submission id and start token, so sending it again is thanked
     and not stored a second time (a new submission id would store it twice, the signed start alone would be
     refused)."""
-    from survey import publishing
-    from survey.accounts import create_user
+    from survey.accounts.users import create_user
+    from survey.questionnaires import publishing
     from tests.browser_support import PHONE, launched_chromium, live_server, migrated_app
 
     app = migrated_app(tmp_path)

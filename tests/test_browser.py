@@ -56,7 +56,7 @@ def _shot(page, name: str) -> Path:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A live server on a free port over a fresh, migrated database with the demo data."""
-    from survey.demo import ensure_demo
+    from survey.projects.demo import ensure_demo
 
     app = migrated_app(tmp_path_factory.mktemp("browser"), TESTING=True)
     with app.app_context():
@@ -104,8 +104,8 @@ def desktop(browser):
 
 def _responses(live: Live, survey: Survey) -> list[tuple[int, dict]]:
     """``(id, answers)`` of every stored response of ``survey``, oldest first."""
-    from survey.extensions import db
     from survey.models import Response
+    from survey.platform.extensions import db
 
     with live.app.app_context():
         rows = db.session.execute(

@@ -27,9 +27,9 @@ def _project_with_table(live) -> tuple[int, int]:  # noqa: F811
     """The demo project with the seed 002 table started (once), and its first questionnaire."""
     import json
 
-    from survey.extensions import db
-    from survey.indicators_views import LIBRARY
+    from survey.indicators.indicators_views import LIBRARY
     from survey.models import IndicatorTable, Project
+    from survey.platform.extensions import db
 
     with live.app.app_context():
         project = db.session.execute(db.select(Project).order_by(Project.id)).scalars().first()

@@ -1,6 +1,6 @@
 """The respondent page in a real browser: a phone in WeChat answers every library template.
 
-Every template in ``survey/library/`` is published on a live server (a temporary SQLite file) and
+Every template in ``survey/questionnaires/library/`` is published on a live server (a temporary SQLite file) and
 Debian's Chromium, dressed as WeChat on a 375×667 phone, answers it the way a thumb would: section
 by section through the steps, opening the skip-logic follow-ups, then submitting once. Also: the
 same page with JavaScript off, a reload half-way, 320 px wide with the large-font setting, and a
@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from survey.conditions import visible_questions
-from survey.definition import iter_questions, normalize_definition
+from survey.questionnaires.conditions import visible_questions
+from survey.questionnaires.definition import iter_questions, normalize_definition
 from tests.browser_support import PHONE, launched_chromium, live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "respondent"
-LIBRARY = sorted(path.stem for path in (ROOT / "survey" / "library").glob("*.json"))
+LIBRARY = sorted(path.stem for path in (ROOT / "survey" / "questionnaires" / "library").glob("*.json"))
 MIN_TAP = 44  # px
 # WeChat on an iPhone (the Android one is browser_support.PHONE's); both must work.
 WECHAT_IOS_UA = (
@@ -66,9 +66,9 @@ def shot(page, name: str, full_page: bool = False) -> Path:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A live server over a fresh database with every library template published."""
-    from survey import publishing
-    from survey.accounts import create_user
-    from survey.extensions import db
+    from survey.accounts.users import create_user
+    from survey.platform.extensions import db
+    from survey.questionnaires import publishing
 
     base = tmp_path_factory.mktemp("respondent")
     app = create_app(
@@ -100,8 +100,8 @@ def site(tmp_path_factory):
 
 def _with_conditional_section(project) -> Published:
     """public_safety with its third section (治安关注) asked only of those who feel unsafe (q1 = d or e)."""
-    from survey import publishing
-    from survey.extensions import db
+    from survey.platform.extensions import db
+    from survey.questionnaires import publishing
 
     questionnaire = publishing.create_questionnaire(project, "public_safety", title="分部分跳题测试")
     definition = normalize_definition(questionnaire.definition)
@@ -114,8 +114,8 @@ def _with_conditional_section(project) -> Published:
 
 def _kiosk(project) -> Published:
     """public_safety on a shared tablet at a service hall: any number of answers per device."""
-    from survey import publishing
-    from survey.extensions import db
+    from survey.platform.extensions import db
+    from survey.questionnaires import publishing
 
     questionnaire = publishing.create_questionnaire(project, "public_safety", title="服务大厅平板")
     questionnaire.one_per_device = False
@@ -227,8 +227,8 @@ def fill_question(page, question: dict, answers: dict) -> None:
 
 def responses(site: Site, survey: Published) -> list[dict]:
     """The answers of every stored response of ``survey``, oldest first."""
-    from survey.extensions import db
     from survey.models import Response
+    from survey.platform.extensions import db
 
     with site.app.app_context():
         rows = db.session.execute(db.select(Response).filter_by(questionnaire_id=survey.id).order_by(Response.id))
@@ -249,7 +249,7 @@ def no_sideways_scroll(page) -> bool:
 @pytest.mark.parametrize("template", LIBRARY)
 def test_phone_answers_each_template_step_by_step_through_skip_logic(site, phone, template):
     survey = site.surveys[template]
-    definition = survey.definition
+    definition = survey.questionnaires.definition
     answers = plan_answers(definition)
     before = len(responses(site, survey))
     sections = definition["sections"]
@@ -343,7 +343,7 @@ def test_steps_skip_a_section_whose_condition_does_not_hold(site, phone):
 
 def test_with_javascript_off_the_whole_form_is_one_page_and_works(site, browser):
     survey = site.surveys["three_rates"]
-    definition = survey.definition
+    definition = survey.questionnaires.definition
     answers = plan_answers(definition)
     answers["q1"] = "c"  # does not open q1w; q1w is shown anyway (no script) and its answer must be dropped
     q1w = next(o["key"] for o in next(q for q in iter_questions(definition) if q["key"] == "q1w")["options"])
@@ -417,9 +417,9 @@ def test_start_over_clears_the_draft(site, phone):
 
 def test_a_refusal_by_the_server_opens_the_step_with_the_problem(site, phone):
     survey = site.surveys["service_grid"]
-    answers = plan_answers(survey.definition)
+    answers = plan_answers(survey.questionnaires.definition)
     phone.goto(site.url(f"/s/{survey.token}"))
-    for section in survey.definition["sections"]:
+    for section in survey.questionnaires.definition["sections"]:
         for question in section["questions"]:
             fill_question(phone, question, answers)
         if not phone.locator("#step-next").is_hidden():
@@ -435,7 +435,7 @@ def test_a_refusal_by_the_server_opens_the_step_with_the_problem(site, phone):
     assert phone.locator("#q-q1 input:checked").count() == 1, "the other answers are kept"
     shot(phone, "service_grid-server-error")
     phone.locator("[name='q2']").fill("12")
-    for _ in survey.definition["sections"][1:]:
+    for _ in survey.questionnaires.definition["sections"][1:]:
         phone.click("#step-next")
     phone.click("#submit")
     phone.wait_for_url(f"**/s/{survey.token}/thanks")
@@ -509,11 +509,11 @@ def test_a_phone_told_only_on_submitting_loses_its_draft_and_is_told_on_the_next
     the refused answers are not kept as a draft, and the next visit is told at once."""
     survey = site.surveys["three_rates"]
     url = site.url(f"/s/{survey.token}")
-    answers = plan_answers(survey.definition)
+    answers = plan_answers(survey.questionnaires.definition)
 
     def answer_all() -> None:
         phone.goto(url)
-        for section in survey.definition["sections"]:
+        for section in survey.questionnaires.definition["sections"]:
             for question in section["questions"]:
                 if phone.locator(f"#q-{question['key']}").is_visible():
                     fill_question(phone, question, answers)

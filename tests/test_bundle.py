@@ -18,14 +18,14 @@ import pypdf
 import pytest
 
 from analysis.indicators import leaves
-from survey.bundle import working_paper_bundle
-from survey.demo import _answer
-from survey.extensions import db
-from survey.indicator_links import current_score, linked_values
-from survey.indicator_sheet import percent_text
-from survey.indicators_views import library_templates
+from survey.indicators.indicators_views import library_templates
+from survey.indicators.links import current_score, linked_values
+from survey.indicators.sheet import percent_text
 from survey.models import IndicatorTable, Response
-from survey.portable import export_json
+from survey.platform.extensions import db
+from survey.projects.demo import _answer
+from survey.questionnaires.portable import export_json
+from survey.reports.bundle import working_paper_bundle
 from tests.conftest import login
 from tests.helpers import make_project, published
 

@@ -1,4 +1,4 @@
-"""The desk's actions as ``flask`` commands (survey/cli_desk.py): every command through ``runner.invoke``,
+"""The desk's actions as ``flask`` commands (survey/projects/cli_desk.py): every command through ``runner.invoke``,
 as a named user checked for their role, audited like the desk, all or nothing, non-zero exit on failure."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from survey import publishing
-from survey.access import add_member
-from survey.accounts import create_user
-from survey.extensions import db
+from survey.accounts.access import add_member
+from survey.accounts.users import create_user
 from survey.models import AuditEvent, Channel, Project, Questionnaire, Response, UnitCode
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 from tests.test_response_import import SEED_HEADERS, SEED_TEXT_ROWS, csv_bytes, xlsx
 
@@ -156,7 +156,7 @@ def test_publish_refuses_a_broken_draft_and_unconfirmed_breaking_changes(runner,
 
 def publishing_store(questionnaire: Questionnaire) -> None:
     """One answer on the current version, so removing a question breaks collected answers."""
-    from survey.capture import store_response
+    from survey.responses.capture import store_response
 
     store_response(questionnaire, dict(SEED_004_ANSWERS), "cli-breaking-1")
 

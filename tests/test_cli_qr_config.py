@@ -9,8 +9,8 @@ import zxingcpp
 from PIL import Image
 
 from app import create_app
-from survey.extensions import db
 from survey.models import AuditEvent, Project, Questionnaire, Response, User
+from survey.platform.extensions import db
 from tests.conftest import login, make_config
 from tests.helpers import make_project, published
 
@@ -66,7 +66,7 @@ def test_qr_png_decodes_to_the_public_link(logged_in, evaluator):
 def test_public_base_url_is_used_for_links_and_codes(database_url):
     app = create_app(make_config(database_url, PUBLIC_BASE_URL="https://survey.example.gov.cn/"))
     with app.test_request_context():
-        from survey.qr import public_url
+        from survey.platform.qr import public_url
 
         assert public_url("abc123") == "https://survey.example.gov.cn/s/abc123"
     with app.app_context():

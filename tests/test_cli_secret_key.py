@@ -7,7 +7,7 @@ import click
 import pytest
 from flask import Flask
 
-from survey.cli_guard import MISSING_KEY, THROWAWAY_KEY, SecretKeyMissing, refuse_keyless_commands
+from survey.platform.cli_guard import MISSING_KEY, THROWAWAY_KEY, SecretKeyMissing, refuse_keyless_commands
 from tests.test_cli_commands import flask_production
 
 
@@ -94,6 +94,6 @@ def test_keyless_copies_refuse_and_leave_the_shared_commands_alone():
 def test_a_keyed_app_keeps_its_commands_as_they_are(app):
     assert not app.config.get(THROWAWAY_KEY)
     refuse_keyless_commands(app)
-    from survey.cli import demo_command
+    from survey.projects.cli import demo_command
 
     assert app.cli.commands["demo"] is demo_command

@@ -7,11 +7,11 @@ import copy
 import random
 
 from analysis.results import compute_results
-from survey import publishing
-from survey.demo import _answer
-from survey.extensions import db
 from survey.models import Response
-from survey.reporting import questionnaire_results, response_records, schema_for, settings_for
+from survey.platform.extensions import db
+from survey.projects.demo import _answer
+from survey.questionnaires import publishing
+from survey.results.reporting import questionnaire_results, response_records, schema_for, settings_for
 from tests.helpers import ALL_TYPES, make_project
 
 

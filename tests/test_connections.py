@@ -12,8 +12,8 @@ import time
 import psycopg
 import pytest
 
-from survey.extensions import db
 from survey.models import Response
+from survey.platform.extensions import db
 from tests.conftest import PG_ADMIN_URL, PG_TEST_DB
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -130,7 +130,7 @@ def test_without_the_second_run_a_dropped_connection_fails_the_page(app, evaluat
     without the app's second run, meets the dead connection."""
     from sqlalchemy.exc import DBAPIError
 
-    from survey import public
+    from survey.respond import public_views as public
 
     token = published(make_project(evaluator)).public_token
     with app.test_request_context(f"/s/{token}"):

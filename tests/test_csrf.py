@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from survey.extensions import db
 from survey.models import Response
+from survey.platform.extensions import db
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
 
@@ -60,7 +60,7 @@ def _stored() -> int:
 
 
 def test_respondent_pages_need_no_session_and_set_a_strict_form_cookie(client, evaluator):
-    """The form token lives in its own cookie (survey.form_token), not in a Flask session."""
+    """The form token lives in its own cookie (survey.respond.form_token), not in a Flask session."""
     questionnaire = published(make_project(evaluator))
     response = client.get(f"/s/{questionnaire.public_token}")
     cookies = {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}

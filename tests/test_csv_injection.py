@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 
 from analysis.export import FORMULA_MARKS, LEADING_BLANKS, formula_safe, table_csv, to_csv_bytes
-from survey import fieldwork, publishing, review
-from survey.bundle import working_paper_bundle
-from survey.extensions import db
+from survey.collection import fieldwork, review
 from survey.models import Response, UnitCode
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.reports.bundle import working_paper_bundle
 from tests.helpers import ALL_TYPES, ALL_TYPES_ANSWERS, make_project
 
 ATTACKS = [

@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 
 from analysis.scoring import RULES
-from survey.capture import store_response
-from survey.dashboard import flags_waiting, indicator_summary, project_dashboard
-from survey.extensions import db
+from survey.collection.review import decide, waiting_for_review
 from survey.models import Channel, IndicatorTable, Response
-from survey.qtypes import QUESTION_TYPES
-from survey.review import decide, waiting_for_review
+from survey.platform.extensions import db
+from survey.projects.dashboard import flags_waiting, indicator_summary, project_dashboard
+from survey.questionnaires.qtypes import QUESTION_TYPES
+from survey.responses.capture import store_response
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 from tests.test_indicators_views import TABLE
 
@@ -135,7 +135,7 @@ def test_empty_states_say_what_to_do_next(app, logged_in, evaluator):
     assert 'id="no-questionnaires"' in html and "还没有指标评分表" in html
     assert f'href="/desk/projects/{project.id}/indicators/"' in html
 
-    from survey import publishing
+    from survey.questionnaires import publishing
 
     draft = publishing.create_questionnaire(project, "fengze_service_object")
     assert "还没有发布" in dashboard_html(logged_in, project)

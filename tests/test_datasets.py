@@ -12,10 +12,12 @@ import pyreadstat
 import pytest
 
 from analysis.datasets import coded_table, variable_name
-from survey import localtime, publishing, review
-from survey.definition import analysis_schema
-from survey.extensions import db
+from survey.collection import review
 from survey.models import Response, ReviewEvent
+from survey.platform import localtime
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.questionnaires.definition import analysis_schema
 from tests.conftest import login
 from tests.helpers import ALL_TYPES, ALL_TYPES_ANSWERS, make_project
 

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from survey.definition import (
+from survey.questionnaires.definition import (
     DefinitionError,
     analysis_schema,
     iter_questions,
@@ -16,8 +16,8 @@ from survey.definition import (
     sequential_numbers,
     validate_definition,
 )
-from survey.library import load_template, template_keys
-from survey.qtypes import QUESTION_TYPES, get_type
+from survey.questionnaires.library import load_template, template_keys
+from survey.questionnaires.qtypes import QUESTION_TYPES, get_type
 
 
 def test_registry_has_every_type():
@@ -167,7 +167,7 @@ def test_migrations_match_the_models(app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from survey.extensions import db
+    from survey.platform.extensions import db
 
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)

@@ -1,7 +1,7 @@
 """The respondent side's fast path: one-query link lookup, page skeletons, and Core writes.
 
 A blank page is served from a skeleton rendered once per link, version and language
-(``survey.public._skeleton``); these tests hold it to the page the template renders in full, check
+(``survey.respond.public_views._skeleton``); these tests hold it to the page the template renders in full, check
 that a link's own texts and a changed setting never leak between skeletons, and that a submission
 repeated after the rules would now refuse it is acknowledged rather than refused or stored twice.
 """
@@ -14,13 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from survey import public, publishing
-from survey.arrivals import arrival_by_token
-from survey.extensions import db
+from forms.response import form_class_of
 from survey.models import Channel, Questionnaire, Response, UnitCode
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.respond import public_views as public
+from survey.respond.arrivals import arrival_by_token
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
-LIBRARY = sorted(path.stem for path in (Path(__file__).resolve().parent.parent / "survey" / "library").glob("*.json"))
+LIBRARY = sorted(
+    path.stem
+    for path in (Path(__file__).resolve().parent.parent / "survey" / "questionnaires" / "library").glob("*.json")
+)
 PER_REQUEST = re.compile(r'(name="(?:csrf_token|submission_id|started)"[^>]*value=")[^"]*"')
 
 
@@ -42,7 +47,7 @@ def _full_render(app, token: str, query: str) -> str:
     with app.test_request_context(f"/s/{token}{query}"):
         app.preprocess_request()  # the before-request hooks: ``?lang=`` among them
         arrival = arrival_by_token(token)
-        form = public._shown(arrival).form_class()
+        form = form_class_of(public._shown(arrival))()
         form.submission_id.data, form.started.data = "x" * 32, "2026-01-01T00:00:00"
         return public._render_form(arrival, form, action=f"/s/{token}", blank=True).get_data(as_text=True)
 
@@ -164,7 +169,7 @@ def _statements_of(app, request) -> list[str]:
 
 @pytest.mark.parametrize("link", ["questionnaire", "channel", "unit"])
 def test_a_submission_checks_its_device_in_the_link_lookup_and_the_rule_still_holds(app, client, evaluator, link):
-    """The link lookup also checks the device (survey.arrivals DEVICE_SEEN): lookup, INSERT, counter UPDATE(s),
+    """The link lookup also checks the device (survey.respond.arrivals DEVICE_SEEN): lookup, INSERT, counter UPDATE(s),
     with no query of its own for the one-per-device rule.
 
     And a device that answered is still refused on its next submission through any kind of link.
@@ -224,10 +229,11 @@ def test_a_place_claimed_on_one_counter_is_given_back_when_the_other_is_full(app
     """The page read room on both counters, then the other phones filled one before this submission wrote.
 
     Nothing may be stored and neither counter may move: on PostgreSQL the link's claim inside the one
-    statement is undone with it (``survey.capture.ONE_STATEMENT``), then the refusal names the full counter.
+    statement is undone with it (``survey.responses.capture.ONE_STATEMENT``), then the refusal names the full counter.
     """
-    from survey.arrivals import arrival_by_unit, page_connection
-    from survey.capture import Refused, insert_response
+    from survey.platform.errors import Refused
+    from survey.respond.arrivals import arrival_by_unit, page_connection
+    from survey.responses.capture import insert_response
 
     questionnaire = published(make_project(evaluator))
     questionnaire.quota = 10
@@ -288,7 +294,7 @@ def test_the_device_and_ip_checks_read_their_own_index(evaluator):
 
     from sqlalchemy import insert, text
 
-    from survey.capture import DEVICE_ANSWERED, RECENT_FROM_IP
+    from survey.responses.capture import DEVICE_ANSWERED, RECENT_FROM_IP
 
     questionnaire = published(make_project(evaluator))
     rows = _responses_of_people(questionnaire, 1000, networks=50)
@@ -346,8 +352,8 @@ def test_plans_made_before_statistics_still_read_the_person_indexes(evaluator):
 
     from sqlalchemy import insert
 
-    from survey.arrivals import DEVICE_LOOKUPS
-    from survey.capture import DEVICE_ANSWERED, RECENT_FROM_IP
+    from survey.respond.arrivals import DEVICE_LOOKUPS
+    from survey.responses.capture import DEVICE_ANSWERED, RECENT_FROM_IP
 
     questionnaire = published(make_project(evaluator))
     rows = _responses_of_people(questionnaire, 300, networks=7)
@@ -373,13 +379,13 @@ def test_plans_made_before_statistics_still_read_the_person_indexes(evaluator):
 
 
 def test_lookups_read_on_the_drivers_cursor_give_what_sqlalchemy_gives(app, evaluator):
-    """``survey.driver.first_row`` skips SQLAlchemy's result machinery for the link lookups; the values must
+    """``survey.platform.driver.first_row`` skips SQLAlchemy's result machinery for the link lookups; the values must
     be the very ones SQLAlchemy returns (SQLite keeps dates as text and booleans as integers), for every
     lookup, with and without the device check, with dates set and unset."""
     from datetime import datetime
 
-    from survey.arrivals import BY_CHANNEL, BY_TOKEN, BY_UNIT, DEVICE_LOOKUPS, page_connection
-    from survey.driver import first_row
+    from survey.platform.driver import first_row
+    from survey.respond.arrivals import BY_CHANNEL, BY_TOKEN, BY_UNIT, DEVICE_LOOKUPS, page_connection
 
     questionnaire = published(make_project(evaluator))
     questionnaire.opens_at, questionnaire.closes_at = datetime(2026, 11, 1, 8, 30), datetime(2026, 12, 1, 17, 0, 5)
@@ -408,7 +414,7 @@ def test_lookups_read_on_the_drivers_cursor_give_what_sqlalchemy_gives(app, eval
 
 
 def test_a_write_on_the_drivers_cursor_stores_and_fails_as_through_sqlalchemy(app, evaluator):
-    """``survey.driver.first_row`` runs the PostgreSQL write: the values stored must be those given (JSON,
+    """``survey.platform.driver.first_row`` runs the PostgreSQL write: the values stored must be those given (JSON,
     dates, booleans through SQLAlchemy's bind processors), and a repeated submission id must surface as
     SQLAlchemy's ``IntegrityError``, which ``insert_response`` turns into "already stored"."""
     from datetime import datetime
@@ -416,8 +422,8 @@ def test_a_write_on_the_drivers_cursor_stores_and_fails_as_through_sqlalchemy(ap
     from sqlalchemy import bindparam, insert
     from sqlalchemy.exc import IntegrityError
 
-    from survey.arrivals import page_connection
-    from survey.driver import first_row
+    from survey.platform.driver import first_row
+    from survey.respond.arrivals import page_connection
 
     questionnaire = published(make_project(evaluator))
     table = Response.__table__
@@ -448,8 +454,8 @@ def test_a_submission_on_the_pages_connection_stores_what_the_sessions_write_sto
     ``INSERT_RETURNING_ID`` and ``CLAIMS_RETURNING_ID``; on PostgreSQL ``ONE_STATEMENT``); the ORM session's
     goes through SQLAlchemy's execution. The same submission must come out the same, column for column, and
     count the same places."""
-    from survey.arrivals import arrival_by_unit, page_connection
-    from survey.capture import insert_response
+    from survey.respond.arrivals import arrival_by_unit, page_connection
+    from survey.responses.capture import insert_response
 
     questionnaire = published(make_project(evaluator))
     unit = UnitCode(questionnaire_id=questionnaire.id, code="UNIT-0007", unit_name="某局", max_uses=5)

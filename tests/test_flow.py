@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from survey.extensions import db
 from survey.models import Project, Questionnaire, Response
+from survey.platform.extensions import db
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from flask import request
 
-from survey.web import CSP
+from survey.platform.web import CSP
 from tests.helpers import make_project, published
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 # Laid out by WeasyPrint into PDFs; never sent to a browser as an HTML page (checked below).
 PDF_TEMPLATE_DIRS = ("pdf", "posters")
-PDF_RENDERERS = {"survey/report_pdf.py", "survey/posters.py"}
+PDF_RENDERERS = {"survey/reports/pdf.py", "survey/collection/posters.py"}
 
 
 def _directives(policy: str) -> dict[str, str]:
@@ -135,7 +135,7 @@ STATIC_LINK = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 
 
 def test_pages_link_static_files_by_a_fingerprint_of_their_content(logged_in, questionnaire):
-    from survey.static_files import FINGERPRINT_CHARS
+    from survey.platform.static_files import FINGERPRINT_CHARS
 
     for path in (f"/s/{questionnaire.public_token}", "/desk/", f"/desk/questionnaires/{questionnaire.id}/results"):
         links = STATIC_LINK.findall(logged_in.get(path).data.decode())
@@ -178,7 +178,7 @@ def test_a_fingerprinted_file_expires_a_year_ahead_not_when_it_is_sent(client, q
 
 
 def test_a_changed_file_gets_a_new_address(tmp_path):
-    from survey.static_files import Fingerprints
+    from survey.platform.static_files import Fingerprints
 
     (tmp_path / "css").mkdir()
     sheet = tmp_path / "css" / "app.css"

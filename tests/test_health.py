@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from app import create_app
-from survey.extensions import db
+from survey.platform.extensions import db
 from tests.conftest import make_config, unavailable
 
 REDIS_TEST_URL = os.environ.get("SURVEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -66,7 +66,7 @@ def test_request_log_line_is_one_json_object_without_the_raw_address(client, cap
     import json
     import logging
 
-    from survey.logs import JsonFormatter
+    from survey.platform.logs import JsonFormatter
 
     # Alembic's env.py calls logging.config.fileConfig, which disables loggers that existed before it ran.
     logging.getLogger("survey.request").disabled = False

@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from forms.fields import question_fields
-from survey import publishing, response_import
-from survey.definition import DefinitionError, iter_questions, normalize_definition, validate_definition
-from survey.extensions import db
+from survey.collection import response_import
 from survey.models import Questionnaire, Response
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.questionnaires.definition import DefinitionError, iter_questions, normalize_definition, validate_definition
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -359,7 +360,7 @@ def _small_workbook() -> bytes:
 def test_every_workbook_importer_refuses_an_oversized_archive_before_opening_it(monkeypatch):
     """Responses, XLSForm questionnaires and indicator tables share ``analysis.xlsx_guard``."""
     from analysis import indicator_io, xlsx_guard
-    from survey.xlsform import definition_from_xlsform
+    from survey.questionnaires.xlsform import definition_from_xlsform
 
     data = _small_workbook()
     opened = []

@@ -6,7 +6,11 @@ module or inside a function:
   registered: by the factory (``app.py``) and, for a module of commands, by the CLI's root (``survey.cli``),
   using nothing of it but its blueprints and ``init_app``. What two modules need lives in a non-view module.
 - no module imports another's leading-underscore name (``from m import _x`` or ``m._x``);
-- no two modules import each other, directly or round a longer loop.
+- no two modules import each other, directly or round a longer loop;
+- the domain packages of ``survey/`` import one another in one direction only: a module imports only from its
+  own package and those before it in ``DOMAIN_ORDER`` (``survey.models`` sits right after ``platform``);
+  ``analysis/`` imports none of ``survey/``, ``forms/`` or ``app``; ``forms/`` sits between the domain and the
+  views: views import forms, forms import the domain, no other domain module imports forms.
 """
 
 from __future__ import annotations
@@ -22,7 +26,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("survey", "forms", "analysis")
 FACTORY = "app"
-CLI_ROOT = "survey.cli"  # registers the other command modules' commands (``cli_desk.init_app``)
+CLI_ROOT = "survey.projects.cli"  # registers the other command modules' commands (``cli_desk.init_app``)
+
+# The domain packages of survey/, lowest first: each may import only itself and the packages before it. The same
+# order, with what each holds, is docs/ARCHITECTURE.md's map.
+DOMAIN_ORDER = (
+    "platform",
+    "models",
+    "accounts",
+    "audit",
+    "jobs",
+    "questionnaires",
+    "privacy",
+    "responses",
+    "respond",
+    "results",
+    "collection",
+    "indicators",
+    "reports",
+    "projects",
+)
 
 # Cases in modules another piece of work owns right now (the question-type registry), to be fixed there. Each
 # entry names the case; an entry that no longer occurs fails ``test_pending_cases_still_occur``, so the list
@@ -57,6 +80,12 @@ def tree(name: str) -> ast.Module:
     return ast.parse(modules()[name].read_text(encoding="utf-8"), filename=str(modules()[name]))
 
 
+@cache
+def nodes(name: str) -> tuple[ast.AST, ...]:
+    """Every node of a module, walked once: the checks below each look at them again."""
+    return tuple(ast.walk(tree(name)))
+
+
 def absolute(importer: str, node: ast.ImportFrom) -> str:
     """The module a ``from … import`` names, relative imports resolved."""
     if not node.level:
@@ -70,7 +99,7 @@ def imports_of(name: str) -> list[Import]:
     """What ``name`` imports of the walked code; ``from p import m`` of a module is an import of ``p.m``."""
     known = modules()
     found = []
-    for node in ast.walk(tree(name)):
+    for node in nodes(name):
         if isinstance(node, ast.Import):
             found += [Import(name, a.name, (), node.lineno) for a in node.names if a.name in known]
         elif isinstance(node, ast.ImportFrom):
@@ -93,7 +122,7 @@ def module_aliases(name: str) -> dict[str, str]:
     """Names bound in ``name`` to a whole module of the walked code (``from survey import desk``)."""
     known = modules()
     aliases = {}
-    for node in ast.walk(tree(name)):
+    for node in nodes(name):
         if isinstance(node, ast.Import):
             aliases |= {a.asname: a.name for a in node.names if a.asname and a.name in known}
         elif isinstance(node, ast.ImportFrom):
@@ -107,7 +136,7 @@ def attributes(name: str) -> frozenset[tuple[str, str]]:
     """Every ``<name>.<attribute>`` in module ``name``, as (name, attribute)."""
     return frozenset(
         (node.value.id, node.attr)
-        for node in ast.walk(tree(name))
+        for node in nodes(name)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
     )
 
@@ -120,13 +149,13 @@ def attributes_used(name: str, alias: str) -> set[str]:
 def defines_blueprint(name: str) -> bool:
     return any(
         isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Blueprint"
-        for node in ast.walk(tree(name))
+        for node in nodes(name)
     )
 
 
 def defines_commands(name: str) -> bool:
     """A module of ``flask`` commands: a function decorated with ``….command(…)`` or ``….group(…)``."""
-    for node in ast.walk(tree(name)):
+    for node in nodes(name):
         if isinstance(node, ast.FunctionDef):
             for decorator in node.decorator_list:
                 call = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -221,15 +250,24 @@ def cycle_cases() -> set[tuple[str, str, str]]:
 
 def test_the_walk_finds_the_views_and_the_imports():
     """A walk that found nothing would pass every check below: it must see the known views and imports."""
-    assert {"survey.desk", "survey.api", "survey.workbook_views", "survey.cli", "survey.cli_desk"} <= views()
-    assert {"survey.posters", "survey.bundle", "survey.models", "analysis.frame"}.isdisjoint(views())
+    assert {
+        "survey.projects.desk_views",
+        "survey.projects.api_views",
+        "survey.reports.workbook_views",
+        "survey.projects.cli",
+        "survey.projects.cli_desk",
+    } <= views()
+    assert {"survey.collection.posters", "survey.reports.bundle", "survey.models", "analysis.frame"}.isdisjoint(views())
     assert len(views()) >= 20
-    assert any(i.importer == "survey.bundle" and i.imported == "survey.workbooks" for i in every_import())
-    assert any(i.importer == FACTORY and i.imported == "survey.desk" for i in every_import())
+    assert any(
+        i.importer == "survey.reports.bundle" and i.imported == "survey.reports.workbooks" for i in every_import()
+    )
+    assert any(i.importer == FACTORY and i.imported == "survey.projects.desk_views" for i in every_import())
+    assert any(i.importer.startswith("forms.") and i.imported.startswith("survey.") for i in every_import())
 
 
 def clear_caches() -> None:
-    for cached in (modules, tree, every_import, views, attributes, module_aliases):
+    for cached in (modules, tree, nodes, every_import, views, attributes, module_aliases):
         cached.cache_clear()
 
 
@@ -250,7 +288,8 @@ def made_up(tmp_path, monkeypatch):
     clear_caches()
 
 
-def test_each_check_catches_its_case(made_up):
+def test_each_check_catches_its_case(made_up, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CLI_ROOT", "survey.cli")
     made_up(
         {
             "app.py": "from survey import desk, cli\nBLUEPRINTS = [desk.bp]\ncli.init_app(None)\n",
@@ -280,7 +319,7 @@ def test_each_check_catches_its_case(made_up):
 
 
 def test_no_view_is_imported_as_a_library():
-    """What two modules need lives in a non-view module (``survey.export_labels``, ``survey.workbooks``, …)."""
+    """What two modules need lives in a non-view module (``survey.reports.export_labels``, ``…workbooks``)."""
     assert view_used_as_library() - PENDING == set()
 
 
@@ -295,3 +334,67 @@ def test_no_import_cycle_between_modules():
 def test_pending_cases_still_occur():
     """A pending case that was fixed leaves the list, so the list only shrinks."""
     assert PENDING <= view_used_as_library() | underscore_imports() | cycle_cases()
+
+
+# ---------------------------------------------------------------- the packages and their order
+
+
+def domain_of(name: str) -> str | None:
+    """The domain package of a ``survey`` module (``models`` for ``survey.models``); ``None`` outside ``survey``."""
+    parts = name.split(".")
+    if parts[0] != "survey" or len(parts) == 1:
+        return None
+    return parts[1]
+
+
+def layer_cases() -> set[tuple[str, str, str]]:
+    """(importer, imported, why) for every import against the declared order of packages and layers."""
+    cases = set()
+    for i in every_import():
+        top, target = i.importer.split(".")[0], i.imported.split(".")[0]
+        if top == "analysis" and target != "analysis":
+            cases.add((i.importer, i.imported, "analysis imports only analysis"))
+        elif top == "survey" and target == "forms" and i.importer not in views():
+            cases.add((i.importer, i.imported, "only views import forms"))
+        elif top == "forms" and i.imported in views():
+            cases.add((i.importer, i.imported, "forms import no view"))
+        elif top in ("survey", "forms") and target == "app":
+            cases.add((i.importer, i.imported, "nothing imports the factory"))
+        elif top == "survey" and target == "survey":
+            mine, theirs = domain_of(i.importer), domain_of(i.imported)
+            if None not in (mine, theirs) and DOMAIN_ORDER.index(theirs) > DOMAIN_ORDER.index(mine):
+                cases.add((i.importer, i.imported, f"{mine} comes before {theirs}"))
+    return cases
+
+
+def test_every_survey_module_is_in_a_declared_package():
+    """A module outside the declared packages would escape the order check."""
+    strays = {name for name in modules() if name.startswith("survey.") and domain_of(name) not in DOMAIN_ORDER}
+    assert strays == set()
+    assert {path.name for path in (ROOT / "survey").glob("*.py")} == {"__init__.py", "models.py"}
+
+
+def test_packages_import_in_the_declared_order():
+    assert layer_cases() == set()
+
+
+def test_the_order_check_catches_upward_imports(made_up):
+    made_up(
+        {
+            "app.py": "",
+            "survey/__init__.py": "",
+            "survey/platform/web.py": "from survey.respond import pow\n",
+            "survey/respond/pow.py": "from survey.platform import web\nfrom forms import response\n",
+            "survey/respond/public_views.py": "from flask import Blueprint\nfrom forms import response\n"
+            "bp = Blueprint('p', __name__)\n",
+            "forms/response.py": "from survey.respond import pow, public_views\n",
+            "analysis/frame.py": "from survey import models\n",
+            "survey/models.py": "",
+        }
+    )
+    assert layer_cases() == {
+        ("survey.platform.web", "survey.respond.pow", "platform comes before respond"),
+        ("survey.respond.pow", "forms.response", "only views import forms"),
+        ("forms.response", "survey.respond.public_views", "forms import no view"),
+        ("analysis.frame", "survey.models", "analysis imports only analysis"),
+    }

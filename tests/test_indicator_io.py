@@ -15,8 +15,8 @@ from openpyxl.utils import get_column_letter
 from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
 from analysis.indicators import reason_text, score_table
 from analysis.scoring import RULES
-from survey.extensions import db
 from survey.models import IndicatorTable
+from survey.platform.extensions import db
 from tests.conftest import login
 from tests.helpers import make_project
 
@@ -221,7 +221,7 @@ def test_import_replaces_the_table_and_bad_upload_changes_nothing(app, logged_in
     assert load_table(logged_in.get(base(project) + "export.yaml").data, "t.yaml") == table
 
     logged_in.post("/logout")
-    from survey.accounts import create_user
+    from survey.accounts.users import create_user
 
     create_user("mallory", "mallory-password-1", "Mallory")
     login(client, "mallory", "mallory-password-1")

@@ -10,11 +10,11 @@ import pytest
 from openpyxl import load_workbook
 
 from analysis.scoring import RULES, Param, Rule, RuleError, Wording
-from survey import indicators_views
-from survey.extensions import db
-from survey.indicator_links import link_value, linked_values
+from survey.collection.review import decide
+from survey.indicators import indicators_views
+from survey.indicators.links import link_value, linked_values
 from survey.models import IndicatorTable, Response
-from survey.review import decide
+from survey.platform.extensions import db
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 

@@ -1,4 +1,4 @@
-"""Heavy exports as jobs (survey.jobs): a progress page at once, the file afterwards, caps per evaluator and per
+"""Heavy exports as jobs (survey.jobs.queue): a progress page at once, the file afterwards, caps per evaluator and per
 process, shared jobs for the same request, lost jobs freed, and only the asker may see or fetch a job."""
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from survey import jobs, privacy, scratch
-from survey.access import add_member
-from survey.accounts import create_user
-from survey.demo import _answer
-from survey.extensions import db
+from survey.accounts.access import add_member
+from survey.accounts.users import create_user
+from survey.jobs import queue as jobs
+from survey.jobs import scratch
 from survey.models import AuditEvent, ExportJob, ProjectMember, utcnow
+from survey.platform.extensions import db
+from survey.privacy import retention as privacy
+from survey.projects.demo import _answer
 from tests.conftest import login, make_config
 from tests.helpers import make_project, published
 
@@ -280,7 +282,7 @@ def test_a_job_runs_in_a_separate_lower_priority_process(app, logged_in, answere
     assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("export-job")]
 
 
-# ---------------------------------------------------------------- the private scratch directory (survey.scratch)
+# ---------------------------------------------------------------- the private scratch directory (survey.jobs.scratch)
 
 KILLED_MID_EXPORT = """
 import os, signal, sys, tempfile

@@ -9,11 +9,11 @@ import pytest
 import redis
 
 from app import create_app
-from survey import device
-from survey.capture import keyed_hash
-from survey.extensions import db
-from survey.limits import client_key, device_key
 from survey.models import Response
+from survey.platform import device
+from survey.platform.extensions import db
+from survey.platform.hashing import keyed_hash
+from survey.platform.limits import client_key, device_key
 from tests.conftest import login, make_config, unavailable
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
@@ -55,7 +55,7 @@ def answer(client, token: str):
 
 
 def signed_device(value: str) -> str:
-    """A device cookie as the respondent page hands it out (``survey.device``), for the app in context."""
+    """A device cookie as the respondent page hands it out (``survey.platform.device``), for the app in context."""
     return device.sign(value)
 
 
@@ -198,7 +198,7 @@ def test_two_apps_on_one_redis_share_the_counts(database_url, evaluator):
     "app_config", [{**LIMITS, "RATELIMIT_API": "3 per minute", "RATELIMIT_API_PER_CLIENT": "60/minute"}]
 )
 def test_read_api_is_limited_per_token_with_a_json_refusal(app, client, evaluator):
-    from survey.api_tokens import issue_token
+    from survey.accounts.api_tokens import issue_token
 
     _token, first = issue_token(evaluator, "报表脚本")
     _token, second = issue_token(evaluator, "另一个脚本")

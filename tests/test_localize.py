@@ -10,14 +10,14 @@ import pypdf
 import pytest
 
 from app import create_app
-from survey import authoring
-from survey.definition import DefinitionError, normalize_definition, validate_definition
-from survey.extensions import db
-from survey.library import load_template
-from survey.localize import ENGLISH_FIELDS, english_coverage, language_of, localize_definition
 from survey.models import Response
-from survey.portable import export_json, parse_definition
-from survey.publishing import import_questionnaire, publish
+from survey.platform.extensions import db
+from survey.questionnaires import authoring
+from survey.questionnaires.definition import DefinitionError, normalize_definition, validate_definition
+from survey.questionnaires.library import load_template
+from survey.questionnaires.localize import ENGLISH_FIELDS, english_coverage, language_of, localize_definition
+from survey.questionnaires.portable import export_json, parse_definition
+from survey.questionnaires.publishing import import_questionnaire, publish
 from tests.conftest import make_config
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 

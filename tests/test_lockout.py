@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
-from survey import accounts
-from survey.extensions import db
+from survey.accounts import users as accounts
 from survey.models import LoginThrottle, User, utcnow
+from survey.platform.extensions import db
 from tests.conftest import login
 
 RIGHT = "alice-password-1"

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from survey.local_urls import is_local_path
+from survey.platform.local_urls import is_local_path
 
 DESK = "/desk/"
 ALICE = {"username": "alice", "password": "alice-password-1"}

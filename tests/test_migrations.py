@@ -16,7 +16,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
-from survey.extensions import db
+from survey.platform.extensions import db
 from tests.conftest import PG_TEST_DB, fresh_postgres_database, make_config
 
 HEAD, PREVIOUS = "0017", "0016"

@@ -20,13 +20,13 @@ from flask import jsonify
 
 from analysis.association import association_test
 from analysis.numbers import finite_data
-from survey import publishing
-from survey.api_tokens import issue_token
-from survey.capture import store_response
-from survey.definition import DefinitionError, validate_definition
-from survey.extensions import db
+from survey.accounts.api_tokens import issue_token
 from survey.models import Questionnaire, Response, utcnow
-from survey.qtypes import NUMBER_LIMIT
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.questionnaires.definition import DefinitionError, validate_definition
+from survey.questionnaires.qtypes import NUMBER_LIMIT
+from survey.responses.capture import store_response
 from tests import test_browser
 from tests.helpers import ALL_TYPES, ALL_TYPES_ANSWERS, make_project
 

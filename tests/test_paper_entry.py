@@ -10,9 +10,9 @@ import re
 import pypdf
 import pytest
 
-from survey.extensions import db
+from survey.collection.paper import paper_fields
 from survey.models import Channel, Response
-from survey.paper import paper_fields
+from survey.platform.extensions import db
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 

@@ -19,11 +19,11 @@ import zxingcpp
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from survey.extensions import db
-from survey.fonts import FONT_FILES
+from survey.collection.posters import poster_pdf, posters_for
 from survey.models import Channel
-from survey.posters import poster_pdf, posters_for
-from survey.qr import public_url
+from survey.platform.extensions import db
+from survey.platform.fonts import FONT_FILES
+from survey.platform.qr import public_url
 from tests.conftest import login
 from tests.helpers import make_project, published
 

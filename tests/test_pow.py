@@ -1,6 +1,6 @@
 """Proof of work on public links: a solved, signed challenge is accepted; anything else stores nothing.
 
-The server side is driven through the test client with a Python solver (``survey.pow.solve``); the
+The server side is driven through the test client with a Python solver (``survey.respond.pow.solve``); the
 browser side runs ``static/js/pow.js`` in Debian's Chromium over plain HTTP on a host name that is not
 ``localhost``, which is what an intranet looks like (no secure context, no ``crypto.subtle``), and on
 127.0.0.1 (a secure context). The script's own SHA-256 does the work in both; it is compared with
@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from survey import pow
-from survey.extensions import db
 from survey.models import Questionnaire, Response
+from survey.platform.extensions import db
+from survey.respond import pow
 from tests.browser_support import PHONE, launched_chromium, live_server, migrated_app
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
@@ -188,7 +188,7 @@ INTRANET_HOST = "survey.intranet.test"  # resolved to 127.0.0.1 by Chromium itse
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A live server on a migrated SQLite file with one published questionnaire asking for proof of work."""
-    from survey.accounts import create_user
+    from survey.accounts.users import create_user
 
     app = migrated_app(tmp_path_factory.mktemp("pow"), TESTING=True)
     with app.app_context():

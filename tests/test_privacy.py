@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import JSON, String, Text, cast
 
-from survey import audit, privacy, review
-from survey.accounts import create_user
-from survey.capture import Arrival, store_response
-from survey.extensions import db
+from survey.accounts.users import create_user
+from survey.audit import trail as audit
+from survey.collection import review
 from survey.models import AuditEvent, Channel, ProjectMember, Response, ReviewEvent, UnitCode, utcnow
-from survey.public import DEVICE_COOKIE
+from survey.platform.extensions import db
+from survey.privacy import retention as privacy
+from survey.respond.public_views import DEVICE_COOKIE
+from survey.responses.capture import Arrival, store_response
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 

@@ -8,8 +8,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from survey.extensions import db
 from survey.models import Response
+from survey.platform.extensions import db
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 

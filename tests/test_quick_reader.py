@@ -1,7 +1,7 @@
 """The quick reader never disagrees with the form: it reads what the form would collect, or steps aside.
 
 ``forms.response.QuickReader`` reads a submission that is in order without building the WTForms form
-(``survey.public._submit``). For any submission our page could send, its answer must be ``None`` (the
+(``survey.respond.public_views._submit``). For any submission our page could send, its answer must be ``None`` (the
 form then decides) or exactly the form's ``collect_answers`` after a successful ``validate``. Random
 submissions mix answers in order with every fault the form refuses; answers wholly in order must be read
 quickly, or the fast path would silently never be taken.
@@ -19,11 +19,12 @@ from werkzeug.datastructures import MultiDict
 from wtforms import RadioField, SelectMultipleField
 
 from forms.fields import question_fields
-from forms.response import QuickReader, build_response_form_class, collect_answers
-from survey.definition import iter_questions
-from survey.qtypes import other_key
+from forms.response import build_response_form_class, collect_answers
+from survey.questionnaires.definition import iter_questions
+from survey.questionnaires.qtypes import other_key
+from survey.respond.reader import QuickReader
 
-LIBRARY = Path(__file__).resolve().parent.parent / "survey" / "library"
+LIBRARY = Path(__file__).resolve().parent.parent / "survey" / "questionnaires" / "library"
 
 OPTIONS = [{"key": "a", "text": "满意"}, {"key": "b", "text": "基本满意"}, {"key": "c", "text": "不满意"}]
 OTHER = [*OPTIONS, {"key": "z", "text": "其他", "other": True}]
@@ -165,7 +166,7 @@ def test_the_quick_reader_never_disagrees_with_the_form(app, name, definition, d
     reader = QuickReader(form_class.definition)
     formdata = random_submission(data.draw, form_class)
     if reader.unexpected(formdata, None) is not None:
-        return  # refused whole before either reads it (survey.public._submit)
+        return  # refused whole before either reads it (survey.respond.public_views._submit)
     with app.test_request_context(method="POST"):
         form = form_class(formdata=formdata)
         valid = form.validate()

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from survey import report_sandbox
-from survey.extensions import db
 from survey.models import ReportTemplate
-from survey.report_text import ReportTemplateError, render_report, save_template
+from survey.platform.extensions import db
+from survey.reports import sandbox as report_sandbox
+from survey.reports.text import ReportTemplateError, render_report, save_template
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 # an empty loop body calls no sandbox hook a deadline could be checked in; about 20 s of CPU in one process

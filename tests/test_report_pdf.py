@@ -12,14 +12,14 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from analysis.indicators import leaves
-from survey.definition import numbered_questions
-from survey.extensions import db
-from survey.indicator_links import current_score, linked_values
-from survey.indicator_sheet import percent_text
-from survey.indicators_views import LIBRARY
+from survey.collection.review import decide
+from survey.indicators.indicators_views import LIBRARY
+from survey.indicators.links import current_score, linked_values
+from survey.indicators.sheet import percent_text
 from survey.models import IndicatorTable, Response, ReviewEvent
-from survey.reporting import questionnaire_results
-from survey.review import decide
+from survey.platform.extensions import db
+from survey.questionnaires.definition import numbered_questions
+from survey.results.reporting import questionnaire_results
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 

@@ -12,12 +12,12 @@ import pytest
 
 from analysis.mean_interval import mean_interval
 from analysis.numbers import percent_of
-from survey.extensions import db
+from survey.collection.review import decide
 from survey.models import IndicatorTable, ReportTemplate, Response
-from survey.presenting import rate_name
-from survey.report_text import DEFAULT_TEMPLATE, ReportTemplateError, _small_sample, render_report, report_context
-from survey.reporting import questionnaire_results
-from survey.review import decide
+from survey.platform.extensions import db
+from survey.reports.text import DEFAULT_TEMPLATE, ReportTemplateError, _small_sample, render_report, report_context
+from survey.results.presenting import rate_name
+from survey.results.reporting import questionnaire_results
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from survey.extensions import db
+from survey.platform.extensions import db
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
-LIBRARY = sorted(path.stem for path in (Path(__file__).resolve().parent.parent / "survey" / "library").glob("*.json"))
+LIBRARY = sorted(
+    path.stem
+    for path in (Path(__file__).resolve().parent.parent / "survey" / "questionnaires" / "library").glob("*.json")
+)
 PAGE_BUDGET = 60 * 1024  # bytes of HTML + CSS + JS, gzip-compressed, for a phone on a slow network
 
 
@@ -137,7 +140,7 @@ def test_page_script_uses_nothing_an_old_wechat_browser_lacks():
     assert "window.localStorage" in code and re.search(r"try \{\s*var store = window\.localStorage", code)
 
 
-# --- a device that answered, told on opening the link (survey.answered) ------------------------------------
+# --- a device that answered, told on opening the link (survey.respond.answered) ------------------------------------
 
 
 def _statements(app, request) -> list[str]:

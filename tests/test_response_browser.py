@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from survey.access import add_member
-from survey.accounts import create_user
-from survey.audit import verify_chain
-from survey.capture import store_response
-from survey.extensions import db
+from survey.accounts.access import add_member
+from survey.accounts.users import create_user
+from survey.audit.trail import verify_chain
 from survey.models import AuditEvent, Channel, Questionnaire, Response, ResponseRevision, ReviewEvent, utcnow
-from survey.reporting import questionnaire_results, response_counts
+from survey.platform.extensions import db
+from survey.responses.capture import store_response
+from survey.results.reporting import questionnaire_results, response_counts
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -202,7 +202,8 @@ def test_roles_viewers_browse_but_change_nothing_and_outsiders_see_nothing(app, 
 
 
 def test_deleting_a_voided_entry_does_not_uncount_it_twice(app, evaluator, seed):
-    from survey import privacy, review
+    from survey.collection import review
+    from survey.privacy import retention as privacy
 
     store_response(seed, SEED_004_ANSWERS, "web-a")
     entry = keyed_in(seed)
@@ -217,9 +218,9 @@ def test_deleting_a_voided_entry_does_not_uncount_it_twice(app, evaluator, seed)
 
 def test_flag_evidence_and_answer_rows_put_every_answer_in_words(app):
     """Unit level, on every question type: each flag's evidence and the detail page's rows."""
-    from survey.definition import normalize_definition
-    from survey.response_browser import answer_rows
-    from survey.review import flag_evidence
+    from survey.collection.review import flag_evidence
+    from survey.questionnaires.definition import normalize_definition
+    from survey.responses.browser import answer_rows
     from tests.helpers import ALL_TYPES
 
     definition = normalize_definition(ALL_TYPES)
@@ -241,7 +242,7 @@ def test_flag_evidence_and_answer_rows_put_every_answer_in_words(app):
 
 
 def test_a_repeated_device_is_shown_with_the_numbers_of_its_other_responses(app, seed):
-    from survey.review import flag_evidence
+    from survey.collection.review import flag_evidence
 
     seed.one_per_device = False
     db.session.commit()

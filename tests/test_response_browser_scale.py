@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import event, insert
 
-from survey import response_browser as browser
-from survey.extensions import db
 from survey.models import Questionnaire, Response
+from survey.platform.extensions import db
+from survey.responses import browser
 from tests.helpers import make_project, published
 
 COUNT = 50_000

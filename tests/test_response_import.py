@@ -13,12 +13,8 @@ import zlib
 import openpyxl
 import pytest
 
-from survey import publishing
-from survey.definition import normalize_definition
-from survey.extensions import db
-from survey.library import load_template
-from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
-from survey.response_import import (
+from forms.response import answers_reader
+from survey.collection.response_import import (
     IGNORE,
     MAPPING_FORMAT,
     CellError,
@@ -38,6 +34,11 @@ from survey.response_import import (
     run_import,
     save_upload,
 )
+from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.questionnaires.definition import normalize_definition
+from survey.questionnaires.library import load_template
 from tests.conftest import login
 from tests.helpers import ALL_TYPES, SEED_004_ANSWERS, hidden_value, make_project, published
 
@@ -278,7 +279,7 @@ def import_file(questionnaire: Questionnaire, data: bytes, **plan_changes):
     plan = default_plan(table, questionnaire.current_version.definition)
     for name, value in plan_changes.items():
         setattr(plan, name, value)
-    return run_import(questionnaire, table, plan)
+    return run_import(questionnaire, table, plan, reader=answers_reader)
 
 
 def responses_of(questionnaire: Questionnaire) -> list[Response]:
@@ -597,10 +598,10 @@ def test_mapping_problems_store_nothing(seed):
     table = read_table(xlsx([SEED_HEADERS, *SEED_TEXT_ROWS]))
     plan = default_plan(table, seed.current_version.definition)
     plan.mapping[7] = plan.mapping[6]  # two columns on one question
-    report = run_import(seed, table, plan)
+    report = run_import(seed, table, plan, reader=answers_reader)
     assert any("都对应到" in m for m in report.general)
     forged = Plan([IGNORE] * 15 + ["ans:nope"])
-    assert "对应项无效" in check_import(seed, table, forged).general[0]
+    assert "对应项无效" in check_import(seed, table, forged, reader=answers_reader).general[0]
     assert response_count() == 0
 
 
@@ -763,8 +764,8 @@ def test_other_evaluator_gets_404_on_every_route(app, client, seed, evaluator, o
 
 
 def test_only_the_uploader_may_map_an_upload(app, logged_in, seed):
-    from survey.access import add_member
-    from survey.accounts import create_user
+    from survey.accounts.access import add_member
+    from survey.accounts.users import create_user
 
     mapping_url = upload(logged_in, seed, xlsx([SEED_HEADERS, *SEED_TEXT_ROWS])).headers["Location"]
     add_member(seed.project, create_user("eddie", "eddie-password-long"), "editor")
@@ -781,7 +782,7 @@ def test_only_the_uploader_may_map_an_upload(app, logged_in, seed):
 
 
 def test_an_upload_expires_after_a_day_and_is_purged(app, logged_in, seed, runner):
-    from survey.response_import import UPLOAD_MAX_AGE
+    from survey.collection.response_import import UPLOAD_MAX_AGE
 
     old_url = upload(logged_in, seed, xlsx([SEED_HEADERS, *SEED_TEXT_ROWS])).headers["Location"]
     kept = db.session.execute(db.select(PendingImport)).scalar_one()
@@ -829,7 +830,7 @@ def test_every_step_needs_the_csrf_token(app, client, seed):
     assert done.status_code == 302 and response_count() == 2
 
 
-# --- saved mappings (survey.response_import.plan_to_saved / plan_from_saved, used by the CLI) ---------------
+# --- saved mappings (survey.collection.response_import.plan_to_saved / plan_from_saved, used by the CLI) ---
 
 
 def test_a_saved_mapping_follows_headers_not_positions():

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import insert
 
-from survey.capture import store_response
-from survey.extensions import db
 from survey.models import Channel, Questionnaire, Response
-from survey.response_numbers import fill_missing
+from survey.platform.extensions import db
+from survey.responses.capture import store_response
+from survey.responses.numbers import fill_missing
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 

@@ -11,9 +11,9 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis.index import item_index, mean_index
-from survey import publishing
-from survey.demo import _answer
-from survey.reporting import load_response_set, questionnaire_results, schema_for
+from survey.projects.demo import _answer
+from survey.questionnaires import publishing
+from survey.results.reporting import load_response_set, questionnaire_results, schema_for
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "analysis.md"

@@ -8,11 +8,11 @@ import re
 
 import pypdf
 
-from survey.capture import store_response
-from survey.definition import numbered_questions
-from survey.extensions import db
+from survey.collection.review import ACTION_NAMES, decide, decision_name, unvoid, void
 from survey.models import ReviewEvent
-from survey.review import ACTION_NAMES, decide, decision_name, unvoid, void
+from survey.platform.extensions import db
+from survey.questionnaires.definition import numbered_questions
+from survey.responses.capture import store_response
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 CODES = re.compile(r"\b(exclude|keep|restore|void|unvoid|correct)\b", re.IGNORECASE)

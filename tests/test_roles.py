@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from survey import response_import
-from survey.access import add_member
-from survey.api_tokens import issue_token
-from survey.extensions import db
+from survey.accounts.access import add_member
+from survey.accounts.api_tokens import issue_token
+from survey.collection import response_import
 from survey.models import Channel, ExportJob, IndicatorTable, Project, Questionnaire, Response, UnitCode, User
+from survey.platform.extensions import db
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -40,7 +40,7 @@ OWN_ACCOUNT = {
     "library.preview",
 }
 # Routes about one user-owned object other than a project: an outsider names alice's and must get 404.
-USER_OBJECTS = {"api_tokens.revoke", "jobs.progress", "jobs.download"}  # a token; an export job (survey.jobs)
+USER_OBJECTS = {"api_tokens.revoke", "jobs.progress", "jobs.download"}  # a token; an export job (survey.jobs.queue)
 # Project pages a viewer may not even GET: confirmation pages that lead only to an owner's or editor's action.
 NOT_FOR_VIEWERS = {
     "members.remove", "privacy.delete_responses", "collection.paper", "imports.mapping", "responses.correct",
@@ -77,7 +77,7 @@ class World:
 
 @pytest.fixture
 def world(app, evaluator, other_evaluator) -> World:
-    from survey.accounts import create_user
+    from survey.accounts.users import create_user
 
     project = make_project(evaluator)
     questionnaire = published(project)
@@ -163,7 +163,7 @@ def classify(rule) -> str:
         return "project"
     pytest.fail(
         f"{rule.endpoint} ({rule.rule}) is not in the access matrix: check access in the view "
-        "(survey.access) and classify it in tests/test_roles.py"
+        "(survey.accounts.access) and classify it in tests/test_roles.py"
     )
 
 
@@ -244,7 +244,7 @@ def _state(world: World) -> dict:
 
 
 def test_editor_may_change_but_not_manage_members(app, client, world):
-    from survey.accounts import create_user
+    from survey.accounts.users import create_user
 
     editor = create_user("eddie", "eddie-password-long")
     add_member(world.project, editor, "editor")
@@ -266,7 +266,7 @@ def test_viewer_sees_the_project_in_the_list(app, client, world):
 def test_template_helpers_follow_the_role(app, client, world):
     from flask import render_template_string
 
-    from survey import access
+    from survey.accounts import access
 
     template = "{{ can_edit(p) }} {{ is_owner(p) }} {{ can_edit(q) }}"
     with app.test_request_context():

@@ -16,8 +16,8 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from survey.extensions import db
 from survey.models import PendingImport, ReportTemplate, Response
+from survey.platform.extensions import db
 from tests.conftest import IsolatedClient, make_config
 from tests.helpers import hidden_value, make_project, published
 from tests.test_response_import import SEED_HEADERS, SEED_TEXT_ROWS, form_of, xlsx

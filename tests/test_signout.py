@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 
-from survey import accounts
-from survey.api_tokens import issue_token
-from survey.extensions import db
+from survey.accounts import users as accounts
+from survey.accounts.api_tokens import issue_token
 from survey.models import User, UserSession
+from survey.platform.extensions import db
 from tests.conftest import login
 
 ALICE = ("alice", "alice-password-1")

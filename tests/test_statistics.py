@@ -204,8 +204,8 @@ def test_index_stays_in_0_100(values):
 
 
 def test_results_page_shows_index_precision_dimensions_and_reliability(app, logged_in, evaluator):
-    from survey import publishing
-    from survey.extensions import db
+    from survey.platform.extensions import db
+    from survey.questionnaires import publishing
     from tests.helpers import make_project
 
     questionnaire = publishing.create_questionnaire(make_project(evaluator), "service_grid")
@@ -213,7 +213,7 @@ def test_results_page_shows_index_precision_dimensions_and_reliability(app, logg
     version_definition = questionnaire.current_version.definition
     import random
 
-    from survey.demo import _answer
+    from survey.projects.demo import _answer
 
     # 20 scale items: KMO needs 100 complete rows; about 4 in 10 generated respondents answer every item
     _answer(questionnaire, random.Random(5), 300)
@@ -252,7 +252,7 @@ def test_breakdown_index_and_distribution_by_hand():
 def test_results_page_holds_alpha_back_for_three_respondents(app, logged_in, evaluator):
     import random
 
-    from survey.demo import _answer
+    from survey.projects.demo import _answer
     from tests.helpers import make_project, published
 
     questionnaire = published(make_project(evaluator), "public_safety")

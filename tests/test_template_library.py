@@ -1,5 +1,5 @@
 """The template library: declared order (general first), one-line descriptions, generic wording, and the
-desk's list and preview pages (survey/library.py, survey/template_views.py)."""
+desk's list and preview pages (survey/questionnaires/library.py, survey/questionnaires/template_views.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import json
 import pytest
 from markupsafe import escape
 
-from survey.access import add_member
-from survey.accounts import create_user
-from survey.extensions import db
-from survey.library import load_template, template_info, template_keys
+from survey.accounts.access import add_member
+from survey.accounts.users import create_user
 from survey.models import Questionnaire
+from survey.platform.extensions import db
+from survey.questionnaires.library import load_template, template_info, template_keys
 from tests.conftest import login
 from tests.helpers import make_project
 

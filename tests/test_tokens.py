@@ -1,4 +1,4 @@
-"""Link tokens a person can type (``survey.tokens``): new links, reading a typed token, old links unchanged."""
+"""Link tokens a person can type (``survey.platform.tokens``): new links, reading a typed token, old links unchanged."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from survey import tokens
-from survey.extensions import db
 from survey.models import Channel, Response, UnitCode
+from survey.platform import tokens
+from survey.platform.extensions import db
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 NEW_STYLE = re.compile(r"[0-9a-hjkmnp-tv-z]{10}")  # Crockford's base32 in lower case: no i, l, o, u

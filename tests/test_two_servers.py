@@ -25,10 +25,10 @@ import redis
 from flask_migrate import upgrade
 
 from app import create_app
-from survey import publishing
-from survey.accounts import create_user
-from survey.extensions import db
+from survey.accounts.users import create_user
 from survey.models import Questionnaire, Response
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
 from tests.conftest import PG_TEST_DB, fresh_postgres_database, make_config, unavailable
 from tests.helpers import SEED_004_ANSWERS, hidden_value
 

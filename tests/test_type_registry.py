@@ -1,4 +1,4 @@
-"""A question type is one registry entry (``survey/qtypes.py``) and its template partial.
+"""A question type is one registry entry (``survey/questionnaires/qtypes.py``) and its template partial.
 
 Two checks: no module of ``survey/``, ``forms/`` or ``analysis/`` names a question type in a string literal
 (so a new type cannot need a branch elsewhere), and a toy type added through exactly the files
@@ -19,19 +19,21 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
 from analysis.datasets import coded_table
-from survey import authoring, publishing, report_pdf
-from survey.definition import validate_definition
-from survey.extensions import db
+from forms.response import answers_reader
+from survey.collection.response_import import default_plan, read_table, run_import
 from survey.models import Response
-from survey.problems import DefinitionError, Problem
-from survey.qtypes import QUESTION_TYPES, Input, QuestionType, Refused
-from survey.reporting import questionnaire_results, response_records, schema_for
-from survey.response_import import default_plan, read_table, run_import
+from survey.platform.extensions import db
+from survey.questionnaires import authoring, publishing
+from survey.questionnaires.definition import validate_definition
+from survey.questionnaires.problems import DefinitionError, Problem
+from survey.questionnaires.qtypes import QUESTION_TYPES, Input, QuestionType, Refused
+from survey.reports import pdf as report_pdf
+from survey.results.reporting import questionnaire_results, response_records, schema_for
 from tests.helpers import make_project
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("survey", "forms", "analysis")
-REGISTRY = "survey/qtypes.py"
+REGISTRY = "survey/questionnaires/qtypes.py"
 # Type names that are also ordinary words of the code: question fields (question["text"], ["number"], ["date"]
 # of an import's metadata), storage kinds (``number``, ``text``), parameter kinds and the respondent-group
 # flag. A literal with one of these names counts as naming a type only where it meets a type: compared with
@@ -92,7 +94,7 @@ def test_no_type_name_outside_the_registry():
         if relative == REGISTRY or relative in EXCEPTIONS:
             continue
         found += [f"{relative}:{line}: {name!r}" for line, name in _type_literals(ast.parse(path.read_text()))]
-    assert not found, "question types named outside survey/qtypes.py:\n" + "\n".join(found)
+    assert not found, "question types named outside survey/questionnaires/qtypes.py:\n" + "\n".join(found)
 
 
 # Templates that still branch on a type name, each with why (templates/qtypes/ holds the types' own partials).
@@ -218,7 +220,9 @@ def test_a_toy_type_renders_validates_stores_imports_and_analyses(app, client, e
     assert refused.status_code == 422 and "请填 1 到 5。" in refused.get_data(as_text=True)  # validates
     assert client.post(url, data={"star": "4", "submission_id": "t1"}).status_code == 303
     table = read_table("您给这项服务打几颗星？\n★★\n".encode())
-    report = run_import(questionnaire, table, default_plan(table, questionnaire.current_version.definition))
+    report = run_import(
+        questionnaire, table, default_plan(table, questionnaire.current_version.definition), reader=answers_reader
+    )
     assert report.ok, (report.general, report.problems)
     query = db.select(Response).where(Response.questionnaire_id == questionnaire.id).order_by(Response.id)
     assert [r.answers for r in db.session.execute(query).scalars()] == [{"star": 4}, {"star": 2}]  # stores

@@ -20,10 +20,11 @@ import pandas as pd
 import pytest
 import xlwt
 
-from survey import publishing
-from survey.extensions import db
+from forms.response import answers_reader
+from survey.collection.response_import import FileProblem, default_plan, read_table, run_import
 from survey.models import Questionnaire, Response
-from survey.response_import import FileProblem, default_plan, read_table, run_import
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
 from tests.helpers import make_project
 from tests.test_response_import import form_of, upload
 
@@ -192,7 +193,9 @@ def wjx(app, evaluator) -> Questionnaire:
 
 def import_file(questionnaire: Questionnaire, data: bytes):
     table = read_table(data)
-    return run_import(questionnaire, table, default_plan(table, questionnaire.current_version.definition))
+    return run_import(
+        questionnaire, table, default_plan(table, questionnaire.current_version.definition), reader=answers_reader
+    )
 
 
 def stored(questionnaire: Questionnaire) -> list[Response]:
@@ -272,7 +275,7 @@ def test_xls_refusals(app, monkeypatch):
         read_table(not_a_workbook)  # an OLE2 file without a workbook stream (a Word document, a message)
     with pytest.raises(FileProblem, match="不是 Excel 97-2003 工作簿"):
         read_table(good[:8] + b"\0" * 600)
-    from survey import response_import
+    from survey.collection import response_import
 
     monkeypatch.setattr(response_import, "XLSX_MAX_UNPACKED", len(good) - 1)
     with pytest.raises(FileProblem, match="XLS 文件超过"):
@@ -412,7 +415,7 @@ def test_a_file_without_a_time_column_is_all_unknown(wjx):
 
 
 def test_code_tables_warn_about_gaps_and_a_highest_code_other_than_the_option_count(wjx):
-    from survey.response_import import code_tables
+    from survey.collection.response_import import code_tables
 
     people = respondents()
     for p in people:
@@ -530,7 +533,7 @@ def test_a_source_number_that_is_not_a_whole_number_is_a_row_problem_and_repeats
     rows = text_rows(respondents(5))
     rows[2][0], rows[4][0], rows[5][0] = "第二", 3, 3
     table = read_table(xlsx(rows))
-    report = run_import(wjx, table, default_plan(table, wjx.current_version.definition))
+    report = run_import(wjx, table, default_plan(table, wjx.current_version.definition), reader=answers_reader)
     assert not report.ok and [(p.row, p.header) for p in report.problems] == [(3, "序号")]
     assert "正整数" in report.problems[0].message
     assert any("序号 3 在文件中不止出现一次" in note for note in report.notes)
@@ -539,7 +542,7 @@ def test_a_source_number_that_is_not_a_whole_number_is_a_row_problem_and_repeats
 def test_source_rows_reach_the_browser_and_every_export(logged_in, wjx, tmp_path):
     import pyreadstat
 
-    from survey.capture import store_response
+    from survey.responses.capture import store_response
 
     data = xls(shuffled_text_rows(respondents(30)))
     assert import_file(wjx, data).ok
@@ -593,7 +596,7 @@ def shifted(people: list[dict]) -> list[dict]:
 
 
 def test_the_text_download_tells_each_code_row_by_row_on_the_number(wjx):
-    from survey.response_import import code_tables, take_text_codes, text_codes
+    from survey.collection.response_import import code_tables, take_text_codes, text_codes
 
     people = respondents()
     table = read_table(xls(number_rows(shifted(people))))
@@ -618,7 +621,7 @@ def test_the_text_download_tells_each_code_row_by_row_on_the_number(wjx):
     assert tables["age"].differs == set() and tables["age"].rows[4][2] == "已改为：30~34岁"
     assert not any("与现在的读法不同" in w for t in tables.values() for w in t.warnings)
     plan.codes_confirmed = True
-    assert run_import(wjx, table, plan, text=text).ok
+    assert run_import(wjx, table, plan, text=text, reader=answers_reader).ok
     frame = pandas_frame(text_data, "gbk").set_index(pd.to_numeric(pandas_frame(text_data, "gbk")["序号"]))
     texts = {o["key"]: o["text"] for o in definition["sections"][0]["questions"][1]["options"]}
     responses = stored(wjx)
@@ -630,7 +633,7 @@ def test_the_text_download_tells_each_code_row_by_row_on_the_number(wjx):
 
 
 def test_the_text_download_shows_codes_it_cannot_settle_and_rows_it_cannot_pair(wjx):
-    from survey.response_import import code_tables, text_codes, text_overrides
+    from survey.collection.response_import import code_tables, text_codes, text_overrides
 
     people = respondents(30)
     rows = text_rows(people)

@@ -24,10 +24,10 @@ import openpyxl
 import pytest
 
 from analysis.indicator_io import SHEET
-from survey.demo import _answer
-from survey.extensions import db
 from survey.models import IndicatorTable
-from survey.reporting import questionnaire_results
+from survey.platform.extensions import db
+from survey.projects.demo import _answer
+from survey.results.reporting import questionnaire_results
 from tests.conftest import unavailable
 from tests.helpers import make_project, published
 from tests.test_workbook import SHEETS, library_table

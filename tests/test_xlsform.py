@@ -10,8 +10,8 @@ import pytest
 from openpyxl import Workbook
 
 from app import create_app
-from survey.definition import DefinitionError
-from survey.xlsform import definition_from_xlsform
+from survey.questionnaires.definition import DefinitionError
+from survey.questionnaires.xlsform import definition_from_xlsform
 from tests.conftest import make_config
 
 DATA = Path(__file__).resolve().parent / "data"

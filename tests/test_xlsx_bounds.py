@@ -16,10 +16,11 @@ import pytest
 
 from analysis import indicator_io, xlsx_guard
 from analysis.indicator_io import IndicatorFormatError, load_table, say_plain
-from survey import response_import, xlsform
-from survey.definition import DefinitionError
-from survey.portable import parse_definition
-from survey.xlsform import definition_from_xlsform
+from survey.collection import response_import
+from survey.questionnaires import xlsform
+from survey.questionnaires.definition import DefinitionError
+from survey.questionnaires.portable import parse_definition
+from survey.questionnaires.xlsform import definition_from_xlsform
 from tests.conftest import login
 from tests.helpers import make_project, published
 

@@ -21,8 +21,8 @@ from analysis.indicator_io import (
     say_plain,
 )
 from analysis.indicators import leaves
-from survey.extensions import db
 from survey.models import IndicatorTable
+from survey.platform.extensions import db
 from tests.conftest import unavailable
 from tests.helpers import make_project
 

@@ -23,7 +23,7 @@ def upgrade():
 
 def _backfill():
     """Derive codes for stored responses from their answers and their version's definition."""
-    from survey.coding import response_codes
+    from survey.responses.coding import response_codes
 
     connection = op.get_bind()
     versions = {

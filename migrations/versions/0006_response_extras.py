@@ -23,7 +23,7 @@ def upgrade():
 
 def _backfill():
     """Derive extras for stored responses from their answers and their version's definition."""
-    from survey.coding import response_extras
+    from survey.responses.coding import response_extras
 
     connection = op.get_bind()
     versions = {

@@ -1,7 +1,7 @@
 """export jobs: heavy downloads made apart from the request, shared by every app server
 
 A results workbook, working-paper bundle, report PDF or data set of 50,000 responses took the worker
-(and the cores) citizens' pages needed. Each is now a job (``survey.jobs``): its state and, for a few
+(and the cores) citizens' pages needed. Each is now a job (``survey.jobs.queue``): its state and, for a few
 minutes, its finished file live here, so any app server can show its progress and hand it out.
 
 Revision ID: 0016

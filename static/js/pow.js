@@ -1,4 +1,4 @@
-// Proof of work for questionnaires that switch it on (survey/pow.py explains why and what is checked).
+// Proof of work for questionnaires that switch it on (survey/respond/pow.py explains why and what is checked).
 // The page holds a signed challenge; this script finds a nonce so that
 // SHA-256(challenge + ":" + nonce) starts with `bits` zero bits, and puts it in the hidden field
 // before the form is sent. Work starts as soon as the page loads, in a Web Worker (this same file)

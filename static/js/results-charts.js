@@ -1,5 +1,5 @@
 /* Charts on the results page, drawn with the vendored ECharts (SVG renderer) from the page's own
- * JSON block (#results-data, built by survey/results_json.py). Plain script, no build step, loaded
+ * JSON block (#results-data, built by survey/results/results_json.py). Plain script, no build step, loaded
  * with `defer` after static/vendor/echarts/echarts.min.js.
  *
  * - every choice question: horizontal bars of the option shares (count beside each bar), drawn in

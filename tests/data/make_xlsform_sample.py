@@ -1,6 +1,6 @@
 """Write ``xlsform_sample.xlsx``: a 群众安全感 survey as a KoboToolbox user would export it.
 
-It exercises what ``survey.xlsform`` imports: Chinese and English label columns, a settings sheet,
+It exercises what ``survey.questionnaires.xlsform`` imports: Chinese and English label columns, a settings sheet,
 groups (one with a ``relevant``), select_one / select_multiple, both ``relevant`` styles, integer,
 decimal, date, text, a note and the ``start`` / ``end`` metadata rows. Run it after changing the
 rows below:

@@ -1,0 +1,1 @@
+"""Who may do what: users and passwords, sessions, project membership and roles, API tokens."""

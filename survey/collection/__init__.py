@@ -1,0 +1,1 @@
+"""Getting answers in: channels, unit codes, posters, paper entry, review, the response browser, imports."""

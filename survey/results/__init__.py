@@ -1,0 +1,1 @@
+"""From the database to analysis/ and back out as words and JSON."""

@@ -1,0 +1,196 @@
+"""Results as data: the documented JSON (``docs/analysis.md``) behind ``flask results --json``,
+the results page's charts and the read API. Same numbers as the page, from the same ``Results``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from analysis.association import TestResult
+from analysis.numbers import finite_data
+from analysis.rates import QuestionSummary, Rate
+from analysis.reliability import alpha_band
+from analysis.results import Results
+from survey.models import Questionnaire
+from survey.results.presenting import rate_definition, rate_name
+
+SCHEMA_VERSION = 2  # 2: margin_of_error replaced by ci95_half_widths and max_margin_of_error
+
+
+# Why a test's statistic is missing (``TestResult.statistic_note``), in words.
+STATISTIC_NOTES = {"zero_cell": _l("无法计算：有一格为 0，优势比为无穷大")}
+
+
+def test_dict(test: TestResult | None) -> dict[str, Any] | None:
+    """A test of association as data; a statistic that cannot be given says why in ``statistic_note``."""
+    if test is None:
+        return None
+    data = test.__dict__.copy()
+    if test.statistic_note is not None:
+        data["statistic_note"] = str(STATISTIC_NOTES.get(test.statistic_note, test.statistic_note))
+    return data
+
+
+def rate_dict(rate: Rate | None) -> dict[str, Any] | None:
+    """A rate with its definition, n, exact counts, its interval with both sides, and the maximum margin."""
+    if rate is None:
+        return None
+    interval, sides = rate.interval, rate.interval_sides
+    return {
+        "question": rate.question_key,
+        "name": rate_name(rate),
+        "measure": rate.measure,
+        "numerator": rate.numerator,
+        "denominator": rate.denominator,
+        "value": rate.value,
+        "percent": rate.percent,
+        "ci95": list(interval) if interval else None,
+        "ci95_half_widths": list(sides) if sides else None,
+        "max_margin_of_error": rate.max_margin,
+        "small_sample": rate.small_sample,
+        "positive_options": rate.positive_options,
+        "dont_know_options": rate.dont_know_options,
+        "dont_know_count": rate.dont_know_count,
+        "dont_know_policy": rate.dont_know_policy,
+        "definition": rate_definition(rate),
+    }
+
+
+def _question_dict(summary: QuestionSummary, text_limit: int | None) -> dict[str, Any]:
+    q = summary.question
+    numbers = summary.numbers
+    return {
+        "key": q["key"],
+        "number": q["number"],
+        "text": q["text"],
+        "type": q.get("type"),
+        "storage": q["storage"],
+        "dimension": q.get("dimension"),
+        "group": bool(q.get("group")),
+        "answered": summary.answered,
+        "options": [{"key": o.key, "text": o.text, "count": o.count, "percent": o.percent} for o in summary.options],
+        "rate": rate_dict(summary.rate),
+        "index": None if summary.index is None else {"value": summary.index.value, "n": summary.index.n},
+        "numbers": None if numbers is None else numbers.__dict__.copy(),
+        "attention_passed": summary.attention_passed,
+        "texts": summary.texts[:text_limit],
+        "other_texts": summary.other_texts[:text_limit],
+    }
+
+
+def _reliability_dict(results: Results) -> dict[str, Any]:
+    scale, validity = results.scale, results.validity
+    return {
+        "scale": None
+        if scale is None
+        else {
+            "n": scale.n,
+            "alpha": scale.alpha,
+            "band": alpha_band(scale.alpha),
+            "held_back": scale.held_back,
+            "min_n": scale.min_n,
+            "items": [i.__dict__.copy() for i in scale.items],
+        },
+        "kmo": None if validity is None else validity.kmo,
+        "bartlett": None
+        if validity is None or validity.chi_square is None
+        else {
+            "chi_square": validity.chi_square,
+            "df": validity.df,
+            "p_value": validity.p_value,
+            "n": validity.n,
+        },
+    }
+
+
+def _breakdowns(results: Results) -> list[dict[str, Any]]:
+    return [
+        {
+            "group": {"key": b.group["key"], "text": b.group["text"]},
+            "rows": [
+                {
+                    "key": row.key,
+                    "text": row.text,
+                    "respondents": row.respondents,
+                    "index": row.index,
+                    "rates": {r.question_key: rate_dict(r) for r in row.rates if r},
+                }
+                for row in b.rows
+            ],
+            "tests": {key: test_dict(t) for key, t in b.tests.items()},
+            "distribution_tests": {key: test_dict(t) for key, t in b.distribution_tests.items()},
+        }
+        for b in results.breakdowns
+    ]
+
+
+def results_dict(questionnaire: Questionnaire, results: Results, text_limit: int | None = None) -> dict[str, Any]:
+    """Everything the results page shows, as plain JSON-ready data.
+
+    ``text_limit`` keeps only the first texts of each text question (the page and its charts need a
+    sample, not 100,000 suggestions); ``answered`` still counts them all, and the CLI passes ``None``.
+    A figure that cannot be computed (an infinite mean of answers stored before numbers were bounded) is
+    ``null`` with a sibling ``…_note`` saying so: the result is always valid JSON (``allow_nan=False``).
+    """
+    return finite_data(_results_data(questionnaire, results, text_limit), _("无法计算：数值超出可计算的范围"))
+
+
+def _results_data(questionnaire: Questionnaire, results: Results, text_limit: int | None) -> dict[str, Any]:
+    """``results_dict`` before non-finite figures are taken out."""
+    overall = results.overall
+    version = questionnaire.current_version
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "questionnaire": {
+            "id": questionnaire.id,
+            "title": questionnaire.title,
+            "version": version.number if version else None,
+            "status": questionnaire.status,
+        },
+        "counts": {
+            "issued": results.issued,
+            "returned": results.returned,
+            "valid": results.valid,
+            "excluded": results.excluded,
+            "return_rate": results.return_rate,
+            "valid_rate": results.valid_rate,
+            "exclusion_reasons": results.exclusion_reasons,
+            "flagged": results.flagged,
+        },
+        "precision": {
+            "population": results.population,
+            "required_sample_5": results.required_samples["5"],
+            "required_sample_3": results.required_samples["3"],
+        },
+        "overall": None
+        if overall is None
+        else {
+            "method": overall.method,
+            "value": overall.value,
+            "percent": overall.percent,
+            "small_sample": overall.small_sample,
+            "rate": rate_dict(overall.rate),
+            "items": [r.question_key for r in overall.items],
+            "weights": overall.weights,
+        },
+        "overall_index": results.overall_index,
+        "dimensions": [
+            {
+                "name": d.name,
+                "questions": d.keys,
+                "value": None if d.exact is None else float(d.exact),
+                "percent": d.percent,
+                "index": d.index,
+                "alpha": d.reliability.alpha if d.reliability else None,
+                "alpha_n": d.reliability.n if d.reliability else None,
+                "alpha_held_back": bool(d.reliability and d.reliability.held_back),
+            }
+            for d in results.dimensions
+        ],
+        "reliability": _reliability_dict(results),
+        "breakdowns": _breakdowns(results),
+        "questions": [_question_dict(s, text_limit) for s in results.questions],
+    }
