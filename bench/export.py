@@ -9,7 +9,7 @@ Prints figures; asserts nothing about time. Each export runs in a fresh Python p
 Figures printed, for each export: seconds from the database to the finished file (and, of those, the seconds
 spent writing the file), the CPU seconds of the whole process (start-up included; steadier than the wall clock
 on a shared machine), its size and peak memory. Exports: the raw responses sheet (XLSX, option texts, streamed
-from the records: ``analysis.workbook.responses_workbook``), the results workbook (XLSX: every figure of the
+from the records: ``survey.reports.workbook_files.responses_workbook``), the results workbook (XLSX: every figure of the
 results page plus the raw responses, exactly what ``/results.xlsx`` serves), the project workbook (summary plus
 the questionnaire's sheets, what ``/projects/<id>/workbook.xlsx`` serves), the desk CSV (UTF-8 BOM) and, when
 ``analysis/datasets.py`` exists, the SPSS .sav data set (codes with value labels). The XLSX exports turn records
@@ -49,19 +49,21 @@ with app.test_request_context():
     # The XLSX exports load their records themselves (as the views do); loading them here too would count twice.
     records = response_records(q) if step in ("sav", "csv") else None
     if step == "sav":
-        from analysis.datasets import coded_table, write_sav
+        from analysis.datasets import coded_table
+        from survey.reports.dataset_files import write_sav
         frame, labels, values, measures = coded_table(schema_for(q), records)
         w = time.perf_counter()
         data = write_sav(frame, labels, values, measures)
     elif step == "csv":
-        from analysis.export import responses_table, to_csv_bytes
+        from analysis.export import responses_table
+        from survey.platform.csv_files import to_csv_bytes
         from survey.reports.bundle import display_records
         from survey.reports.export_labels import export_labels
         table = responses_table(schema_for(q), display_records(q, records), export_labels())
         w = time.perf_counter()
         data = to_csv_bytes(table)
     elif step == "xlsx_raw":
-        from analysis.workbook import responses_workbook
+        from survey.reports.workbook_files import responses_workbook
         from survey.reports.export_labels import workbook_labels
         from survey.reports.workbooks import responses_of
         rows = responses_of(q)

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.export import display_answer, responses_table, to_csv_bytes
+from analysis.export import display_answer, responses_table
 from analysis.numbers import percent, percent_of, wilson_interval
 from analysis.rates import option_counts, question_rate
 from analysis.results import compute_results
+from survey.platform.csv_files import to_csv_bytes
 
 SAT = {
     "key": "q1",

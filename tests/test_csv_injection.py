@@ -2,7 +2,7 @@
 
 Respondents are anonymous; their text answers, "其他" texts, unit names and the reasons an evaluator types
 reach the desk's CSV files, which evaluators open in Excel or WPS. A cell starting with = + - @ (or their
-full-width forms), a tab or a CR is a formula there; ``analysis.export.to_csv_bytes`` prefixes such cells
+full-width forms), a tab or a CR is a formula there; ``survey.platform.csv_files.to_csv_bytes`` prefixes such cells
 with ``'`` (the OWASP advice) and leaves numbers alone.
 """
 
@@ -16,9 +16,9 @@ import zipfile
 import pandas as pd
 import pytest
 
-from analysis.export import FORMULA_MARKS, LEADING_BLANKS, formula_safe, table_csv, to_csv_bytes
 from survey.collection import fieldwork, review
 from survey.models import Response, UnitCode
+from survey.platform.csv_files import FORMULA_MARKS, LEADING_BLANKS, formula_safe, table_csv, to_csv_bytes
 from survey.platform.extensions import db
 from survey.questionnaires import publishing
 from survey.reports.bundle import working_paper_bundle

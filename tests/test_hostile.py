@@ -358,8 +358,9 @@ def _small_workbook() -> bytes:
 
 
 def test_every_workbook_importer_refuses_an_oversized_archive_before_opening_it(monkeypatch):
-    """Responses, XLSForm questionnaires and indicator tables share ``analysis.xlsx_guard``."""
-    from analysis import indicator_io, xlsx_guard
+    """Responses, XLSForm questionnaires and indicator tables share ``survey.platform.xlsx_guard``."""
+    from survey.indicators import table_files as indicator_io
+    from survey.platform import xlsx_guard
     from survey.questionnaires.xlsform import definition_from_xlsform
 
     data = _small_workbook()

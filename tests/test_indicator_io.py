@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from analysis.indicator_io import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
 from analysis.indicators import reason_text, score_table
 from analysis.scoring import RULES
+from survey.indicators.table_files import IndicatorFormatError, dump_xlsx, dump_yaml, load_table
 from survey.models import IndicatorTable
 from survey.platform.extensions import db
 from tests.conftest import login
@@ -235,7 +235,7 @@ def test_import_replaces_the_table_and_bad_upload_changes_nothing(app, logged_in
 
 def test_results_workbooks_attachment_sheet_prints_the_same_way():
     """The XlsxWriter copy of 附件1 (in the results workbooks) has the same print setup as the download."""
-    from analysis.workbook import project_workbook
+    from survey.reports.workbook_files import project_workbook
 
     table = library_table("seed_002_xinjian")
     body = project_workbook([], {}, indicators=(table, score_table(table)))

@@ -16,14 +16,14 @@ import pytest
 from flask import url_for
 
 from analysis.export import responses_table
-from analysis.indicator_io import dump_xlsx, load_table
 from analysis.indicators import iter_nodes, score_table
-from analysis.workbook import _Book, results_workbook, sheet_name
+from survey.indicators.table_files import dump_xlsx, load_table
 from survey.models import IndicatorTable, ProjectMember, Response
 from survey.platform.extensions import db
 from survey.projects.demo import _answer
 from survey.questionnaires import publishing
 from survey.reports.export_labels import export_labels, workbook_labels
+from survey.reports.workbook_files import _Book, results_workbook, sheet_name
 from survey.reports.workbooks import published_questionnaires, responses_of
 from survey.results.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results.results_json import results_dict

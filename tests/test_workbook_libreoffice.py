@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 
-from analysis.indicator_io import SHEET
+from survey.indicators.table_files import SHEET
 from survey.models import IndicatorTable
 from survey.platform.extensions import db
 from survey.projects.demo import _answer

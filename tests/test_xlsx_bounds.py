@@ -2,7 +2,7 @@
 
 The attack of the hardening issue: a 373 KB .xlsx whose shared-strings table holds 9 million strings
 (153 MB unpacked, under the 200 MB guard) held openpyxl for about a minute in each of the three importers
-(responses, XLSForm questionnaires, indicator tables). ``analysis.xlsx_guard`` now counts strings and
+(responses, XLSForm questionnaires, indicator tables). ``survey.platform.xlsx_guard`` now counts strings and
 markup while unpacking, before openpyxl reads a byte; the smaller documents get smaller bounds.
 """
 
@@ -14,9 +14,10 @@ import zipfile
 
 import pytest
 
-from analysis import indicator_io, xlsx_guard
-from analysis.indicator_io import IndicatorFormatError, load_table, say_plain
 from survey.collection import response_import
+from survey.indicators import table_files as indicator_io
+from survey.indicators.table_files import IndicatorFormatError, load_table, say_plain
+from survey.platform import xlsx_guard
 from survey.questionnaires import xlsform
 from survey.questionnaires.definition import DefinitionError
 from survey.questionnaires.portable import parse_definition

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import indicator_io
-from analysis.indicator_io import (
+from analysis.indicators import leaves
+from survey.indicators import table_files as indicator_io
+from survey.indicators.table_files import (
     MAX_DEPTH,
     MAX_STORED_BYTES,
     MAX_YAML_BYTES,
@@ -20,7 +21,6 @@ from analysis.indicator_io import (
     load_table,
     say_plain,
 )
-from analysis.indicators import leaves
 from survey.models import IndicatorTable
 from survey.platform.extensions import db
 from tests.conftest import unavailable

@@ -12,10 +12,10 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from analysis.export import table_csv
 from survey.accounts.access import member_project
 from survey.audit.trail import action_label, verify_chain
 from survey.models import AuditEvent
+from survey.platform.csv_files import table_csv
 from survey.platform.extensions import db
 from survey.platform.localtime import DISPLAY_TIME, local_text, time_label
 

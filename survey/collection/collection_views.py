@@ -14,7 +14,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from analysis.export import table_csv
 from forms.collection import (
     ChannelForm,
     CollectionSettingsForm,
@@ -31,6 +30,7 @@ from survey.collection import review as reviewing
 from survey.collection.paper import entered_by_channel, error_list, paper_fields
 from survey.models import PAPER_CHANNEL, PAPER_CHANNEL_NAME, Channel, UnitCode
 from survey.models import Response as SurveyResponse
+from survey.platform.csv_files import table_csv
 from survey.platform.errors import Refused
 from survey.platform.extensions import db
 from survey.platform.qr import public_url, qr_png

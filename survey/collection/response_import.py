@@ -4,7 +4,7 @@ The steps, each a plain function (no request objects here):
 
 1. ``read_table`` turns the uploaded bytes into a header row and rows of text. The format is found
    from the content, never from the file name: XLSX (openpyxl, streamed), Excel 97-2003 XLS
-   (python-calamine, after ``analysis.xlsx_guard.check_xls``) or CSV in UTF-8 (with or without BOM),
+   (python-calamine, after ``survey.platform.xlsx_guard.check_xls``) or CSV in UTF-8 (with or without BOM),
    UTF-16 or GBK/GB18030 (what 问卷星 and Excel on Chinese Windows write). Columns that hold IP
    addresses (问卷星's 来自IP, or values that look like addresses) are blanked at once: a raw IP is
    never kept, not even in the upload waiting for its mapping.
@@ -53,9 +53,9 @@ from sqlalchemy import null, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from analysis.xlsx_guard import MAX_ENTRIES, MAX_UNPACKED, XlsxRefused, check_xls, check_xlsx
 from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
 from survey.platform.extensions import db
+from survey.platform.xlsx_guard import MAX_ENTRIES, MAX_UNPACKED, XlsxRefused, check_xls, check_xlsx
 from survey.questionnaires.definition import normalize_definition, numbered_questions
 from survey.questionnaires.qtypes import DATE_TEXT, OTHER_SUFFIX, get_type, other_key
 from survey.responses.coding import Coder
@@ -76,7 +76,7 @@ UPLOAD_MAX_AGE = 24 * 3600  # uploads never imported are removed after a day
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
 # An XLSX is a ZIP: what it says it unpacks to is checked before openpyxl reads a byte of it (a small
 # "zip bomb" can unpack to gigabytes). Python's zipfile never unpacks more than an entry declares.
-XLSX_MAX_UNPACKED = MAX_UNPACKED  # see analysis.xlsx_guard
+XLSX_MAX_UNPACKED = MAX_UNPACKED  # see survey.platform.xlsx_guard
 XLSX_MAX_ENTRIES = MAX_ENTRIES
 # Files people pick by mistake (or on purpose): refused by their first bytes, whatever their name says.
 FOREIGN_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"BZh")
@@ -222,7 +222,7 @@ def _check_xlsx_archive(data: bytes) -> None:
             raise FileProblem(_l("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from refused
         if refused.reason == "not_workbook":
             raise FileProblem(_l("这是一个 ZIP 压缩包，不是 Excel 工作簿（.xlsx）。")) from refused
-        if refused.what == "strings":  # analysis.xlsx_guard: bounds on what openpyxl would parse
+        if refused.what == "strings":  # survey.platform.xlsx_guard: bounds on what openpyxl would parse
             message = _l("这个 XLSX 文件含有超过 %(n)d 个不同的文字（共享字符串），无法导入。", n=refused.limit)
             raise FileProblem(message) from refused
         if refused.what == "markup":

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Text, cast, insert, update
 
-from analysis.export import table_csv
 from survey.audit import trail as audit
 from survey.models import (
     Channel,
@@ -28,6 +27,7 @@ from survey.models import (
     User,
     utcnow,
 )
+from survey.platform.csv_files import table_csv
 from survey.platform.extensions import db
 from survey.platform.localtime import local_text, time_label
 from survey.questionnaires.conditions import answer_keys

@@ -19,7 +19,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from analysis.indicator_io import IndicatorFormatError, check_stored_size, dump_xlsx, dump_yaml, load_table
 from analysis.indicators import DEFAULT_GRADES, FORMAT, KEY, TableProblem, iter_nodes, rule_wording, validate_table
 from analysis.numbers import whole_number
 from analysis.scoring import N_, RULES, D, Wording
@@ -27,6 +26,7 @@ from forms.indicators import NodeEditor, Problem, json_number
 from survey.accounts.access import member_project, projects_of_current_user
 from survey.indicators.links import current_score, link_of
 from survey.indicators.sheet import sheet, table_of
+from survey.indicators.table_files import IndicatorFormatError, check_stored_size, dump_xlsx, dump_yaml, load_table
 from survey.models import IndicatorTable, Project
 from survey.platform.extensions import db
 from survey.results.presenting import say

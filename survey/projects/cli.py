@@ -12,12 +12,12 @@ from flask_babel import force_locale
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from analysis.indicator_io import IndicatorFormatError, dump, load_table
 from analysis.indicators import iter_nodes, score_table, validate_table
 from survey.accounts.users import AccountError, create_user
 from survey.audit import trail as audit
 from survey.collection import response_import
 from survey.indicators.scored import table_score_dict
+from survey.indicators.table_files import IndicatorFormatError, dump, load_table
 from survey.models import Questionnaire, utcnow
 from survey.platform import cli_guard
 from survey.platform.extensions import db

@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from analysis.export import responses_table, to_csv_bytes
+from analysis.export import responses_table
 from analysis.numbers import whole_number
 from forms.project import ActionForm, ImportForm, IssuedForm, NewQuestionnaireForm, ProjectForm, PublishForm
 from forms.response import build_response_form_class
@@ -20,6 +20,7 @@ from survey.jobs import queue as jobs
 from survey.jobs.downloads import heavy_download
 from survey.jobs.queue import JobFile
 from survey.models import Questionnaire
+from survey.platform.csv_files import to_csv_bytes
 from survey.platform.extensions import db
 from survey.platform.qr import loopback_host, public_url, qr_png, qr_svg
 from survey.projects.dashboard import project_dashboard

@@ -28,8 +28,8 @@ from typing import Any
 import openpyxl
 from flask_babel import lazy_gettext as _l
 
-from analysis import xlsx_guard
-from analysis.xlsx_guard import XlsxRefused, check_xlsx
+from survey.platform import xlsx_guard
+from survey.platform.xlsx_guard import XlsxRefused, check_xlsx
 from survey.questionnaires.definition import DefinitionError, Problem, validate_definition
 from survey.questionnaires.qtypes import QUESTION_TYPES, get_type
 
@@ -38,7 +38,7 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 OPTION_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 KEY_LENGTH = 32
 # An XLSForm is a few hundred rows (a long choice list a few thousand): bounded well below a response
-# export, so that a small crafted upload cannot hold a worker (analysis.xlsx_guard counts before openpyxl).
+# export, so that a small crafted upload cannot hold a worker (survey.platform.xlsx_guard counts before openpyxl).
 XLSX_MAX_UNPACKED = 20 * 1024 * 1024
 XLSX_MAX_STRINGS = 100_000
 XLSX_MAX_MARKUP = 2_000_000
@@ -131,7 +131,7 @@ class _Sheet:
 def _read_workbook(data: bytes) -> dict[str, _Sheet]:
     """The XLSForm sheets by lower-cased name; a file openpyxl cannot read is one problem, not a crash.
 
-    The archive is looked at first (``analysis.xlsx_guard``): one that would unpack too big, or whose
+    The archive is looked at first (``survey.platform.xlsx_guard``): one that would unpack too big, or whose
     strings or markup would cost openpyxl too much, is refused before openpyxl unpacks it.
     """
     try:
@@ -162,7 +162,7 @@ def _read_workbook(data: bytes) -> dict[str, _Sheet]:
 
 
 def _refusal(refused: XlsxRefused):
-    """Which bound of ``analysis.xlsx_guard`` the upload passed, in words (the indicator import's words)."""
+    """Which bound of ``survey.platform.xlsx_guard`` the upload passed, in words (the indicator import's words)."""
     if refused.what == "strings":
         return _l("这个 XLSX 文件含有超过 %(n)d 个不同的文字（共享字符串），无法导入。", n=refused.limit)
     if refused.what == "markup":

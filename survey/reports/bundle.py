@@ -20,16 +20,17 @@ from datetime import UTC, datetime
 from flask import current_app
 from flask_babel import gettext as _
 
-from analysis.export import responses_table, to_csv_bytes
-from analysis.indicator_io import dump_xlsx, dump_yaml
-from analysis.workbook import responses_workbook
+from analysis.export import responses_table
 from survey.collection.review import exclusion_log_csv
 from survey.indicators.links import current_score
 from survey.indicators.sheet import table_of
+from survey.indicators.table_files import dump_xlsx, dump_yaml
 from survey.models import Questionnaire
+from survey.platform.csv_files import to_csv_bytes
 from survey.questionnaires.portable import export_json
 from survey.reports.export_labels import export_labels, workbook_labels
 from survey.reports.text import in_report_language
+from survey.reports.workbook_files import responses_workbook
 from survey.reports.workbooks import questionnaire_workbook
 from survey.results.reporting import display_records, response_records, schema_for
 

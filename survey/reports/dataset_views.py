@@ -12,7 +12,7 @@ from flask import Blueprint
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from analysis.datasets import coded_table, codes_csv, write_dta, write_sav
+from analysis.datasets import coded_table
 from survey.accounts.access import member_questionnaire
 from survey.jobs import queue as jobs
 from survey.jobs.downloads import heavy_download
@@ -20,6 +20,7 @@ from survey.jobs.queue import JobFile
 from survey.models import Questionnaire
 from survey.platform.extensions import db
 from survey.platform.localtime import time_label, time_variable, to_local
+from survey.reports.dataset_files import codes_csv, write_dta, write_sav
 from survey.results.reporting import evaluator_number, response_records, schema_for
 
 bp = Blueprint("datasets", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>/data")

@@ -1,6 +1,6 @@
 """The Excel workbooks' contents: one questionnaire's results (with the raw responses) and a whole project's.
 
-Both stream the raw responses into the file (``analysis.workbook.ResponseRows``): records are turned into
+Both stream the raw responses into the file (``survey.reports.workbook_files.ResponseRows``): records are turned into
 display rows in small batches while the sheet is written, never into one table in memory. The workbook views
 (``survey.reports.workbook_views``, as export jobs) and the working-paper bundle (``survey.reports.bundle``) both
 build them,
@@ -15,12 +15,12 @@ from flask_babel import force_locale, get_locale
 
 from analysis.export import response_columns, response_rows
 from analysis.indicators import TableScore
-from analysis.workbook import QuestionnaireSheets, ResponseRows, results_workbook
-from analysis.workbook import project_workbook as workbook_of_project
 from survey.indicators.links import current_score
 from survey.indicators.sheet import table_of
 from survey.models import Project, Questionnaire
 from survey.reports.export_labels import export_labels, workbook_labels
+from survey.reports.workbook_files import QuestionnaireSheets, ResponseRows, results_workbook
+from survey.reports.workbook_files import project_workbook as workbook_of_project
 from survey.results.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results.results_json import results_dict
 

@@ -20,7 +20,6 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from analysis import xlsx_guard
 from analysis.indicators import (
     FORMAT,
     TableScore,
@@ -32,7 +31,8 @@ from analysis.indicators import (
     validate_table,
 )
 from analysis.scoring import N_, RULES, Wording, render
-from analysis.xlsx_guard import XlsxRefused, check_xlsx
+from survey.platform import xlsx_guard
+from survey.platform.xlsx_guard import XlsxRefused, check_xlsx
 
 SHEET = "附件1"
 # (header, field, level): the printed columns of the 附件1 layout, then the technical ones (hidden, never
@@ -73,7 +73,7 @@ MAX_YAML_BYTES = 256 * 1024  # YAML parses at about 3 s of CPU per MB even with 
 MAX_STORED_BYTES = 256 * 1024  # the JSON stored for a project's table, read on every project page
 MAX_DEPTH = 20  # containers inside containers; a table with rule parameters nests about 11 deep
 # An .xlsx table is loaded in full by openpyxl (merged cells are read), so it is bounded more tightly than
-# a response export (``analysis.xlsx_guard``): the library's tables have a few hundred cells.
+# a response export (``survey.platform.xlsx_guard``): the library's tables have a few hundred cells.
 XLSX_MAX_UNPACKED = 8 * 1024 * 1024
 XLSX_MAX_STRINGS = 20_000
 XLSX_MAX_MARKUP = 1_000_000
@@ -375,7 +375,7 @@ def _check_archive(data: bytes) -> None:
 
 
 def xlsx_refusal(refused: XlsxRefused) -> Wording:
-    """Which bound of ``analysis.xlsx_guard`` an upload passed, in words (shared with the XLSForm import)."""
+    """Which bound of ``survey.platform.xlsx_guard`` an upload passed, in words (shared with the XLSForm import)."""
     if refused.what == "strings":
         return Wording(N_("这个 XLSX 文件含有超过 %(n)d 个不同的文字（共享字符串），无法导入。"), {"n": refused.limit})
     if refused.what == "markup":
@@ -622,7 +622,8 @@ def _count_leaves(node: dict) -> int:
     return sum(_count_leaves(c) for c in children) if children else 1
 
 
-# Cell styles of the 附件1 sheet, in words both writers understand (openpyxl here, XlsxWriter in analysis.workbook).
+# Cell styles of the 附件1 sheet, in words both writers understand (openpyxl here, XlsxWriter in
+# survey.reports.workbook_files).
 STYLES: dict[str, dict[str, Any]] = {
     "title": {"bold": True, "size": 14, "align": "center", "wrap": True},
     "header": {"bold": True, "size": FONT_SIZE, "align": "center", "wrap": True, "border": True, "fill": "DDEBF7"},

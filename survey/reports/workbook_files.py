@@ -4,7 +4,7 @@ Pure: no Flask. Every word on the sheets (sheet names, headers) comes from ``lab
 fills in the reader's language; a missing label falls back to its key. Shares are written as fractions
 with a ``0.0%`` format, so Excel can compute with them; the rounded ``percent`` strings of the results
 JSON are written beside them as numbers, so the workbook shows the same figures as the page. The indicator
-table is drawn from ``analysis.indicator_io.attachment_layout``, the same layout as its own 附件1 download.
+table is drawn from ``survey.indicators.table_files.attachment_layout``, the same layout as its own 附件1 download.
 
 Memory: the raw responses are written row by row into a constant-memory sheet (a temporary file), from
 any iterable of rows, so a 100,000-response export never holds the cells, or a DataFrame of them, at once.
@@ -24,9 +24,9 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from analysis.indicator_io import SHEET as INDICATOR_SHEET
-from analysis.indicator_io import STYLES, attachment_layout
 from analysis.indicators import TableScore
+from survey.indicators.table_files import SHEET as INDICATOR_SHEET
+from survey.indicators.table_files import STYLES, attachment_layout
 
 MAX_CHARTS = 30  # frequency charts per workbook; more would make the file slow to open
 CHART_ROWS = 16  # rows a chart covers at its default size (288 px at 20 px a row, plus a margin)
@@ -249,7 +249,7 @@ def _summary_values(book: _Book, prefix: str, data: dict) -> list[Any]:
 
 def indicator_sheet(book: _Book, table: dict, score: TableScore | None) -> None:
     """The indicator table in the 附件1 layout (``attachment_layout``), named “附件1” so that
-    ``analysis.indicator_io.load_table`` reads the table back from this workbook too."""
+    ``survey.indicators.table_files.load_table`` reads the table back from this workbook too."""
     layout = attachment_layout(table, score)
     ws = book.sheet(INDICATOR_SHEET, literal=True)
     formats = {name: book.wb.add_format(_xlsxwriter_format(spec)) for name, spec in STYLES.items()}
@@ -287,7 +287,7 @@ def _indicator_page(ws, layout) -> None:
 
 
 def _xlsxwriter_format(spec: dict[str, Any]) -> dict[str, Any]:
-    """One ``analysis.indicator_io.STYLES`` entry as XlsxWriter format properties."""
+    """One ``survey.indicators.table_files.STYLES`` entry as XlsxWriter format properties."""
     properties: dict[str, Any] = {"valign": "vcenter", "text_wrap": bool(spec.get("wrap"))}
     if spec.get("bold"):
         properties["bold"] = True
