@@ -366,7 +366,7 @@ class PendingImport(db.Model):
 
     ``content`` is the parsed table (IP columns already blanked, so no raw address is kept even here) as
     zlib-compressed JSON, not the file's bytes. Only its uploader may map it, only for its questionnaire;
-    it is deleted after the import or discard, and expires after a day (``response_import.UPLOAD_MAX_AGE``).
+    it is deleted after the import or discard, and expires after a day (``import_mapping.UPLOAD_MAX_AGE``).
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from forms.fields import question_fields
-from survey.collection import response_import
+from survey.collection import import_reading
 from survey.models import Questionnaire, Response
 from survey.platform.extensions import db
 from survey.questionnaires import publishing
@@ -333,12 +333,12 @@ def test_zip_bomb_is_refused_before_parsing(importer):
         archive.writestr("xl/workbook.xml", b"<workbook/>")
         with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as entry:
             chunk = b"\0" * (1 << 20)
-            for _ in range(response_import.XLSX_MAX_UNPACKED // len(chunk) + 1):
+            for _ in range(import_reading.XLSX_MAX_UNPACKED // len(chunk) + 1):
                 entry.write(chunk)
     bomb = buffer.getvalue()
     assert len(bomb) < 1024 * 1024
-    with pytest.raises(response_import.FileProblem, match="解压后超过"):
-        response_import.read_table(bomb)
+    with pytest.raises(import_reading.FileProblem, match="解压后超过"):
+        import_reading.read_table(bomb)
     response = client.post(
         f"/desk/questionnaires/{questionnaire.id}/import/",
         data={"file": (io.BytesIO(bomb), "bomb.xlsx")},
@@ -366,10 +366,10 @@ def test_every_workbook_importer_refuses_an_oversized_archive_before_opening_it(
     data = _small_workbook()
     opened = []
     monkeypatch.setattr(xlsx_guard, "MAX_UNPACKED", 1000)  # the workbook unpacks to a few kilobytes
-    monkeypatch.setattr(response_import, "XLSX_MAX_UNPACKED", 1000)
+    monkeypatch.setattr(import_reading, "XLSX_MAX_UNPACKED", 1000)
     monkeypatch.setattr(openpyxl.reader.excel.ExcelReader, "read", lambda *a: opened.append(a))
-    with pytest.raises(response_import.FileProblem, match="解压后超过"):
-        response_import.read_table(data)
+    with pytest.raises(import_reading.FileProblem, match="解压后超过"):
+        import_reading.read_table(data)
     with pytest.raises(DefinitionError) as refused:
         definition_from_xlsform(data)
     assert "解压后超过" in str(refused.value.problems[0].message)
@@ -390,14 +390,14 @@ def test_every_workbook_importer_refuses_an_oversized_archive_before_opening_it(
     ],
 )
 def test_foreign_files_are_named(content, message):
-    with pytest.raises(response_import.FileProblem, match=message):
-        response_import.read_table(content)
+    with pytest.raises(import_reading.FileProblem, match=message):
+        import_reading.read_table(content)
 
 
 def test_sheet_wider_than_the_limit_is_refused():
-    wide = _xlsx([["a"] + [""] * (response_import.MAX_COLUMNS + 5) + ["far away"]])
-    with pytest.raises(response_import.FileProblem, match="列"):
-        response_import.read_table(wide)
+    wide = _xlsx([["a"] + [""] * (import_reading.MAX_COLUMNS + 5) + ["far away"]])
+    with pytest.raises(import_reading.FileProblem, match="列"):
+        import_reading.read_table(wide)
 
 
 # --- the builder -----------------------------------------------------------------------------------

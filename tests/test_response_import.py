@@ -14,26 +14,26 @@ import openpyxl
 import pytest
 
 from forms.response import answers_reader
-from survey.collection.response_import import (
-    IGNORE,
-    MAPPING_FORMAT,
+from survey.collection.import_cells import (
     CellError,
-    FileProblem,
-    Plan,
-    check_import,
     convert_option_cell,
     convert_value,
+    parse_duration,
+    parse_submitted,
+)
+from survey.collection.import_checking import check_import, run_import
+from survey.collection.import_mapping import (
+    IGNORE,
+    MAPPING_FORMAT,
+    Plan,
     default_plan,
     guess_mapping,
     load_upload,
-    parse_duration,
-    parse_submitted,
     plan_from_saved,
     plan_to_saved,
-    read_table,
-    run_import,
     save_upload,
 )
+from survey.collection.import_reading import FileProblem, read_table
 from survey.models import Channel, PendingImport, Questionnaire, Response, ReviewEvent, utcnow
 from survey.platform.extensions import db
 from survey.questionnaires import publishing
@@ -782,7 +782,7 @@ def test_only_the_uploader_may_map_an_upload(app, logged_in, seed):
 
 
 def test_an_upload_expires_after_a_day_and_is_purged(app, logged_in, seed, runner):
-    from survey.collection.response_import import UPLOAD_MAX_AGE
+    from survey.collection.import_mapping import UPLOAD_MAX_AGE
 
     old_url = upload(logged_in, seed, xlsx([SEED_HEADERS, *SEED_TEXT_ROWS])).headers["Location"]
     kept = db.session.execute(db.select(PendingImport)).scalar_one()
@@ -830,7 +830,7 @@ def test_every_step_needs_the_csrf_token(app, client, seed):
     assert done.status_code == 302 and response_count() == 2
 
 
-# --- saved mappings (survey.collection.response_import.plan_to_saved / plan_from_saved, used by the CLI) ---
+# --- saved mappings (survey.collection.import_mapping.plan_to_saved / plan_from_saved, used by the CLI) ---
 
 
 def test_a_saved_mapping_follows_headers_not_positions():

@@ -15,7 +15,7 @@ import pytest
 
 from survey.accounts.access import add_member
 from survey.accounts.api_tokens import issue_token
-from survey.collection import response_import
+from survey.collection import import_mapping, import_reading
 from survey.models import Channel, ExportJob, IndicatorTable, Project, Questionnaire, Response, UnitCode, User
 from survey.platform.extensions import db
 from tests.conftest import login
@@ -89,8 +89,8 @@ def world(app, evaluator, other_evaluator) -> World:
     answers = {**SEED_004_ANSWERS, "submission_id": "matrix-1"}
     assert app.test_client().post(f"/s/{questionnaire.public_token}", data=answers).status_code == 303
     response = db.session.execute(db.select(Response)).scalar_one()
-    table = response_import.read_table("1、您所在的社区,地址\n北社区,x\n".encode())
-    upload = response_import.save_upload(questionnaire.id, evaluator.id, table)
+    table = import_reading.read_table("1、您所在的社区,地址\n北社区,x\n".encode())
+    upload = import_mapping.save_upload(questionnaire.id, evaluator.id, table)
     api_token, alice_secret = issue_token(evaluator, "matrix")
     vera = create_user("vera", "vera-password-long", "Vera")
     add_member(project, vera, "viewer")

@@ -20,7 +20,9 @@ from jinja2 import ChoiceLoader, DictLoader
 
 from analysis.datasets import coded_table
 from forms.response import answers_reader
-from survey.collection.response_import import default_plan, read_table, run_import
+from survey.collection.import_checking import run_import
+from survey.collection.import_mapping import default_plan
+from survey.collection.import_reading import read_table
 from survey.models import Response
 from survey.platform.extensions import db
 from survey.questionnaires import authoring, publishing

@@ -21,7 +21,10 @@ import pytest
 import xlwt
 
 from forms.response import answers_reader
-from survey.collection.response_import import FileProblem, default_plan, read_table, run_import
+from survey.collection import import_reading
+from survey.collection.import_checking import run_import
+from survey.collection.import_mapping import default_plan
+from survey.collection.import_reading import FileProblem, read_table
 from survey.models import Questionnaire, Response
 from survey.platform.extensions import db
 from survey.questionnaires import publishing
@@ -275,9 +278,8 @@ def test_xls_refusals(app, monkeypatch):
         read_table(not_a_workbook)  # an OLE2 file without a workbook stream (a Word document, a message)
     with pytest.raises(FileProblem, match="不是 Excel 97-2003 工作簿"):
         read_table(good[:8] + b"\0" * 600)
-    from survey.collection import response_import
 
-    monkeypatch.setattr(response_import, "XLSX_MAX_UNPACKED", len(good) - 1)
+    monkeypatch.setattr(import_reading, "XLSX_MAX_UNPACKED", len(good) - 1)
     with pytest.raises(FileProblem, match="XLS 文件超过"):
         read_table(good)
 
@@ -415,7 +417,7 @@ def test_a_file_without_a_time_column_is_all_unknown(wjx):
 
 
 def test_code_tables_warn_about_gaps_and_a_highest_code_other_than_the_option_count(wjx):
-    from survey.collection.response_import import code_tables
+    from survey.collection.import_mapping import code_tables
 
     people = respondents()
     for p in people:
@@ -596,7 +598,7 @@ def shifted(people: list[dict]) -> list[dict]:
 
 
 def test_the_text_download_tells_each_code_row_by_row_on_the_number(wjx):
-    from survey.collection.response_import import code_tables, take_text_codes, text_codes
+    from survey.collection.import_mapping import code_tables, take_text_codes, text_codes
 
     people = respondents()
     table = read_table(xls(number_rows(shifted(people))))
@@ -633,7 +635,7 @@ def test_the_text_download_tells_each_code_row_by_row_on_the_number(wjx):
 
 
 def test_the_text_download_shows_codes_it_cannot_settle_and_rows_it_cannot_pair(wjx):
-    from survey.collection.response_import import code_tables, text_codes, text_overrides
+    from survey.collection.import_mapping import code_tables, text_codes, text_overrides
 
     people = respondents(30)
     rows = text_rows(people)

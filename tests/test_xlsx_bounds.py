@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from survey.collection import response_import
+from survey.collection import import_reading
 from survey.indicators import table_files as indicator_io
 from survey.indicators.table_files import IndicatorFormatError, load_table, say_plain
 from survey.platform import xlsx_guard
@@ -125,8 +125,8 @@ def test_the_guard_refuses_nine_million_shared_strings_fast(bomb):
 
 
 def test_the_responses_importer_refuses_the_attack_fast(bomb):
-    error, cpu = timed(response_import.read_table, bomb)
-    assert isinstance(error, response_import.FileProblem)
+    error, cpu = timed(import_reading.read_table, bomb)
+    assert isinstance(error, import_reading.FileProblem)
     assert cpu < FAST
 
 

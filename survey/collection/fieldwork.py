@@ -2,7 +2,7 @@
 
 The desk's channel and unit forms and ``flask channel add`` / ``flask unit add`` all end here, so a
 channel gets the same next free code (``c1``, ``c2``…) and a unit list the same de-duplication whichever
-way it came in. A list may also come as a file (CSV or XLSX, read by ``response_import.read_table``
+way it came in. A list may also come as a file (CSV or XLSX, read by ``import_reading.read_table``
 with the same format and size checks as a response file): one name per row, with an optional header
 row naming the columns (名称/name, 目标份数/target, 配额/quota, 发放份数/issued, 可填份数/uses).
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from analysis.numbers import whole_number
-from survey.collection import response_import
+from survey.collection import import_reading
 from survey.models import PAPER_CHANNEL, Channel, Questionnaire, UnitCode
 from survey.platform.extensions import db
 
@@ -206,8 +206,8 @@ def read_list(data: bytes) -> list[ListEntry]:
     not a whole number is refused with its row, so nothing is added from a list with a typo.
     """
     try:
-        table = response_import.read_table(data)
-    except response_import.FileProblem as error:
+        table = import_reading.read_table(data)
+    except import_reading.FileProblem as error:
         raise FieldworkError([str(error.message)]) from error
     columns = _list_columns(table.headers)
     rows = list(zip(table.row_numbers, table.rows, strict=True))

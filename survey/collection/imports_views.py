@@ -1,7 +1,7 @@
 """Importing responses from a spreadsheet: upload → mapping → check (dry run) → import.
 
 The upload is parsed at once and kept in the database (``PendingImport``, IP columns already blanked,
-see ``survey.collection.response_import``) under a random token, so the mapping step may reach any app server; the
+see ``survey.collection.import_checking``) under a random token, so the mapping step may reach any app server; the
 file name the browser sends is never used. The mapping travels in the form of each step, so nothing else
 is stored until the import itself, which is all or nothing. A file of option numbers (问卷星's 按选项序号) may be
 joined by the same questionnaire's 按选项文本 download, kept with the upload: matched on 序号 row by row, it
@@ -21,7 +21,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from forms.response import answers_reader
 from survey.accounts.access import member_questionnaire
-from survey.collection import response_import
+from survey.collection import import_cells, import_checking, import_mapping, import_reading
 from survey.models import Questionnaire
 
 bp = Blueprint("imports", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>/import")
@@ -72,11 +72,11 @@ def upload(questionnaire_id: int):
     elif form.validate_on_submit():
         content = form.file.data.read()
         try:
-            table = response_import.read_table(content)
-        except response_import.FileProblem as error:
+            table = import_reading.read_table(content)
+        except import_reading.FileProblem as error:
             problem = error.message
         else:
-            token = response_import.save_upload(questionnaire.id, current_user.id, table, len(content))
+            token = import_mapping.save_upload(questionnaire.id, current_user.id, table, len(content))
             return redirect(url_for(".mapping", questionnaire_id=questionnaire.id, token=token))
     page = render_template(
         "imports/upload.html", questionnaire=questionnaire, form=form, problem=problem, title=_("导入答卷")
@@ -90,9 +90,9 @@ def mapping(questionnaire_id: int, token: str):
     questionnaire = member_questionnaire(questionnaire_id, edit=True)
     table = _table(questionnaire, token)
     definition = _definition(questionnaire)
-    channels = [value for value, _label in response_import.channel_choices(questionnaire)]
-    plan = response_import.remembered_plan(token, questionnaire.id, current_user.id, table, definition, channels)
-    plan = plan or response_import.default_plan(table, definition)
+    channels = [value for value, _label in import_mapping.channel_choices(questionnaire)]
+    plan = import_mapping.remembered_plan(token, questionnaire.id, current_user.id, table, definition, channels)
+    plan = plan or import_mapping.default_plan(table, definition)
     return _mapping_page(questionnaire, token, table, plan, text=_text_codes(questionnaire, token, table, plan))
 
 
@@ -102,8 +102,8 @@ def check(questionnaire_id: int, token: str):
     questionnaire = member_questionnaire(questionnaire_id)
     table = _table(questionnaire, token)
     plan, text = _submitted_plan_and_text(questionnaire, token, table)
-    report = response_import.check_import(questionnaire, table, plan, _timezone(), text, reader=answers_reader)
-    response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
+    report = import_checking.check_import(questionnaire, table, plan, _timezone(), text, reader=answers_reader)
+    import_mapping.remember_plan(token, questionnaire.id, current_user.id, table, plan)
     return _mapping_page(questionnaire, token, table, plan, report, text), 200 if report.ok else 422
 
 
@@ -119,7 +119,7 @@ def text_codes(questionnaire_id: int, token: str):
         problem = _keep_text_export(questionnaire, token, table, plan, form.text_file.data.read())
     else:
         problem = next(iter(form.text_file.errors), None) or _("请重新提交。")
-    response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
+    import_mapping.remember_plan(token, questionnaire.id, current_user.id, table, plan)
     text = _text_codes(questionnaire, token, table, plan)
     page = _mapping_page(questionnaire, token, table, plan, text=text, text_problem=problem)
     return page, 422 if problem else 200
@@ -131,13 +131,13 @@ def run(questionnaire_id: int, token: str):
     questionnaire = member_questionnaire(questionnaire_id)
     table = _table(questionnaire, token)
     plan, text = _submitted_plan_and_text(questionnaire, token, table)
-    report = response_import.run_import(
+    report = import_checking.run_import(
         questionnaire, table, plan, current_user.id, _timezone(), text, reader=answers_reader
     )
     if not report.ok:
-        response_import.remember_plan(token, questionnaire.id, current_user.id, table, plan)
+        import_mapping.remember_plan(token, questionnaire.id, current_user.id, table, plan)
         return _mapping_page(questionnaire, token, table, plan, report, text), 422
-    response_import.delete_upload(token, questionnaire.id, current_user.id)
+    import_mapping.delete_upload(token, questionnaire.id, current_user.id)
     flash(_("已导入 %(n)d 份答卷。", n=report.imported), "success")
     return redirect(url_for("desk.results", questionnaire_id=questionnaire.id))
 
@@ -147,14 +147,14 @@ def discard(questionnaire_id: int, token: str):
     """Give up this import: the kept upload is deleted."""
     questionnaire = member_questionnaire(questionnaire_id)
     _table(questionnaire, token)
-    response_import.delete_upload(token, questionnaire.id, current_user.id)
+    import_mapping.delete_upload(token, questionnaire.id, current_user.id)
     flash(_("已放弃这次导入，上传的文件已删除。"), "success")
     return redirect(url_for("desk.questionnaire", questionnaire_id=questionnaire.id))
 
 
 def _timezone() -> str:
     """Times in the file are read in the timezone the desk shows times in."""
-    return response_import.app_timezone()
+    return import_mapping.app_timezone()
 
 
 def _definition(questionnaire: Questionnaire) -> dict:
@@ -163,55 +163,55 @@ def _definition(questionnaire: Questionnaire) -> dict:
     return questionnaire.current_version.definition
 
 
-def _table(questionnaire: Questionnaire, token: str) -> response_import.Table:
+def _table(questionnaire: Questionnaire, token: str) -> import_reading.Table:
     """The kept upload of this questionnaire by the signed-in evaluator, or 404 (unknown, expired or someone else's)."""
-    table = response_import.load_upload(token, questionnaire.id, current_user.id)
+    table = import_mapping.load_upload(token, questionnaire.id, current_user.id)
     if table is None:
         abort(404)
     return table
 
 
-def _submitted_plan(questionnaire: Questionnaire, table: response_import.Table) -> response_import.Plan:
-    channels = [value for value, _label in response_import.channel_choices(questionnaire)]
-    return response_import.plan_from_form(request.form, table, _definition(questionnaire), channels)
+def _submitted_plan(questionnaire: Questionnaire, table: import_reading.Table) -> import_mapping.Plan:
+    channels = [value for value, _label in import_mapping.channel_choices(questionnaire)]
+    return import_mapping.plan_from_form(request.form, table, _definition(questionnaire), channels)
 
 
-def _submitted_plan_and_text(questionnaire: Questionnaire, token: str, table: response_import.Table):
+def _submitted_plan_and_text(questionnaire: Questionnaire, token: str, table: import_reading.Table):
     """The submitted plan and the kept text download's evidence; the button "采用按选项文本文件的对照" (a
     ``text-codes=accept`` in the form) makes that evidence the plan's reading of those codes. The evaluator
     still confirms the code tables afterwards: taking them clears the tick."""
     plan = _submitted_plan(questionnaire, table)
     text = _text_codes(questionnaire, token, table, plan)
     if text is not None and request.form.get("text-codes") == "accept":
-        response_import.take_text_codes(plan, text)
+        import_mapping.take_text_codes(plan, text)
         plan.codes_confirmed = False
     return plan, text
 
 
-def _text_codes(questionnaire: Questionnaire, token: str, table: response_import.Table, plan):
+def _text_codes(questionnaire: Questionnaire, token: str, table: import_reading.Table, plan):
     """What the kept 按选项文本 download says about this plan's option numbers, or ``None`` without one."""
-    text_table = response_import.load_text_export(token, questionnaire.id, current_user.id)
+    text_table = import_mapping.load_text_export(token, questionnaire.id, current_user.id)
     if text_table is None:
         return None
-    return response_import.text_codes(table, plan, _definition(questionnaire), text_table)
+    return import_mapping.text_codes(table, plan, _definition(questionnaire), text_table)
 
 
-def _keep_text_export(questionnaire: Questionnaire, token: str, table: response_import.Table, plan, content: bytes):
+def _keep_text_export(questionnaire: Questionnaire, token: str, table: import_reading.Table, plan, content: bytes):
     """Read and keep a text download (the upload's own guards apply); the reason it was refused, else ``None``.
 
     A file of option numbers is refused, unless its numbers are this questionnaire's option texts (a scale
     whose options read 1…5): then they still tell what each code is."""
     try:
-        text_table = response_import.read_table(content)
-    except response_import.FileProblem as error:
+        text_table = import_reading.read_table(content)
+    except import_reading.FileProblem as error:
         return error.message
     if text_table.sha256 == table.sha256:
         return _("这就是正在导入的文件。请选择同一问卷在问卷星“按选项文本”下载的另一个文件。")
     definition = _definition(questionnaire)
-    coded = response_import.code_tables(text_table, response_import.default_plan(text_table, definition), definition)
-    if coded and not response_import.text_codes(table, plan, definition, text_table).usable:
+    coded = import_mapping.code_tables(text_table, import_mapping.default_plan(text_table, definition), definition)
+    if coded and not import_mapping.text_codes(table, plan, definition, text_table).usable:
         return _("这个文件的答案也是选项序号，不是“按选项文本”下载。请在问卷星下载答卷时选择“按选项文本”。")
-    response_import.save_text_export(token, questionnaire.id, current_user.id, text_table)
+    import_mapping.save_text_export(token, questionnaire.id, current_user.id, text_table)
     return None
 
 
@@ -225,15 +225,15 @@ def _mapping_page(questionnaire, token, table, plan, report=None, text=None, tex
         plan=plan,
         report=report,
         form=MappingForm(),
-        columns=response_import.column_views(table, plan),
-        choices=response_import.target_choices(definition),
-        values=response_import.value_views(table, plan, definition),
-        channels=response_import.channel_choices(questionnaire),
-        missing_time=response_import.rows_without_time(table, plan),
-        code_tables=response_import.code_tables(table, plan, definition, text),
+        columns=import_mapping.column_views(table, plan),
+        choices=import_mapping.target_choices(definition),
+        values=import_mapping.value_views(table, plan, definition),
+        channels=import_mapping.channel_choices(questionnaire),
+        missing_time=import_mapping.rows_without_time(table, plan),
+        code_tables=import_mapping.code_tables(table, plan, definition, text),
         text=text,
         text_problem=text_problem,
         text_form=TextExportForm(),
-        blank=response_import.BLANK,
+        blank=import_cells.BLANK,
         title=_("导入答卷：对应列与选项"),
     )

@@ -15,7 +15,7 @@ from werkzeug.serving import run_simple
 from analysis.indicators import iter_nodes, score_table, validate_table
 from survey.accounts.users import AccountError, create_user
 from survey.audit import trail as audit
-from survey.collection import response_import
+from survey.collection import import_mapping
 from survey.indicators.scored import table_score_dict
 from survey.indicators.table_files import IndicatorFormatError, dump, load_table
 from survey.models import Questionnaire, utcnow
@@ -96,13 +96,13 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 @click.command("purge-expired")
 def purge_expired_command() -> None:
     """Delete responses past their questionnaire's retention period (run daily; rules in survey/privacy/retention.py),
-    and import uploads never mapped within a day (survey/collection/response_import.py)."""
+    and import uploads never mapped within a day (survey/collection/import_*.py)."""
     purged = privacy.purge_expired(utcnow())
     for item in purged:
         what = f"questionnaire {item.questionnaire_id} ({item.title})"
         click.echo(f"{what}: deleted {item.deleted} response(s) [{item.rule}]")
     click.echo(f"purged {sum(item.deleted for item in purged)} response(s) from {len(purged)} questionnaire(s)")
-    click.echo(f"removed {response_import.purge_uploads(utcnow())} expired import upload(s)")
+    click.echo(f"removed {import_mapping.purge_uploads(utcnow())} expired import upload(s)")
 
 
 @click.command("results")

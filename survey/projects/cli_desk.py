@@ -22,7 +22,7 @@ from flask import current_app
 from forms.response import answers_reader
 from survey.accounts.users import find_user
 from survey.audit import trail as audit
-from survey.collection import fieldwork, response_import
+from survey.collection import fieldwork, import_checking, import_mapping, import_reading
 from survey.models import Project, ProjectMember, Questionnaire, User
 from survey.platform.extensions import db
 from survey.questionnaires import publishing
@@ -587,7 +587,7 @@ def responses_import(
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Check every row, then store them all or none (the desk's import, survey/collection/response_import.py).
+    """Check every row, then store them all or none (the desk's import, survey/collection/import_*.py).
 
     Without --mapping the columns are guessed as on the desk's mapping screen; --save-mapping writes
     that guess (or the mapping used) so it can be corrected and passed back with --mapping.
@@ -597,24 +597,24 @@ def responses_import(
     if questionnaire.current_version is None:
         raise Refused("the questionnaire is not published yet; publish it before importing answers")
     try:
-        table = response_import.read_table(Path(path).read_bytes())
-    except response_import.FileProblem as error:
+        table = import_reading.read_table(Path(path).read_bytes())
+    except import_reading.FileProblem as error:
         raise Refused(f"{path}: {error.message}") from None
     definition = normalize_definition(questionnaire.current_version.definition)
     plan, plan_problems, unmatched = _plan(questionnaire, table, definition, mapping_path, channel)
     if save_mapping:
-        text = json.dumps(response_import.plan_to_saved(plan, table), ensure_ascii=False, indent=2)
+        text = json.dumps(import_mapping.plan_to_saved(plan, table), ensure_ascii=False, indent=2)
         Path(save_mapping).write_text(text + "\n", encoding="utf-8")
     if plan_problems:
-        report = response_import.Report(total=len(table.rows), general=plan_problems)
+        report = import_checking.Report(total=len(table.rows), general=plan_problems)
     elif dry_run:
-        report = response_import.check_import(
-            questionnaire, table, plan, response_import.app_timezone(), reader=answers_reader
+        report = import_checking.check_import(
+            questionnaire, table, plan, import_mapping.app_timezone(), reader=answers_reader
         )
     else:
         before = questionnaire.accepted_count
-        report = response_import.run_import(
-            questionnaire, table, plan, user.id, response_import.app_timezone(), reader=answers_reader
+        report = import_checking.run_import(
+            questionnaire, table, plan, user.id, import_mapping.app_timezone(), reader=answers_reader
         )
         if report.ok:
             db.session.refresh(questionnaire)
@@ -632,15 +632,15 @@ def responses_import(
 
 def _plan(questionnaire, table, definition, mapping_path, channel):
     """The saved mapping, or the desk's guess; ``--channel`` replaces the channel choice."""
-    choices = [value for value, _label in response_import.channel_choices(questionnaire)]
+    choices = [value for value, _label in import_mapping.channel_choices(questionnaire)]
     if mapping_path:
         try:
             saved = json.loads(Path(mapping_path).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as error:
             raise Refused(f"{mapping_path}: not a JSON mapping file ({error})") from None
-        plan, problems, unmatched = response_import.plan_from_saved(saved, table, definition, choices)
+        plan, problems, unmatched = import_mapping.plan_from_saved(saved, table, definition, choices)
     else:
-        plan, problems, unmatched = response_import.default_plan(table, definition), [], []
+        plan, problems, unmatched = import_mapping.default_plan(table, definition), [], []
     if channel is not None:
         if channel not in choices:
             raise Refused(f"no channel {channel!r}; choose one of: {', '.join(choices)}")
@@ -650,7 +650,7 @@ def _plan(questionnaire, table, definition, mapping_path, channel):
 
 def _import_outcome(table, plan, definition, report, dry_run: bool, unmatched: list[str]) -> dict:
     """Everything a script needs to decide: the mapping used, every problem by row and column, the counts."""
-    labels = {value: str(label) for value, label in response_import.target_choices(definition)}
+    labels = {value: str(label) for value, label in import_mapping.target_choices(definition)}
     return {
         "ok": report.ok,
         "dry_run": dry_run,
