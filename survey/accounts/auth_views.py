@@ -1,6 +1,6 @@
 """Evaluator sign-in and sign-out, password change, and logging out everywhere.
 
-A session holds ``"<user id>:<session version>:<secret>"`` (``accounts.start_session``): signing out deletes
+A session holds ``"<user id>:<session version>:<secret>"`` (``accounts.users.start_session``): signing out deletes
 the secret's row, so that session and every copy of its cookie are refused; bumping the version on a password
 change, a reset or "log out everywhere" makes every older session and remember-me cookie invalid.
 """

@@ -6,7 +6,7 @@ Charts are inline SVG drawn by the template from numbers computed here: no JavaS
 
 The report, always in the report's language (``survey.reports.text.REPORT_LOCALE``) whatever the desk's:
 cover, method (sample, channels, rate definitions, the generated report text), counts, charts, tables
-of rates and frequencies, the project's indicator table (附件1, the desk's ``indicator_sheet.sheet``:
+of rates and frequencies, the project's indicator table (附件1, the desk's ``indicators.sheet.sheet``:
 live linked figures, scores, 扣分), the exclusions (Beijing time, labelled) and the written answers in
 full; sections are numbered over those present, so a missing one leaves no gap.
 The paper form: the current version (or the draft), every question numbered, options numbered as

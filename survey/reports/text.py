@@ -423,7 +423,7 @@ def render_report(template_text: str, context: dict[str, Any], seconds: float | 
     """Fill ``template_text`` with ``context`` in the sandbox; paragraphs separated by one blank line.
 
     The template runs in a separate process with bounds on wall time (``seconds``, default
-    ``report_sandbox.MAX_SECONDS``), memory, output size and operator results (see ``survey.reports.sandbox``).
+    ``sandbox.MAX_SECONDS``), memory, output size and operator results (see ``survey.reports.sandbox``).
     Raises ``ReportTemplateError`` (with the line, when known, and ``kind`` naming the bound or error) for a
     template that does not parse, names something undefined, reaches for what the sandbox refuses, or
     passes a bound. Every caller (desk page, save, PDF, bundle) gets this one exception type, never a hang.
