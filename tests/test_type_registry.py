@@ -100,9 +100,7 @@ def test_no_type_name_outside_the_registry():
 
 
 # Templates that still branch on a type name, each with why (templates/qtypes/ holds the types' own partials).
-TEMPLATE_EXCEPTIONS: dict[str, str] = {
-    "templates/desk/template_preview.html": "the library preview's multiple-choice hint (not this step's file)",
-}
+TEMPLATE_EXCEPTIONS: dict[str, str] = {}
 
 
 def _template_branches(text: str) -> list[str]:
