@@ -21,6 +21,7 @@ from analysis.weighting import (
     logit_interval,
     poststratify,
     rake,
+    residualise,
     summarize,
     trim_and_rake,
     weighted_share,
@@ -273,7 +274,8 @@ def test_rake_by_hand():
 def test_summary_by_hand():
     summary = summarize([1.0, 1.0, 2.0])
     assert (summary.minimum, summary.median, summary.maximum, summary.total) == (1, 1, 2, 4)
-    assert summary.design_effect == pytest.approx(3 * 6 / 16)  # 1 + CV², CV² = (1/3·(0+0+... )) = 1/8
+    # Mean 4/3, population variance 2/9, CV² = (2/9)/(16/9) = 1/8: deff 1.125 = n·Σw²/(Σw)² = 3·6/16.
+    assert summary.design_effect == pytest.approx(1.125)
     assert summary.n_effective == pytest.approx(16 / 6)
     assert summarize([5.0] * 4).design_effect == pytest.approx(1)
 
@@ -290,6 +292,20 @@ def test_empty_domain():
     weights = poststratify(["a", "b"], {"a": 1, "b": 1})
     estimate = weighted_share(weights, [1, 0], domain=[False, False])
     assert estimate.estimate is None and estimate.n == 0
+
+
+def test_raking_residuals_are_rs_loop(data):
+    """residualise() does R's ten sweeps on category totals; R's literal loop over responses gives the same."""
+    margins, populations = three_margins(data)
+    weights = rake(margins, populations, max_iterations=3, require_convergence=False)
+    x = np.random.default_rng(3).normal(size=weights.n) * weights.weights
+    expected = x.copy()
+    for _ in range(10):  # svyrecvar: x <- x - psw * apply(x / psw, 2, ave, margin)
+        for margin in weights.margins:
+            psw = margin.weights_after
+            means = np.bincount(margin.codes, weights=expected / psw) / np.bincount(margin.codes)
+            expected = expected - psw * means[margin.codes]
+    np.testing.assert_allclose(residualise(x, weights), expected, rtol=1e-10, atol=1e-12 * np.abs(x).max())
 
 
 # --- refusals ------------------------------------------------------------------------------------------------
