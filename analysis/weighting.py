@@ -60,7 +60,7 @@ class Weights:
     """Calibrated weights and everything needed to compute a design-based variance from them."""
 
     weights: np.ndarray
-    method: str  # "poststratify" or "rake"
+    method: str  # "poststratify", "rake" or "bounded_rake" (trim_and_rake)
     margins: tuple[Margin, ...]
     base_weights: np.ndarray
     converged: bool = True
@@ -258,6 +258,7 @@ def rake(
     ``RakingNotConverged`` is raised (its ``result`` holds the last weights), or with
     ``require_convergence=False`` the result says so in ``converged`` and ``message``.
 
+    ``base_weights`` (default all 1) are the design's weights before raking, R's ``svydesign(weights = …)``.
     R's own stopping rule compares the margins between passes (``control$epsilon``); once both have converged
     tightly the weights are the same fixed point.
     """
