@@ -410,6 +410,7 @@ def test_lookups_read_on_the_drivers_cursor_give_what_sqlalchemy_gives(app, eval
             assert (row is None) == (expected is None), parameters
             if expected is not None:
                 assert list(row) == list(expected), parameters
+                assert row._fields == expected._fields, parameters  # read by name: survey.arrivals
                 assert [type(value) for value in row] == [type(value) for value in expected], parameters
 
 

@@ -14,10 +14,14 @@ again the ordinary way, so the error surfaces as SQLAlchemy raises it: wrapped (
 with a dead connection marked invalid for the pool. That second run is safe because these statements run
 in autocommit or, on SQLite, in a transaction the failure leaves as it was: a failed statement changed
 nothing. Only for a connection outside any ORM transaction: the respondent page's own.
+
+The results pages' reads of every response (``plain_rows``) come back as the driver's tuples too. Past the
+connection's set-up (``survey.extensions``), this module is the only one that touches a DBAPI cursor.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +37,7 @@ class DriverForm:
     order: tuple[str, ...] | None  # the parameters' order when the driver takes them by position (SQLite)
     bind: dict[str, Any]  # the parameters that need a bind processor, and it
     convert: tuple | None  # each returned column's result processor; None when no column needs one
+    row: type  # a named tuple of the returned columns' names, the names SQLAlchemy's rows read them by
 
 
 _FORMS: dict[tuple, DriverForm] = {}
@@ -56,13 +61,17 @@ def driver_form(statement: Any, dialect: Any) -> DriverForm:
         kinds = [column.type.dialect_impl(dialect) for column in statement.exported_columns]
         convert = tuple(kind.result_processor(dialect, None) for kind in kinds)
         order = tuple(compiled.positiontup) if compiled.positional else None
-        form = DriverForm(compiled, str(compiled), order, bind, convert if any(convert) else None)
+        row = namedtuple("Row", [column.key for column in statement.exported_columns], rename=True)
+        form = DriverForm(compiled, str(compiled), order, bind, convert if any(convert) else None, row)
         _FORMS[key] = form
     return form
 
 
 def first_row(connection: Connection, statement: Any, parameters: dict) -> tuple | None:
-    """The first row ``statement`` returns (a SELECT, or a write with RETURNING), or ``None``."""
+    """The first row ``statement`` returns (a SELECT, or a write with RETURNING), or ``None``.
+
+    The row reads by column name as SQLAlchemy's does (``row.title``), and by position.
+    """
     form = driver_form(statement, connection.dialect)
     values = form.compiled.construct_params(parameters)
     for name, processor in form.bind.items():
@@ -81,6 +90,24 @@ def first_row(connection: Connection, statement: Any, parameters: dict) -> tuple
         return connection.execute(statement, parameters).first()
     finally:
         cursor.close()
-    if row is None or form.convert is None:
-        return row
-    return tuple(value if convert is None else convert(value) for convert, value in zip(form.convert, row, strict=True))
+    if row is None:
+        return None
+    if form.convert is not None:
+        row = [value if convert is None else convert(value) for convert, value in zip(form.convert, row, strict=True)]
+    return form.row._make(row)
+
+
+def plain_rows(connection: Connection, statement: Any) -> list[tuple]:
+    """Every row of a read-only SELECT, as the driver's plain tuples, in the connection's transaction.
+
+    For a million rows, SQLAlchemy's Row objects cost more than the database read itself: the statement is
+    still SQLAlchemy's (compiled, its values quoted inline, for the connection's dialect), only the rows come
+    back as the driver gives them.
+    """
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()

@@ -43,15 +43,21 @@ from survey.platform.extensions import db
 from survey.responses.capture import Arrival, unindexed
 
 LOG = logging.getLogger(__name__)
+# The columns a lookup reads, each under a name of its own in the row (``row.channel_quota``): the snapshots
+# are filled by those names, whatever the columns' order.
 Q, V, P = Questionnaire.__table__.c, QuestionnaireVersion.__table__.c, Project.__table__.c
 QUESTIONNAIRE_COLUMNS = (
     Q.id, Q.title, Q.status, Q.public_token, Q.opens_at, Q.closes_at, Q.quota, Q.accepted_count,
     Q.one_per_device, Q.ip_limit, Q.ip_window_minutes, Q.min_seconds, Q.pow_bits, Q.anonymous,
-    Q.current_version_id, V.number, V.created_at, P.evaluating_org,
+    Q.current_version_id, V.number.label("version_number"), V.created_at.label("version_created_at"),
+    P.evaluating_org,
 )  # fmt: skip
 C, U = Channel.__table__.c, UnitCode.__table__.c
-CHANNEL_COLUMNS = (C.id, C.code, C.name, C.quota, C.accepted_count)
-UNIT_COLUMNS = (U.id, U.unit_name, U.max_uses, U.used)
+CHANNEL_COLUMNS = (
+    C.id.label("channel_id"), C.code, C.name, C.quota.label("channel_quota"),
+    C.accepted_count.label("channel_accepted_count"),
+)  # fmt: skip
+UNIT_COLUMNS = (U.id.label("unit_id"), U.unit_name, U.max_uses, U.used)
 R = Response.__table__.c
 # On a submission the lookup also says whether the device's hash is on a response to the questionnaire
 # already (the one-per-device rule of ``survey.responses.capture``): one statement, and one PostgreSQL round trip,
@@ -158,35 +164,48 @@ DEVICE_LOOKUPS = dict(zip(("token", "channel", "unit"), _lookups(DEVICE_SEEN), s
 
 
 def _questionnaire(row) -> QuestionnaireSnapshot:
-    """The questionnaire part of a row of ``_base`` (columns in ``QUESTIONNAIRE_COLUMNS`` order)."""
-    *rules, version_id, number, created_at, org = row[: len(QUESTIONNAIRE_COLUMNS)]
-    qid, title, status, token, opens_at, closes_at, quota, accepted, one_per_device, *rest = rules
-    ip_limit, window, min_seconds, pow_bits, anonymous = rest
+    """The questionnaire part of a lookup's row (``QUESTIONNAIRE_COLUMNS``), by column name."""
     return QuestionnaireSnapshot(
-        id=qid,
-        title=title,
-        status=status,
-        public_token=token,
-        opens_at=opens_at,
-        closes_at=closes_at,
-        quota=quota,
-        accepted_count=accepted,
-        one_per_device=bool(one_per_device),
-        ip_limit=ip_limit,
-        ip_window_minutes=window,
-        min_seconds=min_seconds,
-        pow_bits=pow_bits,
-        anonymous=bool(anonymous),
-        current_version_id=version_id,
-        current_version=VersionRef(version_id, qid, number, created_at),
-        project=ProjectRef(org),
+        id=row.id,
+        title=row.title,
+        status=row.status,
+        public_token=row.public_token,
+        opens_at=row.opens_at,
+        closes_at=row.closes_at,
+        quota=row.quota,
+        accepted_count=row.accepted_count,
+        one_per_device=bool(row.one_per_device),
+        ip_limit=row.ip_limit,
+        ip_window_minutes=row.ip_window_minutes,
+        min_seconds=row.min_seconds,
+        pow_bits=row.pow_bits,
+        anonymous=bool(row.anonymous),
+        current_version_id=row.current_version_id,
+        current_version=VersionRef(row.current_version_id, row.id, row.version_number, row.version_created_at),
+        project=ProjectRef(row.evaluating_org),
     )
+
+
+def _channel(row) -> ChannelSnapshot:
+    """The channel part of a channel link's row (``CHANNEL_COLUMNS``), by column name."""
+    return ChannelSnapshot(
+        id=row.channel_id,
+        code=row.code,
+        name=row.name,
+        quota=row.channel_quota,
+        accepted_count=row.channel_accepted_count,
+    )
+
+
+def _unit(row) -> UnitSnapshot:
+    """The unit code part of a unit code's row (``UNIT_COLUMNS``), by column name."""
+    return UnitSnapshot(id=row.unit_id, unit_name=row.unit_name, max_uses=row.max_uses, used=row.used)
 
 
 def _lookup(connection: Connection | None, statement: Any, parameters: dict):
     """A lookup's first row: on the respondent page's own connection on the driver's cursor
     (``survey.platform.driver``); on the ORM session's (desk, tests), which may be inside a transaction, the ordinary
-    way."""
+    way. Either row reads by column name."""
     if connection is None:
         return db.session.connection().execute(statement, parameters).first()
     return first_row(connection, statement, parameters)
@@ -205,7 +224,7 @@ def arrival_by_token(token: str, connection: Connection | None = None, device: s
     row = _lookup(connection, DEVICE_LOOKUPS["channel"] if device else BY_CHANNEL, parameters)
     if row is None:
         return None
-    return _remember("token", token, _arrival(row, device, channel=ChannelSnapshot))
+    return _remember("token", token, _arrival(row, device, channel=_channel(row)))
 
 
 def arrival_by_unit(code: str, connection: Connection | None = None, device: str | None = None) -> Arrival | None:
@@ -213,7 +232,7 @@ def arrival_by_unit(code: str, connection: Connection | None = None, device: str
     row = _lookup(connection, DEVICE_LOOKUPS["unit"] if device else BY_UNIT, {"code": code, "device": device})
     if row is None:
         return None
-    return _remember("unit", code, _arrival(row, device, unit=UnitSnapshot))
+    return _remember("unit", code, _arrival(row, device, unit=_unit(row)))
 
 
 LAST_SEEN_LINKS = 1024  # links whose last lookup this process keeps for the page shown while the database is out
@@ -242,12 +261,13 @@ def last_seen(kind: str, link: str) -> Arrival | None:
         return _last_seen.get((kind, link))
 
 
-def _arrival(row, device: str | None, **link: type) -> Arrival:
-    """An ``Arrival`` from a lookup's row: the questionnaire, the link's own columns, the device check last."""
-    end = len(row) - 1 if device else len(row)
-    details = {name: kind(*row[len(QUESTIONNAIRE_COLUMNS) : end]) for name, kind in link.items()}
-    seen = (device, bool(row[-1])) if device else None
-    return Arrival(_questionnaire(row), device_seen=seen, **details)
+def _arrival(
+    row, device: str | None, channel: ChannelSnapshot | None = None, unit: UnitSnapshot | None = None
+) -> Arrival:
+    """An ``Arrival`` from a lookup's row: its questionnaire, the link read from it, and with ``device`` whether
+    that device answered already (``DEVICE_SEEN``)."""
+    seen = (device, bool(row.device_seen)) if device else None
+    return Arrival(_questionnaire(row), channel=channel, unit=unit, device_seen=seen)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from sqlalchemy import Text, cast, func
 from analysis.frame import coded_frame, uncoded_keys
 from analysis.results import CHANNEL_COLUMN, ResponseSet, Results, compute_results
 from survey.models import Questionnaire, Response
+from survey.platform.driver import plain_rows
 from survey.platform.extensions import db
 from survey.platform.localtime import local_text
 from survey.questionnaires.definition import analysis_schema
@@ -174,19 +175,8 @@ def _status_counts(questionnaire: Questionnaire) -> tuple[int, dict[str, int], i
 
 
 def fetch_plain(query) -> list[tuple]:
-    """Run a read-only select on the driver's own cursor, in the session's transaction.
-
-    For a million rows, SQLAlchemy's Row objects cost more than the database read itself; the query
-    is still built (and its values quoted) by SQLAlchemy, only the rows come back as plain tuples.
-    """
-    connection = db.session.connection()
-    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        cursor.execute(sql)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
+    """Run a read-only select in the session's transaction, its rows as plain tuples (``survey.platform.driver``)."""
+    return plain_rows(db.session.connection(), query)
 
 
 @contextmanager
