@@ -68,11 +68,11 @@ def setup(app, evaluator):
 
 def test_voided_entries_are_not_served_and_numbers_are(app, client, setup, evaluator):
     from survey.collection import review
-    from survey.responses.capture import store_response
+    from survey.responses.capture import enter_response
 
     _project, questionnaire, _token, secret = setup
     respond(app, questionnaire, ["a"])
-    entry, _created = store_response(questionnaire, SEED_004_ANSWERS, "api-paper", by_evaluator=True)
+    entry, _created = enter_response(questionnaire, SEED_004_ANSWERS, "api-paper")
     review.void(entry, evaluator, "录重了")
     body = client.get(f"/api/v1/questionnaires/{questionnaire.id}/responses", headers=bearer(secret)).get_json()
     assert body["total"] == 1 and [r["number"] for r in body["responses"]] == [1]

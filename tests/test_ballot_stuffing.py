@@ -249,7 +249,7 @@ def test_a_cut_while_storing_shows_the_answers_again(app, questionnaire, monkeyp
 
     phone = app.test_client()
     form = served(phone, questionnaire)
-    monkeypatch.setattr("survey.respond.public_views.insert_response", cut)
+    monkeypatch.setattr("survey.respond.public_views.submit_response", cut)
     refused = submit(phone, questionnaire, form)
     assert refused.status_code == 503 and KEPT in refused.data.decode()
     assert 'value="丰泽公安分局"' in refused.data.decode()

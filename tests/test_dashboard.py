@@ -14,7 +14,7 @@ from survey.models import Channel, IndicatorTable, Response
 from survey.platform.extensions import db
 from survey.projects.dashboard import flags_waiting, indicator_summary, project_dashboard
 from survey.questionnaires.qtypes import QUESTION_TYPES
-from survey.responses.capture import store_response
+from survey.responses.capture import enter_response
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 from tests.test_indicators_views import TABLE
 
@@ -26,8 +26,8 @@ def project(evaluator):
 
 def answer(questionnaire, sid: str, channel: str | None = None, flags: list[str] | None = None, **changes) -> Response:
     """Store one response as the public page would (evaluator-side to skip the device rules)."""
-    response, created = store_response(
-        questionnaire, {**SEED_004_ANSWERS, **changes}, sid, flags=flags, channel=channel, by_evaluator=True
+    response, created = enter_response(
+        questionnaire, {**SEED_004_ANSWERS, **changes}, sid, flags=flags, channel=channel
     )
     assert created
     return response

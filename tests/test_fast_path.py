@@ -233,7 +233,7 @@ def test_a_place_claimed_on_one_counter_is_given_back_when_the_other_is_full(app
     """
     from survey.platform.errors import Refused
     from survey.respond.arrivals import arrival_by_unit, page_connection
-    from survey.responses.capture import insert_response
+    from survey.responses.capture import submit_response
 
     questionnaire = published(make_project(evaluator))
     questionnaire.quota = 10
@@ -249,7 +249,7 @@ def test_a_place_claimed_on_one_counter_is_given_back_when_the_other_is_full(app
             db.session.execute(db.update(UnitCode).values(used=3))
         db.session.commit()
         with pytest.raises(Refused) as refused:
-            insert_response(arrival, dict(SEED_004_ANSWERS), submission_id="late-0001", connection=connection)
+            submit_response(arrival, dict(SEED_004_ANSWERS), submission_id="late-0001", connection=connection)
     assert ("问卷已收满" if full == "questionnaire" else "单位码已用完") == str(refused.value.title)
     db.session.refresh(questionnaire)
     db.session.refresh(unit)
@@ -410,14 +410,14 @@ def test_lookups_read_on_the_drivers_cursor_give_what_sqlalchemy_gives(app, eval
             assert (row is None) == (expected is None), parameters
             if expected is not None:
                 assert list(row) == list(expected), parameters
-                assert row._fields == expected._fields, parameters  # read by name: survey.arrivals
+                assert row._fields == expected._fields, parameters  # read by name: survey.respond.arrivals
                 assert [type(value) for value in row] == [type(value) for value in expected], parameters
 
 
 def test_a_write_on_the_drivers_cursor_stores_and_fails_as_through_sqlalchemy(app, evaluator):
     """``survey.platform.driver.first_row`` runs the PostgreSQL write: the values stored must be those given (JSON,
     dates, booleans through SQLAlchemy's bind processors), and a repeated submission id must surface as
-    SQLAlchemy's ``IntegrityError``, which ``insert_response`` turns into "already stored"."""
+    SQLAlchemy's ``IntegrityError``, which ``submit_response`` turns into "already stored"."""
     from datetime import datetime
 
     from sqlalchemy import bindparam, insert
@@ -456,7 +456,7 @@ def test_a_submission_on_the_pages_connection_stores_what_the_sessions_write_sto
     goes through SQLAlchemy's execution. The same submission must come out the same, column for column, and
     count the same places."""
     from survey.respond.arrivals import arrival_by_unit, page_connection
-    from survey.responses.capture import insert_response
+    from survey.responses.capture import submit_response
 
     questionnaire = published(make_project(evaluator))
     unit = UnitCode(questionnaire_id=questionnaire.id, code="UNIT-0007", unit_name="某局", max_uses=5)
@@ -467,12 +467,12 @@ def test_a_submission_on_the_pages_connection_stores_what_the_sessions_write_sto
     with app.test_request_context("/u/UNIT-0007", method="POST"):
         with page_connection() as connection:
             arrival = arrival_by_unit("UNIT-0007", connection)
-            by_page, created = insert_response(
+            by_page, created = submit_response(
                 arrival, answers, "via-page", device_token="1", connection=connection, **details
             )
         assert created
         arrival = arrival_by_unit("UNIT-0007")
-        by_session, created = insert_response(arrival, answers, "via-session", device_token="2", **details)
+        by_session, created = submit_response(arrival, answers, "via-session", device_token="2", **details)
         assert created
     db.session.expire_all()
     # one answer per device; 第 1, 2 号; each arrived at its own moment

@@ -13,7 +13,7 @@ from survey.accounts.users import create_user
 from survey.audit.trail import verify_chain
 from survey.models import AuditEvent, Channel, Questionnaire, Response, ResponseRevision, ReviewEvent, utcnow
 from survey.platform.extensions import db
-from survey.responses.capture import store_response
+from survey.responses.capture import enter_response, store_response
 from survey.results.reporting import questionnaire_results, response_counts
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
@@ -33,8 +33,8 @@ def numbers_on(page: str) -> list[int]:
 
 
 def keyed_in(seed, **changes) -> Response:
-    response, _created = store_response(seed, {**SEED_004_ANSWERS, **changes}, f"paper-{utcnow().timestamp()}",
-                                        by_evaluator=True, channel="paper")  # fmt: skip
+    response, _created = enter_response(seed, {**SEED_004_ANSWERS, **changes}, f"paper-{utcnow().timestamp()}",
+                                        channel="paper")  # fmt: skip
     return response
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from survey.models import Channel, Questionnaire, Response
 from survey.platform.extensions import db
-from survey.responses.capture import store_response
+from survey.responses.capture import enter_response, store_response
 from survey.responses.numbers import fill_missing
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
@@ -55,7 +55,7 @@ def test_concurrent_phones_on_two_links_and_paper_entries_get_distinct_consecuti
     def paper(index: int) -> None:
         with app.app_context():
             questionnaire = db.session.get(Questionnaire, seed.id)
-            store_response(questionnaire, SEED_004_ANSWERS, f"paper-{index}", by_evaluator=True)
+            enter_response(questionnaire, SEED_004_ANSWERS, f"paper-{index}")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         phones = pool.map(one_phone, range(24))

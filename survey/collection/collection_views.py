@@ -31,11 +31,10 @@ from survey.collection.paper import entered_by_channel, error_list, paper_fields
 from survey.models import PAPER_CHANNEL, PAPER_CHANNEL_NAME, Channel, UnitCode
 from survey.models import Response as SurveyResponse
 from survey.platform.csv_files import table_csv
-from survey.platform.errors import Refused
 from survey.platform.extensions import db
 from survey.platform.qr import public_url, qr_png
 from survey.privacy import retention as privacy
-from survey.responses.capture import Arrival, store_response
+from survey.responses.capture import Arrival, enter_response
 from survey.responses.quality import quality_flags
 from survey.results.reporting import channel_counts, channel_label, unit_counts
 
@@ -299,16 +298,8 @@ def _store_paper(questionnaire, definition: dict, typed: dict[str, str], channel
     answers, errors = read_typed_entry(definition, typed)
     if answers is None:
         return errors, None
-    try:
-        response, _created = store_response(
-            Arrival(questionnaire, channel),
-            answers,
-            uuid.uuid4().hex,
-            flags=quality_flags(definition, answers),
-            by_evaluator=True,
-        )
-    except Refused as refused:
-        return {"": str(refused.message)}, None
+    flags = quality_flags(definition, answers)
+    response, _created = enter_response(Arrival(questionnaire, channel), answers, uuid.uuid4().hex, flags=flags)
     db.session.refresh(channel)
     return {}, response.number
 

@@ -280,7 +280,7 @@ def page_connection() -> Iterator[Connection]:
     (``survey.responses.capture.ONE_STATEMENT``), so the questionnaire's counter row is never locked across a round
     trip. When a submission has to fall back to several statements it opens a transaction itself. On
     SQLite (which starts no transaction for a SELECT anyway) a submission's reads and writes share one
-    transaction, which ``survey.responses.capture.insert_response`` commits or rolls back; whatever is left open is
+    transaction, which ``survey.responses.capture.submit_response`` commits or rolls back; whatever is left open is
     rolled back when the connection goes back to the pool.
     """
     with db.engine.connect() as connection:
@@ -296,7 +296,7 @@ def once_more_if_disconnected(view: Callable) -> Callable:
     database dropped while it was in recent use (a restart, a failover) fails on its first statement, and
     SQLAlchemy reopens the pool's older connections. A submission carries its ``submission_id``, so running
     it again is safe even if its write landed just before the connection went: the second run finds it
-    stored and thanks the respondent (``insert_response``). Only the view runs again, not the request's
+    stored and thanks the respondent (``submit_response``). Only the view runs again, not the request's
     hooks, so the rate limits count the submission once. Reads are run again by ``survey.platform.web.SurveyFlask``.
     """
 

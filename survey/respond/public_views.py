@@ -40,16 +40,15 @@ from survey.respond.arrivals import (
     page_connection,
 )
 from survey.respond.frozen import Shown, shown_version
-from survey.responses.capture import Arrival, check_open, insert_response, start_flags
+from survey.responses.capture import Arrival, check_open, start_flags, submit_response
 from survey.responses.quality import quality_flags
 
 bp = Blueprint("public", __name__)
 
 DEVICE_COOKIE = device.COOKIE
 ANSWERED_STATUS = 409  # survey.responses.capture refuses a device's second response with this status, and only it
-ANSWERED_MESSAGE = _l(
-    "这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！"
-)  # as survey.responses.capture says it
+# as survey.responses.capture says it
+ANSWERED_MESSAGE = _l("这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！")
 START_REFUSED = _l(
     "安全校验未通过：这份表单已经提交过，或不是本页面生成的。已重新生成，您的回答都还在，请核对后再点“提交”。"
 )
@@ -279,7 +278,7 @@ def _submit(arrival: Arrival, thanks_url: str, connection: Connection):
             return _render_form(arrival, form, status=400 if expired else 422, csrf_expired=expired, action=_again())
         answers = collect_answers(form)
     try:
-        insert_response(
+        submit_response(
             arrival,
             answers,
             submission_id=fields.get("submission_id") or uuid.uuid4().hex,

@@ -1,5 +1,9 @@
 """Storing a response: checked, counted and inserted in one transaction, all of it or nothing.
 
+Two ways in, around one row builder (``response_row``): a citizen's submission through a public link
+(``submit_response``), checked against the link's rules, and an evaluator's entry at the desk
+(``enter_response``), only counted.
+
 Order of checks on submit: a repeated ``submission_id`` is the same submission again (double tap,
 network retry) and changes nothing; then the questionnaire's rules (schedule, one per device, a
 per-IP limit, the unit code's uses, quotas) each refuse with a reason a citizen understands.
@@ -301,13 +305,50 @@ def arrival_flags(connection: Connection, arrival: Arrival, duration: int | None
     return flags
 
 
-def store_response(arrival: Arrival | Questionnaire, *args, **details) -> tuple[Response, bool]:
-    """``insert_response`` (same arguments), returning the stored ``Response`` row (desk, demo, tests)."""
-    response_id, created = insert_response(arrival, *args, **details)
-    return db.session.get(Response, response_id), created
+def response_row(
+    arrival: Arrival,
+    answers: dict,
+    submission_id: str,
+    mode: str,
+    flags: list[str],
+    coder: Coder | None,
+    now: datetime,
+    *,
+    duration: int | None = None,
+    device: str | None = None,
+    ip_hash: str | None = None,
+    channel: str | None = None,
+) -> dict:
+    """The response's row, as every way in writes it (all columns but its number, claimed with the write).
+
+    One builder, so that a phone's submission and an evaluator's entry cannot drift apart: codes and extras
+    from the version's ``coder`` (``survey.respond.frozen`` has it cached; without it, it is worked out from the
+    version's definition), the unit code's name copied, a new row's status and review said outright (the
+    driver's statements run no Python-side default). ``mode``: ``web``, ``paper`` or ``import``.
+    """
+    questionnaire, unit = arrival.questionnaire, arrival.unit
+    coder = coder or Coder.of(questionnaire.current_version.definition)
+    return {
+        "questionnaire_id": questionnaire.id,
+        "version_id": questionnaire.current_version_id,
+        "submission_id": submission_id,
+        "submitted_at": now,
+        "duration_seconds": duration,
+        "channel": channel or arrival.channel_code,
+        "device_hash": device,
+        "ip_hash": ip_hash,
+        "unit_code_id": unit.id if unit else None,
+        "unit_name": unit.unit_name if unit else None,
+        "answers": answers,
+        "codes": coder.codes(answers),
+        "extras": coder.extras(answers),
+        "flags": flags,
+        "mode": mode,
+        **NEW_ROW,
+    }
 
 
-def insert_response(
+def submit_response(
     arrival: Arrival | Questionnaire,
     answers: dict,
     submission_id: str,
@@ -316,96 +357,126 @@ def insert_response(
     ip_address: str | None = None,
     flags: list[str] | None = None,
     channel: str | None = None,
-    by_evaluator: bool = False,
     coder: Coder | None = None,
     connection: Connection | None = None,
-    mode: str | None = None,
 ) -> tuple[int, bool]:
-    """Check, count and insert; return ``(response id, created)``. Raises ``Refused`` with nothing stored.
+    """A citizen's submission through a public link: ``(response id, created)``, or ``Refused``, nothing stored.
 
-    ``arrival`` may hold models or ``survey.respond.arrivals`` snapshots. ``by_evaluator`` is for answers an
-    evaluator keys in (paper rounds): the schedule, the device and IP rules and the quotas guard the
-    public link, not the desk, so only the counters are advanced. ``coder`` is the version's
-    (``survey.respond.frozen`` has it cached); without it, it is worked out from the version's definition.
-    ``connection`` is the respondent page's own Core connection, committed or rolled back here; without
-    it the ORM session's is used (desk, demo, tests), and the session is committed or rolled back.
-    ``mode`` is how the response arrived (``web``, ``paper``, ``import``): by default ``paper`` for an
-    evaluator's entry, else ``web``. The response's number (第 N 号) is claimed with the questionnaire's place.
+    The link's rules (schedule, one per device, the per-IP limit, quotas, the unit code's uses) are checked and
+    its places claimed with the response's number (第 N 号), so that no phone overshoots a limit. ``arrival``
+    may hold models or ``survey.respond.arrivals`` snapshots. ``connection`` is the respondent page's own Core
+    connection, committed or rolled back here: on PostgreSQL (autocommit) the write is one statement
+    (``ONE_STATEMENT``), on SQLite a transaction of statements on the driver's cursor. Without it the ORM
+    session's connection is used the ordinary way (demo, tests), and the session committed or rolled back.
+    ``channel`` records another channel code than the link's (tests).
 
-    A ``submission_id`` that is already stored (double tap, network retry) stores nothing and returns
-    the stored response, even when the rules would now refuse (full, closed, device already answered):
-    that refusal is the first submission's own doing. The unique index decides races.
+    A ``submission_id`` that is already stored (double tap, network retry) stores nothing and returns the
+    stored response, even when the rules would now refuse (full, closed, device already answered): that
+    refusal is the first submission's own doing. The unique index decides races.
     """
-    if isinstance(arrival, Questionnaire):
-        arrival = Arrival(arrival)
-    questionnaire = arrival.questionnaire
-    now = utcnow()
-    identifying = not questionnaire.anonymous  # anonymous: no device or IP hash at all (survey.privacy.retention)
-    device = device_hash(device_token) if identifying else None
-    ip_hash = keyed_hash("ip", ip_address) if questionnaire.ip_limit and identifying else None
-    duration = seconds_since(started_iso, now)
-    coder = coder or Coder.of(questionnaire.current_version.definition)
+    arrival, now = _arrival_of(arrival), utcnow()
+    device, ip_hash = _person_hashes(arrival.questionnaire, device_token, ip_address)
     own = connection is not None
     connection = connection if own else db.session.connection()
     try:
-        if by_evaluator:
-            all_flags = list(flags or [])
-        else:
-            check_open(arrival, now)
-            _check_person(connection, arrival, device, ip_hash)
-            all_flags = list(flags or []) + arrival_flags(connection, arrival, duration, device)
-        row = {
-            "questionnaire_id": questionnaire.id,
-            "version_id": questionnaire.current_version_id,
-            "submission_id": submission_id,
-            "submitted_at": now,
-            "duration_seconds": duration,
-            "channel": channel or arrival.channel_code,
-            "device_hash": device,
-            "ip_hash": ip_hash,
-            "unit_code_id": arrival.unit.id if arrival.unit else None,
-            "unit_name": arrival.unit.unit_name if arrival.unit else None,
-            "answers": answers,
-            "codes": coder.codes(answers),
-            "extras": coder.extras(answers),
-            "flags": all_flags,
-            "mode": mode or ("paper" if by_evaluator else "web"),
-        }
-        if own and not by_evaluator and _autocommit(connection):
+        check_open(arrival, now)
+        _check_person(connection, arrival, device, ip_hash)
+        duration = seconds_since(started_iso, now)
+        flags = [*(flags or ()), *arrival_flags(connection, arrival, duration, device)]
+        person = {"duration": duration, "device": device, "ip_hash": ip_hash, "channel": channel}
+        row = response_row(arrival, answers, submission_id, "web", flags, coder, now, **person)
+        if own and _autocommit(connection):
             outcome = _insert_in_one_statement(connection, arrival, row)
             if outcome is not None:
                 return outcome
             _begin_transaction(connection)  # a limit was reached: the statements below say which, or store
-        # The writes come last and back to back: the first, the questionnaire's claim that also takes the
-        # response's number, takes SQLite's write lock (on PostgreSQL it locks the questionnaire's row), held
-        # until the commit, so nothing else runs then and no other response can take the same number.
-        on_driver = own and not by_evaluator and _returns_written_rows(connection)
-        if by_evaluator:
-            row["number"] = _advance_counters(connection, arrival)
-        else:
-            row["number"] = _claim_number(connection, arrival, on_driver)
-        if on_driver:
-            response_id = first_row(connection, INSERT_RETURNING_ID, row | NEW_ROW)[0]
-        else:
-            response_id = connection.execute(INSERT_RESPONSE, row).inserted_primary_key[0]
-        if not by_evaluator:
-            _claim_link_slots(connection, arrival, on_driver)
-        if own:
-            connection.commit()
-        else:
-            db.session.commit()
-    except Refused:
-        stored = _stored_id(_rolled_back(connection, own), submission_id)
-        if stored is None:
-            raise
-        return stored, False
-    except IntegrityError:
-        # Two taps raced past each other; the other one won, and that is the stored response.
+        response_id = _claim_and_insert(connection, arrival, row, own and _returns_written_rows(connection))
+        _commit(connection, own)
+    except (Refused, IntegrityError):
+        # Refused, or two taps raced past each other: a submission already stored is that response.
         stored = _stored_id(_rolled_back(connection, own), submission_id)
         if stored is None:
             raise
         return stored, False
     return response_id, True
+
+
+def enter_response(
+    arrival: Arrival | Questionnaire,
+    answers: dict,
+    submission_id: str,
+    flags: list[str] | None = None,
+    channel: str | None = None,
+    mode: str = "paper",
+    coder: Coder | None = None,
+) -> tuple[Response, bool]:
+    """An evaluator's entry (a paper questionnaire keyed in at the desk; ``mode`` ``import`` for a sheet read
+    from a file): the stored ``Response`` and whether it is new.
+
+    The schedule, the device and IP rules and the quotas guard the public link, not the desk: none is checked,
+    and the counters are advanced without limits, as they must match the rows; the number is taken with them.
+    Nothing of a device, an IP or a time taken is stored. In the ORM session, committed here; a
+    ``submission_id`` already stored stores nothing and gives the stored response.
+    """
+    arrival = _arrival_of(arrival)
+    row = response_row(arrival, answers, submission_id, mode, list(flags or ()), coder, utcnow(), channel=channel)
+    connection = db.session.connection()
+    try:
+        row["number"] = _advance_counters(connection, arrival)
+        response_id = connection.execute(INSERT_RESPONSE, row).inserted_primary_key[0]
+        db.session.commit()
+    except IntegrityError:
+        response_id = _stored_id(_rolled_back(connection, own=False), submission_id)
+        if response_id is None:
+            raise
+        return db.session.get(Response, response_id), False
+    return db.session.get(Response, response_id), True
+
+
+def store_response(arrival: Arrival | Questionnaire, *args, **details) -> tuple[Response, bool]:
+    """``submit_response`` (same arguments) through the ORM session, returning the stored ``Response`` row:
+    a respondent's submission as the demo and the tests make it."""
+    response_id, created = submit_response(arrival, *args, **details)
+    return db.session.get(Response, response_id), created
+
+
+def _arrival_of(arrival: Arrival | Questionnaire) -> Arrival:
+    """A questionnaire alone arrives by its own link (desk, demo, tests)."""
+    return Arrival(arrival) if isinstance(arrival, Questionnaire) else arrival
+
+
+def _person_hashes(questionnaire, device_token: str | None, ip_address: str | None) -> tuple[str | None, str | None]:
+    """The device's and the IP's keyed hashes: none at all on an anonymous questionnaire (``survey.privacy.retention``),
+    and the IP's only where a per-IP limit needs it."""
+    if questionnaire.anonymous:
+        return None, None
+    return device_hash(device_token), keyed_hash("ip", ip_address) if questionnaire.ip_limit else None
+
+
+def _claim_and_insert(connection: Connection, arrival: Arrival, row: dict, on_driver: bool) -> int:
+    """A submission's several-statement write (SQLite's; PostgreSQL's when a limit was reached): claim the
+    questionnaire's place with the response's number, insert the response, claim the link's place; its id.
+
+    The writes come last and back to back: the first, the questionnaire's claim that also takes the response's
+    number, takes SQLite's write lock (on PostgreSQL it locks the questionnaire's row), held until the commit,
+    so nothing else runs then and no other response can take the same number. ``on_driver``: on the driver's
+    cursor (the respondent page's own connection, ``survey.platform.driver``).
+    """
+    row["number"] = _claim_number(connection, arrival, on_driver)
+    if on_driver:
+        response_id = first_row(connection, INSERT_RETURNING_ID, row)[0]
+    else:
+        response_id = connection.execute(INSERT_RESPONSE, row).inserted_primary_key[0]
+    _claim_link_slots(connection, arrival, on_driver)
+    return response_id
+
+
+def _commit(connection: Connection, own: bool) -> None:
+    """Commit the submission: the page's own connection, or the ORM session that lent its connection."""
+    if own:
+        connection.commit()
+    else:
+        db.session.commit()
 
 
 def _returns_written_rows(connection: Connection) -> bool:
@@ -432,12 +503,10 @@ def _insert_in_one_statement(connection: Connection, arrival: Arrival, row: dict
     """
     kind = "channel" if arrival.channel else "unit" if arrival.unit else "questionnaire"
     link = arrival.channel or arrival.unit
-    parameters = {"new_" + name: value for name, value in (row | NEW_ROW).items() if name in WRITTEN}
+    parameters = {"new_" + name: value for name, value in row.items() if name in WRITTEN}
     parameters.update(questionnaire_row=arrival.questionnaire.id, link_row=link.id if link else None)
     try:
-        returned = first_row(
-            connection, ONE_STATEMENT[kind], parameters
-        )  # on the driver's cursor: survey.platform.driver
+        returned = first_row(connection, ONE_STATEMENT[kind], parameters)  # on the driver's cursor (platform.driver)
         response_id = returned[0] if returned is not None else None
     except IntegrityError:
         connection.rollback()
