@@ -47,6 +47,7 @@ from survey.models import Channel, Questionnaire, Response, ReviewEvent
 from survey.platform.extensions import db
 from survey.questionnaires.definition import normalize_definition, numbered_questions
 from survey.questionnaires.qtypes import OTHER_SUFFIX, get_type, other_key
+from survey.responses.capture import Arrival, response_row
 from survey.responses.coding import Coder
 from survey.responses.quality import quality_flags
 
@@ -446,17 +447,17 @@ def run_import(
     report = check_import(questionnaire, table, plan, timezone, text, reader=reader)
     if not report.ok:
         return report
-    version_id = questionnaire.current_version_id
     coder = Coder.of(questionnaire.current_version.definition)  # once, not per row
+    arrival = Arrival(questionnaire)
     responses = [
         Response(
-            questionnaire_id=questionnaire.id,
-            version_id=version_id,
-            mode="import",
-            codes=coder.codes(r["answers"]),
-            extras=coder.extras(r["answers"]),
-            # NULL said outright: a plain None would let the column's default put the import's own time in.
-            **{**r, "submitted_at": null() if r["submitted_at"] is None else r["submitted_at"]},
+            **{
+                # the row every way in writes (survey.responses.capture.response_row), then what the file said
+                **response_row(arrival, r["answers"], r["submission_id"], "import", r["flags"], coder, None),
+                **r,
+                # NULL said outright: a plain None would let the column's default put the import's own time in.
+                "submitted_at": null() if r["submitted_at"] is None else r["submitted_at"],
+            }
         )
         for r in report.records
     ]
