@@ -16,7 +16,7 @@ from survey.audit import trail as audit
 from survey.models import AuditEvent, ProjectMember, Response, User
 from survey.platform.extensions import db
 from survey.questionnaires import publishing
-from survey.responses.capture import store_response
+from survey.respond.submit import store_response
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 

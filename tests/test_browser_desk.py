@@ -3,7 +3,7 @@
 Done once at desktop size (1280×800) and once at phone size (375×667), each with its own project, on the
 live demo server of ``tests/test_browser.py`` in Debian's Chromium. One response comes through the
 public page (JavaScript off: the plain form every phone can send), the others through
-``survey.responses.capture.store_response`` as the public page would store them. Screenshots of each main page go
+``survey.respond.submit.store_response`` as the public page would store them. Screenshots of each main page go
 to ``tests/artifacts/desk/`` (git-ignored) for people to look at.
 """
 
@@ -56,7 +56,7 @@ def store(live, questionnaire_id: int, answers: dict) -> None:  # noqa: F811
     """Store a response as the public page does, bypassing only the browser."""
     from survey.models import Questionnaire
     from survey.platform.extensions import db
-    from survey.responses.capture import store_response
+    from survey.respond.submit import store_response
 
     with live.app.app_context():
         store_response(db.session.get(Questionnaire, questionnaire_id), answers, uuid.uuid4().hex)

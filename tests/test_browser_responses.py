@@ -32,7 +32,7 @@ def desk_page(request, browser):  # noqa: F811
 def _flagged(live, questionnaire_id: int, count: int) -> None:  # noqa: F811
     from survey.models import Questionnaire
     from survey.platform.extensions import db
-    from survey.responses.capture import store_response
+    from survey.respond.submit import store_response
 
     with live.app.app_context():
         questionnaire = db.session.get(Questionnaire, questionnaire_id)

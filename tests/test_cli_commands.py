@@ -156,7 +156,7 @@ def test_publish_refuses_a_broken_draft_and_unconfirmed_breaking_changes(runner,
 
 def publishing_store(questionnaire: Questionnaire) -> None:
     """One answer on the current version, so removing a question breaks collected answers."""
-    from survey.responses.capture import store_response
+    from survey.respond.submit import store_response
 
     store_response(questionnaire, dict(SEED_004_ANSWERS), "cli-breaking-1")
 

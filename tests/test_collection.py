@@ -107,7 +107,7 @@ def test_quota_holds_under_concurrent_submissions(app, seed):
 def test_a_channel_and_its_questionnaire_quota_hold_together_under_concurrent_submissions(app, seed, tighter):
     """A submission through a channel claims a place on the channel and one on the questionnaire: both or neither.
 
-    On PostgreSQL both claims and the INSERT are one statement (``survey.responses.capture.ONE_STATEMENT``); a channel
+    On PostgreSQL both claims and the INSERT are one statement (``survey.respond.submit.ONE_STATEMENT``); a channel
     place claimed while the questionnaire is full must be undone with it, so the counters still match the rows.
     """
     seed.quota = 4 if tighter == "questionnaire" else 40
@@ -366,7 +366,7 @@ def test_review_shows_the_answers_behind_each_flag_and_names_responses_by_number
     definition = safety.current_version.definition
     questions = [q for s in definition["sections"] for q in s["questions"]]
     answers = {"q1": "a", "q2": "a", "q3": "a", "q4": "a"}
-    from survey.responses.capture import store_response
+    from survey.respond.submit import store_response
 
     response, _created = store_response(safety, answers, "flagged-1", flags=["straight_lining"])
     assert response.number == 1 and response.id != 1

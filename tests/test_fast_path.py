@@ -229,11 +229,11 @@ def test_a_place_claimed_on_one_counter_is_given_back_when_the_other_is_full(app
     """The page read room on both counters, then the other phones filled one before this submission wrote.
 
     Nothing may be stored and neither counter may move: on PostgreSQL the link's claim inside the one
-    statement is undone with it (``survey.responses.capture.ONE_STATEMENT``), then the refusal names the full counter.
+    statement is undone with it (``survey.respond.submit.ONE_STATEMENT``), then the refusal names the full counter.
     """
     from survey.platform.errors import Refused
     from survey.respond.arrivals import arrival_by_unit, page_connection
-    from survey.responses.capture import submit_response
+    from survey.respond.submit import submit_response
 
     questionnaire = published(make_project(evaluator))
     questionnaire.quota = 10
@@ -294,7 +294,7 @@ def test_the_device_and_ip_checks_read_their_own_index(evaluator):
 
     from sqlalchemy import insert, text
 
-    from survey.responses.capture import DEVICE_ANSWERED, RECENT_FROM_IP
+    from survey.respond.submit import DEVICE_ANSWERED, RECENT_FROM_IP
 
     questionnaire = published(make_project(evaluator))
     rows = _responses_of_people(questionnaire, 1000, networks=50)
@@ -353,7 +353,7 @@ def test_plans_made_before_statistics_still_read_the_person_indexes(evaluator):
     from sqlalchemy import insert
 
     from survey.respond.arrivals import DEVICE_LOOKUPS
-    from survey.responses.capture import DEVICE_ANSWERED, RECENT_FROM_IP
+    from survey.respond.submit import DEVICE_ANSWERED, RECENT_FROM_IP
 
     questionnaire = published(make_project(evaluator))
     rows = _responses_of_people(questionnaire, 300, networks=7)
@@ -456,7 +456,7 @@ def test_a_submission_on_the_pages_connection_stores_what_the_sessions_write_sto
     goes through SQLAlchemy's execution. The same submission must come out the same, column for column, and
     count the same places."""
     from survey.respond.arrivals import arrival_by_unit, page_connection
-    from survey.responses.capture import submit_response
+    from survey.respond.submit import submit_response
 
     questionnaire = published(make_project(evaluator))
     unit = UnitCode(questionnaire_id=questionnaire.id, code="UNIT-0007", unit_name="某局", max_uses=5)

@@ -26,7 +26,7 @@ from survey.platform.extensions import db
 from survey.questionnaires import publishing
 from survey.questionnaires.definition import DefinitionError, validate_definition
 from survey.questionnaires.qtypes import NUMBER_LIMIT
-from survey.responses.capture import store_response
+from survey.respond.submit import store_response
 from tests import test_browser
 from tests.helpers import ALL_TYPES, ALL_TYPES_ANSWERS, make_project
 

@@ -15,7 +15,8 @@ from survey.models import AuditEvent, Channel, ProjectMember, Response, ReviewEv
 from survey.platform.extensions import db
 from survey.privacy import retention as privacy
 from survey.respond.public_views import DEVICE_COOKIE
-from survey.responses.capture import Arrival, store_response
+from survey.respond.submit import store_response
+from survey.responses.capture import Arrival
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 

@@ -13,7 +13,8 @@ from survey.accounts.users import create_user
 from survey.audit.trail import verify_chain
 from survey.models import AuditEvent, Channel, Questionnaire, Response, ResponseRevision, ReviewEvent, utcnow
 from survey.platform.extensions import db
-from survey.responses.capture import enter_response, store_response
+from survey.respond.submit import store_response
+from survey.responses.capture import enter_response
 from survey.results.reporting import questionnaire_results, response_counts
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published

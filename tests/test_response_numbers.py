@@ -11,7 +11,8 @@ from sqlalchemy import insert
 
 from survey.models import Channel, Questionnaire, Response
 from survey.platform.extensions import db
-from survey.responses.capture import enter_response, store_response
+from survey.respond.submit import store_response
+from survey.responses.capture import enter_response
 from survey.responses.numbers import fill_missing
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 

@@ -12,7 +12,7 @@ from survey.collection.review import ACTION_NAMES, decide, decision_name, unvoid
 from survey.models import ReviewEvent
 from survey.platform.extensions import db
 from survey.questionnaires.definition import numbered_questions
-from survey.responses.capture import store_response
+from survey.respond.submit import store_response
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 CODES = re.compile(r"\b(exclude|keep|restore|void|unvoid|correct)\b", re.IGNORECASE)

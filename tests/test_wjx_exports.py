@@ -544,7 +544,7 @@ def test_a_source_number_that_is_not_a_whole_number_is_a_row_problem_and_repeats
 def test_source_rows_reach_the_browser_and_every_export(logged_in, wjx, tmp_path):
     import pyreadstat
 
-    from survey.responses.capture import store_response
+    from survey.respond.submit import store_response
 
     data = xls(shuffled_text_rows(respondents(30)))
     assert import_file(wjx, data).ok

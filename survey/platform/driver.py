@@ -47,7 +47,7 @@ def driver_form(statement: Any, dialect: Any) -> DriverForm:
     """``statement`` compiled for ``dialect``, once per kind of database (apps come and go in tests).
 
     The statement must name all its parameters itself: a bare ``insert(table)`` takes its columns from each
-    execution's parameters, which a form compiled once cannot (``survey.responses.capture.ONE_STATEMENT`` names them).
+    execution's parameters, which a form compiled once cannot (``survey.respond.submit.ONE_STATEMENT`` names them).
     """
     key = (statement, dialect.name, dialect.driver)
     form = _FORMS.get(key)

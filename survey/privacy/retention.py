@@ -1,7 +1,7 @@
 """Privacy of respondents: anonymous questionnaires, deleting responses, and the retention period.
 
 * ``Questionnaire.anonymous``: nothing identifying is kept — no device cookie is set, no device hash and no
-  IP hash are stored (``survey.responses.capture.store_response`` and ``survey.respond.public_views._render_form``
+  IP hash are stored (``survey.respond.submit.store_response`` and ``survey.respond.public_views._render_form``
   check the flag),
   so the one-per-device and per-network limits cannot apply. Raw IPs and user agents are never stored at all
   (``tests/test_privacy.py`` scans every text column of every table for them).

@@ -23,7 +23,7 @@ from survey.questionnaires import publishing
 from survey.questionnaires.conditions import visible_questions
 from survey.questionnaires.definition import iter_questions
 from survey.questionnaires.qtypes import get_type
-from survey.responses.capture import store_response
+from survey.respond.submit import store_response
 from survey.responses.quality import quality_flags
 
 DEMO_USER = "demo"

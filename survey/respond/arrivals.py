@@ -6,7 +6,7 @@ four queries and identity-map bookkeeping on each request, a fifth of a submissi
 one ``SELECT`` of the few columns the respondent side reads, into frozen snapshots.
 
 The snapshots carry the same attribute names as the models (``questionnaire.quota``,
-``channel.accepted_count``, ``unit.unit_name``…), so ``survey.responses.capture.check_open``, ``survey.respond.pow`` and
+``channel.accepted_count``, ``unit.unit_name``…), so ``survey.respond.submit.check_open``, ``survey.respond.pow`` and
 the respondent templates take either. Nothing is cached between requests: status, schedule and
 counters are read fresh every time, so several app servers always agree (``last_seen`` keeps each link's
 last snapshot only to show a submission again with its answers while the database is out). Only the
@@ -40,7 +40,8 @@ from survey.models import (
 )
 from survey.platform.driver import first_row
 from survey.platform.extensions import db
-from survey.responses.capture import Arrival, unindexed
+from survey.respond.submit import unindexed
+from survey.responses.capture import Arrival
 
 LOG = logging.getLogger(__name__)
 # The columns a lookup reads, each under a name of its own in the row (``row.channel_quota``): the snapshots
@@ -277,10 +278,10 @@ def page_connection() -> Iterator[Connection]:
 
     On PostgreSQL each statement commits on its own (autocommit): a page view's one SELECT is then one
     round trip instead of BEGIN, SELECT and ROLLBACK, and a submission writes in one statement
-    (``survey.responses.capture.ONE_STATEMENT``), so the questionnaire's counter row is never locked across a round
+    (``survey.respond.submit.ONE_STATEMENT``), so the questionnaire's counter row is never locked across a round
     trip. When a submission has to fall back to several statements it opens a transaction itself. On
     SQLite (which starts no transaction for a SELECT anyway) a submission's reads and writes share one
-    transaction, which ``survey.responses.capture.submit_response`` commits or rolls back; whatever is left open is
+    transaction, which ``survey.respond.submit.submit_response`` commits or rolls back; whatever is left open is
     rolled back when the connection goes back to the pool.
     """
     with db.engine.connect() as connection:

@@ -17,7 +17,7 @@ The form's start token (the ``started`` field, ``issue_start``/``read_start``) i
 with CSRF switched off: the time the form was served, signed together with the questionnaire and the form's
 ``submission_id``. A client that chose its own ``started`` used to set its own time taken (never too fast),
 and one served form could be posted any number of times under new submission ids. Now the time taken is
-the signed one or unknown (and unknown is judged too fast, ``survey.responses.capture.start_flags``); and a token is
+the signed one or unknown (and unknown is judged too fast, ``survey.respond.submit.start_flags``); and a token is
 good for its own submission id only, which the database stores once (a unique index): the first stored
 submission uses the token up, its repeats are the same submission again (a network retry gets the same
 thank-you), and the token under any other submission id is refused. That unique index is the used-token

@@ -40,7 +40,8 @@ from survey.respond.arrivals import (
     page_connection,
 )
 from survey.respond.frozen import Shown, shown_version
-from survey.responses.capture import Arrival, check_open, start_flags, submit_response
+from survey.respond.submit import check_open, start_flags, submit_response
+from survey.responses.capture import Arrival
 from survey.responses.quality import quality_flags
 
 bp = Blueprint("public", __name__)
