@@ -1,6 +1,6 @@
 """The quick reader never disagrees with the form: it reads what the form would collect, or steps aside.
 
-``forms.response.QuickReader`` reads a submission that is in order without building the WTForms form
+``survey.respond.reader.QuickReader`` reads a submission that is in order without building the WTForms form
 (``survey.respond.public_views._submit``). For any submission our page could send, its answer must be ``None`` (the
 form then decides) or exactly the form's ``collect_answers`` after a successful ``validate``. Random
 submissions mix answers in order with every fault the form refuses; answers wholly in order must be read

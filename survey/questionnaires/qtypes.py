@@ -13,7 +13,7 @@ builder show it; see ``docs/ARCHITECTURE.md``); an unknown type raises ``KeyErro
 module of ``survey/``, ``forms/`` or ``analysis/`` names a type (``tests/test_type_registry.py``).
 
 ``read`` is optional: it reads a visible question's answers straight from the submitted values on the
-common path where everything is in order (``forms.response.QuickReader``), and raises ``Unclear`` for
+common path where everything is in order (``survey.respond.reader.QuickReader``), and raises ``Unclear`` for
 anything the full form would refuse or that it cannot judge; the WTForms form then decides and explains.
 A type without it is always read through the form, only more slowly.
 """

@@ -47,8 +47,8 @@ from survey.responses.quality import quality_flags
 bp = Blueprint("public", __name__)
 
 DEVICE_COOKIE = device.COOKIE
-ANSWERED_STATUS = 409  # survey.responses.capture refuses a device's second response with this status, and only it
-# as survey.responses.capture says it
+ANSWERED_STATUS = 409  # survey.respond.submit refuses a device's second response with this status, and only it
+# as survey.respond.submit says it
 ANSWERED_MESSAGE = _l("这台设备已经提交过这份问卷，每台设备只能提交一次。感谢您的参与！")
 START_REFUSED = _l(
     "安全校验未通过：这份表单已经提交过，或不是本页面生成的。已重新生成，您的回答都还在，请核对后再点“提交”。"
