@@ -1,19 +1,28 @@
-"""Fixtures: an app per test on each database backend, schemas made by the real migrations.
+"""Fixtures: an app on an empty database of each backend per test, schemas made by the real migrations.
 
 Every test that uses ``app`` runs twice: on SQLite (the embedded default) and on PostgreSQL (the
 production database). PostgreSQL is skipped with a reason only when no server answers, and never
 when ``SURVEY_REQUIRE_SERVICES=1`` (CI sets it).
+
+Building an app (``create_app``) costs a tenth of a second or more, nearly all of it Werkzeug compiling some
+600 URL rules, and most tests need only the default one: tests without ``app_config`` share one app per
+backend and process. A shared app goes back for the next test only as it was built (same configuration,
+routes, handlers, no export pool started); a test that changed it leaves it to be discarded, and a test
+marked ``fresh_app`` (it adds routes, which Flask refuses once an app has served a request) gets its own.
+Each test still starts on empty tables and in its own app context, with its own ``g`` and session.
 """
 
 from __future__ import annotations
 
 import contextvars
+import copy
 import os
 import re
 
 import psycopg
 import pytest
 from argon2 import PasswordHasher
+from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -21,6 +30,7 @@ from sqlalchemy import text
 import survey.accounts.users
 from app import create_app
 from survey.accounts.users import create_user
+from survey.jobs import queue as jobs
 from survey.platform.extensions import db
 
 # Nearly every test signs a user up and in, and production argon2 parameters spend about 0.1 s of CPU on each
@@ -107,10 +117,32 @@ def database_url(request, tmp_path_factory) -> str:
 
 
 def _empty_all_tables() -> None:
-    """A fresh database per test without re-running migrations: delete every row, children first."""
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
+    """A fresh database per test without re-running migrations: delete every row, children first.
+
+    One query finds the tables that hold rows (a test writes to a few of the 18); only those are emptied, on
+    PostgreSQL in one round trip."""
+    quote = db.engine.dialect.identifier_preparer.quote
+    tables = list(reversed(db.metadata.sorted_tables))
+    probe = " UNION ALL ".join(
+        f"SELECT {position} WHERE EXISTS (SELECT 1 FROM {quote(table.name)})" for position, table in enumerate(tables)
+    )
+    written = [tables[position] for (position,) in db.session.execute(text(probe))]
+    if not written:
+        db.session.rollback()
+        return
+    if db.engine.dialect.name == "postgresql":
+        written = sorted(written, key=tables.index)
+        db.session.execute(text("; ".join(f"DELETE FROM {quote(table.name)}" for table in written)))
+    else:
+        for table in sorted(written, key=tables.index):
+            db.session.execute(table.delete())
     db.session.commit()
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "fresh_app: the test gets an app of its own, not the shared one (it adds routes or handlers)"
+    )
 
 
 @pytest.fixture
@@ -119,17 +151,53 @@ def app_config() -> dict:
     return {}
 
 
+_shared_apps: dict[str, tuple[Flask, tuple]] = {}  # per database URL: the default app and how it was built
+
+
+def _shape(app: Flask) -> tuple:
+    """What a test could change in an app and that would leak into the next test sharing it."""
+    runner = app.extensions.get(jobs.EXTENSION)
+    return (
+        copy.deepcopy(dict(app.config)),
+        len(app.url_map._rules),  # noqa: SLF001
+        dict(app.view_functions),
+        {key: list(value) for key, value in app.before_request_funcs.items()},
+        {key: list(value) for key, value in app.after_request_funcs.items()},
+        {key: list(value) for key, value in app.teardown_request_funcs.items()},
+        repr(app.error_handler_spec),
+        dict(app.extensions),
+        runner is None or (runner.executor is None and not runner.pending),
+        app.jinja_env.loader,
+        dict(app.jinja_env.globals),
+        app.instance_path,
+    )
+
+
 @pytest.fixture
-def app(database_url, app_config):
-    """A fresh app on an empty database of the current backend."""
-    app = create_app(make_config(database_url, **app_config))
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        _empty_all_tables()
-        yield app
-        db.session.remove()
-        _empty_all_tables()
-        db.engine.dispose()
+def app(request, database_url, app_config):
+    """An app on an empty database of the current backend: the shared default one, or one of its own for a test
+    with ``app_config`` or marked ``fresh_app``."""
+    shared = not app_config and request.node.get_closest_marker("fresh_app") is None
+    built = _shared_apps.pop(database_url, None) if shared else None
+    if built is None:
+        app = create_app(make_config(database_url, **app_config))
+        app.test_client_class = IsolatedClient
+        built = (app, _shape(app) if shared else None)
+    app, shape = built
+    keep = False
+    try:
+        with app.app_context():
+            _empty_all_tables()
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                keep = shared and _shape(app) == shape
+                if not keep:
+                    db.engine.dispose()
+    finally:
+        if keep:
+            _shared_apps[database_url] = built
 
 
 @pytest.fixture

@@ -82,6 +82,7 @@ def test_error_pages(client, questionnaire):
     assert_security_headers(desk_missing)
 
 
+@pytest.mark.fresh_app  # adds a route: Flask refuses that on an app that has served a request
 def test_bad_request_gets_a_chinese_400(app, client):
     """Werkzeug's own 400 page is English; any request the app cannot read gets ours."""
 
@@ -105,6 +106,7 @@ def test_too_large_body_gets_a_chinese_413(client, questionnaire):
     assert_security_headers(response)
 
 
+@pytest.mark.fresh_app  # adds a route
 def test_server_error_page(app, client):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
