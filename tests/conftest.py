@@ -203,6 +203,16 @@ def app(request, database_url, app_config):
     finally:
         if keep:
             _shared_apps[database_url] = built
+        elif not shared:
+            _reconnect_shared(database_url)
+
+
+def _reconnect_shared(database_url: str) -> None:
+    """A test with an app of its own may have ended the database's sessions (tests/test_connections.py): the
+    shared app drops its pooled connections, so the next test does not meet a dead one."""
+    if database_url in _shared_apps:
+        with _shared_apps[database_url][0].app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

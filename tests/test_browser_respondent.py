@@ -249,7 +249,7 @@ def no_sideways_scroll(page) -> bool:
 @pytest.mark.parametrize("template", LIBRARY)
 def test_phone_answers_each_template_step_by_step_through_skip_logic(site, phone, template):
     survey = site.surveys[template]
-    definition = survey.questionnaires.definition
+    definition = survey.definition
     answers = plan_answers(definition)
     before = len(responses(site, survey))
     sections = definition["sections"]
@@ -343,7 +343,7 @@ def test_steps_skip_a_section_whose_condition_does_not_hold(site, phone):
 
 def test_with_javascript_off_the_whole_form_is_one_page_and_works(site, browser):
     survey = site.surveys["three_rates"]
-    definition = survey.questionnaires.definition
+    definition = survey.definition
     answers = plan_answers(definition)
     answers["q1"] = "c"  # does not open q1w; q1w is shown anyway (no script) and its answer must be dropped
     q1w = next(o["key"] for o in next(q for q in iter_questions(definition) if q["key"] == "q1w")["options"])
@@ -417,9 +417,9 @@ def test_start_over_clears_the_draft(site, phone):
 
 def test_a_refusal_by_the_server_opens_the_step_with_the_problem(site, phone):
     survey = site.surveys["service_grid"]
-    answers = plan_answers(survey.questionnaires.definition)
+    answers = plan_answers(survey.definition)
     phone.goto(site.url(f"/s/{survey.token}"))
-    for section in survey.questionnaires.definition["sections"]:
+    for section in survey.definition["sections"]:
         for question in section["questions"]:
             fill_question(phone, question, answers)
         if not phone.locator("#step-next").is_hidden():
@@ -435,7 +435,7 @@ def test_a_refusal_by_the_server_opens_the_step_with_the_problem(site, phone):
     assert phone.locator("#q-q1 input:checked").count() == 1, "the other answers are kept"
     shot(phone, "service_grid-server-error")
     phone.locator("[name='q2']").fill("12")
-    for _ in survey.questionnaires.definition["sections"][1:]:
+    for _ in survey.definition["sections"][1:]:
         phone.click("#step-next")
     phone.click("#submit")
     phone.wait_for_url(f"**/s/{survey.token}/thanks")
@@ -509,11 +509,11 @@ def test_a_phone_told_only_on_submitting_loses_its_draft_and_is_told_on_the_next
     the refused answers are not kept as a draft, and the next visit is told at once."""
     survey = site.surveys["three_rates"]
     url = site.url(f"/s/{survey.token}")
-    answers = plan_answers(survey.questionnaires.definition)
+    answers = plan_answers(survey.definition)
 
     def answer_all() -> None:
         phone.goto(url)
-        for section in survey.questionnaires.definition["sections"]:
+        for section in survey.definition["sections"]:
             for question in section["questions"]:
                 if phone.locator(f"#q-{question['key']}").is_visible():
                     fill_question(phone, question, answers)

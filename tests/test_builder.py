@@ -990,9 +990,9 @@ def test_a_template_edited_in_the_builder_numbers_every_page_and_export_in_order
 
 def test_broken_numbers_of_an_old_draft_are_shown_with_their_fix_and_block_publishing(client, survey):
     """A draft saved before numbers were checked (a second “1”) says what is wrong; one button mends it."""
-    broken = copy.deepcopy(survey.questionnaires.definition)
+    broken = copy.deepcopy(survey.definition)
     broken["sections"][0]["questions"].insert(0, authoring.new_question("rating", "q8"))
-    survey.questionnaires.definition = broken
+    survey.definition = broken
     db.session.commit()
     overview = client.get(base(survey) + "/").data.decode()
     assert "题号有问题，改好之前不能发布" in overview and "按顺序第 1 道题" in overview
@@ -1028,10 +1028,10 @@ def test_a_typed_number_out_of_order_is_refused_with_the_number_to_use(client, s
 
 def test_reopening_a_version_published_with_old_numbers_keeps_them(client, survey):
     """Versions are frozen: a version published with a duplicated number keeps showing it."""
-    broken = copy.deepcopy(survey.questionnaires.definition)
+    broken = copy.deepcopy(survey.definition)
     broken["sections"][0]["questions"].append(authoring.new_question("rating", "q8"))  # shown as its position, 4
     broken["sections"][1]["questions"][0]["number"] = "3"
-    survey.questionnaires.definition = broken
+    survey.definition = broken
     survey.current_version = QuestionnaireVersion(questionnaire=survey, number=1, definition=broken)
     survey.status = "closed"
     db.session.commit()

@@ -17,7 +17,9 @@ from survey.platform.extensions import db
 from tests.conftest import PG_ADMIN_URL, PG_TEST_DB
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+# PostgreSQL only; each test has an app of its own, since it ends every session on the database (conftest then
+# makes the shared app reconnect).
+pytestmark = [pytest.mark.parametrize("database_url", ["postgresql"], indirect=True), pytest.mark.fresh_app]
 
 IDLE = 1.0  # seconds a pooled connection may lie idle before it is pinged, in the tests that need pings
 
