@@ -2,9 +2,8 @@
 
 A new class per published version and language (``type(...)``, kept beside ``survey.respond.frozen``'s entry by
 ``form_class_of``): setting attributes on a shared class would leak one questionnaire's questions into another's
-form. The class
-knows its definition so that validation can apply skip logic: a question hidden by ``show_if`` is
-neither validated nor stored, whatever the page sent (the server decides; JavaScript only mirrors it).
+form. The class knows its definition so that validation can apply skip logic: a question hidden by ``show_if``
+is neither validated nor stored, whatever the page sent (the server decides; JavaScript only mirrors it).
 ``survey.respond.reader.QuickReader`` reads a submission that is in order to the same answers without building
 the form; ``answers_reader`` gives an import the form's answers and errors without the domain knowing WTForms.
 """

@@ -1,4 +1,5 @@
-"""Cross-cutting web concerns: error pages, security headers, language choice, template helpers."""
+"""Cross-cutting web concerns: error pages, security headers, language choice (the domain's template helpers are
+registered by ``survey.projects.templating``)."""
 
 from __future__ import annotations
 
