@@ -28,14 +28,24 @@ R_RAKING_VARIANCE_SWEEPS = 10
 
 
 class WeightingError(ValueError):
-    """Population counts and responses that cannot be weighted; the message names the problem in plain Chinese."""
+    """Population counts and responses that cannot be weighted; the message names the problem in plain Chinese.
+
+    ``template`` is the message with ``%(name)s`` placeholders and ``params`` their values, so that the web layer
+    can show it in the desk's language (``gettext(error.template, **error.params)``; scripts/i18n.sh extracts
+    every ``WeightingError("…")`` literal). ``str(error)`` is the Chinese message.
+    """
+
+    def __init__(self, template: str, **params: Any):
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
 
 
 class RakingNotConverged(WeightingError):
     """Raking stopped at its iteration cap with margins still off by more than the tolerance."""
 
-    def __init__(self, message: str, result: Weights):
-        super().__init__(message)
+    def __init__(self, error: WeightingError, result: Weights):
+        super().__init__(error.template, **error.params)
         self.result = result
 
 
@@ -68,7 +78,7 @@ class Weights:
     tolerance: float | None = None
     max_iterations: int | None = None
     max_gap: float = 0.0
-    message: str | None = None
+    message: WeightingError | None = None  # why raking did not converge (str() gives the Chinese words)
     trimmed: dict[str, Any] = field(default_factory=dict)
     # For raking: the margins' cross-tabulations that residualise() needs, computed once (see there).
     crosstabs: tuple[tuple[np.ndarray, ...], ...] = field(default=(), repr=False, compare=False)
@@ -116,7 +126,7 @@ def _label(value: Hashable) -> str:
 def _check_counts(population: Mapping[Hashable, float], name: str) -> tuple[list[Hashable], np.ndarray]:
     """Population counts must be finite and non-negative, and not all zero."""
     if not population:
-        raise WeightingError(f"“{name}”的人口表是空的")
+        raise WeightingError("“%(name)s”的人口表是空的", name=name)
     categories = list(population)
     counts = np.empty(len(categories), dtype=float)
     for position, category in enumerate(categories):
@@ -124,12 +134,22 @@ def _check_counts(population: Mapping[Hashable, float], name: str) -> tuple[list
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise WeightingError(f"“{name}”人口表中“{_label(category)}”的人数不是数字：{value!r}") from None
+            raise WeightingError(
+                "“%(name)s”人口表中“%(category)s”的人数不是数字：%(value)s",
+                name=name,
+                category=_label(category),
+                value=repr(value),
+            ) from None
         if not math.isfinite(number) or number < 0:
-            raise WeightingError(f"“{name}”人口表中“{_label(category)}”的人数必须是非负的有限数，而不是 {value!r}")
+            raise WeightingError(
+                "“%(name)s”人口表中“%(category)s”的人数必须是非负的有限数，而不是 %(value)s",
+                name=name,
+                category=_label(category),
+                value=repr(value),
+            )
         counts[position] = number
     if counts.sum() <= 0:
-        raise WeightingError(f"“{name}”人口表的总人数为零")
+        raise WeightingError("“%(name)s”人口表的总人数为零", name=name)
     return categories, counts
 
 
@@ -159,21 +179,25 @@ def _codes(labels: Sequence[Hashable], population: Mapping[Hashable, float], nam
     if sample_codes.size == 0:
         raise WeightingError("没有可加权的有效回答")
     if (sample_codes < 0).any():
-        raise WeightingError(f"有 {int((sample_codes < 0).sum())} 份回答缺少“{name}”的分类，无法加权")
+        raise WeightingError(
+            "有 %(count)d 份回答缺少“%(name)s”的分类，无法加权", count=int((sample_codes < 0).sum()), name=name
+        )
     position = {category: index for index, category in enumerate(categories)}
     to_population = np.empty(len(uniques), dtype=np.int64)
     for index, value in enumerate(uniques):
         if value not in position:
-            raise WeightingError(f"“{name}”人口表中没有“{_label(value)}”这一类")
+            raise WeightingError("“%(name)s”人口表中没有“%(category)s”这一类", name=name, category=_label(value))
         if counts[position[value]] == 0:
-            raise WeightingError(f"“{name}”人口表中“{_label(value)}”的人数为零，但有人回答")
+            raise WeightingError(
+                "“%(name)s”人口表中“%(category)s”的人数为零，但有人回答", name=name, category=_label(value)
+            )
         to_population[index] = position[value]
     codes = to_population[sample_codes]
     sampled = np.bincount(codes, minlength=len(categories))
     empty = [category for category, n, count in zip(categories, sampled, counts, strict=True) if n == 0 and count > 0]
     if empty:
         names = "、".join(f"“{_label(category)}”" for category in empty)
-        raise WeightingError(f"“{name}”中 {names} 有人口但没有回答，无法代表")
+        raise WeightingError("“%(name)s”中 %(categories)s 有人口但没有回答，无法代表", name=name, categories=names)
     # Keep only the categories with respondents (the others have no people either), numbered 0..k-1.
     keep = sampled > 0
     renumber = np.cumsum(keep) - 1
@@ -267,11 +291,9 @@ def rake(
     if set(margins) != set(populations):
         missing = "、".join(f"“{name}”" for name in margins if name not in populations)
         extra = "、".join(f"“{name}”" for name in populations if name not in margins)
-        raise WeightingError(
-            "边际与人口表不对应："
-            + (f"{missing} 没有人口表" if missing else "")
-            + (f"{extra} 没有回答" if extra else "")
-        )
+        if missing:
+            raise WeightingError("边际与人口表不对应：%(names)s 没有人口表", names=missing)
+        raise WeightingError("边际与人口表不对应：%(names)s 没有回答", names=extra)
     if not (tolerance > 0 and math.isfinite(tolerance)):
         raise WeightingError("收敛容差必须是正数")
     if max_iterations < 1:
@@ -283,7 +305,7 @@ def rake(
     totals = [m.population.sum() for m in prepared]
     if max(totals) - min(totals) > 1e-9 * max(totals):
         described = "、".join(f"“{m.name}”{total:g}" for m, total in zip(prepared, totals, strict=True))
-        raise WeightingError(f"各边际的人口总数不一致：{described}")
+        raise WeightingError("各边际的人口总数不一致：%(totals)s", totals=described)
     base = _base(base_weights, sizes.pop())
     weights = base
     after: list[np.ndarray] = []
@@ -302,9 +324,12 @@ def rake(
     final = tuple(Margin(m.name, m.codes, m.categories, m.population, w) for m, w in zip(prepared, after, strict=True))
     message = None
     if not converged:
-        message = (
-            f"迭代加权（raking）在 {iterations} 轮后仍未收敛：边际与人口数最多相差总数的 {gap:.2g}，"
-            f"超过容差 {tolerance:.2g}。请检查各边际是否相互矛盾，或提高迭代上限。"
+        message = WeightingError(
+            "迭代加权（raking）在 %(iterations)d 轮后仍未收敛：边际与人口数最多相差总数的 %(gap).2g，"
+            "超过容差 %(tolerance).2g。请检查各边际是否相互矛盾，或提高迭代上限。",
+            iterations=iterations,
+            gap=gap,
+            tolerance=tolerance,
         )
     result = Weights(
         weights=weights,
@@ -320,7 +345,7 @@ def rake(
         crosstabs=_crosstabs(final),
     )
     if not converged and require_convergence:
-        raise RakingNotConverged(message or "", result)
+        raise RakingNotConverged(message, result)
     return result
 
 
@@ -370,8 +395,14 @@ def trim_and_rake(
         for category, n, count in zip(margin.categories, sampled, margin.population, strict=True):
             if not n * low < count < n * high:
                 raise WeightingError(
-                    f"“{margin.name}”中“{_label(category)}”有 {n} 人回答、人口 {count:g}，"
-                    f"权重限制在 {low:.4g} 到 {high:.4g} 之间时无法代表这么多人"
+                    "“%(name)s”中“%(category)s”有 %(n)d 人回答、人口 %(count)g，"
+                    "权重限制在 %(low).4g 到 %(high).4g 之间时无法代表这么多人",
+                    name=margin.name,
+                    category=_label(category),
+                    n=int(n),
+                    count=count,
+                    low=low,
+                    high=high,
                 )
     groups = [_groups(margin.codes, margin.population.size) for margin in result.margins]
     raw = result.weights.copy()
@@ -397,10 +428,20 @@ def trim_and_rake(
     converged = gap < tolerance
     message = None
     if not converged:
+        bounds = {"low": low, "high": high, "iterations": iterations}
         message = (
-            f"限定权重在 {low:.4g} 到 {high:.4g} 之间的迭代加权在 {iterations} 轮后仍未收敛"
-            + (f"：边际与人口数最多相差总数的 {gap:.2g}" if math.isfinite(gap) else "：权重发散")
-            + "。截尾界限与各边际相互矛盾，请放宽界限。"
+            WeightingError(
+                "限定权重在 %(low).4g 到 %(high).4g 之间的迭代加权在 %(iterations)d 轮后仍未收敛："
+                "边际与人口数最多相差总数的 %(gap).2g。截尾界限与各边际相互矛盾，请放宽界限。",
+                gap=gap,
+                **bounds,
+            )
+            if math.isfinite(gap)
+            else WeightingError(
+                "限定权重在 %(low).4g 到 %(high).4g 之间的迭代加权在 %(iterations)d 轮后仍未收敛：权重发散。"
+                "截尾界限与各边际相互矛盾，请放宽界限。",
+                **bounds,
+            )
         )
     trimmed = replace(
         result,
@@ -414,7 +455,7 @@ def trim_and_rake(
         trimmed={"lower": low, "upper": high, "count": int(np.sum((raw < low) | (raw > high)))},
     )
     if not converged and require_convergence:
-        raise RakingNotConverged(message or "", trimmed)
+        raise RakingNotConverged(message, trimmed)
     return trimmed
 
 
@@ -593,7 +634,7 @@ def _mask(values: Sequence[Any] | None, n: int, what: str) -> np.ndarray:
         return np.ones(n, dtype=bool)
     mask = np.asarray(values, dtype=bool)
     if mask.shape != (n,):
-        raise WeightingError(f"{what}的个数与回答数不一致")
+        raise ValueError(f"{what}的个数与回答数不一致")
     return mask
 
 
@@ -614,32 +655,71 @@ def weighted_share(
     re-weighted, so its respondents count and the sampling variability of its size is kept. The variance is
     n/(n−1)·Σ(z_i − z̄)² over all n responses. ``y`` outside the base is ignored (it may be NaN).
     """
+    return weighted_combination(weights, [(y, base)], [1.0], domain, level=level)
+
+
+def _ratio_part(
+    weights: Weights, y: Sequence[float], base: Sequence[bool] | None, inside_domain: np.ndarray
+) -> tuple[float | None, np.ndarray, np.ndarray]:
+    """One ratio's estimate, influence function and base mask (see ``weighted_share``)."""
     n = weights.n
-    inside = _mask(base, n, "基数标记") & _mask(domain, n, "子群标记")
+    inside = _mask(base, n, "基数标记") & inside_domain
     values = np.asarray(y, dtype=float)
     if values.shape != (n,):
-        raise WeightingError("取值的个数与回答数不一致")
+        raise ValueError("取值的个数与回答数不一致")
     values = np.where(inside, values, 0.0)
     if not np.all(np.isfinite(values)):
-        raise WeightingError("基数内的取值必须是有限数")
+        raise ValueError("基数内的取值必须是有限数")
     w = np.where(inside, weights.weights, 0.0)
     denominator = float(w.sum())
-    count = int(inside.sum())
-    if count == 0 or denominator <= 0:
-        return Estimate(None, None, None, None, count, denominator, None, level)
+    if denominator <= 0:
+        return None, np.zeros(n), inside
     p = float((w * values).sum() / denominator)
-    influence = w * (values - p) / denominator
+    return p, w * (values - p) / denominator, inside
+
+
+def weighted_combination(
+    weights: Weights,
+    parts: Sequence[tuple[Sequence[float], Sequence[bool] | None]],
+    coefficients: Sequence[float],
+    domain: Sequence[bool] | None = None,
+    *,
+    level: float = 0.95,
+) -> Estimate:
+    """θ = Σ c_k·p_k, a fixed combination of weighted rates (each ``(y, base)`` as in ``weighted_share``), such
+    as an overall satisfaction defined as the (weighted) mean of item rates, with its linearised SE.
+
+    The influence function of θ is Σ c_k·z_k (z_k each rate's, see ``weighted_share``), residualised against
+    the calibration margins; this is R's ``svycontrast(svyratio(~y1+y2, ~b1+b2, design, covmat = TRUE), c)``
+    on the diagonal ratios y_k/b_k. A rate with an empty base is left out and the other coefficients are
+    rescaled to the same sum, as the unweighted mean of rates leaves out a rate with no answers. ``n`` counts
+    the responses in at least one base; ``n_effective`` is Kish's over them.
+    """
+    n = weights.n
+    inside_domain = _mask(domain, n, "子群标记")
+    if len(parts) != len(coefficients) or not parts:
+        raise ValueError("比率与系数的个数不一致")
+    pieces = [_ratio_part(weights, y, base, inside_domain) for y, base in parts]
+    kept = [(c, p, z) for (p, z, _), c in zip(pieces, coefficients, strict=True) if p is not None]
+    any_base = np.logical_or.reduce([inside for _, _, inside in pieces])
+    count = int(any_base.sum())
+    w = np.where(any_base, weights.weights, 0.0)
+    weighted_base = float(w.sum())
+    if not kept:
+        return Estimate(None, None, None, None, count, weighted_base, None, level)
+    scale = sum(coefficients) / sum(c for c, _, _ in kept)
+    theta = float(sum(c * scale * p for c, p, _ in kept))
+    influence = sum(c * scale * z for c, _, z in kept)
     se = math.sqrt(_variance(residualise(influence, weights))) if n > 1 else None
-    interval = logit_interval(p, se, level) if se is not None else None
-    n_effective = denominator**2 / float(np.square(w).sum())
+    interval = logit_interval(theta, se, level) if se is not None else None
     return Estimate(
-        estimate=p,
+        estimate=theta,
         standard_error=se,
         low=interval[0] if interval else None,
         high=interval[1] if interval else None,
         n=count,
-        weighted_base=denominator,
-        n_effective=n_effective,
+        weighted_base=weighted_base,
+        n_effective=weighted_base**2 / float(np.square(w).sum()),
         level=level,
     )
 
@@ -657,5 +737,5 @@ def breakdown(
     first appearance; a response without a group belongs to none."""
     codes, uniques = _factorize(groups)
     if codes.size != weights.n:
-        raise WeightingError("分组的个数与回答数不一致")
+        raise ValueError("分组的个数与回答数不一致")
     return {group: weighted_share(weights, y, base, codes == index, level=level) for index, group in enumerate(uniques)}

@@ -24,6 +24,7 @@ from analysis.weighting import (
     residualise,
     summarize,
     trim_and_rake,
+    weighted_combination,
     weighted_share,
 )
 from tests.conftest import unavailable
@@ -63,6 +64,10 @@ def sample(seed: int = 24) -> dict[str, np.ndarray]:
             rows["base"].append(int(rng.random() > 0.1))
     data = {key: np.array(value) for key, value in rows.items()}
     data["y"] = data["y"] * data["base"]  # a don't-know answer is outside the base, y = 0 there
+    # A second rated item, related to the first, with its own don't-know answers (its own base).
+    other = np.random.default_rng(seed + 1)
+    data["base2"] = (other.random(data["y"].size) > 0.15).astype(int)
+    data["y2"] = np.where(other.random(data["y"].size) < 0.8, data["y"], 1 - data["y"]) * data["base2"]
     return data
 
 
@@ -115,6 +120,9 @@ for (name in names(designs)) {
   by <- svyby(~y, ~stratum, des, svyratio, denominator = ~base)
   ses <- SE(by)
   for (k in seq_len(nrow(by))) put(paste0(name, ".by.", rownames(by)[k]), c(coef(by)[k], ses[k]))
+  both <- svyratio(~y + y2, ~base + base2, des, covmat = TRUE)
+  mean_of_rates <- svycontrast(both, c("y/base" = 0.25, "y2/base2" = 0.75))
+  put(paste0(name, ".combination"), c(coef(mean_of_rates), SE(mean_of_rates)))
   p <- coef(r); se <- SE(r)
   put(paste0(name, ".ci"), plogis(qlogis(p) + c(-1, 1) * qnorm(0.975) * se / (p * (1 - p))))
 }
@@ -170,9 +178,9 @@ def r_figures(data, w0, trimmed, tmp_path_factory) -> dict[str, np.ndarray]:
     n = data["y"].size
     write_csv(
         folder / "sample.csv",
-        ["stratum", "sex", "age", "y", "base", "w0"],
+        ["stratum", "sex", "age", "y", "base", "y2", "base2", "w0"],
         [
-            [data["stratum"][i], data["sex"][i], data["age"][i], data["y"][i], data["base"][i], repr(float(w))]
+            [data[key][i] for key in ("stratum", "sex", "age", "y", "base", "y2", "base2")] + [repr(float(w))]
             for i, w in zip(range(n), w0, strict=True)
         ],
     )
@@ -228,6 +236,12 @@ def test_against_r(name, data, w0, trimmed, r_figures):
     p, se = r_figures[f"{name}.domain_mean"]
     assert women.estimate == pytest.approx(p, rel=0, abs=1e-9)
     assert women.standard_error == pytest.approx(se, rel=1e-6)
+
+    parts = [(data["y"], base), (data["y2"], data["base2"] == 1)]
+    combination = weighted_combination(weights, parts, [0.25, 0.75])
+    p, se = r_figures[f"{name}.combination"]
+    assert combination.estimate == pytest.approx(p, rel=0, abs=1e-9)
+    assert combination.standard_error == pytest.approx(se, rel=1e-6)
 
     by = breakdown(weights, data["y"], data["stratum"], base)
     assert set(by) == set(STRATA)
@@ -353,7 +367,7 @@ def test_not_converged(data):
         rake(margins, populations, tolerance=1e-12, max_iterations=1)
     assert not caught.value.result.converged and caught.value.result.iterations == 1
     result = rake(margins, populations, tolerance=1e-12, max_iterations=2, require_convergence=False)
-    assert not result.converged and "未收敛" in result.message and result.iterations == 2
+    assert not result.converged and "未收敛" in str(result.message) and result.iterations == 2
 
 
 def test_trimming_keeps_bounds_and_margins(data, trimmed):
