@@ -168,6 +168,15 @@ class Questionnaire(db.Model):
     unit_codes: Mapped[list[UnitCode]] = relationship(
         back_populates="questionnaire", cascade="all, delete-orphan", order_by="UnitCode.id"
     )
+    population_tables: Mapped[list[PopulationTable]] = relationship(
+        back_populates="questionnaire", cascade="all, delete-orphan", order_by="PopulationTable.id"
+    )
+    weighting: Mapped[WeightingScheme | None] = relationship(
+        back_populates="questionnaire", cascade="all, delete-orphan", uselist=False
+    )
+    sample_plan: Mapped[SamplePlan | None] = relationship(
+        back_populates="questionnaire", cascade="all, delete-orphan", uselist=False
+    )
 
 
 # The system channel's code and the name it is stored under: shown through gettext in the reader's language.
@@ -425,3 +434,68 @@ class ExportJob(db.Model):
 
     project: Mapped[Project] = relationship(viewonly=True)
     questionnaire: Mapped[Questionnaire | None] = relationship(viewonly=True)
+
+
+class PopulationTable(db.Model):
+    """Population counts (七普, 统计年鉴) for one respondent-group question, or several cross-classified (乡镇 × 性别).
+
+    ``question_keys`` name the group questions; each of ``cells`` is ``{"options": [option key per question],
+    "count": people}``. Only tables that passed every check (``survey.weighting.margins``) are stored: each
+    option of each question has one cell, and the count is a finite non-negative number.
+    """
+
+    __table_args__ = (UniqueConstraint("questionnaire_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(200), default="")  # where the counts come from, said in reports
+    question_keys: Mapped[list[str]] = mapped_column(JSON)
+    cells: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="population_tables")
+
+
+class WeightingScheme(db.Model):
+    """How a questionnaire's valid responses are weighted to its population tables (at most one scheme).
+
+    Weights are computed from the valid responses each time figures are (an exclusion changes them) and never
+    stored with a response. ``method`` is ``poststratify`` (one table, cross-classified or not) or ``rake``
+    (every table named, iterative proportional fitting); ``trim`` is ``none``, ``bounds`` (``trim_low`` …
+    ``trim_high``) or ``median`` (within ``trim_multiple`` × the median weight), then raked again.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), unique=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    method: Mapped[str] = mapped_column(String(16), default="poststratify")
+    table_names: Mapped[list[str]] = mapped_column(JSON)  # the population tables used, in raking order
+    tolerance: Mapped[float] = mapped_column(default=1e-6)
+    max_iterations: Mapped[int] = mapped_column(default=100)
+    trim: Mapped[str] = mapped_column(String(16), default="none")
+    trim_low: Mapped[float | None]
+    trim_high: Mapped[float | None]
+    trim_multiple: Mapped[float | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="weighting")
+
+
+class SamplePlan(db.Model):
+    """The designed sample: strata (a group question's options or the channels), how a total n is allocated to
+    them, and the allocation that came out (``allocation``: stratum key → planned interviews)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), unique=True)
+    stratum_key: Mapped[str] = mapped_column(String(64))  # a group question's key
+    table_name: Mapped[str] = mapped_column(String(100))  # the population table the strata's sizes come from
+    method: Mapped[str] = mapped_column(String(16), default="proportional")  # proportional / equal / neyman
+    total: Mapped[int]
+    minimum: Mapped[int] = mapped_column(default=0)
+    maximum: Mapped[int | None]
+    expected_rate: Mapped[float | None]  # the rate Neyman allocation and the margins plan for; None = 0.5
+    allocation: Mapped[dict[str, int]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="sample_plan")

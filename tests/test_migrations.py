@@ -19,7 +19,7 @@ from app import create_app
 from survey.platform.extensions import db
 from tests.conftest import PG_TEST_DB, fresh_postgres_database, make_config
 
-HEAD, PREVIOUS = "0017", "0016"
+HEAD, PREVIOUS = "0018", "0017"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
