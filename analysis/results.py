@@ -17,6 +17,8 @@ from analysis.numbers import percent, percent_of
 from analysis.rates import QuestionSummary, Rate, summarise_question
 from analysis.reliability import ScaleReliability, Sphericity, scale_reliability, sphericity
 from analysis.uncertainty import required_sample
+from analysis.weighted_results import WeightedFigures, WeightingSpec, weighted_figures
+from analysis.weighting import WeightingError
 
 CHANNEL_COLUMN = "__channel"
 
@@ -110,6 +112,10 @@ class Results:
     validity: Sphericity | None = None
     population: int | None = None
     exclusion_reasons: dict[str, int] = field(default_factory=dict)
+    # Figures weighted to the population, when the questionnaire has a weighting scheme that could be applied;
+    # otherwise ``weighting_error`` says why not (the unweighted figures stand either way).
+    weighted: WeightedFigures | None = None
+    weighting_error: WeightingError | None = None
 
     @property
     def return_rate(self) -> str | None:  # 回收率 = 回收 / 发放
@@ -155,12 +161,13 @@ def compute_results(
     issued: int | None = None,
     small_n: int = 30,
     channel_group: dict | None = None,
+    weighting: WeightingSpec | None = None,
 ) -> Results:
     """Results over the responses; only valid ones are analysed.
 
     ``responses`` is a ``ResponseSet`` or a list of record dicts. ``channel_group`` (``{"text": …,
     "options": [{"key": code, "text": name}]}``) adds a breakdown by channel, computed like a
-    respondent-group breakdown.
+    respondent-group breakdown. ``weighting`` adds the weighted figures beside the unweighted ones.
     """
     if not isinstance(responses, ResponseSet):
         responses = response_set(schema, responses)
@@ -170,6 +177,13 @@ def compute_results(
         summarise_question(q, frame[q["key"]], policy, small_n, frame.get(other_column(q)), population) for q in schema
     ]
     scored = [s for s in summaries if s.index is not None]
+    weighted, weighting_error = None, None
+    if weighting is not None and len(frame):
+        try:
+            groups = _groups(schema, channel_group)
+            weighted = weighted_figures(frame, weighting, summaries, policy, settings.get("overall"), groups)
+        except WeightingError as error:
+            weighting_error = error
     return Results(
         returned=responses.returned,
         valid=len(frame),
@@ -185,7 +199,17 @@ def compute_results(
         validity=sphericity(score_frame(frame, [s.question for s in scored])) if scored else None,
         population=population,
         exclusion_reasons=responses.exclusion_reasons,
+        weighted=weighted,
+        weighting_error=weighting_error,
     )
+
+
+def _groups(schema: list[dict], channel_group: dict | None) -> list[dict]:
+    """The groups results are broken down by: respondent-group questions, then the channel if given."""
+    groups = [q for q in schema if q.get("group")]
+    if channel_group:
+        groups.append({**channel_group, "key": CHANNEL_COLUMN})
+    return groups
 
 
 def score_frame(frame: pd.DataFrame, questions: list[dict]) -> pd.DataFrame:
@@ -214,9 +238,7 @@ def _dimensions(frame: pd.DataFrame, summaries: list[QuestionSummary]) -> list[D
 
 def _breakdowns(frame, schema, summaries, channel_group, policy, small_n) -> list[Breakdown]:
     rated = [s.question for s in summaries if s.rate is not None]
-    groups = [q for q in schema if q.get("group")]
-    if channel_group:
-        groups.append({**channel_group, "key": CHANNEL_COLUMN})
+    groups = _groups(schema, channel_group)
     scored = [s.question for s in summaries if s.index is not None]
     single = [s.question for s in summaries if s.question["storage"] == "one" and not s.question.get("group")]
     result = []
