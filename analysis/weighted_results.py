@@ -124,7 +124,7 @@ class WeightedFigures:
 # Weights from the frame
 
 
-def _cell_label(question_options: Sequence[Sequence[dict]], keys: tuple[str, ...]) -> str:
+def cell_label(question_options: Sequence[Sequence[dict]], keys: tuple[str, ...]) -> str:
     """A cell as a person reads it: the options' texts joined by " × " (城关镇 × 男)."""
     texts = [
         next((o["text"] for o in options if o["key"] == key), key)
@@ -144,13 +144,13 @@ def margin_cells(frame: pd.DataFrame, margin: PopulationMargin) -> tuple[pd.Cate
         missing |= codes < 0
         combined = combined * len(question["options"]) + np.maximum(codes, 0)
     combined[missing] = -1
-    every = list(_every_cell(options))
-    labels = [_cell_label(options, keys) for keys in every]
+    every = list(every_cell(options))
+    labels = [cell_label(options, keys) for keys in every]
     population = {label: float(margin.counts.get(keys, 0.0)) for label, keys in zip(labels, every, strict=True)}
     return pd.Categorical.from_codes(combined, categories=labels), population
 
 
-def _every_cell(options: Sequence[Sequence[dict]]) -> list[tuple[str, ...]]:
+def every_cell(options: Sequence[Sequence[dict]]) -> list[tuple[str, ...]]:
     """Every combination of option keys, in the order ``margin_cells`` numbers them."""
     cells: list[tuple[str, ...]] = [()]
     for choices in options:

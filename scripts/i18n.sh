@@ -22,7 +22,7 @@ POT="$TRANSLATIONS/messages.pot"
 LOCALES=(en)
 # Keywords beyond Babel's defaults (_, gettext, ngettext, pgettext, ...).
 # tests/test_i18n.py reads this line, so the test extracts exactly what the catalog is built from.
-KEYWORDS=(-k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 -k N_)
+KEYWORDS=(-k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 -k N_ -k WeightingError)
 
 mkdir -p "$TRANSLATIONS"
 tmp_pot="$(mktemp)"

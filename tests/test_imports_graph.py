@@ -42,6 +42,7 @@ DOMAIN_ORDER = (
     "respond",
     "results",
     "collection",
+    "weighting",
     "indicators",
     "reports",
     "projects",

@@ -129,6 +129,10 @@ AUDITED: dict[str, Audited] = {
     "indicators.import_table": Audited("indicators.import"),
     "report_text.save": Audited("report_text.edit"),
     "report_text.reset": Audited("report_text.edit"),
+    # designed samples and weighting
+    "weighting.add_table": Audited("weighting.table", values=("name",)),
+    "weighting.remove_table": Audited("weighting.table_delete"),
+    "weighting.scheme": Audited("weighting.scheme", values=("method", "tables", "trim", "enabled")),
     # privacy
     "privacy.delete_responses": Audited("responses.delete_all"),
     # accounts, members and administration
@@ -179,6 +183,7 @@ EXEMPT_DOWNLOADS: dict[str, str] = {
     "collection.channel_qr": "a channel's link as an image",
     "posters.all_posters": "posters carry only links and QR codes",
     "posters.channel_poster": "posters carry only links and QR codes",
+    "weighting.blank": "a blank population table: the questionnaire's group options and empty counts",
     "static": "static files",
 }
 
@@ -213,6 +218,10 @@ ACTION_LABELS: dict[str, Any] = {
     "indicators.edit": _l("编辑指标评分表"),
     "indicators.import": _l("导入指标评分表"),
     "report_text.edit": _l("修改报告文字"),
+    "weighting.table": _l("保存人口表"),
+    "weighting.table_delete": _l("删除人口表"),
+    "weighting.scheme": _l("修改加权方案"),
+    "weighting.plan": _l("修改抽样设计"),
     "responses.delete_all": _l("删除全部答卷"),
     "responses.purge": _l("按保存期限删除答卷"),
     "api_token.create": _l("创建 API 令牌"),

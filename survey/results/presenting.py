@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from analysis.rates import Rate
 from analysis.reliability import ScaleReliability, alpha_band
 from analysis.scoring import Wording
+from analysis.weighted_results import WeightedFigures
+from analysis.weighting import Estimate, WeightingError
 from survey.questionnaires.describing import quoted_list
 
 
@@ -106,3 +108,46 @@ def alpha_sentence(scale: ScaleReliability | None) -> str | None:
         k=len(scale.items),
         n=scale.n,
     )
+
+
+def weighting_method_name(method: str, trim: str = "none") -> str:
+    """The weighting method in words: 事后分层 / 迭代加权（raking）, and the trimming if any."""
+    names = {"poststratify": _("事后分层加权"), "rake": _("迭代加权（raking）")}
+    name = names.get(method, method)
+    if trim == "bounds":
+        return _("%(name)s，权重限定在上下界之间后重新迭代", name=name)
+    if trim == "median":
+        return _("%(name)s，权重限定在中位数的若干倍之内后重新迭代", name=name)
+    return name
+
+
+def weighting_sentence(weighted: WeightedFigures) -> str:
+    """How the weighted figures were obtained, with n and the effective n: said beside every weighted figure."""
+    spec, summary = weighted.spec, weighted.summary
+    tables = quoted_list([m.name + (f"（{m.source}）" if m.source else "") for m in spec.margins])
+    return _(
+        "加权口径：按人口表%(tables)s%(method)s；有效问卷 %(n)d 份，权重总和 %(total)s，"
+        "设计效应（Kish）%(deff)s，有效样本量 %(neff)s。权重由当前有效问卷计算，剔除答卷后会随之改变。",
+        tables=tables,
+        method=weighting_method_name(spec.method, spec.trim),
+        n=summary.n,
+        total=f"{summary.total:,.0f}",
+        deff=f"{summary.design_effect:.2f}",
+        neff=f"{summary.n_effective:.1f}",
+    )
+
+
+def estimate_definition(estimate: Estimate) -> str:
+    """A weighted rate's definition: Σw·y ÷ Σw over the same base as the unweighted rate, its SE and interval."""
+    return _(
+        "加权值 = 基数内各人权重 × 是否正面评价之和 ÷ 基数内权重之和；基数 %(n)d 份（有效样本量 %(neff)s），"
+        "标准误按泰勒线性化在校准后的设计上计算，95%% 置信区间在 logit 尺度上求得。",
+        n=estimate.n,
+        neff=f"{estimate.n_effective:.1f}" if estimate.n_effective else "—",
+    )
+
+
+def weighting_problem(error: WeightingError | None) -> str | None:
+    """Why weighting could not be applied, in the reader's language (the msgids are ``analysis``'s messages,
+    extracted by scripts/i18n.sh from every ``WeightingError("…")``)."""
+    return _(error.template, **error.params) if error is not None else None

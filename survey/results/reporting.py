@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
+from dataclasses import replace
 
 import orjson
 import pandas as pd
@@ -13,12 +14,14 @@ from sqlalchemy import Text, cast, func
 
 from analysis.frame import coded_frame, uncoded_keys
 from analysis.results import CHANNEL_COLUMN, ResponseSet, Results, compute_results
+from analysis.weighting import WeightingError
 from survey.models import Questionnaire, Response
 from survey.platform.driver import plain_rows
 from survey.platform.extensions import db
 from survey.platform.localtime import local_text
 from survey.questionnaires.definition import analysis_schema
 from survey.responses.coding import Coder, layout
+from survey.results.weighting_spec import weighting_spec
 
 RECORD_COLUMNS = (
     Response.id,
@@ -243,14 +246,21 @@ def _version_definition(questionnaire: Questionnaire, version_id: int) -> dict:
 
 
 def questionnaire_results(questionnaire: Questionnaire) -> Results:
-    """The full results of a questionnaire, as the results page and CLI show them."""
+    """The full results of a questionnaire, as the results page and CLI show them, with the weighted figures
+    beside them when the questionnaire has a weighting scheme (or the reason it could not be applied)."""
     schema = schema_for(questionnaire)
     responses = load_response_set(questionnaire, schema)
-    return compute_results(
+    try:
+        spec, problem = weighting_spec(questionnaire, schema), None
+    except WeightingError as error:
+        spec, problem = None, error
+    results = compute_results(
         schema,
         settings_for(questionnaire),
         responses,
         issued=effective_issued(questionnaire),
         small_n=current_app.config["SMALL_SAMPLE_N"],
         channel_group=_channel_group(questionnaire, responses.frame[CHANNEL_COLUMN].unique()),
+        weighting=spec,
     )
+    return replace(results, weighting_error=problem) if problem else results

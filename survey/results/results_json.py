@@ -10,12 +10,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from analysis.association import TestResult
-from analysis.numbers import finite_data
+from analysis.numbers import finite_data, percent_of
 from analysis.rates import QuestionSummary, Rate
 from analysis.reliability import alpha_band
 from analysis.results import Results
+from analysis.weighted_results import WeightedFigures
+from analysis.weighting import Estimate
 from survey.models import Questionnaire
-from survey.results.presenting import rate_definition, rate_name
+from survey.results.presenting import (
+    estimate_definition,
+    rate_definition,
+    rate_name,
+    weighting_method_name,
+    weighting_problem,
+    weighting_sentence,
+)
 
 SCHEMA_VERSION = 2  # 2: margin_of_error replaced by ci95_half_widths and max_margin_of_error
 
@@ -193,4 +202,83 @@ def _results_data(questionnaire: Questionnaire, results: Results, text_limit: in
         "reliability": _reliability_dict(results),
         "breakdowns": _breakdowns(results),
         "questions": [_question_dict(s, text_limit) for s in results.questions],
+        "weighted": weighted_dict(results.weighted),
+        "weighting_problem": weighting_problem(results.weighting_error),
+    }
+
+
+def estimate_dict(estimate: Estimate | None, scale: float = 1.0) -> dict[str, Any] | None:
+    """A weighted figure with its SE, 95% interval, unweighted n and effective n (``scale`` 100 for indices)."""
+    if estimate is None:
+        return None
+    value = estimate.estimate
+    return {
+        "estimate": None if value is None else value * scale,
+        "percent": None if value is None or scale != 1 else percent_of(value),
+        "standard_error": None if estimate.standard_error is None else estimate.standard_error * scale,
+        "ci95": None if estimate.low is None else [estimate.low * scale, estimate.high * scale],
+        "n": estimate.n,
+        "n_effective": estimate.n_effective,
+        "weighted_base": estimate.weighted_base,
+        "definition": estimate_definition(estimate) if value is not None else None,
+    }
+
+
+def weighting_dict(weighted: WeightedFigures) -> dict[str, Any]:
+    """What the weights rest on, enough for another analyst to reproduce them: the tables, the method and its
+    settings, convergence, trimming, the weights' distribution and each category's weight."""
+    spec, weights, summary = weighted.spec, weighted.weights, weighted.summary
+    return {
+        "method": spec.method,
+        "method_name": weighting_method_name(spec.method, spec.trim),
+        "sentence": weighting_sentence(weighted),
+        "tables": [
+            {
+                "name": m.name,
+                "source": m.source,
+                "questions": [q["key"] for q in m.questions],
+                "cells": [{"options": list(keys), "count": count} for keys, count in m.counts.items()],
+            }
+            for m in spec.margins
+        ],
+        "tolerance": spec.tolerance,
+        "max_iterations": spec.max_iterations,
+        "iterations": weights.iterations,
+        "converged": weights.converged,
+        "max_gap": weights.max_gap,
+        "trim": {"kind": spec.trim, **weights.trimmed} if spec.trim != "none" else None,
+        "summary": summary.__dict__.copy(),
+        "cells": [cell.__dict__.copy() for cell in weighted.cells],
+    }
+
+
+def weighted_dict(weighted: WeightedFigures | None) -> dict[str, Any] | None:
+    """Every weighted figure beside the unweighted ones: rates, indices, option shares, dimensions, the overall
+    figure and breakdown cells, each with its n and effective n."""
+    if weighted is None:
+        return None
+    return {
+        "weighting": weighting_dict(weighted),
+        "summary": weighted.summary.__dict__.copy(),
+        "rates": {key: estimate_dict(e) for key, e in weighted.rates.items()},
+        "indexes": {key: estimate_dict(e, 100.0) for key, e in weighted.indexes.items()},
+        "shares": weighted.shares,
+        "dimensions": {name: estimate_dict(e) for name, e in weighted.dimensions.items()},
+        "overall": estimate_dict(weighted.overall),
+        "overall_index": estimate_dict(weighted.overall_index, 100.0),
+        "breakdowns": [
+            {
+                "group": b.group_key,
+                "rows": [
+                    {
+                        "key": row.key,
+                        "text": row.text,
+                        "respondents": row.respondents,
+                        "rates": {key: estimate_dict(e) for key, e in row.rates.items()},
+                    }
+                    for row in b.rows
+                ],
+            }
+            for b in weighted.breakdowns
+        ],
     }

@@ -1,0 +1,286 @@
+"""The weighting page: population tables checked whole and stored only when right, the scheme, the weights'
+distribution, and the weighted figures reaching the results page and JSON. Access by the wrong user is refused."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from survey.accounts.access import add_member
+from survey.models import PopulationTable, Questionnaire
+from survey.platform.extensions import db
+from survey.questionnaires import publishing
+from survey.responses.capture import enter_response
+from tests.conftest import login
+from tests.helpers import make_project
+
+DEFINITION = {
+    "format": "survey-questionnaire/1",
+    "title": "群众安全感调查",
+    "settings": {"overall": {"method": "mean", "measure": "safety"}},
+    "sections": [
+        {
+            "key": "s1",
+            "title": "基本情况",
+            "questions": [
+                {
+                    "key": "town",
+                    "type": "group",
+                    "text": "您居住的乡镇",
+                    "options": [{"key": "a", "text": "城关镇"}, {"key": "b", "text": "北山乡"}],
+                },
+                {
+                    "key": "sex",
+                    "type": "group",
+                    "text": "性别",
+                    "options": [{"key": "m", "text": "男"}, {"key": "f", "text": "女"}],
+                },
+                {
+                    "key": "safe",
+                    "type": "single_choice",
+                    "text": "您感觉安全吗？",
+                    "required": True,
+                    "measure": "safety",
+                    "options": [
+                        {"key": "y", "text": "安全", "positive": True},
+                        {"key": "n", "text": "不安全"},
+                        {"key": "d", "text": "说不清", "dont_know": True},
+                    ],
+                },
+            ],
+        }
+    ],
+}
+# Equal interviews per town; the small 乡 feels less safe. Town a: 16 of 20 safe; town b: 8 of 20 safe.
+ANSWERS = (
+    [{"town": "a", "sex": "m", "safe": "y"}] * 8
+    + [{"town": "a", "sex": "f", "safe": "y"}] * 8
+    + [{"town": "a", "sex": "f", "safe": "n"}] * 4
+    + [{"town": "b", "sex": "m", "safe": "y"}] * 8
+    + [{"town": "b", "sex": "m", "safe": "n"}] * 6
+    + [{"town": "b", "sex": "f", "safe": "n"}] * 6
+)
+TOWN_ROWS = "乡镇\t人数\n城关镇\t8000\n北山乡\t2000\n"
+
+
+@pytest.fixture
+def survey_with_answers(evaluator) -> Questionnaire:
+    project = make_project(evaluator)
+    questionnaire = publishing.import_questionnaire(project, copy.deepcopy(DEFINITION))
+    publishing.publish(questionnaire)
+    for number, answers in enumerate(ANSWERS):
+        enter_response(questionnaire, dict(answers), f"sid-{number}")
+    db.session.commit()
+    return questionnaire
+
+
+def results_json(runner, questionnaire: Questionnaire) -> dict:
+    """What ``flask results --json`` prints (the same dict the API and the page's charts use)."""
+    outcome = runner.invoke(args=["results", str(questionnaire.id), "--json"])
+    assert outcome.exit_code == 0, outcome.output
+    return json.loads(outcome.output)
+
+
+def page_url(questionnaire: Questionnaire, tail: str = "") -> str:
+    return f"/desk/questionnaires/{questionnaire.id}/weighting/{tail}"
+
+
+def add_table(client, questionnaire, name, questions, rows=None, file=None):
+    data = {"name": name, "source": "第七次全国人口普查", "questions": questions, "rows": rows or ""}
+    if file is not None:
+        data["file"] = (io.BytesIO(file), "population.xlsx")
+    return client.post(page_url(questionnaire, "tables"), data=data, content_type="multipart/form-data")
+
+
+def test_table_stored_and_weighted_figures_everywhere(logged_in, runner, survey_with_answers):
+    questionnaire = survey_with_answers
+    assert add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS).status_code == 302
+    table = db.session.execute(db.select(PopulationTable)).scalar_one()
+    assert table.cells == [{"options": ["a"], "count": 8000.0}, {"options": ["b"], "count": 2000.0}]
+    response = logged_in.post(
+        page_url(questionnaire, "scheme"),
+        data={
+            "enabled": "y",
+            "method": "poststratify",
+            "tables": ["乡镇人口"],
+            "tolerance": "1e-6",
+            "max_iterations": "100",
+            "trim": "none",
+        },
+    )
+    assert response.status_code == 302
+    html = logged_in.get(page_url(questionnaire)).get_data(as_text=True)
+    assert "事后分层加权" in html and 'id="deff"' in html and "城关镇" in html
+    # Unweighted: 24 of 40 safe = 60.0%. Weighted: (16·400 + 8·100) / (20·400 + 20·100) = 72.0%.
+    results = logged_in.get(f"/desk/questionnaires/{questionnaire.id}/results").get_data(as_text=True)
+    assert "60.0%" in results and "72.0%" in results and "加权口径" in results
+    data = results_json(runner, questionnaire)
+    weighted = data["weighted"]
+    assert weighted["rates"]["safe"]["estimate"] == pytest.approx(0.72)
+    assert weighted["rates"]["safe"]["n"] == 40 and weighted["summary"]["n_effective"] == pytest.approx(
+        (40 * 250) ** 2 / (20 * 400**2 + 20 * 100**2)
+    )
+
+
+def test_bad_table_reports_every_problem_and_stores_nothing(logged_in, survey_with_answers):
+    rows = "乡镇\t人数\n城关镇\t8000\n城关\t100\n北山乡\t-5\n城关镇\t1\n"
+    response = add_table(logged_in, survey_with_answers, "乡镇人口", ["town"], rows)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "第 3 行：“城关”不是“您居住的乡镇”的选项" in html
+    assert "第 4 行：人数“-5”不是非负的数" in html
+    assert "第 5 行与第 2 行是同一类别" in html
+    assert "城关镇\t8000" in html  # what was pasted is shown again
+    assert db.session.execute(db.select(PopulationTable)).first() is None
+
+
+def test_missing_category_and_empty_cell_are_named(logged_in, survey_with_answers):
+    response = add_table(logged_in, survey_with_answers, "交叉", ["town", "sex"], "乡镇\t性别\t人数\n城关镇\t男\t10\n")
+    assert "“城关镇 × 女”、“北山乡 × 男”、“北山乡 × 女”" in response.get_data(as_text=True)
+    rows = "乡镇\t性别\t人数\n城关镇\t男\t10\n城关镇\t女\t10\n北山乡\t男\t10\n北山乡\t女\t0\n"
+    response = add_table(logged_in, survey_with_answers, "交叉", ["town", "sex"], rows)
+    assert "“北山乡 × 女”的人数为 0，但有 6 份有效回答" in response.get_data(as_text=True)
+    assert db.session.execute(db.select(PopulationTable)).first() is None
+
+
+def test_totals_must_agree_across_tables(logged_in, survey_with_answers):
+    assert add_table(logged_in, survey_with_answers, "乡镇人口", ["town"], TOWN_ROWS).status_code == 302
+    response = add_table(logged_in, survey_with_answers, "性别人口", ["sex"], "性别\t人数\n男\t5000\n女\t4000\n")
+    assert response.status_code == 422
+    assert "总人数 9000 与人口表“乡镇人口”的 10000 不一致" in response.get_data(as_text=True)
+
+
+def test_xlsx_upload_and_blank_table(logged_in, survey_with_answers):
+    blank = logged_in.get(page_url(survey_with_answers, "blank.csv?questions=town&questions=sex"))
+    assert blank.status_code == 200
+    text = blank.get_data().decode("utf-8-sig")
+    assert text.splitlines() == ["您居住的乡镇,性别,人数", "城关镇,男,", "城关镇,女,", "北山乡,男,", "北山乡,女,"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (
+        ["乡镇", "性别", "人数"],
+        ["城关镇", "男", 4100],
+        ["城关镇", "女", 3900],
+        ["北山乡", "男", "1,000"],
+        ["北山乡", "女", 1000],
+    ):
+        sheet.append(row)
+    content = io.BytesIO()
+    book.save(content)
+    assert (
+        add_table(logged_in, survey_with_answers, "乡镇×性别", ["town", "sex"], file=content.getvalue()).status_code
+        == 302
+    )
+    table = db.session.execute(db.select(PopulationTable)).scalar_one()
+    assert sum(cell["count"] for cell in table.cells) == 10_000
+
+
+def test_scheme_that_cannot_apply_says_why_on_results(logged_in, runner, survey_with_answers):
+    questionnaire = survey_with_answers
+    add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
+    add_table(logged_in, questionnaire, "性别人口", ["sex"], "性别\t人数\n男\t5000\n女\t5000\n")
+    response = logged_in.post(
+        page_url(questionnaire, "scheme"),
+        data={
+            "enabled": "y",
+            "method": "poststratify",
+            "tables": ["乡镇人口", "性别人口"],
+            "tolerance": "1e-6",
+            "max_iterations": "100",
+            "trim": "none",
+        },
+    )
+    assert response.status_code == 422 and "事后分层只能用一张人口表" in response.get_data(as_text=True)
+    logged_in.post(
+        page_url(questionnaire, "scheme"),
+        data={
+            "enabled": "y",
+            "method": "rake",
+            "tables": ["乡镇人口", "性别人口"],
+            "tolerance": "1e-9",
+            "max_iterations": "1",
+            "trim": "none",
+        },
+    )
+    html = logged_in.get(page_url(questionnaire)).get_data(as_text=True)
+    assert "无法加权" in html and "未收敛" in html
+    data = results_json(runner, questionnaire)
+    assert data["weighted"] is None and "未收敛" in data["weighting_problem"]
+
+
+def test_table_in_use_cannot_be_deleted(logged_in, survey_with_answers):
+    questionnaire = survey_with_answers
+    add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
+    logged_in.post(
+        page_url(questionnaire, "scheme"),
+        data={
+            "enabled": "y",
+            "method": "poststratify",
+            "tables": ["乡镇人口"],
+            "tolerance": "1e-6",
+            "max_iterations": "100",
+            "trim": "none",
+        },
+    )
+    table = db.session.execute(db.select(PopulationTable)).scalar_one()
+    logged_in.post(page_url(questionnaire, f"tables/{table.id}/delete"))
+    assert db.session.get(PopulationTable, table.id) is not None
+
+
+def test_wrong_users_are_refused(client, survey_with_answers, other_evaluator):
+    questionnaire = survey_with_answers
+    assert client.get(page_url(questionnaire)).status_code == 302  # signed out: to the sign-in page
+    login(client, "mallory", "mallory-password-1")
+    assert client.get(page_url(questionnaire)).status_code == 404
+    assert add_table(client, questionnaire, "乡镇人口", ["town"], TOWN_ROWS).status_code == 404
+    add_member(questionnaire.project, other_evaluator, "viewer")
+    db.session.commit()
+    assert client.get(page_url(questionnaire)).status_code == 200
+    assert add_table(client, questionnaire, "乡镇人口", ["town"], TOWN_ROWS).status_code == 403
+    assert client.post(page_url(questionnaire, "scheme"), data={"method": "rake"}).status_code == 403
+    assert db.session.execute(db.select(PopulationTable)).first() is None
+
+
+def test_weighted_json_keys_are_documented(logged_in, runner, survey_with_answers):
+    """Every key of the weighted block is in docs/analysis.md's schema, and every documented key is output."""
+    questionnaire = survey_with_answers
+    add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
+    logged_in.post(
+        page_url(questionnaire, "scheme"),
+        data={
+            "enabled": "y",
+            "method": "rake",
+            "tables": ["乡镇人口"],
+            "tolerance": "1e-9",
+            "max_iterations": "50",
+            "trim": "median",
+            "trim_multiple": "3",
+        },
+    )
+    weighted = results_json(runner, questionnaire)["weighted"]
+    text = (Path(__file__).parent.parent / "docs" / "analysis.md").read_text(encoding="utf-8")
+    block = text[text.index("### Weighted figures") :]
+    block = block[block.index("```") + 3 :]
+    documented = set(re.findall(r'"([a-z][a-z0-9_]*)"', block[: block.index("```")]))
+    assert documented == output_keys(weighted, data_maps={"rates", "indexes", "shares", "dimensions"})
+    assert weighted["weighting"]["trim"]["kind"] == "median"
+
+
+def output_keys(value, data_maps: set[str], found: set[str] | None = None) -> set[str]:
+    """Every key in a JSON value; the keys of maps keyed by question keys or names are data, not schema."""
+    found = set() if found is None else found
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found.add(key)
+            for item in inner.values() if key in data_maps and isinstance(inner, dict) else [inner]:
+                output_keys(item, data_maps, found)
+    elif isinstance(value, list):
+        for item in value:
+            output_keys(item, data_maps, found)
+    return found
