@@ -62,23 +62,29 @@ METHODS = ("proportional", "equal", "neyman")
 DEFAULT_EXPECTED = 0.5  # p(1−p) is largest at 0.5: the safe guess when nothing is known
 LOW_EXPECTED = 5  # expected counts below this make the χ² approximation doubtful (as association.py reports)
 
+
+def N_(message: str) -> str:
+    """Marks a message for scripts/i18n.sh to extract (keyword ``N_``); ``analysis`` itself stays free of Babel."""
+    return message
+
+
 MESSAGES: dict[str, str] = {
-    "empty_strata": "没有给出任何分层（乡镇/街道）。",
-    "population_not_positive": "分层“%(stratum)s”的人口数必须是正整数，而不是 %(population)s。",
-    "unknown_method": "未知的样本分配方法“%(method)s”，可选：按人口比例、等额、奈曼（Neyman）分配。",
-    "expected_out_of_range": "分层“%(stratum)s”的预期比率 %(value)s 不在 0 到 1 之间。",
-    "expected_unknown_stratum": "给出了“%(stratum)s”的预期比率，但人口表中没有这个分层。",
-    "total_invalid": "样本总量必须是非负整数，而不是 %(total)s。",
-    "minimum_invalid": "每层最少样本量必须是非负整数，而不是 %(minimum)s。",
-    "maximum_below_minimum": "每层最多样本量 %(maximum)s 必须是不小于每层最少样本量 %(minimum)s 的整数。",
-    "total_below_minimums": "样本总量 %(total)s 少于各分层最低样本量之和 %(required)s。",
-    "total_above_capacity": "样本总量 %(total)s 超过各分层最多能分配的 %(capacity)s（每层不超过上限和人口数）。",
-    "allocation_unknown_stratum": "样本分配中的“%(stratum)s”不在人口表中。",
-    "allocation_invalid": "分层“%(stratum)s”的样本量 %(n)s 无效：必须是 0 到人口数 %(population)s 之间的整数。",
-    "level_out_of_range": "置信水平 %(level)s 必须在 0 和 1 之间。",
-    "count_invalid": "分层“%(stratum)s”的份数必须是非负整数，而不是 %(count)s。",
-    "plan_unknown_stratum": "计划样本中的“%(stratum)s”不在人口表中。",
-    "shortfall_out_of_range": "判定样本不足的比例 %(shortfall)s 必须在 0 到 1 之间。",
+    "empty_strata": N_("没有给出任何分层（乡镇/街道）。"),
+    "population_not_positive": N_("分层“%(stratum)s”的人口数必须是正整数，而不是 %(population)s。"),
+    "unknown_method": N_("未知的样本分配方法“%(method)s”，可选：按人口比例、等额、奈曼（Neyman）分配。"),
+    "expected_out_of_range": N_("分层“%(stratum)s”的预期比率 %(value)s 不在 0 到 1 之间。"),
+    "expected_unknown_stratum": N_("给出了“%(stratum)s”的预期比率，但人口表中没有这个分层。"),
+    "total_invalid": N_("样本总量必须是非负整数，而不是 %(total)s。"),
+    "minimum_invalid": N_("每层最少样本量必须是非负整数，而不是 %(minimum)s。"),
+    "maximum_below_minimum": N_("每层最多样本量 %(maximum)s 必须是不小于每层最少样本量 %(minimum)s 的整数。"),
+    "total_below_minimums": N_("样本总量 %(total)s 少于各分层最低样本量之和 %(required)s。"),
+    "total_above_capacity": N_("样本总量 %(total)s 超过各分层最多能分配的 %(capacity)s（每层不超过上限和人口数）。"),
+    "allocation_unknown_stratum": N_("样本分配中的“%(stratum)s”不在人口表中。"),
+    "allocation_invalid": N_("分层“%(stratum)s”的样本量 %(n)s 无效：必须是 0 到人口数 %(population)s 之间的整数。"),
+    "level_out_of_range": N_("置信水平 %(level)s 必须在 0 和 1 之间。"),
+    "count_invalid": N_("分层“%(stratum)s”的份数必须是非负整数，而不是 %(count)s。"),
+    "plan_unknown_stratum": N_("计划样本中的“%(stratum)s”不在人口表中。"),
+    "shortfall_out_of_range": N_("判定样本不足的比例 %(shortfall)s 必须在 0 到 1 之间。"),
 }
 
 

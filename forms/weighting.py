@@ -110,3 +110,43 @@ class WeightingSchemeForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A bare form for POST-only actions (delete a table, clear the plan): it carries the CSRF token."""
+
+
+class SamplePlanForm(FlaskForm):
+    """抽样设计: strata from a group question, their sizes from a population table, and how to allocate the total."""
+
+    stratum = SelectField(_l("分层题（如乡镇/街道）"))
+    table = SelectField(_l("各层人口数取自"))
+    method = SelectField(
+        _l("分配方法"),
+        choices=choices(
+            [
+                ("proportional", _l("按人口比例分配")),
+                ("equal", _l("各层等量")),
+                ("neyman", _l("奈曼（Neyman）最优分配")),
+            ]
+        ),
+    )
+    total = IntegerField(
+        _l("样本总量"),
+        validators=[
+            InputRequired(_l("请填写样本总量。")),
+            NumberRange(min=1, max=10_000_000, message=_l("样本总量应为正整数。")),
+        ],
+    )
+    minimum = IntegerField(
+        _l("每层至少（份）"), default=0, validators=[Optional(), NumberRange(min=0, message=_l("不能为负。"))]
+    )
+    maximum = IntegerField(
+        _l("每层至多（份，可不填）"), validators=[Optional(), NumberRange(min=1, message=_l("应为正整数。"))]
+    )
+    expected_rate = FloatField(
+        _l("预期比率（如上年满意率 0.9，可不填，按 0.5 计）"),
+        validators=[Optional(), NumberRange(min=0, max=1, message=_l("预期比率应在 0 到 1 之间。"))],
+    )
+
+    def offer(self, questions: list[dict], table_names: list[str]) -> SamplePlanForm:
+        """The group questions and population tables to choose from."""
+        self.stratum.choices = choices((q["key"], f"{q['number']}. {q['text']}") for q in questions)
+        self.table.choices = choices((name, name) for name in table_names)
+        return self

@@ -284,3 +284,38 @@ def output_keys(value, data_maps: set[str], found: set[str] | None = None) -> se
         for item in value:
             output_keys(item, data_maps, found)
     return found
+
+
+def test_sample_plan_allocates_and_compares_achieved(logged_in, survey_with_answers):
+    """Equal allocation of 60 over two towns; 20 achieved in each against 30 planned: both under-covered, and the
+    achieved mix (50/50) against the population's (80/20) fails the χ² test: 40·(0.5−0.8)²/0.8 + … = 22.5."""
+    questionnaire = survey_with_answers
+    add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
+    response = logged_in.post(
+        page_url(questionnaire, "plan"),
+        data={"stratum": "town", "table": "乡镇人口", "method": "equal", "total": "60", "minimum": "0"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(questionnaire)
+    assert questionnaire.sample_plan.allocation == {"a": 30, "b": 30} and questionnaire.target == 60
+    html = logged_in.get(page_url(questionnaire)).get_data(as_text=True)
+    assert 'id="allocation"' in html and "χ² = 22.50" in html and "样本不足" in html
+    proportional = logged_in.post(
+        page_url(questionnaire, "plan"),
+        data={"stratum": "town", "table": "乡镇人口", "method": "proportional", "total": "50", "minimum": "15"},
+    )
+    assert proportional.status_code == 302
+    db.session.refresh(questionnaire)
+    assert questionnaire.sample_plan.allocation == {"a": 35, "b": 15}  # 40/10 by share, 乡 raised to its minimum
+
+
+def test_sample_plan_refusal_says_why(logged_in, survey_with_answers):
+    questionnaire = survey_with_answers
+    add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
+    response = logged_in.post(
+        page_url(questionnaire, "plan"),
+        data={"stratum": "town", "table": "乡镇人口", "method": "equal", "total": "10", "minimum": "7"},
+    )
+    assert response.status_code == 422
+    assert "样本总量 10 少于各分层最低样本量之和 14" in response.get_data(as_text=True)
+    assert questionnaire.sample_plan is None

@@ -133,6 +133,8 @@ AUDITED: dict[str, Audited] = {
     "weighting.add_table": Audited("weighting.table", values=("name",)),
     "weighting.remove_table": Audited("weighting.table_delete"),
     "weighting.scheme": Audited("weighting.scheme", values=("method", "tables", "trim", "enabled")),
+    "weighting.plan": Audited("weighting.plan", values=("stratum", "table", "method", "total")),
+    "weighting.delete_plan": Audited("weighting.plan"),
     # privacy
     "privacy.delete_responses": Audited("responses.delete_all"),
     # accounts, members and administration

@@ -11,13 +11,15 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from forms.weighting import ActionForm, PopulationTableForm, WeightingSchemeForm
+from analysis.design import DesignError
+from forms.weighting import ActionForm, PopulationTableForm, SamplePlanForm, WeightingSchemeForm
 from survey.accounts.access import can_edit, member_questionnaire
 from survey.collection.import_reading import FileProblem, read_table
 from survey.models import PopulationTable, Questionnaire
 from survey.platform.extensions import db
 from survey.results.presenting import weighting_problem
 from survey.results.reporting import questionnaire_results
+from survey.weighting.plan import clear_plan, design_problem, make_plan, plan_view, save_plan
 from survey.weighting.population import (
     blank_table,
     check_table,
@@ -50,10 +52,31 @@ def _scheme_form(questionnaire: Questionnaire, form: WeightingSchemeForm | None 
     return form.offer([t.name for t in questionnaire.population_tables])
 
 
-def _page(questionnaire: Questionnaire, table_form=None, scheme_form=None, problems=(), status: int = 200):
-    """The whole page; the weights are computed afresh from today's valid responses."""
+def _plan_form(questionnaire: Questionnaire, form: SamplePlanForm | None = None) -> SamplePlanForm:
+    record = questionnaire.sample_plan
+    if form is None:
+        fields = ("method", "total", "minimum", "maximum", "expected_rate")
+        data = {name: getattr(record, name) for name in fields} if record else {"method": "proportional"}
+        if record:
+            data.update(stratum=record.stratum_key, table=record.table_name)
+        form = SamplePlanForm(data=data)
+    names = [t.name for t in questionnaire.population_tables]
+    return form.offer(group_questions(questionnaire), names)
+
+
+def _page(
+    questionnaire: Questionnaire,
+    table_form=None,
+    scheme_form=None,
+    plan_form=None,
+    problems=(),
+    plan_problem: str | None = None,
+    status: int = 200,
+):
+    """The whole page; the weights and the plan's coverage are computed afresh from today's valid responses."""
     results = questionnaire_results(questionnaire)
     questions = {q["key"]: q for q in group_questions(questionnaire)}
+    plan, stored_plan_problem = plan_view(questionnaire)
     return render_template(
         "weighting/page.html",
         questionnaire=questionnaire,
@@ -64,6 +87,9 @@ def _page(questionnaire: Questionnaire, table_form=None, scheme_form=None, probl
         questions=questions,
         table_form=_table_form(questionnaire, table_form),
         scheme_form=_scheme_form(questionnaire, scheme_form),
+        plan_form=_plan_form(questionnaire, plan_form),
+        plan=plan,
+        plan_problem=plan_problem or stored_plan_problem,
         action_form=ActionForm(),
         problems=problems,
         editable=can_edit(questionnaire),
@@ -142,3 +168,42 @@ def scheme(questionnaire_id: int):
     save_scheme(questionnaire, form.tables.data, **{name: getattr(form, name).data for name in SCHEME_FIELDS})
     flash(_("加权方案已保存。"), "success")
     return redirect(url_for("weighting.page", questionnaire_id=questionnaire.id) + "#scheme")
+
+
+@bp.post("/plan")
+def plan(questionnaire_id: int):
+    """Allocate the total to the strata and store the plan; its total becomes the target sample size."""
+    questionnaire = member_questionnaire(questionnaire_id, edit=True)
+    form = _plan_form(questionnaire, SamplePlanForm())
+    if not form.validate_on_submit():
+        return _page(questionnaire, plan_form=form, status=422)
+    table = next(t for t in questionnaire.population_tables if t.name == form.table.data)
+    if form.stratum.data not in table.question_keys:
+        problem = _("人口表“%(name)s”没有按这道分层题统计人数。", name=table.name)
+        return _page(questionnaire, plan_form=form, plan_problem=problem, status=422)
+    try:
+        design = make_plan(
+            table,
+            form.stratum.data,
+            form.method.data,
+            form.total.data,
+            form.minimum.data or 0,
+            form.maximum.data,
+            form.expected_rate.data,
+        )
+    except DesignError as error:
+        return _page(questionnaire, plan_form=form, plan_problem=design_problem(error), status=422)
+    save_plan(questionnaire, table, form.stratum.data, design, form.expected_rate.data)
+    flash(_("抽样设计已保存，目标样本量设为 %(n)d 份。", n=design.total), "success")
+    return redirect(url_for("weighting.page", questionnaire_id=questionnaire.id) + "#plan")
+
+
+@bp.post("/plan/delete")
+def delete_plan(questionnaire_id: int):
+    """Remove the plan (the target sample size stays as it is)."""
+    questionnaire = member_questionnaire(questionnaire_id, edit=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    clear_plan(questionnaire)
+    flash(_("抽样设计已删除。"), "success")
+    return redirect(url_for("weighting.page", questionnaire_id=questionnaire.id) + "#plan")

@@ -1,0 +1,113 @@
+"""The designed sample of a questionnaire: strata from a group question, their sizes from a population table, the
+allocation of the total (``analysis.design``), and after fieldwork the achieved sample against plan and population.
+
+Stratum sizes are the table's counts summed over its other questions (a 乡镇 × 性别 table gives each 乡镇's
+people). A stratum with no people is left out of the plan: nobody there can be interviewed. Saving a plan sets
+the questionnaire's target sample size (目标样本量) to its total, so the desk's progress counts toward it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from flask_babel import gettext as _
+
+from analysis.breakdown import group_codes
+from analysis.design import MESSAGES, Coverage, DesignError, Plan, achieved_vs_plan, plan_sample
+from survey.models import PopulationTable, Questionnaire, SamplePlan
+from survey.platform.extensions import db
+from survey.results.reporting import load_response_set, schema_for
+from survey.weighting.population import group_questions
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """A stored plan recomputed for display, with its coverage once responses exist."""
+
+    plan: Plan
+    stratum: dict  # the group question
+    texts: dict[str, str]  # option key → text
+    coverage: Coverage | None
+    table_name: str
+
+    @property
+    def under_covered_texts(self) -> list[str]:
+        return [self.texts.get(key, key) for key in self.coverage.under_covered] if self.coverage else []
+
+
+def design_problem(error: DesignError) -> str:
+    """A design error in the reader's language (msgids: ``analysis.design.MESSAGES``)."""
+    return _(MESSAGES[error.code], **error.params)
+
+
+def stratum_sizes(table: PopulationTable, key: str) -> dict[str, int]:
+    """Each option's people, summed over the table's other questions, rounded to whole people; empty ones left out."""
+    position = table.question_keys.index(key)
+    sizes: dict[str, float] = {}
+    for cell in table.cells:
+        option = cell["options"][position]
+        sizes[option] = sizes.get(option, 0.0) + float(cell["count"])
+    return {option: round(count) for option, count in sizes.items() if round(count) > 0}
+
+
+def make_plan(
+    table: PopulationTable,
+    key: str,
+    method: str,
+    total: int,
+    minimum: int,
+    maximum: int | None,
+    expected: float | None,
+) -> Plan:
+    """The allocation and its margins; ``DesignError`` says what cannot be planned."""
+    return plan_sample(stratum_sizes(table, key), total, method, expected=expected, minimum=minimum, maximum=maximum)
+
+
+def save_plan(questionnaire: Questionnaire, table: PopulationTable, key: str, plan: Plan, expected: float | None):
+    """Store the plan and make its total the questionnaire's target sample size."""
+    record = questionnaire.sample_plan or SamplePlan(questionnaire=questionnaire, allocation={})
+    record.stratum_key, record.table_name = key, table.name
+    record.method, record.total = plan.method, plan.total
+    record.minimum, record.maximum, record.expected_rate = plan.minimum, plan.maximum, expected
+    record.allocation = dict(plan.allocation)
+    questionnaire.target = plan.total
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def clear_plan(questionnaire: Questionnaire) -> None:
+    if questionnaire.sample_plan is not None:
+        db.session.delete(questionnaire.sample_plan)
+        db.session.commit()
+
+
+def achieved_counts(questionnaire: Questionnaire, question: dict) -> dict[str, int]:
+    """Valid responses per option of the stratum question (unanswered ones in no stratum)."""
+    frame = load_response_set(questionnaire, schema_for(questionnaire)).frame
+    if not len(frame):
+        return {}
+    codes = group_codes(frame[question["key"]], question["options"])
+    counts = np.bincount(codes[codes >= 0], minlength=len(question["options"]))
+    return {option["key"]: int(n) for option, n in zip(question["options"], counts, strict=True) if n}
+
+
+def plan_view(questionnaire: Questionnaire) -> tuple[PlanView | None, str | None]:
+    """The stored plan as figures, or why it can no longer be shown (a table or question gone, a bad size)."""
+    record = questionnaire.sample_plan
+    if record is None:
+        return None, None
+    question = next((q for q in group_questions(questionnaire) if q["key"] == record.stratum_key), None)
+    table = next((t for t in questionnaire.population_tables if t.name == record.table_name), None)
+    if question is None or table is None or record.stratum_key not in table.question_keys:
+        return None, _("抽样设计所用的分层题或人口表已不存在，请重新设置。")
+    try:
+        plan = make_plan(
+            table, record.stratum_key, record.method, record.total, record.minimum, record.maximum, record.expected_rate
+        )
+        coverage = achieved_vs_plan(achieved_counts(questionnaire, question), record.allocation, plan.populations)
+    except DesignError as error:
+        return None, design_problem(error)
+    texts = {o["key"]: o["text"] for o in question["options"]}
+    return PlanView(plan, question, texts, coverage if coverage.achieved_total else None, table.name), None
