@@ -319,3 +319,77 @@ def test_sample_plan_refusal_says_why(logged_in, survey_with_answers):
     assert response.status_code == 422
     assert "样本总量 10 少于各分层最低样本量之和 14" in response.get_data(as_text=True)
     assert questionnaire.sample_plan is None
+
+
+def weighted_survey(client, questionnaire) -> None:
+    add_table(client, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
+    client.post(
+        page_url(questionnaire, "scheme"),
+        data={
+            "enabled": "y",
+            "method": "poststratify",
+            "tables": ["乡镇人口"],
+            "tolerance": "1e-6",
+            "max_iterations": "100",
+            "trim": "none",
+        },
+    )
+
+
+def test_exports_carry_the_weights(app, logged_in, survey_with_answers):
+    """The responses CSV gets a 权重 column, the .sav a weight variable set as SPSS's case weight (header field
+    and pyreadstat reading it back), the .dta the column, and the bundle a weighting.json to redo every figure."""
+    import zipfile
+
+    import pyreadstat
+
+    from survey.projects.desk_views import build_responses_csv
+    from survey.reports.bundle import working_paper_bundle
+    from survey.reports.dataset_files import SAV_WEIGHT_OFFSET
+    from survey.reports.dataset_views import build_dta, build_sav
+
+    questionnaire = survey_with_answers
+    weighted_survey(logged_in, questionnaire)
+    params = {"questionnaire_id": questionnaire.id}
+    csv_text = build_responses_csv(params).body.decode("utf-8-sig")
+    header, *rows = csv_text.splitlines()
+    column = header.split(",").index("权重")
+    assert sorted({row.split(",")[column] for row in rows}) == ["100.0", "400.0"]
+    sav = build_sav(params).body
+    assert int.from_bytes(sav[SAV_WEIGHT_OFFSET : SAV_WEIGHT_OFFSET + 4], "little") == 1
+    path = Path(app.instance_path) / "weighted.sav"
+    path.write_bytes(sav)
+    frame, meta = pyreadstat.read_sav(str(path))
+    assert frame.columns[0] == "weight" and frame["weight"].sum() == pytest.approx(10_000)
+    assert meta.column_names_to_labels["weight"].startswith("权重")
+    dta = Path(app.instance_path) / "weighted.dta"
+    dta.write_bytes(build_dta(params).body)
+    assert pyreadstat.read_dta(str(dta))[0]["weight"].sum() == pytest.approx(10_000)
+    with zipfile.ZipFile(io.BytesIO(working_paper_bundle(questionnaire))) as archive:
+        record = json.loads(archive.read("weighting.json"))
+    assert record["weighted"]["weighting"]["tables"][0]["cells"] == [
+        {"options": ["a"], "count": 8000.0},
+        {"options": ["b"], "count": 2000.0},
+    ]
+    assert record["weighted"]["rates"]["safe"]["estimate"] == pytest.approx(0.72)
+
+
+def test_sav_weight_is_on_in_pspp(app, logged_in, survey_with_answers, tmp_path):
+    """GNU PSPP (Debian's pspp, installed by .ci/run, an independent reader of .sav files) opens the file with
+    the weight on: SHOW WEIGHT names it and a frequency table counts 10,000 weighted cases."""
+    import shutil
+    import subprocess
+
+    from survey.reports.dataset_views import build_sav
+    from tests.conftest import unavailable
+
+    if shutil.which("pspp") is None:
+        unavailable("pspp not found: install Debian's pspp to check the .sav weight with an independent reader")
+    questionnaire = survey_with_answers
+    weighted_survey(logged_in, questionnaire)
+    (tmp_path / "r.sav").write_bytes(build_sav({"questionnaire_id": questionnaire.id}).body)
+    (tmp_path / "r.sps").write_text(f"GET FILE='{tmp_path / 'r.sav'}'.\nSHOW WEIGHT.\nFREQUENCIES town.\n")
+    run = subprocess.run(["pspp", "-O", "format=txt", str(tmp_path / "r.sps")], capture_output=True, text=True)
+    output = run.stdout + run.stderr
+    assert "WEIGHT is weight" in output, output
+    assert "10000.00" in output.replace(",", ""), output

@@ -38,6 +38,7 @@ from survey.results.reporting import (
     schema_for,
 )
 from survey.results.results_json import results_dict
+from survey.results.weights import with_weights
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 TEXT_LIMIT = 200  # text answers listed on the results page; all are in the exports
@@ -294,8 +295,8 @@ def build_responses_csv(params: dict) -> JobFile:
     questionnaire = db.session.get(Questionnaire, params["questionnaire_id"])
     if questionnaire is None:
         raise LookupError("the questionnaire is gone")
-    records = display_records(questionnaire, response_records(questionnaire))
-    table = responses_table(schema_for(questionnaire), records, export_labels())
+    records, labels = with_weights(questionnaire, response_records(questionnaire), export_labels())
+    table = responses_table(schema_for(questionnaire), display_records(questionnaire, records), labels)
     return JobFile(to_csv_bytes(table), f"responses-{questionnaire.id}.csv", "text/csv; charset=utf-8")
 
 

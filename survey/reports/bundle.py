@@ -21,6 +21,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from analysis.export import responses_table
+from analysis.numbers import finite_data
 from survey.collection.review import exclusion_log_csv
 from survey.indicators.links import current_score
 from survey.indicators.sheet import table_of
@@ -32,7 +33,10 @@ from survey.reports.export_labels import export_labels, workbook_labels
 from survey.reports.text import in_report_language
 from survey.reports.workbook_files import responses_workbook
 from survey.reports.workbooks import questionnaire_workbook
-from survey.results.reporting import display_records, response_records, schema_for
+from survey.results.presenting import weighting_problem
+from survey.results.reporting import display_records, questionnaire_results, response_records, schema_for
+from survey.results.results_json import weighted_dict
+from survey.results.weights import with_weights
 
 
 def working_paper_bundle(questionnaire: Questionnaire, now: datetime | None = None) -> bytes:
@@ -51,7 +55,8 @@ def _bundle(questionnaire: Questionnaire, now: datetime | None) -> bytes:
         raise ValueError("the questionnaire has no frozen version")
     records = response_records(questionnaire)
     frozen = max((r["submitted_at"] for r in records if r["submitted_at"] is not None), default=None)
-    table = responses_table(schema_for(questionnaire), display_records(questionnaire, records), export_labels())
+    weighted, labels = with_weights(questionnaire, records, export_labels())
+    table = responses_table(schema_for(questionnaire), display_records(questionnaire, weighted), labels)
     files: dict[str, bytes] = {
         f"questionnaire-v{version.number}.json": export_json(version.definition).encode("utf-8"),
         "responses.csv": to_csv_bytes(table),
@@ -60,6 +65,7 @@ def _bundle(questionnaire: Questionnaire, now: datetime | None) -> bytes:
         "exclusions.csv": exclusion_log_csv(questionnaire),
     }
     files.update(indicator_files(questionnaire))
+    files.update(weighting_files(questionnaire))
     skipped = []
     try:
         pdf = report_pdf_of(questionnaire)
@@ -92,6 +98,18 @@ def _bundle(questionnaire: Questionnaire, now: datetime | None) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     return output.getvalue()
+
+
+def weighting_files(questionnaire: Questionnaire) -> dict[str, bytes]:
+    """``weighting.json`` when the questionnaire is weighted: the population tables, the method, tolerance and
+    trimming, the weights' summary and every weighted figure (or why weighting could not be applied), so that
+    another analyst can recompute each weighted figure from ``responses.csv``'s 权重 column or from the tables."""
+    results = questionnaire_results(questionnaire)
+    if results.weighted is None and results.weighting_error is None:
+        return {}
+    data = {"weighted": weighted_dict(results.weighted), "problem": weighting_problem(results.weighting_error)}
+    text = json.dumps(finite_data(data), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return {"weighting.json": text.encode("utf-8")}
 
 
 def indicator_files(questionnaire: Questionnaire) -> dict[str, bytes]:

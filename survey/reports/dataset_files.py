@@ -27,11 +27,25 @@ def _written(write, suffix: str) -> bytes:
         os.unlink(path)
 
 
-def write_sav(frame: pd.DataFrame, variable_labels: dict, value_labels: dict, measures: dict) -> bytes:
-    """The table as an SPSS .sav file (UTF-8), with variable and value labels and measure levels."""
+# An SPSS system file's header (the "$FL2" record) holds at this offset the dictionary index (1-based, counting
+# variable records) of the case-weight variable, 0 for none: PSPP's documentation of the system file format.
+SAV_WEIGHT_OFFSET = 4 + 60 + 4 + 4 + 4  # rec_type, prod_name, layout_code, nominal_case_size, compression
+
+
+def write_sav(
+    frame: pd.DataFrame, variable_labels: dict, value_labels: dict, measures: dict, weight: str | None = None
+) -> bytes:
+    """The table as an SPSS .sav file (UTF-8), with variable and value labels and measure levels.
+
+    ``weight`` names the case-weight variable (SPSS's WEIGHT BY, on as the file opens). It must be the first
+    column: its dictionary index is then 1 whatever the other variables' widths, and the header says so.
+    pyreadstat writes no weight, so the header's field is set after writing.
+    """
     import pyreadstat
 
-    return _written(
+    if weight is not None and frame.columns[0] != weight:
+        raise ValueError("the weight variable must be the first column")
+    data = _written(
         lambda path: pyreadstat.write_sav(
             frame,
             path,
@@ -41,6 +55,15 @@ def write_sav(frame: pd.DataFrame, variable_labels: dict, value_labels: dict, me
         ),
         ".sav",
     )
+    return data if weight is None else _with_weight_index(data, 1)
+
+
+def _with_weight_index(data: bytes, index: int) -> bytes:
+    """The .sav bytes with the header's weight index set (little- or big-endian as the header's layout code)."""
+    if data[:4] not in (b"$FL2", b"$FL3"):
+        raise ValueError("not an SPSS system file")
+    order = "little" if int.from_bytes(data[64:68], "little") in (2, 3) else "big"
+    return data[:SAV_WEIGHT_OFFSET] + index.to_bytes(4, order) + data[SAV_WEIGHT_OFFSET + 4 :]
 
 
 def write_dta(frame: pd.DataFrame, variable_labels: dict, value_labels: dict) -> bytes:

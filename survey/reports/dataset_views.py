@@ -22,6 +22,7 @@ from survey.platform.extensions import db
 from survey.platform.localtime import time_label, time_variable, to_local
 from survey.reports.dataset_files import codes_csv, write_dta, write_sav
 from survey.results.reporting import evaluator_number, response_records, schema_for
+from survey.results.weights import WEIGHT_FIELD, response_weights
 
 bp = Blueprint("datasets", __name__, url_prefix="/desk/questionnaires/<int:questionnaire_id>/data")
 
@@ -33,11 +34,11 @@ def require_login():
 
 
 def _table(questionnaire: Questionnaire):
-    """The coded table; submission times on the project's clock, named and labelled with their zone."""
-    records = [
-        {**r, "id": evaluator_number(r), "submitted_at": to_local(r["submitted_at"])}
-        for r in response_records(questionnaire)
-    ]
+    """The coded table; submission times on the project's clock, named and labelled with their zone. A weighted
+    questionnaire's table starts with the ``weight`` variable (blank for responses not in the figures)."""
+    raw = response_records(questionnaire)
+    weights = response_weights(questionnaire)
+    records = [{**r, "id": evaluator_number(r), "submitted_at": to_local(r["submitted_at"])} for r in raw]
     table = coded_table(
         schema_for(questionnaire),
         records,
@@ -55,6 +56,11 @@ def _table(questionnaire: Questionnaire):
         status_labels={"valid": _("有效"), "excluded": _("已排除")},
         choice_labels={0: _("未选"), 1: _("选中")},
     )
+    if weights is not None:
+        frame, labels, values, measures = table
+        frame.insert(0, WEIGHT_FIELD, [weights.get(r["id"]) for r in raw])
+        labels = {WEIGHT_FIELD: _("权重（加权到人口表，已剔除的答卷为空）"), **labels}
+        table = (frame, labels, values, {WEIGHT_FIELD: "scale", **measures})
     return table
 
 
@@ -94,8 +100,11 @@ def build_sav(params: dict) -> JobFile:
     """The SPSS file, built from the questionnaire's id (in an export job or the request)."""
     questionnaire = _questionnaire(params)
     frame, labels, values, measures = _table(questionnaire)
+    weight = WEIGHT_FIELD if WEIGHT_FIELD in frame.columns else None
     return JobFile(
-        write_sav(frame, labels, values, measures), f"responses-{questionnaire.id}.sav", "application/x-spss-sav"
+        write_sav(frame, labels, values, measures, weight=weight),
+        f"responses-{questionnaire.id}.sav",
+        "application/x-spss-sav",
     )
 
 

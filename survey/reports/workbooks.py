@@ -23,6 +23,7 @@ from survey.reports.workbook_files import QuestionnaireSheets, ResponseRows, res
 from survey.reports.workbook_files import project_workbook as workbook_of_project
 from survey.results.reporting import display_records, questionnaire_results, response_records, schema_for
 from survey.results.results_json import results_dict
+from survey.results.weights import with_weights
 
 BATCH = 1000  # records put into words at a time while the responses sheet is written
 
@@ -54,9 +55,8 @@ def published_questionnaires(project: Project) -> list[Questionnaire]:
 
 def responses_of(questionnaire: Questionnaire) -> ResponseRows:
     """The raw responses as rows in words (option texts, times, channels), produced while they are written."""
-    labels = export_labels()
     schema = schema_for(questionnaire)
-    records = response_records(questionnaire)
+    records, labels = with_weights(questionnaire, response_records(questionnaire), export_labels())
 
     def displayed() -> Iterator[dict]:
         for start in range(0, len(records), BATCH):
