@@ -393,3 +393,17 @@ def test_sav_weight_is_on_in_pspp(app, logged_in, survey_with_answers, tmp_path)
     output = run.stdout + run.stderr
     assert "WEIGHT is weight" in output, output
     assert "10000.00" in output.replace(",", ""), output
+
+
+def test_workbook_has_the_weighted_sheet(logged_in, survey_with_answers):
+    questionnaire = survey_with_answers
+    weighted_survey(logged_in, questionnaire)
+    from survey.reports.workbooks import questionnaire_workbook
+
+    book = openpyxl.load_workbook(io.BytesIO(questionnaire_workbook(questionnaire, "zh_Hans_CN")))
+    sheet = book["加权结果"]
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=4, values_only=True) if row[0]}
+    rate = next(row for name, row in rows.items() if name.startswith("3. "))
+    assert rate[1] == pytest.approx(0.6) and rate[2] == 40 and rate[3] == pytest.approx(0.72) and rate[7] == 40
+    assert rows["设计效应（Kish）"][1] == pytest.approx(40 * (20 * 400**2 + 20 * 100**2) / 10_000**2)
+    assert "事后分层加权" in sheet.cell(1, 1).value

@@ -38,7 +38,14 @@ from survey.indicators.links import LinkError, link_of, link_value
 from survey.models import IndicatorTable, Project, Questionnaire, ReportTemplate, utcnow
 from survey.platform.extensions import db
 from survey.reports import sandbox as report_sandbox
-from survey.results.presenting import rate_definition, rate_name, say
+from survey.results.presenting import (
+    rate_definition,
+    rate_name,
+    say,
+    weighting_method_name,
+    weighting_problem,
+    weighting_sentence,
+)
 from survey.results.reporting import questionnaire_results
 
 REPORT_LOCALE = "zh_Hans_CN"  # reports are handed to a Chinese finance bureau, whatever the desk's language
@@ -62,10 +69,22 @@ DEFAULT_TEMPLATE = """\
 {%- if overall.conservative %}，按各题置信区间上下限的平均计算，为保守估计{% endif %}{% endif %}）。
 {% endif %}
 
+{% if weighted %}
+{{ weighted.sentence }}
+{%- if weighted.overall %}按人口加权后，总体满意度为{{ weighted.overall.percent }}%
+（{% if weighted.overall.ci_low %}95%置信区间为{{ weighted.overall.ci_low }}%～
+{{- weighted.overall.ci_high }}%，{% endif %}
+n={{ weighted.overall.n }}，有效样本量{{ weighted.overall.n_effective }}）。{% endif %}
+
+{% elif weighting_problem %}
+本次结果未加权：{{ weighting_problem }}
+{% endif %}
+
 {% for r in rates if r.percent %}
 {% if loop.first %}分题来看，{% endif %}
 第{{ r.number }}题“{{ r.text }}”的{{ r.name }}为{{ r.percent }}%
-（n={{ r.denominator }}{% if r.ci_low %}，95%置信区间为{{ r.ci_low }}%～{{ r.ci_high }}%{% endif %}）
+（n={{ r.denominator }}{% if r.ci_low %}，95%置信区间为{{ r.ci_low }}%～{{ r.ci_high }}%{% endif %}
+{%- if r.weighted_percent %}；加权后为{{ r.weighted_percent }}%{% endif %}）
 {{- "。" if loop.last else "；" }}
 {% endfor %}
 {% if small_sample %}
@@ -361,6 +380,7 @@ def _context(questionnaire: Questionnaire, results: Results) -> dict[str, Any]:
                 "ci_high": bounds[1] if bounds else None,
                 "small_sample": rate.small_sample,
                 "definition": tidy(rate_definition(rate)),
+                **_weighted_rate(results, rate.question_key),
             }
         )
     return {
@@ -379,6 +399,46 @@ def _context(questionnaire: Questionnaire, results: Results) -> dict[str, Any]:
         "small_sample": _small_sample(rates),
         "small_sample_rates": [r for r in rates if r["small_sample"]],
         "indicators": _indicators(questionnaire, results),
+        "weighted": _weighted(results),
+        "weighting_problem": weighting_problem(results.weighting_error),
+    }
+
+
+def _estimate(estimate) -> dict[str, Any]:
+    """A weighted figure as the report quotes it: percents rounded as the page's, n and the effective n."""
+    return {
+        "percent": percent_of(estimate.estimate),
+        "ci_low": percent_of(estimate.low),
+        "ci_high": percent_of(estimate.high),
+        "n": estimate.n,
+        "n_effective": f"{estimate.n_effective:.1f}" if estimate.n_effective else None,
+    }
+
+
+def _weighted(results: Results) -> dict[str, Any] | None:
+    """The weighting in words and the weighted overall figure, for the report's method paragraph."""
+    weighted = results.weighted
+    if weighted is None:
+        return None
+    return {
+        "sentence": weighting_sentence(weighted),
+        "method": weighting_method_name(weighted.spec.method, weighted.spec.trim),
+        "design_effect": f"{weighted.summary.design_effect:.2f}",
+        "n_effective": f"{weighted.summary.n_effective:.1f}",
+        "overall": _estimate(weighted.overall) if weighted.overall and weighted.overall.estimate is not None else None,
+    }
+
+
+def _weighted_rate(results: Results, key: str) -> dict[str, Any]:
+    """A rate's weighted figure beside it (``weighted_percent`` …), or nothing when the results are unweighted."""
+    estimate = results.weighted.rates.get(key) if results.weighted else None
+    if estimate is None or estimate.estimate is None:
+        return {"weighted_percent": None, "weighted_ci_low": None, "weighted_ci_high": None}
+    figures = _estimate(estimate)
+    return {
+        "weighted_percent": figures["percent"],
+        "weighted_ci_low": figures["ci_low"],
+        "weighted_ci_high": figures["ci_high"],
     }
 
 

@@ -169,6 +169,8 @@ def _questionnaire_sheets(
     _rates_sheet(book, data, numbers)
     _frequency_sheet(book, data)
     _breakdown_sheet(book, data, numbers)
+    if data.get("weighted") or data.get("weighting_problem"):
+        _weighted_sheet(book, data, numbers)
     _reliability_sheet(book, data, numbers)
     if indicators is not None:
         indicator_sheet(book, *indicators)
@@ -502,6 +504,111 @@ def _breakdown_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> Non
                 _cell(ws, row, first + 2 * i, test["p_value"], book.dec4)
                 ws.write_string(row, first + 1 + 2 * i, book.label(f"method_{test['method']}"))
         row = _distribution_tests(book, ws, row + 2, breakdown, questions) + 2
+
+
+WEIGHTED_COLUMNS = [
+    "figure", "unweighted_percent", "unweighted_n", "weighted_percent", "ci_low", "ci_high",
+    "standard_error_points", "n", "n_effective", "definition",
+]  # fmt: skip
+
+
+def _write_estimate(book: _Book, ws: Worksheet, row: int, name: str, unweighted: tuple, estimate: dict | None) -> None:
+    """One weighted figure beside its unweighted one: estimate, interval, SE (percentage points), n, n_eff."""
+    e = estimate or {}
+    ci = e.get("ci95") or [None, None]
+    se = e.get("standard_error")
+    values = [name, unweighted[0], unweighted[1], e.get("estimate"), ci[0], ci[1], _points(se), e.get("n"),
+              e.get("n_effective"), e.get("definition")]  # fmt: skip
+    formats = [book.wrap, book.pct, None, book.pct, book.pct, book.pct, book.dec2, None, book.dec1, book.wrap]
+    for col, (value, fmt) in enumerate(zip(values, formats, strict=True)):
+        _cell(ws, row, col, value, fmt)
+
+
+WEIGHT_CELL_COLUMNS = [
+    "weights_table", "weights_category", "respondents", "weights_sample_share", "weights_population",
+    "weights_population_share", "weights_mean", "weights_exploding",
+]  # fmt: skip
+WEIGHT_SUMMARY_KEYS = ("n", "total", "minimum", "median", "maximum", "design_effect", "n_effective")
+
+
+def _weighted_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> None:
+    """加权结果: each rate, dimension and the overall figure weighted beside unweighted, the weights' summary and
+    each category's weight, and the weighted breakdowns; or why weighting could not be applied."""
+    ws = book.sheet("sheet_weighted")
+    ws.set_column(0, 0, 30, book.wrap)
+    ws.set_column(1, 8, 11)
+    ws.set_column(9, 9, 60, book.wrap)
+    weighted = data.get("weighted")
+    if weighted is None:
+        ws.write_string(0, 0, book.label("weighting_problem"), book.title)
+        ws.write_string(1, 0, data.get("weighting_problem") or "")
+        return
+    ws.merge_range(0, 0, 0, 9, weighted["weighting"]["sentence"], book.wrap)
+    ws.set_row(0, 48)
+    book.headers(ws, 2, WEIGHTED_COLUMNS)
+    row = _weighted_figures(book, ws, 3, data, weighted)
+    row = _weights_summary(book, ws, row + 1, weighted)
+    row = _weight_cells(book, ws, row + 1, weighted)
+    _weighted_breakdowns(book, ws, row, data, weighted, questions)
+    ws.freeze_panes(3, 1)
+
+
+def _weighted_figures(book: _Book, ws: Worksheet, row: int, data: dict, weighted: dict) -> int:
+    """The overall figure, the dimensions and every rate: weighted beside unweighted. Returns the next row."""
+    overall = data.get("overall")
+    rows = []
+    if weighted.get("overall"):
+        rows.append((book.label("overall"), (overall.get("value") if overall else None, None), weighted["overall"]))
+    for dimension in data["dimensions"]:
+        if dimension["name"] in weighted["dimensions"]:
+            name = f"{book.label('dimension')}: {dimension['name']}"
+            rows.append((name, (dimension["value"], None), weighted["dimensions"][dimension["name"]]))
+    for question in data["questions"]:
+        rate = question["rate"]
+        if rate and question["key"] in weighted["rates"]:
+            name = f"{question['number']}. {rate['name']}"
+            rows.append((name, (rate["value"], rate["denominator"]), weighted["rates"][question["key"]]))
+    for offset, (name, unweighted, estimate) in enumerate(rows):
+        _write_estimate(book, ws, row + offset, name, unweighted, estimate)
+    return row + len(rows)
+
+
+def _weights_summary(book: _Book, ws: Worksheet, row: int, weighted: dict) -> int:
+    """n, the total, min/median/max, Kish's design effect and the effective n of the weights."""
+    for offset, key in enumerate(WEIGHT_SUMMARY_KEYS):
+        ws.write_string(row + offset, 0, book.label(f"weights_{key}"), book.header)
+        _cell(ws, row + offset, 1, weighted["summary"][key], book.dec2 if key != "n" else None)
+    return row + len(WEIGHT_SUMMARY_KEYS)
+
+
+def _weight_cells(book: _Book, ws: Worksheet, row: int, weighted: dict) -> int:
+    """Each category of each table: respondents and people, their shares, the mean weight, the exploding flag."""
+    book.headers(ws, row, WEIGHT_CELL_COLUMNS)
+    formats = [None, None, None, book.pct, None, book.pct, book.dec2, None]
+    for cell in weighted["weighting"]["cells"]:
+        row += 1
+        flag = book.label("yes") if cell["exploding"] else ""
+        values = [cell["margin"], cell["label"], cell["respondents"], cell["sample_share"], cell["population"],
+                  cell["population_share"], cell["mean_weight"], flag]  # fmt: skip
+        for col, (value, fmt) in enumerate(zip(values, formats, strict=True)):
+            _cell(ws, row, col, value, fmt)
+    return row + 1
+
+
+def _weighted_breakdowns(book: _Book, ws: Worksheet, row: int, data: dict, weighted: dict, questions: dict) -> None:
+    """Each group's weighted rates, one row per group and question."""
+    titles = {q["key"]: q["text"] for q in data["questions"]}
+    for breakdown in weighted["breakdowns"]:
+        row += 1
+        ws.write_string(
+            row, 0, f"{book.label('group')}: {titles.get(breakdown['group'], breakdown['group'])}", book.title
+        )
+        for group_row in breakdown["rows"]:
+            for key, estimate in group_row["rates"].items():
+                row += 1
+                number = questions[key]["number"] if key in questions else key
+                _write_estimate(book, ws, row, f"{group_row['text']} · {number}", (None, None), estimate)
+        row += 1
 
 
 def _distribution_tests(book: _Book, ws: Worksheet, row: int, breakdown: dict, questions: dict) -> int:
