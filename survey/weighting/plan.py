@@ -18,7 +18,7 @@ from analysis.design import MESSAGES, Coverage, DesignError, Plan, achieved_vs_p
 from survey.models import PopulationTable, Questionnaire, SamplePlan
 from survey.platform.extensions import db
 from survey.results.reporting import load_response_set, schema_for
-from survey.weighting.population import group_questions
+from survey.weighting.population import weighting_questions
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def plan_view(questionnaire: Questionnaire) -> tuple[PlanView | None, str | None
     record = questionnaire.sample_plan
     if record is None:
         return None, None
-    question = next((q for q in group_questions(questionnaire) if q["key"] == record.stratum_key), None)
+    question = next((q for q in weighting_questions(questionnaire) if q["key"] == record.stratum_key), None)
     table = next((t for t in questionnaire.population_tables if t.name == record.table_name), None)
     if question is None or table is None or record.stratum_key not in table.question_keys:
         return None, _("抽样设计所用的分层题或人口表已不存在，请重新设置。")

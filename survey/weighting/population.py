@@ -50,9 +50,13 @@ class TableCheck:
         return not self.problems
 
 
-def group_questions(questionnaire: Questionnaire) -> list[dict]:
-    """The questions a population table may be for: single-answer respondent-group questions."""
-    return [q for q in schema_for(questionnaire) if q.get("group") and q["storage"] == "one"]
+def weighting_questions(questionnaire: Questionnaire) -> list[dict]:
+    """The questions a population table may be for: single-answer questions describing the respondent, the
+    respondent-group questions (乡镇, 性别) first, then other single-answer questions without a rate (a 年龄段
+    asked as a plain single choice). Rated questions and attention checks are opinions, not who answered."""
+    schema = [q for q in schema_for(questionnaire) if q["storage"] == "one" and q.get("options")]
+    about = [q for q in schema if not q.get("attention_correct") and not any(o.get("positive") for o in q["options"])]
+    return [q for q in about if q.get("group")] + [q for q in about if not q.get("group")]
 
 
 def blank_table(questions: list[dict]) -> bytes:

@@ -24,9 +24,9 @@ from survey.weighting.population import (
     blank_table,
     check_table,
     delete_table,
-    group_questions,
     save_table,
     table_in_use,
+    weighting_questions,
 )
 from survey.weighting.scheme import SCHEME_FIELDS, save_scheme
 
@@ -40,7 +40,7 @@ def require_login():
 
 
 def _table_form(questionnaire: Questionnaire, form: PopulationTableForm | None = None) -> PopulationTableForm:
-    return (form or PopulationTableForm()).offer(group_questions(questionnaire))
+    return (form or PopulationTableForm()).offer(weighting_questions(questionnaire))
 
 
 def _scheme_form(questionnaire: Questionnaire, form: WeightingSchemeForm | None = None) -> WeightingSchemeForm:
@@ -61,7 +61,7 @@ def _plan_form(questionnaire: Questionnaire, form: SamplePlanForm | None = None)
             data.update(stratum=record.stratum_key, table=record.table_name)
         form = SamplePlanForm(data=data)
     names = [t.name for t in questionnaire.population_tables]
-    return form.offer(group_questions(questionnaire), names)
+    return form.offer(weighting_questions(questionnaire), names)
 
 
 def _page(
@@ -75,7 +75,7 @@ def _page(
 ):
     """The whole page; the weights and the plan's coverage are computed afresh from today's valid responses."""
     results = questionnaire_results(questionnaire)
-    questions = {q["key"]: q for q in group_questions(questionnaire)}
+    questions = {q["key"]: q for q in weighting_questions(questionnaire)}
     plan, stored_plan_problem = plan_view(questionnaire)
     return render_template(
         "weighting/page.html",
@@ -108,7 +108,7 @@ def page(questionnaire_id: int):
 def blank(questionnaire_id: int):
     """The table to fill for the chosen group questions: every category listed, the counts empty."""
     questionnaire = member_questionnaire(questionnaire_id)
-    by_key = {q["key"]: q for q in group_questions(questionnaire)}
+    by_key = {q["key"]: q for q in weighting_questions(questionnaire)}
     chosen = [by_key[key] for key in request.args.getlist("questions") if key in by_key]
     if not chosen:
         abort(404)
@@ -126,7 +126,7 @@ def add_table(questionnaire_id: int):
     form = _table_form(questionnaire)
     if not form.validate_on_submit():
         return _page(questionnaire, table_form=form, status=422)
-    by_key = {q["key"]: q for q in group_questions(questionnaire)}
+    by_key = {q["key"]: q for q in weighting_questions(questionnaire)}
     questions = [by_key[key] for key in form.questions.data]
     upload = form.file.data
     content = upload.read() if upload and upload.filename else form.rows.data.encode("utf-8")
