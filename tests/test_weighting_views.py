@@ -407,3 +407,14 @@ def test_workbook_has_the_weighted_sheet(logged_in, survey_with_answers):
     assert rate[1] == pytest.approx(0.6) and rate[2] == 40 and rate[3] == pytest.approx(0.72) and rate[7] == 40
     assert rows["设计效应（Kish）"][1] == pytest.approx(40 * (20 * 400**2 + 20 * 100**2) / 10_000**2)
     assert "事后分层加权" in sheet.cell(1, 1).value
+
+
+def test_report_pdf_shows_the_weighted_table(logged_in, survey_with_answers):
+    questionnaire = survey_with_answers
+    weighted_survey(logged_in, questionnaire)
+    from pypdf import PdfReader
+
+    from survey.reports.pdf import report_pdf
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(report_pdf(questionnaire))).pages)
+    assert "加权结果" in text and "72.0%" in text and "事后分层加权" in text

@@ -535,6 +535,8 @@ def _weighted_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> None
     """加权结果: each rate, dimension and the overall figure weighted beside unweighted, the weights' summary and
     each category's weight, and the weighted breakdowns; or why weighting could not be applied."""
     ws = book.sheet("sheet_weighted")
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)  # printed one page wide: the definition column stays on the page
     ws.set_column(0, 0, 30, book.wrap)
     ws.set_column(1, 8, 11)
     ws.set_column(9, 9, 60, book.wrap)
@@ -546,6 +548,7 @@ def _weighted_sheet(book: _Book, data: dict, questions: dict[str, dict]) -> None
     ws.merge_range(0, 0, 0, 9, weighted["weighting"]["sentence"], book.wrap)
     ws.set_row(0, 48)
     book.headers(ws, 2, WEIGHTED_COLUMNS)
+    ws.set_row(2, 32)  # two lines: the interval and standard-error headers wrap
     row = _weighted_figures(book, ws, 3, data, weighted)
     row = _weights_summary(book, ws, row + 1, weighted)
     row = _weight_cells(book, ws, row + 1, weighted)
