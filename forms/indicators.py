@@ -239,6 +239,7 @@ class NodeForm(FlaskForm):
     question = QuietSelectField(_l("题目"), choices=[])
     dimension = QuietSelectField(_l("维度"), choices=[])
     channel = QuietSelectField(_l("渠道"), choices=[])
+    weighted = BooleanField(_l("取加权值（按问卷的加权方案加权到人口）"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -310,6 +311,7 @@ class NodeEditor:
             "question": self.link.get("question") or "",
             "dimension": self.link.get("dimension") or "",
             "channel": self.link.get("channel") or "",
+            "weighted": bool(self.link.get("weighted")),
         }
 
     def _link_choices(self) -> None:
@@ -406,6 +408,7 @@ class NodeEditor:
             "question": form.question.data or None,
             "dimension": form.dimension.data or None,
             "channel": form.channel.data or None,
+            "weighted": bool(form.weighted.data),
         }
         problems = []
         rule = RULES[self.selected]

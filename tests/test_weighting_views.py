@@ -418,3 +418,25 @@ def test_report_pdf_shows_the_weighted_table(logged_in, survey_with_answers):
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(report_pdf(questionnaire))).pages)
     assert "加权结果" in text and "72.0%" in text and "事后分层加权" in text
+
+
+def test_indicator_leaf_may_take_the_weighted_figure(logged_in, survey_with_answers):
+    from decimal import Decimal
+
+    from survey.indicators.links import LinkError, clean_link, figure_wording, link_value
+    from survey.results.presenting import say
+
+    questionnaire = survey_with_answers
+    project = questionnaire.project
+    link = {"questionnaire": questionnaire.id, "figure": "rate", "question": "safe", "weighted": True}
+    with pytest.raises(LinkError) as refused:
+        link_value(project, link)
+    assert "没有启用加权" in say(refused.value.wording)
+    weighted_survey(logged_in, questionnaire)
+    db.session.expire_all()  # the scheme was saved by a request of the test client
+    assert link_value(project, {**link, "weighted": False}) == Decimal(60)
+    assert abs(link_value(project, link) - Decimal(72)) < Decimal("1e-9")
+    assert say(figure_wording(link)).endswith("（加权）")
+    assert clean_link({**link, "channel": "web"}) == link  # a weighted figure is never by channel
+    with pytest.raises(LinkError):
+        link_value(project, {"questionnaire": questionnaire.id, "figure": "return_rate", "weighted": True})

@@ -30,6 +30,8 @@ FIGURES = {
     "valid_return_rate": N_("有效回收率"),
 }
 CHANNEL_FIGURES = {"overall_rate", "rate", "overall_index"}
+# Figures a leaf may take weighted (``"weighted": true`` in its link): counts of returned questionnaires are not.
+WEIGHTED_FIGURES = {"overall_rate", "rate", "index", "overall_index", "dimension_rate"}
 
 
 class LinkError(Exception):
@@ -96,7 +98,9 @@ def link_value(project: Project, link: dict, cache: dict | None = None) -> Decim
         cache[questionnaire.id] = questionnaire_results(questionnaire)
     results: Results = cache[questionnaire.id]
     channel = str(link.get("channel") or "").strip()
-    if channel and figure in CHANNEL_FIGURES:
+    if link.get("weighted"):
+        value = _weighted_link(results, figure, link, channel)
+    elif channel and figure in CHANNEL_FIGURES:
         value = _channel_figure(questionnaire, results, figure, link, channel)
     elif channel:
         raise LinkError(N_("“%(figure)s”不能按渠道计算。"), figure=figure_wording(link))
@@ -159,6 +163,33 @@ def _figure(questionnaire: Questionnaire, results: Results, figure: str, link: d
         raise LinkError(N_("问卷还没有填写发放份数，不能计算回收率。"))
     counted = results.returned if figure == "return_rate" else results.valid
     return Decimal(counted) * 100 / Decimal(results.issued)
+
+
+def _weighted_link(results: Results, figure: str, link: dict, channel: str) -> Decimal | None:
+    """A leaf that takes the weighted figure (``analysis.weighted_results``); its 附件1 wording says so."""
+    if figure not in WEIGHTED_FIGURES:
+        raise LinkError(N_("“%(figure)s”没有加权值。"), figure=figure_wording({**link, "weighted": False}))
+    if channel:
+        raise LinkError(N_("加权值不能按渠道计算。"))
+    weighted = results.weighted
+    if weighted is None:
+        if results.weighting_error is not None:
+            raise LinkError(
+                N_("问卷现在无法加权：%(why)s"),
+                why=Wording(results.weighting_error.template, results.weighting_error.params),
+            )
+        raise LinkError(N_("问卷没有启用加权，不能取加权值。"))
+    estimates = {
+        "overall_rate": lambda: weighted.overall,
+        "overall_index": lambda: weighted.overall_index,
+        "rate": lambda: weighted.rates.get(_summary(results, link.get("question")).question["key"]),
+        "index": lambda: weighted.indexes.get(_summary(results, link.get("question")).question["key"]),
+        "dimension_rate": lambda: weighted.dimensions.get(link.get("dimension")),
+    }
+    estimate = estimates[figure]()
+    if estimate is None:
+        raise LinkError(N_("“%(figure)s”没有加权值。"), figure=figure_wording(link))
+    return None if estimate.estimate is None else Decimal(repr(estimate.estimate)) * 100
 
 
 def _channel_figure(questionnaire, results: Results, figure: str, link: dict, channel: str) -> Decimal | None:
@@ -267,6 +298,8 @@ def question_number(questionnaire_id, key: str) -> str:
 def figure_wording(link: dict) -> Wording:
     """The linked figure in words as the 附件1 prints it: “第 5 题满意率”, “‘服务’维度满意率”, “总体满意度”."""
     figure = link.get("figure")
+    if link.get("weighted"):
+        return Wording(N_("%(figure)s（加权）"), {"figure": figure_wording({**link, "weighted": False})})
     if figure in QUESTION_FIGURES and link.get("question"):
         number = question_number(link.get("questionnaire"), str(link["question"]))
         return Wording(FIGURE_PHRASES[figure], {"number": number})
@@ -302,6 +335,10 @@ def link_problems(project: Project, link: dict) -> list[tuple[str, Wording]]:
         problems.append(
             ("channel", Wording(N_("“%(figure)s”不能按渠道计算。"), {"figure": Wording(FIGURES[figure], {})}))
         )
+    if link.get("weighted") and figure not in WEIGHTED_FIGURES:
+        problems.append(("weighted", Wording(N_("“%(figure)s”没有加权值。"), {"figure": Wording(FIGURES[figure], {})})))
+    elif link.get("weighted") and channel:
+        problems.append(("weighted", Wording(N_("加权值不能按渠道计算。"), {})))
     return problems
 
 
@@ -313,6 +350,8 @@ def clean_link(link: dict) -> dict:
         kept["question"] = link["question"]
     if figure == "dimension_rate" and link.get("dimension"):
         kept["dimension"] = link["dimension"]
-    if figure in CHANNEL_FIGURES and link.get("channel"):
+    if figure in CHANNEL_FIGURES and link.get("channel") and not link.get("weighted"):
         kept["channel"] = link["channel"]
+    if figure in WEIGHTED_FIGURES and link.get("weighted"):
+        kept["weighted"] = True
     return kept
