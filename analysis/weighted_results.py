@@ -27,6 +27,7 @@ from analysis.weighting import (
     WeightingError,
     Weights,
     WeightSummary,
+    domain_shares,
     poststratify,
     rake,
     summarize,
@@ -324,9 +325,11 @@ def _overall(weights: Weights, summaries: list[QuestionSummary], parts: dict, ov
 def _breakdown(frame: pd.DataFrame, weights: Weights, group: dict, rated: list[dict], parts: dict) -> WeightedBreakdown:
     """Each group's weighted rates: the group is a domain of the whole calibrated design, not re-weighted."""
     codes = group_codes(frame[group["key"]], group["options"])
-    rows = []
-    for position, option in enumerate(group["options"]):
-        domain = codes == position
-        rates = {q["key"]: weighted_share(weights, *parts[q["key"]], domain) for q in rated}
-        rows.append(WeightedRow(option["key"], option["text"], int(domain.sum()), rates))
+    size = len(group["options"])
+    respondents = np.bincount(codes[codes >= 0], minlength=size)
+    cells = {q["key"]: domain_shares(weights, *parts[q["key"]], codes, size) for q in rated}
+    rows = [
+        WeightedRow(option["key"], option["text"], int(respondents[g]), {key: cells[key][g] for key in cells})
+        for g, option in enumerate(group["options"])
+    ]
     return WeightedBreakdown(group["key"], rows)

@@ -18,6 +18,7 @@ from analysis.weighting import (
     WeightingError,
     breakdown,
     cross_cells,
+    domain_shares,
     logit_interval,
     poststratify,
     rake,
@@ -242,6 +243,14 @@ def test_against_r(name, data, w0, trimmed, r_figures):
     p, se = r_figures[f"{name}.combination"]
     assert combination.estimate == pytest.approx(p, rel=0, abs=1e-9)
     assert combination.standard_error == pytest.approx(se, rel=1e-6)
+
+    codes = np.array([STRATA.index(s) for s in data["stratum"]])
+    fast = domain_shares(weights, data["y"], base, codes, len(STRATA))  # every group at once, same figures
+    for stratum, estimate in zip(STRATA, fast, strict=True):
+        p, se = r_figures[f"{name}.by.{stratum}"]
+        assert estimate.estimate == pytest.approx(p, rel=0, abs=1e-9)
+        assert estimate.standard_error == pytest.approx(se, rel=1e-6)
+        assert estimate.n == int((base & (codes == STRATA.index(stratum))).sum())
 
     by = breakdown(weights, data["y"], data["stratum"], base)
     assert set(by) == set(STRATA)
