@@ -13,6 +13,11 @@ from forms.fields import CheckboxesField
 from survey.weighting.population import MAX_NAME
 
 
+def question_label(question: dict) -> str:
+    """A question as a choice reads: "3. 您居住的乡镇", or the text alone for the channel (no number)."""
+    return f"{question['number']}. {question['text']}" if question.get("number") else question["text"]
+
+
 class PopulationTableForm(FlaskForm):
     """人口表: the group questions it counts, then its rows from a file or pasted from Excel."""
 
@@ -30,7 +35,7 @@ class PopulationTableForm(FlaskForm):
 
     def offer(self, questions: list[dict]) -> PopulationTableForm:
         """The group questions a table may be for, as check boxes."""
-        self.questions.choices = choices((q["key"], f"{q['number']}. {q['text']}") for q in questions)
+        self.questions.choices = choices((q["key"], question_label(q)) for q in questions)
         return self
 
     def validate_rows(self, field) -> None:
@@ -140,6 +145,7 @@ class SamplePlanForm(FlaskForm):
     maximum = IntegerField(
         _l("每层至多（份，可不填）"), validators=[Optional(), NumberRange(min=1, message=_l("应为正整数。"))]
     )
+    quotas = BooleanField(_l("分层为采集点时，同时把各采集点的配额设为计划份数（达到后该采集点的链接停止接收）"))
     expected_rate = FloatField(
         _l("预期比率（如上年满意率 0.9，可不填，按 0.5 计）"),
         validators=[Optional(), NumberRange(min=0, max=1, message=_l("预期比率应在 0 到 1 之间。"))],
@@ -147,6 +153,6 @@ class SamplePlanForm(FlaskForm):
 
     def offer(self, questions: list[dict], table_names: list[str]) -> SamplePlanForm:
         """The group questions and population tables to choose from."""
-        self.stratum.choices = choices((q["key"], f"{q['number']}. {q['text']}") for q in questions)
+        self.stratum.choices = choices((q["key"], question_label(q)) for q in questions)
         self.table.choices = choices((name, name) for name in table_names)
         return self

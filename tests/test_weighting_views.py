@@ -440,3 +440,44 @@ def test_indicator_leaf_may_take_the_weighted_figure(logged_in, survey_with_answ
     assert clean_link({**link, "channel": "web"}) == link  # a weighted figure is never by channel
     with pytest.raises(LinkError):
         link_value(project, {"questionnaire": questionnaire.id, "figure": "return_rate", "weighted": True})
+
+
+def test_channels_as_strata_feed_targets_and_quotas(logged_in, runner, survey_with_answers):
+    """Interviews organised by channel (one link per 乡镇): the channel is a stratum a table and a plan may use;
+    the plan sets each channel's target and, when asked, its quota; weighting by channel works like any table."""
+    from survey.models import Channel
+
+    questionnaire = survey_with_answers
+    for code, name in (("c1", "城关镇采集点"), ("c2", "北山乡采集点")):
+        db.session.add(Channel(questionnaire=questionnaire, code=code, name=name))
+    db.session.commit()
+    for number, town in enumerate(["a"] * 3 + ["b"] * 2):
+        enter_response(
+            questionnaire, {"town": town, "sex": "m", "safe": "y"}, f"channel-{number}", channel=f"c{1 + (town == 'b')}"
+        )
+    db.session.commit()
+    rows = "采集点\t人数\n城关镇采集点\t6000\n北山乡采集点\t3000\n网络（扫码/链接）\t1000\n"
+    response = add_table(logged_in, questionnaire, "采集点人口", ["__channel"], rows)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    plan = logged_in.post(
+        page_url(questionnaire, "plan"),
+        data={"stratum": "__channel", "table": "采集点人口", "method": "proportional", "total": "100", "quotas": "y"},
+    )
+    assert plan.status_code == 302
+    db.session.expire_all()
+    channels = {c.code: c for c in questionnaire.channels}
+    assert (channels["c1"].target, channels["c1"].quota, channels["c2"].target) == (60, 60, 30)
+    logged_in.post(
+        page_url(questionnaire, "scheme"),
+        data={
+            "enabled": "y",
+            "method": "poststratify",
+            "tables": ["采集点人口"],
+            "tolerance": "1e-6",
+            "max_iterations": "100",
+            "trim": "none",
+        },
+    )
+    weighted = results_json(runner, questionnaire)["weighted"]
+    # web: 40 answers, 24 safe, for 1,000 people; c1: 3 of 3 for 6,000; c2: 2 of 2 for 3,000 → (600 + 6000 + 3000) / 10,000
+    assert weighted["rates"]["safe"]["estimate"] == pytest.approx(0.96)

@@ -4,9 +4,34 @@ figures (``analysis.weighted_results``)."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from sqlalchemy import func
+
+from analysis.results import CHANNEL_COLUMN
 from analysis.weighted_results import PopulationMargin, WeightingSpec
 from analysis.weighting import WeightingError
-from survey.models import PopulationTable, Questionnaire
+from survey.models import PopulationTable, Questionnaire, Response
+from survey.platform.extensions import db
+
+
+def channel_question(questionnaire: Questionnaire) -> dict | None:
+    """The channel (采集点) as a question a population table or a sample plan may use as strata, when interviews
+    are organised by channel (one link per 乡镇, say): its options are the questionnaire's channels and any other
+    channel its valid responses came through. ``None`` with fewer than two."""
+    query = db.select(Response.channel).where(Response.questionnaire_id == questionnaire.id, Response.status == "valid")
+    present = db.session.execute(query.group_by(Response.channel).order_by(func.min(Response.id))).scalars().all()
+    codes = list(dict.fromkeys([c.code for c in questionnaire.channels] + [c for c in present if c]))
+    if len(codes) < 2:
+        return None
+    names = {c.code: c.label for c in questionnaire.channels}
+    builtin = {"web": _("网络（扫码/链接）"), "paper": _("纸质问卷")}
+    return {
+        "key": CHANNEL_COLUMN,
+        "number": "",
+        "text": _("采集点（渠道）"),
+        "storage": "one",
+        "options": [{"key": code, "text": names.get(code) or builtin.get(code) or code} for code in codes],
+    }
 
 
 def weighting_spec(questionnaire: Questionnaire, schema: list[dict]) -> WeightingSpec | None:
@@ -33,6 +58,8 @@ def weighting_spec(questionnaire: Questionnaire, schema: list[dict]) -> Weightin
 def population_margin(table: PopulationTable, schema: list[dict]) -> PopulationMargin:
     """A stored table as a margin over the schema's questions; a question since removed is named."""
     by_key = {question["key"]: question for question in schema}
+    if CHANNEL_COLUMN in table.question_keys:
+        by_key[CHANNEL_COLUMN] = channel_question(table.questionnaire) or {"key": CHANNEL_COLUMN, "options": []}
     for key in table.question_keys:
         if key not in by_key:
             raise WeightingError("人口表“%(name)s”所用的题目已不在问卷中", name=table.name)

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from analysis.breakdown import group_codes
 from analysis.design import MESSAGES, Coverage, DesignError, Plan, achieved_vs_plan, plan_sample
+from analysis.results import CHANNEL_COLUMN
 from survey.models import PopulationTable, Questionnaire, SamplePlan
 from survey.platform.extensions import db
 from survey.results.reporting import load_response_set, schema_for
@@ -64,14 +65,28 @@ def make_plan(
     return plan_sample(stratum_sizes(table, key), total, method, expected=expected, minimum=minimum, maximum=maximum)
 
 
-def save_plan(questionnaire: Questionnaire, table: PopulationTable, key: str, plan: Plan, expected: float | None):
-    """Store the plan and make its total the questionnaire's target sample size."""
+def save_plan(
+    questionnaire: Questionnaire,
+    table: PopulationTable,
+    key: str,
+    plan: Plan,
+    expected: float | None,
+    quotas: bool = False,
+):
+    """Store the plan and make its total the questionnaire's target sample size. When the strata are the
+    channels, each channel's target becomes its allocation, and with ``quotas`` its quota too (the channel's
+    link then stops accepting answers once it has them)."""
     record = questionnaire.sample_plan or SamplePlan(questionnaire=questionnaire, allocation={})
     record.stratum_key, record.table_name = key, table.name
     record.method, record.total = plan.method, plan.total
     record.minimum, record.maximum, record.expected_rate = plan.minimum, plan.maximum, expected
     record.allocation = dict(plan.allocation)
     questionnaire.target = plan.total
+    if key == CHANNEL_COLUMN:
+        for channel in questionnaire.channels:
+            if channel.code in plan.allocation:
+                channel.target = plan.allocation[channel.code]
+                channel.quota = plan.allocation[channel.code] if quotas else channel.quota
     db.session.add(record)
     db.session.commit()
     return record

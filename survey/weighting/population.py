@@ -29,6 +29,7 @@ from survey.models import PopulationTable, Questionnaire
 from survey.platform.csv_files import table_csv
 from survey.platform.extensions import db
 from survey.results.reporting import load_response_set, schema_for
+from survey.results.weighting_spec import channel_question
 
 MAX_CELLS = 10_000
 MAX_NAME = 100
@@ -53,10 +54,14 @@ class TableCheck:
 def weighting_questions(questionnaire: Questionnaire) -> list[dict]:
     """The questions a population table may be for: single-answer questions describing the respondent, the
     respondent-group questions (乡镇, 性别) first, then other single-answer questions without a rate (a 年龄段
-    asked as a plain single choice). Rated questions and attention checks are opinions, not who answered."""
+    asked as a plain single choice), and the channel when interviews are organised by channel. Rated questions
+    and attention checks are opinions, not who answered."""
     schema = [q for q in schema_for(questionnaire) if q["storage"] == "one" and q.get("options")]
     about = [q for q in schema if not q.get("attention_correct") and not any(o.get("positive") for o in q["options"])]
-    return [q for q in about if q.get("group")] + [q for q in about if not q.get("group")]
+    channel = channel_question(questionnaire)
+    return (
+        [q for q in about if q.get("group")] + [q for q in about if not q.get("group")] + ([channel] if channel else [])
+    )
 
 
 def blank_table(questions: list[dict]) -> bytes:

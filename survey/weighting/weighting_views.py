@@ -193,7 +193,7 @@ def plan(questionnaire_id: int):
         )
     except DesignError as error:
         return _page(questionnaire, plan_form=form, plan_problem=design_problem(error), status=422)
-    save_plan(questionnaire, table, form.stratum.data, design, form.expected_rate.data)
+    save_plan(questionnaire, table, form.stratum.data, design, form.expected_rate.data, bool(form.quotas.data))
     flash(_("抽样设计已保存，目标样本量设为 %(n)d 份。", n=design.total), "success")
     return redirect(url_for("weighting.page", questionnaire_id=questionnaire.id) + "#plan")
 
