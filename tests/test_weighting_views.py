@@ -481,3 +481,35 @@ def test_channels_as_strata_feed_targets_and_quotas(logged_in, runner, survey_wi
     weighted = results_json(runner, questionnaire)["weighted"]
     # web: 40 answers, 24 safe, for 1,000 people; c1: 3 of 3 for 6,000; c2: 2 of 2 for 3,000 → (600 + 6000 + 3000) / 10,000
     assert weighted["rates"]["safe"]["estimate"] == pytest.approx(0.96)
+
+
+def test_cli_table_scheme_plan_and_show(runner, evaluator, survey_with_answers, tmp_path):
+    """The same checks from the command line: a bad file stored nothing and names its rows; a good one, a scheme
+    and a plan are stored and recorded in the audit trail; ``show --json`` gives the weights' summary."""
+    from survey.models import AuditEvent
+
+    questionnaire = survey_with_answers
+    bad = tmp_path / "bad.csv"
+    bad.write_text("乡镇,人数\n城关,8000\n北山乡,2000\n", encoding="utf-8")
+    outcome = runner.invoke(args=["weighting", "table", str(questionnaire.id), str(bad), "--name", "乡镇人口",
+                                  "--questions", "town", "--as", "alice"])  # fmt: skip
+    assert outcome.exit_code == 1 and "“城关”不是“您居住的乡镇”的选项" in outcome.output
+    good = tmp_path / "good.csv"
+    good.write_text("乡镇,人数\n城关镇,8000\n北山乡,2000\n", encoding="utf-8")
+    outcome = runner.invoke(args=["weighting", "table", str(questionnaire.id), str(good), "--name", "乡镇人口",
+                                  "--questions", "town", "--source", "七普", "--as", "alice"])  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    outcome = runner.invoke(args=["weighting", "scheme", str(questionnaire.id), "--method", "poststratify",
+                                  "--tables", "乡镇人口", "--as", "alice"])  # fmt: skip
+    assert outcome.exit_code == 0 and "事后分层加权" in outcome.output
+    outcome = runner.invoke(args=["weighting", "plan", str(questionnaire.id), "--stratum", "town", "--table",
+                                  "乡镇人口", "--method", "equal", "--total", "60", "--as", "alice", "--json"])  # fmt: skip
+    assert json.loads(outcome.output)["allocation"] == {"a": 30, "b": 30}
+    shown = json.loads(runner.invoke(args=["weighting", "show", str(questionnaire.id), "--json"]).output)
+    assert shown["weighting"]["summary"]["total"] == pytest.approx(10_000)
+    assert shown["plan"]["allocation"] == {"a": 30, "b": 30}
+    actions = [e.action for e in db.session.execute(db.select(AuditEvent)).scalars()]
+    assert {"weighting.table", "weighting.scheme", "weighting.plan"} <= set(actions)
+    refused = runner.invoke(args=["weighting", "scheme", str(questionnaire.id), "--method", "rake",
+                                  "--tables", "乡镇人口", "--as", "nobody"])  # fmt: skip
+    assert refused.exit_code == 1

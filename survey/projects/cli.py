@@ -22,7 +22,7 @@ from survey.models import Questionnaire, utcnow
 from survey.platform import cli_guard
 from survey.platform.extensions import db
 from survey.privacy import retention as privacy
-from survey.projects import cli_desk, demo
+from survey.projects import cli_desk, cli_weighting, demo
 from survey.results.presenting import say
 from survey.results.reporting import questionnaire_results
 from survey.results.results_json import results_dict
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(indicators_group)
     app.cli.add_command(purge_expired_command)
     cli_desk.init_app(app)  # project, questionnaire, channel, unit, responses
+    cli_weighting.init_app(app)  # weighting table, scheme, plan, show
     cli_guard.refuse_keyless_commands(app)  # last: built without a SECRET_KEY, only help and file commands work
 
 
