@@ -513,3 +513,16 @@ def test_cli_table_scheme_plan_and_show(runner, evaluator, survey_with_answers, 
     refused = runner.invoke(args=["weighting", "scheme", str(questionnaire.id), "--method", "rake",
                                   "--tables", "乡镇人口", "--as", "nobody"])  # fmt: skip
     assert refused.exit_code == 1
+
+
+def test_yearbook_layout_cross_table_with_totals(logged_in, survey_with_answers):
+    """A cross table as a 统计年鉴 prints it: 乡镇 down, 性别 across, 合计 row and column (left out)."""
+    rows = "乡镇\t男\t女\t合计\n城关镇\t4,100\t3,900\t8,000\n北山乡\t1000\t1000\t2000\n合计\t5100\t4900\t10000\n"
+    assert add_table(logged_in, survey_with_answers, "乡镇×性别", ["town", "sex"], rows).status_code == 302
+    table = db.session.execute(db.select(PopulationTable)).scalar_one()
+    assert table.cells == [
+        {"options": ["a", "m"], "count": 4100.0},
+        {"options": ["a", "f"], "count": 3900.0},
+        {"options": ["b", "m"], "count": 1000.0},
+        {"options": ["b", "f"], "count": 1000.0},
+    ]

@@ -37,6 +37,7 @@ MAX_NAME = 100
 TOTAL_AGREEMENT = 1e-9
 COUNT_HEADER = "人数"
 NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)$")
+TOTAL_WORDS = {normalized(word) for word in ("合计", "总计", "小计", "总数", "总人口", "全县", "全区", "total", "sum")}
 
 
 @dataclass
@@ -92,9 +93,36 @@ def parse_count(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def is_total(text: str) -> bool:
+    """A 合计/总计 row or column of a statistical table: the sum of the others, not a category."""
+    return normalized(text) in TOTAL_WORDS
+
+
+def as_long(table: Table, questions: list[dict]) -> Table:
+    """A cross table laid out as 统计年鉴 print it (rows: the first question's options, columns: the second's)
+    as one row per cell; any other table as it is. 合计 rows and columns are left out (they are sums)."""
+    if len(questions) != 2:
+        return table
+    lookup = _option_lookup(questions[1])
+    columns = [(i, h) for i, h in enumerate(table.headers) if i and h and not is_total(h)]
+    if not columns or any(normalized(h) not in lookup for _i, h in columns):
+        return table
+    rows, numbers = [], []
+    for position, row in enumerate(table.rows):
+        if is_total(row[0]):
+            continue
+        for index, header in columns:
+            rows.append([row[0], header, row[index]])
+            numbers.append(table.row_numbers[position] if table.row_numbers else position + 2)
+    headers = [questions[0]["text"], questions[1]["text"], COUNT_HEADER]
+    return Table(headers=headers, rows=rows, sha256=table.sha256, row_numbers=numbers, header_row=table.header_row)
+
+
 def read_cells(table: Table, questions: list[dict]) -> TableCheck:
     """The table's cells by option keys; columns are the questions in order, then the count (the last column
-    with a header). Every bad row is reported with its row number in the file."""
+    with a header), or for two questions the 统计年鉴 layout (``as_long``). 合计 rows are left out. Every bad row
+    is reported with its row number in the file."""
+    table = as_long(table, questions)
     check = TableCheck()
     width = len(questions)
     count_column = max((i for i, header in enumerate(table.headers) if header), default=-1)
@@ -110,6 +138,8 @@ def read_cells(table: Table, questions: list[dict]) -> TableCheck:
     seen: dict[tuple[str, ...], int] = {}
     for position, row in enumerate(table.rows):
         line = table.row_numbers[position] if table.row_numbers else position + 2
+        if any(is_total(cell) for cell in row[:width]):
+            continue
         keys = _row_keys(row, questions, lookups, line, check)
         count = parse_count(row[count_column])
         if count is None:
