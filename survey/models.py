@@ -177,6 +177,12 @@ class Questionnaire(db.Model):
     sample_plan: Mapped[SamplePlan | None] = relationship(
         back_populates="questionnaire", cascade="all, delete-orphan", uselist=False
     )
+    round_link: Mapped[RoundLink | None] = relationship(
+        back_populates="questionnaire",
+        cascade="all, delete-orphan",
+        uselist=False,
+        foreign_keys="RoundLink.questionnaire_id",
+    )
 
 
 # The system channel's code and the name it is stored under: shown through gettext in the reader's language.
@@ -499,3 +505,21 @@ class SamplePlan(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="sample_plan")
+
+
+class RoundLink(db.Model):
+    """This questionnaire is a round of a series (群众安全感 2024) whose previous round is another questionnaire
+    (2023), possibly of another project. ``mapping`` pairs this round's rated question keys with the previous
+    round's (the same key unless the evaluator mapped a reworded question to another); a question left out is
+    not compared. Following ``previous`` links gives the whole series, oldest first."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), unique=True)
+    previous_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(50))  # this round's name in tables and charts: 2024 年
+    previous_label: Mapped[str] = mapped_column(String(50))  # used when the previous round has no link of its own
+    mapping: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="round_link", foreign_keys=[questionnaire_id])
+    previous: Mapped[Questionnaire] = relationship(foreign_keys=[previous_id])
