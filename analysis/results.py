@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import pandas as pd
 
@@ -17,8 +18,8 @@ from analysis.numbers import percent, percent_of
 from analysis.rates import QuestionSummary, Rate, summarise_question
 from analysis.reliability import ScaleReliability, Sphericity, scale_reliability, sphericity
 from analysis.uncertainty import required_sample
-from analysis.weighted_results import WeightedFigures, WeightingSpec, weighted_figures
-from analysis.weighting import WeightingError
+from analysis.weighted_results import WeightedFigures, WeightingSpec, unweighted_overall, weighted_figures
+from analysis.weighting import Estimate, WeightingError
 
 CHANNEL_COLUMN = "__channel"
 
@@ -116,6 +117,8 @@ class Results:
     # otherwise ``weighting_error`` says why not (the unweighted figures stand either way).
     weighted: WeightedFigures | None = None
     weighting_error: WeightingError | None = None
+    overall_estimate: Estimate | None = None  # the overall with its SE, computed when rounds are compared
+    rounds: Any = None  # analysis.series.SeriesComparison when the questionnaire is a round of a series
 
     @property
     def return_rate(self) -> str | None:  # 回收率 = 回收 / 发放
@@ -162,6 +165,7 @@ def compute_results(
     small_n: int = 30,
     channel_group: dict | None = None,
     weighting: WeightingSpec | None = None,
+    overall_se: bool = False,
 ) -> Results:
     """Results over the responses; only valid ones are analysed.
 
@@ -201,6 +205,7 @@ def compute_results(
         exclusion_reasons=responses.exclusion_reasons,
         weighted=weighted,
         weighting_error=weighting_error,
+        overall_estimate=unweighted_overall(frame, summaries, policy, settings.get("overall")) if overall_se else None,
     )
 
 

@@ -24,6 +24,7 @@ from analysis.index import scored_options
 from analysis.rates import QuestionSummary, dont_know_rule
 from analysis.weighting import (
     Estimate,
+    Margin,
     WeightingError,
     Weights,
     WeightSummary,
@@ -285,6 +286,26 @@ def weighted_figures(
         overall_index=_mean(weights, list(scores.values())),
         breakdowns=[_breakdown(frame, weights, group, rated, parts) for group in groups if rated],
     )
+
+
+def unit_weights(n: int) -> Weights:
+    """Every response counted once and no calibration: the design of an unweighted sample, on which
+    ``weighting.weighted_combination`` gives the usual (with-replacement) linearised SE of a mean of rates."""
+    ones = np.ones(n)
+    margin = Margin("all", np.zeros(n, dtype=np.int64), ("all",), np.array([float(n)]), ones)
+    return Weights(weights=ones, method="poststratify", margins=(margin,), base_weights=ones)
+
+
+def unweighted_overall(
+    frame: pd.DataFrame, summaries: list[QuestionSummary], dont_know_policy: str, overall: dict | None
+) -> Estimate | None:
+    """The unweighted overall figure with its SE, so that rounds can compare an overall defined as a mean of
+    item rates, where no single count exists (``analysis.series``)."""
+    if len(frame) < 2:
+        return None
+    rated = [s.question for s in summaries if s.rate is not None]
+    parts = {q["key"]: rate_parts(q, frame[q["key"]], dont_know_policy) for q in rated}
+    return _overall(unit_weights(len(frame)), summaries, parts, overall)
 
 
 def _mean(weights: Weights, parts: list[tuple[np.ndarray, np.ndarray]], domain=None) -> Estimate | None:

@@ -43,6 +43,7 @@ DOMAIN_ORDER = (
     "results",
     "collection",
     "weighting",
+    "rounds",
     "indicators",
     "reports",
     "projects",

@@ -11,8 +11,16 @@ import click
 from analysis.design import DesignError
 from analysis.numbers import finite_data
 from survey.collection.import_reading import FileProblem, read_table
-from survey.projects.cli_desk import Refused, acting_user, echo_json, json_option, named, questionnaire_for, recorded
-from survey.projects.cli_desk import readable_questionnaire as readable
+from survey.projects.command_support import (
+    Refused,
+    acting_user,
+    echo_json,
+    json_option,
+    named,
+    questionnaire_for,
+    recorded,
+)
+from survey.projects.command_support import readable_questionnaire as readable
 from survey.results.presenting import weighting_problem
 from survey.results.reporting import questionnaire_results
 from survey.results.results_json import weighting_dict
