@@ -29,6 +29,7 @@ from survey.reports import pdf_views as report_pdf_views
 from survey.reports import text_views as report_views
 from survey.respond import public_views as public
 from survey.responses import numbers as response_numbers
+from survey.rounds import rounds_views
 from survey.weighting import weighting_views
 
 
@@ -58,6 +59,7 @@ def create_app(test_config: dict | None = None) -> SurveyFlask:
     app.register_blueprint(responses_views.bp)
     app.register_blueprint(jobs_views.bp)
     app.register_blueprint(weighting_views.bp)
+    app.register_blueprint(rounds_views.bp)
     jobs.init_app(app, create_app, test_config)  # heavy exports apart from citizens' requests; scratch dir
     audit.init_app(app)  # records registered evaluator actions (survey.audit.trail)
     response_numbers.init_app(app)  # 第 N 号 for responses added through the ORM session

@@ -113,10 +113,6 @@ class WeightingSchemeForm(FlaskForm):
             raise ValidationError(_l("请填写中位数的倍数。"))
 
 
-class ActionForm(FlaskForm):
-    """A bare form for POST-only actions (delete a table, clear the plan): it carries the CSRF token."""
-
-
 class SamplePlanForm(FlaskForm):
     """抽样设计: strata from a group question, their sizes from a population table, and how to allocate the total."""
 

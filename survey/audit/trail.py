@@ -135,6 +135,8 @@ AUDITED: dict[str, Audited] = {
     "weighting.scheme": Audited("weighting.scheme", values=("method", "tables", "trim", "enabled")),
     "weighting.plan": Audited("weighting.plan", values=("stratum", "table", "method", "total")),
     "weighting.delete_plan": Audited("weighting.plan"),
+    "rounds.save": Audited("rounds.link", values=("previous", "label", "previous_label")),
+    "rounds.delete": Audited("rounds.link"),
     # privacy
     "privacy.delete_responses": Audited("responses.delete_all"),
     # accounts, members and administration
@@ -224,6 +226,7 @@ ACTION_LABELS: dict[str, Any] = {
     "weighting.table_delete": _l("删除人口表"),
     "weighting.scheme": _l("修改加权方案"),
     "weighting.plan": _l("修改抽样设计"),
+    "rounds.link": _l("修改多轮比较"),
     "responses.delete_all": _l("删除全部答卷"),
     "responses.purge": _l("按保存期限删除答卷"),
     "api_token.create": _l("创建 API 令牌"),

@@ -11,6 +11,7 @@ from flask import Flask
 
 from analysis.numbers import percent, percent_of
 from analysis.reliability import alpha_band
+from analysis.rounds import change_words
 from survey.questionnaires.conditions import answer_keys
 from survey.questionnaires.describing import condition_index, describe_condition, quoted_list
 from survey.respond import pow
@@ -41,6 +42,7 @@ def init_templates(app: Flask) -> None:
         weighting_method_name=weighting_method_name,
         estimate_definition=estimate_definition,
         weighting_problem=weighting_problem,
+        change_words=change_words,
     )
     app.jinja_env.globals.update(rate_name=rate_name, rate_definition=rate_definition, alpha_sentence=alpha_sentence)
     app.jinja_env.globals.update(

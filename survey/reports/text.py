@@ -33,6 +33,7 @@ from analysis.indicators import leaves, score_table, standard_wording, validate_
 from analysis.mean_interval import mean_interval
 from analysis.numbers import percent_of
 from analysis.results import Results
+from analysis.rounds import change_words
 from analysis.scoring import D
 from survey.indicators.links import LinkError, link_of, link_value
 from survey.models import IndicatorTable, Project, Questionnaire, ReportTemplate, utcnow
@@ -94,6 +95,15 @@ n={{ weighted.overall.n }}，有效样本量{{ weighted.overall.n_effective }}�
 ，样本量较小，置信区间较宽，结论仅供参考。
 {% endif %}
 
+{% if rounds %}
+与{{ rounds.previous_label }}相比，
+{%- if rounds.overall %}总体满意度由{{ rounds.overall.previous_percent }}%
+{{- "" }}变为{{ rounds.overall.percent }}%，{{ rounds.overall.words }}；{% endif %}
+{%- for r in rounds.rates if r.words %}第{{ r.number }}题{{ r.name }}由{{ r.previous_percent }}%
+{{- "" }}变为{{ r.percent }}%，{{ r.words }}
+{{- "。" if loop.last else "；" }}{% endfor %}
+
+{% endif %}
 {% for i in indicators %}
 “{{ i.name }}”指标分值{{ i.points }}分{% if i.rule %}，评分标准为：{{ i.rule }}{% else %}。{% endif %}
 {% if i.score is not none %}
@@ -401,6 +411,59 @@ def _context(questionnaire: Questionnaire, results: Results) -> dict[str, Any]:
         "indicators": _indicators(questionnaire, results),
         "weighted": _weighted(results),
         "weighting_problem": weighting_problem(results.weighting_error),
+        "rounds": _rounds(results),
+    }
+
+
+def _round_percent(figure, weighted: bool) -> str | None:
+    """A round's figure as the report quotes it: the weighted estimate when the change is the weighted one."""
+    if weighted:
+        return percent_of(figure.weighted.estimate)
+    return figure.rate.percent if figure.rate else None
+
+
+def _words(change) -> str | None:
+    if change is None:
+        return None
+    template, params = change_words(change)
+    return _(template, **params)
+
+
+def _rounds(results: Results) -> dict[str, Any] | None:
+    """The change since the previous round, as the report says it: "由 x% 变为 y%，提高 z 个百分点（变化不显著）"."""
+    comparison = results.rounds
+    if comparison is None or len(comparison.labels) < 2:
+        return None
+    overall = comparison.overall
+    overall_context = None
+    if overall and overall.headline_change and overall.values[-1][1] is not None:
+        values = overall.weighted if overall.weighted_change and overall.weighted else overall.values
+        overall_context = {
+            "previous_percent": percent_of(values[-2][1]),
+            "percent": percent_of(values[-1][1]),
+            "words": _words(overall.headline_change),
+        }
+    rates = []
+    for s in comparison.rates:
+        change = s.headline_change
+        before, now = s.rounds[-2], s.rounds[-1]
+        weighted = s.weighted_change is not None
+        rates.append(
+            {
+                "number": s.number,
+                "name": rate_name(s.rate),
+                "previous_percent": _round_percent(before, weighted),
+                "percent": _round_percent(now, weighted),
+                "words": _words(change),
+                "significant": bool(change and change.significant),
+            }
+        )
+    return {
+        "labels": comparison.labels,
+        "previous_label": comparison.labels[-2],
+        "label": comparison.labels[-1],
+        "overall": overall_context,
+        "rates": rates,
     }
 
 

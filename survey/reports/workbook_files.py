@@ -171,6 +171,8 @@ def _questionnaire_sheets(
     _breakdown_sheet(book, data, numbers)
     if data.get("weighted") or data.get("weighting_problem"):
         _weighted_sheet(book, data, numbers)
+    if data.get("rounds"):
+        _rounds_sheet(book, data["rounds"])
     _reliability_sheet(book, data, numbers)
     if indicators is not None:
         indicator_sheet(book, *indicators)
@@ -522,6 +524,61 @@ def _write_estimate(book: _Book, ws: Worksheet, row: int, name: str, unweighted:
     formats = [book.wrap, book.pct, None, book.pct, book.pct, book.pct, book.dec2, None, book.dec1, book.wrap]
     for col, (value, fmt) in enumerate(zip(values, formats, strict=True)):
         _cell(ws, row, col, value, fmt)
+
+
+def _rounds_sheet(book: _Book, rounds: dict) -> None:
+    """多轮比较: each rate in every round, the change since the previous round in points with its 95% interval,
+    p-value and words, then each group's change and ranking."""
+    ws = book.sheet("sheet_rounds")
+    labels = rounds["labels"]
+    ws.set_column(0, 0, 30, book.wrap)
+    ws.set_column(1, len(labels) + 5, 12)
+    ws.set_column(len(labels) + 6, len(labels) + 6, 40, book.wrap)
+    headers = ["figure", *labels, "change_points", "ci_low_points", "ci_high_points", "p_value", "n", "change_words"]
+    for col, text in enumerate(headers):
+        ws.write_string(0, col, book.label(text) if col == 0 or col > len(labels) else text, book.header)
+    row = 1
+    overall = rounds.get("overall")
+    if overall:
+        values = [v["value"] for v in overall["values"]]
+        _round_row(book, ws, row, book.label("overall"), values, overall["weighted_change"] or overall["change"])
+        row += 1
+    for rate in rounds["rates"]:
+        values = [f["rate"]["value"] if f["rate"] else None for f in rate["rounds"]]
+        change = rate["weighted_change"] or rate["change"]
+        _round_row(book, ws, row, f"{rate['number']}. {rate['name']}", values, change)
+        row += 1
+    for group in rounds["groups"]:
+        row += 1
+        ws.write_string(row, 0, f"{book.label('group')}: {group['group_text']} · {group['question']}", book.title)
+        for entry, ranked in zip(group["rows"], _ranks(group), strict=True):
+            row += 1
+            values = [None] * (len(labels) - 2) + [
+                (entry["previous"] or {}).get("value"),
+                (entry["current"] or {}).get("value"),
+            ]
+            _round_row(book, ws, row, f"{ranked} {entry['text']}".strip(), values, entry["change"])
+    ws.freeze_panes(1, 1)
+
+
+def _ranks(group: dict) -> list[str]:
+    """Each row's rank in the newest round ("1", "2", "2", …; "" without a value), in the rows' order."""
+    by_name = {r["name"]: r["rank"] for r in group["ranking"]}
+    return [str(by_name.get(entry["text"]) or "") for entry in group["rows"]]
+
+
+def _round_row(book: _Book, ws: Worksheet, row: int, name: str, values: list, change: dict | None) -> None:
+    _cell(ws, row, 0, name, book.wrap)
+    for col, value in enumerate(values, start=1):
+        _cell(ws, row, col, value, book.pct)
+    if change:
+        col = len(values) + 1
+        extra = [_number(change["points"]), _points(change["low"]), _points(change["high"]), change["p_value"],
+                 f"{change['n1']} / {change['n2']}", change["words"]]  # fmt: skip
+        for offset, (value, fmt) in enumerate(
+            zip(extra, [book.dec1, book.dec1, book.dec1, book.dec4, None, book.wrap], strict=True)
+        ):
+            _cell(ws, row, col + offset, value, fmt)
 
 
 WEIGHT_CELL_COLUMNS = [

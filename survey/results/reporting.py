@@ -21,6 +21,7 @@ from survey.platform.extensions import db
 from survey.platform.localtime import local_text
 from survey.questionnaires.definition import analysis_schema
 from survey.responses.coding import Coder, layout
+from survey.results.rounds import compare
 from survey.results.weighting_spec import weighting_spec
 
 RECORD_COLUMNS = (
@@ -247,7 +248,19 @@ def _version_definition(questionnaire: Questionnaire, version_id: int) -> dict:
 
 def questionnaire_results(questionnaire: Questionnaire) -> Results:
     """The full results of a questionnaire, as the results page and CLI show them, with the weighted figures
-    beside them when the questionnaire has a weighting scheme (or the reason it could not be applied)."""
+    beside them when the questionnaire has a weighting scheme (or the reason it could not be applied), and the
+    comparison with its previous rounds when it is a round of a series."""
+    if questionnaire.round_link is None:
+        return round_results(questionnaire, overall_se=False)
+    results = round_results(questionnaire, overall_se=True)
+    small_n = current_app.config["SMALL_SAMPLE_N"]
+    comparison = compare(questionnaire, results, lambda q: round_results(q, overall_se=True), small_n)
+    return replace(results, rounds=comparison)
+
+
+def round_results(questionnaire: Questionnaire, overall_se: bool) -> Results:
+    """One round's results, without the comparison with other rounds; ``overall_se`` adds the overall figure's
+    standard error, which comparing rounds needs."""
     schema = schema_for(questionnaire)
     responses = load_response_set(questionnaire, schema)
     try:
@@ -262,5 +275,6 @@ def questionnaire_results(questionnaire: Questionnaire) -> Results:
         small_n=current_app.config["SMALL_SAMPLE_N"],
         channel_group=_channel_group(questionnaire, responses.frame[CHANNEL_COLUMN].unique()),
         weighting=spec,
+        overall_se=overall_se,
     )
     return replace(results, weighting_error=problem) if problem else results

@@ -14,6 +14,8 @@ from analysis.numbers import finite_data, percent_of
 from analysis.rates import QuestionSummary, Rate
 from analysis.reliability import alpha_band
 from analysis.results import Results
+from analysis.rounds import Change, change_words
+from analysis.series import SeriesComparison
 from analysis.weighted_results import WeightedFigures
 from analysis.weighting import Estimate
 from survey.models import Questionnaire
@@ -204,6 +206,94 @@ def _results_data(questionnaire: Questionnaire, results: Results, text_limit: in
         "questions": [_question_dict(s, text_limit) for s in results.questions],
         "weighted": weighted_dict(results.weighted),
         "weighting_problem": weighting_problem(results.weighting_error),
+        "rounds": rounds_dict(results.rounds),
+    }
+
+
+def change_dict(change: Change | None) -> dict[str, Any] | None:
+    """A change between two rounds: the difference in points (as printed), its interval, test and words."""
+    if change is None:
+        return None
+    template, params = change_words(change)
+    return {
+        "p1": change.p1,
+        "p2": change.p2,
+        "difference": change.difference,
+        "points": change.points,
+        "low": change.low,
+        "high": change.high,
+        "statistic": change.statistic,
+        "p_value": change.p_value,
+        "method": change.method,
+        "significant": change.significant,
+        "n1": change.n1,
+        "n2": change.n2,
+        "small_sample": change.small_sample,
+        "words": _(template, **params),
+    }
+
+
+def _round_rate(rate: Rate | None) -> dict[str, Any] | None:
+    return None if rate is None else {"value": rate.value, "percent": rate.percent, "n": rate.denominator}
+
+
+def rounds_dict(comparison: SeriesComparison | None) -> dict[str, Any] | None:
+    """Every rate across the rounds, its change since the previous round, and the groups' changes and ranking."""
+    if comparison is None:
+        return None
+    overall = comparison.overall
+    return {
+        "labels": comparison.labels,
+        "small_n": comparison.small_n,
+        "overall": None
+        if overall is None
+        else {
+            "values": [
+                {"label": label, "value": value, "percent": percent_of(value)} for label, value in overall.values
+            ],
+            "weighted": [
+                {"label": label, "value": value, "percent": percent_of(value)} for label, value in overall.weighted
+            ],
+            "change": change_dict(overall.change),
+            "weighted_change": change_dict(overall.weighted_change),
+        },
+        "rates": [
+            {
+                "question": s.key,
+                "number": s.number,
+                "text": s.text,
+                "name": rate_name(s.rate),
+                "rounds": [
+                    {"label": f.label, "rate": _round_rate(f.rate), "weighted": estimate_dict(f.weighted)}
+                    for f in s.rounds
+                ],
+                "change": change_dict(s.change),
+                "weighted_change": change_dict(s.weighted_change),
+            }
+            for s in comparison.rates
+        ],
+        "groups": [
+            {
+                "group": g.group_key,
+                "group_text": g.group_text,
+                "question": g.question_key,
+                "rows": [
+                    {
+                        "key": row.key,
+                        "text": row.text,
+                        "previous": _round_rate(row.previous),
+                        "current": _round_rate(row.current),
+                        "change": change_dict(row.change),
+                    }
+                    for row in g.rows
+                ],
+                "ranking": [
+                    {"name": r.name, "percent": r.percent, "rank": r.rank, "small_sample": r.small_sample}
+                    for r in g.ranking
+                ],
+            }
+            for g in comparison.groups
+        ],
     }
 
 

@@ -15,8 +15,6 @@ from survey.models import Questionnaire, RoundLink
 from survey.platform.extensions import db
 from survey.results.reporting import schema_for
 
-MAX_ROUNDS = 12  # a series longer than this is shown from its newest twelve rounds
-
 
 def rated_questions(questionnaire: Questionnaire) -> list[dict]:
     """The questions of a questionnaire that have a rate (a positive option), in order."""
@@ -35,23 +33,6 @@ def default_mapping(current: list[dict], previous: list[dict]) -> dict[str, str]
         if match is not None:
             mapping[question["key"]] = match["key"]
     return mapping
-
-
-def series(questionnaire: Questionnaire) -> list[tuple[Questionnaire, str]]:
-    """The rounds ending with ``questionnaire``, oldest first, each with its label; a cycle or a very long chain
-    stops the walk (at most ``MAX_ROUNDS``)."""
-    rounds: list[tuple[Questionnaire, str]] = []
-    seen: set[int] = set()
-    current, label = questionnaire, questionnaire.round_link.label if questionnaire.round_link else ""
-    while current is not None and current.id not in seen and len(rounds) < MAX_ROUNDS:
-        seen.add(current.id)
-        link = current.round_link
-        rounds.append((current, label or (link.label if link else current.title)))
-        if link is None:
-            break
-        label = link.previous.round_link.label if link.previous.round_link else link.previous_label
-        current = link.previous
-    return rounds[::-1]
 
 
 def linkable(questionnaire: Questionnaire, candidates: list[Questionnaire]) -> list[Questionnaire]:

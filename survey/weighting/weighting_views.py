@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from analysis.design import DesignError
-from forms.weighting import ActionForm, PopulationTableForm, SamplePlanForm, WeightingSchemeForm
+from forms.project import ActionForm
+from forms.weighting import PopulationTableForm, SamplePlanForm, WeightingSchemeForm
 from survey.accounts.access import can_edit, member_questionnaire
 from survey.collection.import_reading import FileProblem, read_table
 from survey.models import PopulationTable, Questionnaire
