@@ -24,7 +24,7 @@ from survey.projects import desk_views as desk
 from survey.projects.templating import init_templates
 from survey.questionnaires import builder_views as builder
 from survey.questionnaires import template_views
-from survey.reports import bundle_views, dataset_views, workbook_views
+from survey.reports import bundle_views, dataset_views, word_views, workbook_views
 from survey.reports import pdf_views as report_pdf_views
 from survey.reports import text_views as report_views
 from survey.respond import public_views as public
@@ -60,6 +60,7 @@ def create_app(test_config: dict | None = None) -> SurveyFlask:
     app.register_blueprint(jobs_views.bp)
     app.register_blueprint(weighting_views.bp)
     app.register_blueprint(rounds_views.bp)
+    app.register_blueprint(word_views.bp)
     jobs.init_app(app, create_app, test_config)  # heavy exports apart from citizens' requests; scratch dir
     audit.init_app(app)  # records registered evaluator actions (survey.audit.trail)
     response_numbers.init_app(app)  # 第 N 号 for responses added through the ORM session

@@ -403,6 +403,18 @@ class ReportTemplate(db.Model):
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
 
+class WordTemplate(db.Model):
+    """A project's own template of the Word report (survey.reports.word): a .docx kept in the database, checked
+    whole before it is stored; none = the default one."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), unique=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
 class ExportJob(db.Model):
     """A heavy download (results workbook, bundle, report PDF, data sets) made apart from the request that
     asked for it (``survey.jobs.queue``), so citizens' pages never wait behind it; shared by every app server.

@@ -19,7 +19,7 @@ from app import create_app
 from survey.platform.extensions import db
 from tests.conftest import PG_TEST_DB, fresh_postgres_database, make_config
 
-HEAD, PREVIOUS = "0019", "0018"
+HEAD, PREVIOUS = "0020", "0019"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -136,6 +136,10 @@ AUDITED: dict[str, Audited] = {
     "weighting.plan": Audited("weighting.plan", values=("stratum", "table", "method", "total")),
     "weighting.delete_plan": Audited("weighting.plan"),
     "rounds.save": Audited("rounds.link", values=("previous", "label", "previous_label")),
+    "word.upload_template": Audited("word.template", always=True),
+    "word.reset_template": Audited("word.template"),
+    "word.questionnaire_docx": _x("export.report_docx"),
+    "word.project_docx": _x("export.report_docx"),
     "rounds.delete": Audited("rounds.link"),
     # privacy
     "privacy.delete_responses": Audited("responses.delete_all"),
@@ -188,6 +192,7 @@ EXEMPT_DOWNLOADS: dict[str, str] = {
     "posters.all_posters": "posters carry only links and QR codes",
     "posters.channel_poster": "posters carry only links and QR codes",
     "weighting.blank": "a blank population table: the questionnaire's group options and empty counts",
+    "word.template_file": "the report template: headings and placeholders, no answers",
     "static": "static files",
 }
 
@@ -227,6 +232,8 @@ ACTION_LABELS: dict[str, Any] = {
     "weighting.scheme": _l("修改加权方案"),
     "weighting.plan": _l("修改抽样设计"),
     "rounds.link": _l("修改多轮比较"),
+    "word.template": _l("修改 Word 报告模板"),
+    "export.report_docx": _l("下载 Word 报告"),
     "responses.delete_all": _l("删除全部答卷"),
     "responses.purge": _l("按保存期限删除答卷"),
     "api_token.create": _l("创建 API 令牌"),

@@ -268,6 +268,14 @@ def forget(questionnaire_id: int, project_id: int) -> None:
 # ---------------------------------------------------------------- running a job
 
 
+class JobRefusal(Exception):
+    """A file that cannot be made for a reason the evaluator can fix (a template that no longer fits the
+    figures, say): the job fails with this message, which the progress page shows, instead of a bare error."""
+
+
+REFUSED = "refused:"  # how ExportJob.error marks a refusal's message
+
+
 def run(job_id: int) -> None:
     """Build the job's file in the current app context and store it (or why it failed)."""
     job = db.session.get(ExportJob, job_id)
@@ -279,6 +287,10 @@ def run(job_id: int) -> None:
     try:
         with force_locale(params.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]):
             made = KINDS[kind].build(params)
+    except JobRefusal as refusal:
+        db.session.rollback()
+        _finish(job_id, error=REFUSED + str(refusal)[:2000])
+        return
     except Exception as error:  # noqa: BLE001 - any failure is the job's outcome, shown to the evaluator
         db.session.rollback()
         log.exception("export job %s (%s) failed", job_id, kind)

@@ -516,7 +516,7 @@ def _too_large(what: str) -> str:
     return _("占用内存超过 %(n)d MB", n=report_sandbox.MEMORY_HEADROOM // (1024 * 1024))
 
 
-def _describe(kind: str, detail: str, seconds: float) -> str:
+def describe_outcome(kind: str, detail: str, seconds: float) -> str:
     """An outcome of ``report_sandbox`` in the reader's words: which bound was hit, or what went wrong."""
     if kind == "timeout":
         return _("模板运行超过 %(n)s 秒，已停止。请减少循环的次数。", n=f"{seconds:g}")
@@ -560,7 +560,7 @@ def render_report(template_text: str, context: dict[str, Any], seconds: float | 
     _status, kind, line, detail = outcome
     if kind == "busy":  # not the template's fault: other reports of this server were being generated
         raise ReportTemplateError(_("同时生成的报告太多，请稍后再试。"), kind=kind)
-    error = _describe(kind, detail, seconds)
+    error = describe_outcome(kind, detail, seconds)
     if line:
         raise ReportTemplateError(_("报告模板第 %(line)d 行有误：%(error)s", line=line, error=error), line, kind)
     raise ReportTemplateError(_("报告模板有误：%(error)s", error=error), kind=kind)
