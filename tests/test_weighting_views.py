@@ -479,7 +479,8 @@ def test_channels_as_strata_feed_targets_and_quotas(logged_in, runner, survey_wi
         },
     )
     weighted = results_json(runner, questionnaire)["weighted"]
-    # web: 40 answers, 24 safe, for 1,000 people; c1: 3 of 3 for 6,000; c2: 2 of 2 for 3,000 → (600 + 6000 + 3000) / 10,000
+    # web: 40 answers, 24 safe, for 1,000 people; c1: 3 of 3 for 6,000; c2: 2 of 2 for 3,000
+    # → (600 + 6000 + 3000) / 10,000
     assert weighted["rates"]["safe"]["estimate"] == pytest.approx(0.96)
 
 
@@ -502,8 +503,8 @@ def test_cli_table_scheme_plan_and_show(runner, evaluator, survey_with_answers, 
     outcome = runner.invoke(args=["weighting", "scheme", str(questionnaire.id), "--method", "poststratify",
                                   "--tables", "乡镇人口", "--as", "alice"])  # fmt: skip
     assert outcome.exit_code == 0 and "事后分层加权" in outcome.output
-    outcome = runner.invoke(args=["weighting", "plan", str(questionnaire.id), "--stratum", "town", "--table",
-                                  "乡镇人口", "--method", "equal", "--total", "60", "--as", "alice", "--json"])  # fmt: skip
+    plan = ["--stratum", "town", "--table", "乡镇人口", "--method", "equal", "--total", "60"]
+    outcome = runner.invoke(args=["weighting", "plan", str(questionnaire.id), *plan, "--as", "alice", "--json"])
     assert json.loads(outcome.output)["allocation"] == {"a": 30, "b": 30}
     shown = json.loads(runner.invoke(args=["weighting", "show", str(questionnaire.id), "--json"]).output)
     assert shown["weighting"]["summary"]["total"] == pytest.approx(10_000)
