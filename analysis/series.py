@@ -55,6 +55,21 @@ class GroupRow:
     previous: Rate | None
     current: Rate | None
     change: Change | None
+    previous_weighted: Estimate | None = None  # when both rounds are weighted, the figures compared
+    current_weighted: Estimate | None = None
+
+    @property
+    def previous_value(self) -> float | None:
+        """The previous round's figure as compared: weighted when both rounds are."""
+        if self.previous_weighted is not None:
+            return self.previous_weighted.estimate
+        return self.previous.value if self.previous else None
+
+    @property
+    def current_value(self) -> float | None:
+        if self.current_weighted is not None:
+            return self.current_weighted.estimate
+        return self.current.value if self.current else None
 
 
 @dataclass(frozen=True)
@@ -196,8 +211,41 @@ def _groups(before: Results, now: Results, mapping: Mapping[str, str], small_n: 
             if mapping.get(key) not in rated_before:
                 continue
             old_position = rated_before.index(mapping[key])
-            result.append(_group_comparison(breakdown, old, key, position, old_position, small_n))
+            comparison = _group_comparison(breakdown, old, key, position, old_position, small_n)
+            result.append(_weighted_groups(comparison, before, now, mapping[key], small_n))
     return result
+
+
+def _weighted_rows(results: Results, group_key: str, question_key: str) -> dict[str, Estimate]:
+    """Each group's weighted estimate of one question, by the group's option key."""
+    if results.weighted is None:
+        return {}
+    breakdown = next((b for b in results.weighted.breakdowns if b.group_key == group_key), None)
+    if breakdown is None:
+        return {}
+    return {row.key: row.rates[question_key] for row in breakdown.rows if question_key in row.rates}
+
+
+def _weighted_groups(
+    comparison: GroupComparison, before: Results, now: Results, old_key: str, small_n: int
+) -> GroupComparison:
+    """When both rounds are weighted, each group's change and the ranking use the weighted figures and their SEs
+    (the groups are domains of each round's calibrated design); otherwise the comparison is left as counted."""
+    current = _weighted_rows(now, comparison.group_key, comparison.question_key)
+    previous = _weighted_rows(before, comparison.group_key, old_key)
+    if not current or not previous:
+        return comparison
+    rows = []
+    for row in comparison.rows:
+        w_now, w_before = current.get(row.key), previous.get(row.key)
+        usable = w_now is not None and w_before is not None and w_now.estimate is not None
+        change = estimate_change(w_before, w_now, small_n) if usable and w_before.estimate is not None else None
+        rows.append(GroupRow(row.key, row.text, row.previous, row.current, change, w_before, w_now))
+    values = {row.text: row.current_value for row in rows}
+    small = {row.text: bool(row.current and row.current.denominator < small_n) for row in rows}
+    return GroupComparison(
+        comparison.group_key, comparison.group_text, comparison.question_key, rows, rank(values, small)
+    )
 
 
 def _group_comparison(breakdown, old, key: str, position: int, old_position: int, small_n: int) -> GroupComparison:

@@ -140,3 +140,24 @@ def test_previous_round_must_be_readable(client, evaluator, other_evaluator):
     login(client, "mallory", "mallory-password-1")
     assert link(client, hers, alices).status_code == 422
     assert db.session.execute(db.select(RoundLink)).first() is None
+
+
+def test_weighted_rounds_compare_weighted_figures(logged_in, two_rounds):
+    """Both rounds weighted to the same population: every change, the groups' included, is the weighted one."""
+    from analysis.rounds import estimate_change
+    from tests.test_weighting_views import weighted_survey
+
+    old, new = two_rounds
+    weighted_survey(logged_in, old)
+    weighted_survey(logged_in, new)
+    db.session.expire_all()
+    results = questionnaire_results(new)
+    series = results.rounds.rates[0]
+    before, now = series.rounds
+    assert series.weighted_change == estimate_change(before.weighted, now.weighted)
+    assert series.headline_change is series.weighted_change
+    # 2023: a 12/20, b 8/20 → (0.6·8000 + 0.4·2000) / 10,000 = 56%; 2024: a 18/20, b 9/20 → 81%.
+    assert (before.weighted.estimate, now.weighted.estimate) == (pytest.approx(0.56), pytest.approx(0.81))
+    towns = next(g for g in results.rounds.groups if g.group_key == "town")
+    assert all(row.current_weighted is not None for row in towns.rows)
+    assert towns.rows[0].change.method == "weighted_normal"

@@ -242,8 +242,8 @@ def group_changes(place: Place) -> None:
             small = _("（样本量小）") if ranked.small_sample else ""
             rows.append([
                 str(ranked.rank or "—"), ranked.name + small,
-                f"{row.previous.percent}%" if row.previous and row.previous.percent else "—",
-                f"{row.current.percent}%" if row.current and row.current.percent else "—",
+                _pct(row.previous_value),
+                _pct(row.current_value),
                 _words(row.change),
             ])  # fmt: skip
         header = [_("排名"), _("组别"), comparison.labels[-2], comparison.labels[-1], _("变化")]

@@ -283,6 +283,8 @@ def rounds_dict(comparison: SeriesComparison | None) -> dict[str, Any] | None:
                         "text": row.text,
                         "previous": _round_rate(row.previous),
                         "current": _round_rate(row.current),
+                        "previous_weighted": estimate_dict(row.previous_weighted),
+                        "current_weighted": estimate_dict(row.current_weighted),
                         "change": change_dict(row.change),
                     }
                     for row in g.rows
