@@ -13,8 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-from scipy import stats
+from analysis.lazy import lazy_module
+
+np = lazy_module("numpy")
+stats = lazy_module("scipy.stats")
 
 
 @dataclass(frozen=True)

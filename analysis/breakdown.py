@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 from analysis.association import TestResult, association_test
 from analysis.index import index_from_counts, mean_index
+from analysis.lazy import lazy_module
 from analysis.rates import Rate, rate_from_counts
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 
 @dataclass(frozen=True)

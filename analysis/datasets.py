@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-import pandas as pd
-
 from analysis.frame import OTHER_SUFFIX
+from analysis.lazy import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 NAME_LIMIT = 32  # Stata's limit; SPSS allows 64 bytes
 LABEL_LIMIT = 80  # Stata's limit on variable labels (in characters for .dta 118)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-import pandas as pd
-
 from analysis.frame import OTHER_SUFFIX
+from analysis.lazy import lazy_module
+
+pd = lazy_module("pandas")
 
 
 def _option_text(question: dict, answers: dict, key: str) -> str:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import numpy as np
-import pandas as pd
+from analysis.lazy import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+
 
 OTHER_SUFFIX = "__other"
 CODE_BASE = 48  # option i is stored as chr(48 + i): "0", "1", … up to "z"

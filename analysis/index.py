@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 from analysis.frame import scores_of
+from analysis.lazy import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 
 @dataclass(frozen=True)

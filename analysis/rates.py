@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-
 from analysis.index import IndexValue, item_index
+from analysis.lazy import lazy_module
 from analysis.numbers import percent, percent_of, wilson_interval
 from analysis.uncertainty import interval_sides, max_margin_of_error
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 
 @dataclass(frozen=True)

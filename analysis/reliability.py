@@ -15,9 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-from scipy import stats
+from analysis.lazy import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+stats = lazy_module("scipy.stats")
+
 
 MIN_ITEMS_FOR_FACTOR_CHECKS = 3
 MIN_RESPONDENTS_FOR_ALPHA = 30  # complete respondents; below it α, α-if-deleted and item–total r are held back

@@ -8,18 +8,19 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-import pandas as pd
-
 from analysis.association import TestResult, association_test
 from analysis.breakdown import GroupRow, distribution_tests, rates_by_group
 from analysis.frame import answers_frame, other_column, scores_of
 from analysis.index import mean_index, scored_options
+from analysis.lazy import lazy_module
 from analysis.numbers import percent, percent_of
 from analysis.rates import QuestionSummary, Rate, summarise_question
 from analysis.reliability import ScaleReliability, Sphericity, scale_reliability, sphericity
 from analysis.uncertainty import required_sample
 from analysis.weighted_results import WeightedFigures, WeightingSpec, unweighted_overall, weighted_figures
 from analysis.weighting import Estimate, WeightingError
+
+pd = lazy_module("pandas")
 
 CHANNEL_COLUMN = "__channel"
 

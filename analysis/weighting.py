@@ -17,10 +17,12 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from scipy.special import expit, logit
-from scipy.stats import norm
+from analysis.lazy import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+special = lazy_module("scipy.special")
+stats = lazy_module("scipy.stats")
 
 # R's svyrecvar() removes raking margins from the influence functions by this many sweeps of alternating
 # projections, whatever the number of raking iterations was (survey 4.x, R/multistage.R).
@@ -623,10 +625,10 @@ def logit_interval(p: float, se: float, level: float = 0.95) -> tuple[float, flo
     (0, 1) and is asymmetric near the ends, as a rate's should be. Undefined (``None``) at p = 0 or 1."""
     if not (0 < p < 1) or not math.isfinite(se):
         return None
-    z = float(norm.ppf(0.5 + level / 2))
+    z = float(stats.norm.ppf(0.5 + level / 2))
     half = z * se / (p * (1 - p))
-    centre = float(logit(p))
-    return float(expit(centre - half)), float(expit(centre + half))
+    centre = float(special.logit(p))
+    return float(special.expit(centre - half)), float(special.expit(centre + half))
 
 
 def _mask(values: Sequence[Any] | None, n: int, what: str) -> np.ndarray:

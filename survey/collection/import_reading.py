@@ -24,11 +24,13 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import openpyxl
 import python_calamine
 from flask_babel import lazy_gettext as _l
 
+from analysis.lazy import lazy_module
 from survey.platform.xlsx_guard import MAX_ENTRIES, MAX_UNPACKED, XlsxRefused, check_xls, check_xlsx
+
+openpyxl = lazy_module("openpyxl")
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 500

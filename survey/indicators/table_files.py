@@ -16,9 +16,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
 from analysis.indicators import (
     FORMAT,
@@ -30,9 +27,14 @@ from analysis.indicators import (
     standard_text,
     validate_table,
 )
+from analysis.lazy import lazy_module
 from analysis.scoring import N_, RULES, Wording, render
 from survey.platform import xlsx_guard
 from survey.platform.xlsx_guard import XlsxRefused, check_xlsx
+
+openpyxl = lazy_module("openpyxl")
+styles = lazy_module("openpyxl.styles")
+xlsx_utils = lazy_module("openpyxl.utils")
 
 SHEET = "附件1"
 # (header, field, level): the printed columns of the 附件1 layout, then the technical ones (hidden, never
@@ -391,7 +393,7 @@ def xlsx_refusal(refused: XlsxRefused) -> Wording:
 def _load_xlsx(data: bytes) -> tuple[dict, dict[int, tuple[str, int]]]:  # noqa: C901 - one pass over the sheet
     _check_archive(data)
     try:
-        workbook = load_workbook(io.BytesIO(data), data_only=True)
+        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable workbook is a format problem
         raise IndicatorFormatError([_problem("$", N_("无法读取 Excel 文件：%(error)s"), error=str(error))]) from None
     ws = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
@@ -436,7 +438,7 @@ def _load_xlsx(data: bytes) -> tuple[dict, dict[int, tuple[str, int]]]:  # noqa:
 
     def where(fieldname: str, level: int, r: int) -> str:
         c = columns.get((fieldname, level))
-        return f"{sheet}!{get_column_letter(c)}{r}" if c else f"row {r}"
+        return f"{sheet}!{xlsx_utils.get_column_letter(c)}{r}" if c else f"row {r}"
 
     table: dict[str, Any] = {"format": FORMAT}
     title = _text(value(header_row - 1, 1)) if header_row > 1 else None
@@ -844,14 +846,14 @@ _COLUMN_INDEX = {(fieldname, level): index for index, (_h, fieldname, level) in 
 
 def _openpyxl_style(cell, spec: dict[str, Any]) -> None:
     """Apply one ``STYLES`` entry to an openpyxl cell."""
-    thin = Side(style="thin", color="000000")
+    thin = styles.Side(style="thin", color="000000")
     if spec.get("bold") or spec.get("size"):
-        cell.font = Font(bold=spec.get("bold", False), size=spec.get("size"))
+        cell.font = styles.Font(bold=spec.get("bold", False), size=spec.get("size"))
     if spec.get("border"):
-        cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        cell.border = styles.Border(left=thin, right=thin, top=thin, bottom=thin)
     if spec.get("fill"):
-        cell.fill = PatternFill("solid", fgColor=spec["fill"])
-    cell.alignment = Alignment(wrap_text=spec.get("wrap"), vertical="center", horizontal=spec.get("align"))
+        cell.fill = styles.PatternFill("solid", fgColor=spec["fill"])
+    cell.alignment = styles.Alignment(wrap_text=spec.get("wrap"), vertical="center", horizontal=spec.get("align"))
 
 
 def _openpyxl_page(ws, layout: SheetLayout) -> None:
@@ -866,14 +868,16 @@ def _openpyxl_page(ws, layout: SheetLayout) -> None:
     ws.print_options.horizontalCentered = True
     ws.print_title_rows = f"{layout.repeat_rows[0]}:{layout.repeat_rows[1]}"
     first_row, first_col, last_row, last_col = layout.print_area
-    ws.print_area = f"{get_column_letter(first_col)}{first_row}:{get_column_letter(last_col)}{last_row}"
+    ws.print_area = (
+        f"{xlsx_utils.get_column_letter(first_col)}{first_row}:{xlsx_utils.get_column_letter(last_col)}{last_row}"
+    )
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
 def dump_xlsx(table: dict, score: TableScore | None = None) -> bytes:
     """One sheet “附件1” (``attachment_layout``) as an .xlsx file, written with openpyxl."""
     layout = attachment_layout(table, score)
-    workbook = Workbook()
+    workbook = openpyxl.Workbook()
     ws = workbook.active
     ws.title = SHEET
     for (row, col), (value, style) in sorted(layout.cells.items()):
@@ -883,9 +887,9 @@ def dump_xlsx(table: dict, score: TableScore | None = None) -> bytes:
     for first_row, first_col, last_row, last_col in layout.merges:
         ws.merge_cells(start_row=first_row, start_column=first_col, end_row=last_row, end_column=last_col)
     for index, width in enumerate(layout.widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
+        ws.column_dimensions[xlsx_utils.get_column_letter(index)].width = width
     for index in layout.hidden:
-        ws.column_dimensions[get_column_letter(index)].hidden = True
+        ws.column_dimensions[xlsx_utils.get_column_letter(index)].hidden = True
     for row, height in layout.heights.items():
         ws.row_dimensions[row].height = height
     ws.freeze_panes = ws.cell(*layout.freeze).coordinate

@@ -12,7 +12,10 @@ import numbers
 import re
 from typing import Any
 
-import pandas as pd
+from analysis.lazy import lazy_module
+
+pd = lazy_module("pandas")
+
 
 # A cell whose text starts with one of these is read as a formula (or DDE command) by Excel, WPS or
 # LibreOffice when the CSV is opened: ``=HYPERLINK(...)`` leaks the sheet, ``+cmd|' /C calc'!A0`` runs a program.

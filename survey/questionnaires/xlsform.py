@@ -25,13 +25,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import openpyxl
 from flask_babel import lazy_gettext as _l
 
+from analysis.lazy import lazy_module
 from survey.platform import xlsx_guard
 from survey.platform.xlsx_guard import XlsxRefused, check_xlsx
 from survey.questionnaires.definition import DefinitionError, Problem, validate_definition
 from survey.questionnaires.qtypes import QUESTION_TYPES, get_type
+
+openpyxl = lazy_module("openpyxl")
 
 FORMAT = "survey-questionnaire/1"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")

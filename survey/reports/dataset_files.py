@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import tempfile
 
-import pandas as pd
-
+from analysis.lazy import lazy_module
 from survey.platform.csv_files import to_csv_bytes
+
+pd = lazy_module("pandas")
 
 DTA_RELEASE = 14  # pyreadstat's "version" is the Stata release: 14 writes the .dta 118 format (UTF-8)
 STATA_LARGEST = 8.988465674311579e307  # the largest double a .dta file holds (Stata reserves the rest for missing)

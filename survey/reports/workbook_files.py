@@ -20,13 +20,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from analysis.indicators import TableScore
+from analysis.lazy import lazy_module
 from survey.indicators.table_files import SHEET as INDICATOR_SHEET
 from survey.indicators.table_files import STYLES, attachment_layout
+
+pd = lazy_module("pandas")
 
 MAX_CHARTS = 30  # frequency charts per workbook; more would make the file slow to open
 CHART_ROWS = 16  # rows a chart covers at its default size (288 px at 20 px a row, plus a margin)

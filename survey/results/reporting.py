@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import orjson
-import pandas as pd
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Text, cast, func
 
 from analysis.frame import coded_frame, uncoded_keys
+from analysis.lazy import lazy_module
 from analysis.results import CHANNEL_COLUMN, ResponseSet, Results, compute_results
 from analysis.weighting import WeightingError
 from survey.models import Questionnaire, Response
@@ -23,6 +23,8 @@ from survey.questionnaires.definition import analysis_schema
 from survey.responses.coding import Coder, layout
 from survey.results.rounds import compare
 from survey.results.weighting_spec import weighting_spec
+
+pd = lazy_module("pandas")
 
 RECORD_COLUMNS = (
     Response.id,
