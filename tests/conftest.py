@@ -148,6 +148,28 @@ def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers", "fresh_app: the test gets an app of its own, not the shared one (it adds routes or handlers)"
     )
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only: the test runs on SQLite only, because what it checks does not touch the database (the marker's "
+        "comment says why); anything that stores, reads, counts, locks or migrates runs on both",
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test marked ``sqlite_only`` runs once, on SQLite: its PostgreSQL copy is deselected (and counted so).
+
+    For tests whose subject does not depend on the database (a PDF drawn from figures already computed, the
+    ``flask`` program's help), a second run on PostgreSQL repeats the same work and checks nothing more."""
+    keep, dropped = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
+        if backend == "postgresql" and item.get_closest_marker("sqlite_only") is not None:
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture
