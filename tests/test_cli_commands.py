@@ -3,13 +3,18 @@ as a named user checked for their role, audited like the desk, all or nothing, n
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import flask.cli
 import pytest
+import werkzeug.serving
+from click.testing import CliRunner, Result
 
 from survey.accounts.access import add_member
 from survey.accounts.users import create_user
@@ -393,26 +398,58 @@ def test_import_refusals(runner, seed, wjx_file, tmp_path):
 
 # --- commands that only read a file need no SECRET_KEY ----------------------------------------------------
 
+KEYLESS_PRODUCTION = {"SURVEY_ENV": "production", "SECRET_KEY": None, "FLASK_SECRET_KEY": None}
+
 
 def flask_production(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The real ``flask`` program in production mode with no SECRET_KEY anywhere."""
+    """The real ``flask`` program, started as a process of its own in production mode with no SECRET_KEY anywhere.
+
+    Each start imports the app; ``flask_keyless`` runs the same program in this process, for what does not
+    depend on the process starting (tests/test_cli_secret_key.py keeps both kinds)."""
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FLASK_SECRET_KEY", "FLASK_RUN_FROM_CLI")}
     env |= {"SURVEY_ENV": "production", "DATABASE_URL": f"sqlite:///{cwd / 'never.sqlite'}"}
     flask = [sys.executable, "-m", "flask", "--app", str(ROOT / "app.py")]
     return subprocess.run([*flask, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)  # noqa: S603
 
 
+def flask_keyless(*args: str, cwd: Path) -> Result:
+    """The ``flask`` program's own command group (``flask.cli.cli``, what ``python -m flask`` runs) in this process,
+    from ``cwd``, in production mode with no SECRET_KEY anywhere: it builds the app from ``app.py`` as the program
+    does, with Flask's ``FLASK_RUN_FROM_CLI`` flag (restored afterwards). Should a refusal fail, starting a server
+    fails the test instead of serving."""
+
+    def no_server(*_args, **_kwargs):
+        raise AssertionError("the flask program started a server without a SECRET_KEY")
+
+    env = {**KEYLESS_PRODUCTION, "FLASK_RUN_FROM_CLI": None, "DATABASE_URL": f"sqlite:///{cwd / 'never.sqlite'}"}
+    root = logging.getLogger()
+    level = root.level
+    with contextlib.chdir(cwd), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(werkzeug.serving, "run_simple", no_server)
+        patch.setattr(flask.cli, "run_simple", no_server)
+        # A production app sets up the process's logging (survey.platform.logs): put this process's back after.
+        patch.setattr(root, "handlers", list(root.handlers))
+        for switch in ("_srcfile", "logThreads", "logMultiprocessing"):
+            patch.setattr(logging, switch, getattr(logging, switch))
+        try:
+            return CliRunner().invoke(
+                flask.cli.cli, ["--app", str(ROOT / "app.py"), *args], env=env, prog_name="python -m flask"
+            )
+        finally:
+            root.setLevel(level)
+
+
 def test_indicator_file_commands_run_without_a_secret_key(tmp_path):
     table = ROOT / "analysis" / "indicator_library" / "seed_004_fengze.json"
-    checked = flask_production("indicators", "check", str(table), cwd=tmp_path)
-    assert checked.returncode == 0 and checked.stdout.strip() == "ok", checked.stderr
-    scored = flask_production("indicators", "score", str(table), "--json", cwd=tmp_path)
-    assert scored.returncode == 0 and "total" in json.loads(scored.stdout)
-    exported = flask_production("indicators", "export", str(table), "-o", str(tmp_path / "t.yaml"), cwd=tmp_path)
-    assert exported.returncode == 0 and (tmp_path / "t.yaml").exists()
+    checked = flask_keyless("indicators", "check", str(table), cwd=tmp_path)
+    assert checked.exit_code == 0 and checked.stdout.strip() == "ok", checked.stderr
+    scored = flask_keyless("indicators", "score", str(table), "--json", cwd=tmp_path)
+    assert scored.exit_code == 0 and "total" in json.loads(scored.stdout)
+    exported = flask_keyless("indicators", "export", str(table), "-o", str(tmp_path / "t.yaml"), cwd=tmp_path)
+    assert exported.exit_code == 0 and (tmp_path / "t.yaml").exists()
     for command in (["project", "list"], ["run", "--port", "5107"]):  # the database and the server still need it
-        refused = flask_production(*command, cwd=tmp_path)
-        assert refused.returncode != 0 and "SECRET_KEY is not set" in refused.stderr
+        refused = flask_keyless(*command, cwd=tmp_path)
+        assert refused.exit_code != 0 and "SECRET_KEY is not set" in refused.stderr
     assert not (tmp_path / "never.sqlite").exists()
 
 

@@ -1,5 +1,9 @@
 """The ``flask`` program in production without a SECRET_KEY: every command is listed and explains itself;
-running one that needs the key refuses in one line; the server and the app outside the program refuse."""
+running one that needs the key refuses in one line; the server and the app outside the program refuse.
+
+Two checks start the real program as a process of its own (the key is read from the environment when the
+process starts, and a server must refuse to start); the rest run the same program in this process
+(``flask_keyless``), so that each does not pay for starting Python and importing the app."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import pytest
 from flask import Flask
 
 from survey.platform.cli_guard import MISSING_KEY, THROWAWAY_KEY, SecretKeyMissing, refuse_keyless_commands
-from tests.test_cli_commands import flask_production
+from tests.test_cli_commands import flask_keyless, flask_production
 
 
 def _keyed_commands(app) -> list[tuple[str, ...]]:
@@ -25,12 +29,30 @@ def _keyed_commands(app) -> list[tuple[str, ...]]:
     return paths
 
 
+@pytest.mark.sqlite_only  # lists the commands an app registers, the same whatever its database
 def test_the_top_level_help_lists_every_command_without_a_key(app, tmp_path):
     shown = flask_production("--help", cwd=tmp_path)
     assert shown.returncode == 0 and "Traceback" not in shown.stderr and not shown.stderr.strip(), shown.stderr
-    listed = {line.split()[0] for line in shown.stdout.split("Commands:")[1].splitlines() if line.strip()}
+    listed = _listed_commands(shown.stdout)
     assert {path[0] for path in _keyed_commands(app)} | {"run", "shell", "routes"} <= listed
     assert {"indicators", "demo", "responses", "project", "channel", "unit", "db"} <= listed
+    in_this_process = flask_keyless("--help", cwd=tmp_path)  # the program the other tests here run in this process
+    assert (
+        in_this_process.exit_code == 0
+        and not in_this_process.stderr
+        and _listed_commands(in_this_process.stdout) == listed
+    )
+
+
+def _listed_commands(help_text: str) -> set[str]:
+    return {line.split()[0] for line in help_text.split("Commands:")[1].splitlines() if line.strip()}
+
+
+def test_the_server_refuses_to_start_in_one_line(tmp_path):
+    refused = flask_production("run", "--port", "5113", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == f"Error: {MISSING_KEY}" and not refused.stdout.strip()
+    assert not (tmp_path / "never.sqlite").exists(), "refused before the database was touched"
 
 
 @pytest.mark.parametrize(
@@ -38,8 +60,8 @@ def test_the_top_level_help_lists_every_command_without_a_key(app, tmp_path):
     [("demo",), ("responses", "import"), ("db", "upgrade"), ("indicators",), ("indicators", "check"), ("run",)],
 )
 def test_a_commands_help_works_without_a_key(command, tmp_path):
-    shown = flask_production(*command, "--help", cwd=tmp_path)
-    assert shown.returncode == 0, shown.stderr
+    shown = flask_keyless(*command, "--help", cwd=tmp_path)
+    assert shown.exit_code == 0, shown.stderr
     assert f"flask {' '.join(command)} [OPTIONS]" in shown.stdout and not shown.stderr.strip()
     assert not (tmp_path / "never.sqlite").exists()
 
@@ -49,15 +71,15 @@ def test_a_commands_help_works_without_a_key(command, tmp_path):
     [("demo", "--no-serve"), ("unit", "list", "1"), ("db", "upgrade"), ("shell",), ("run", "--port", "5113")],
 )
 def test_running_a_command_that_needs_the_key_refuses_in_one_line(command, tmp_path):
-    refused = flask_production(*command, cwd=tmp_path)
-    assert refused.returncode == 1
+    refused = flask_keyless(*command, cwd=tmp_path)
+    assert refused.exit_code == 1
     assert refused.stderr.strip() == f"Error: {MISSING_KEY}" and not refused.stdout.strip()
     assert not (tmp_path / "never.sqlite").exists(), "refused before the database was touched"
 
 
 def test_an_option_value_spelled_like_help_does_not_run_the_command(tmp_path):
-    refused = flask_production("create-user", "bob", "--password", "--help", cwd=tmp_path)
-    assert refused.returncode == 1 and refused.stderr.strip() == f"Error: {MISSING_KEY}"
+    refused = flask_keyless("create-user", "bob", "--password", "--help", cwd=tmp_path)
+    assert refused.exit_code == 1 and refused.stderr.strip() == f"Error: {MISSING_KEY}"
 
 
 def test_keyless_copies_refuse_and_leave_the_shared_commands_alone():
