@@ -117,10 +117,12 @@ def describe_violations(violations: list[dict]) -> str:
 
 
 @contextmanager
-def launched_chromium(extra_args: tuple[str, ...] = ()) -> Iterator:
-    """Debian's Chromium, headless (never a downloaded browser): one launcher for every browser test module.
+def started_playwright() -> Iterator:
+    """Playwright's sync API, started once per test process by the ``playwright_session`` fixture (tests/conftest.py).
 
-    Missing Chromium or Playwright skips with the reason for a newcomer, and fails in CI
+    While it runs, this thread counts as running an asyncio loop (that is how the sync API works): a second
+    ``sync_playwright()`` in the process would refuse to start, so every browser test launches its Chromium from this
+    one (``launch_chromium``). Missing Chromium or Playwright skips with the reason for a newcomer, and fails in CI
     (``SURVEY_REQUIRE_SERVICES=1``), through the same ``unavailable`` as the database fixtures.
     """
     from tests.conftest import unavailable
@@ -133,12 +135,11 @@ def launched_chromium(extra_args: tuple[str, ...] = ()) -> Iterator:
         unavailable("the playwright package is not installed (pip install -e '.[test]')")
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        yield playwright
     finally:
         playwright.stop()
+
+
+def launch_chromium(playwright, extra_args: tuple[str, ...] = ()):
+    """Debian's Chromium, headless (never a downloaded browser): one launcher for every browser test module."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args])

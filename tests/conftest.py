@@ -237,6 +237,29 @@ def _reconnect_shared(database_url: str) -> None:
             db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def playwright_session():
+    """Playwright, started once per test process, for every browser test (tests/browser_support.py)."""
+    from tests.browser_support import started_playwright
+
+    with started_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session):
+    """Debian's Chromium, headless, one per test process: each test opens its own context (cookies, storage, size)
+    and pages in it, and closes them. Starting Chromium once per module cost a launch for each of a dozen modules
+    in each process; a module that needs other launch flags launches its own from ``playwright_session``."""
+    from tests.browser_support import launch_chromium
+
+    chromium = launch_chromium(playwright_session)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser_support import axe_violations, describe_violations
-from tests.test_browser_respondent import LIBRARY, WECHAT_PHONE, browser, shot, site  # noqa: F401 - fixtures
+from tests.test_browser_respondent import LIBRARY, WECHAT_PHONE, shot, site  # noqa: F401 - fixtures
 
 LANGUAGES = {"zh": "zh_Hans_CN", "en": "en"}
 # Every template in Chinese; in English the templates that between them hold every question type.

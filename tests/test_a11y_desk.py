@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_support import DESKTOP, PHONE
-from tests.test_browser import _login, browser, live  # noqa: F401 - fixtures shared with the browser tests
+from tests.test_browser import _login, live  # noqa: F401 - fixtures shared with the browser tests
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 BLOCKING = ("serious", "critical")

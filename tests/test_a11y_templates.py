@@ -4,7 +4,7 @@ violation."""
 from __future__ import annotations
 
 from tests.test_a11y_desk import page, violations  # noqa: F401 - the axe page fixture and check
-from tests.test_browser import _login, browser, live  # noqa: F401 - fixtures shared with the browser tests
+from tests.test_browser import _login, live  # noqa: F401 - fixtures shared with the browser tests
 
 
 def test_template_library_and_preview_have_no_serious_violations(live, page):  # noqa: F811

@@ -267,14 +267,14 @@ def test_a_cut_before_the_link_was_ever_read_says_where_the_answers_are(app):
 # --- in a real browser: a phone whose submission was stored but whose answer never came back -----------------
 
 
-def test_a_phone_that_lost_the_answer_to_its_submission_sends_it_again_and_it_is_stored_once(tmp_path):
+def test_a_phone_that_lost_the_answer_to_its_submission_sends_it_again_and_it_is_stored_once(tmp_path, browser):
     """The server stores the submission, the connection drops before the phone hears back; reopening the link
     restores the draft with the first form's submission id and start token, so sending it again is thanked
     and not stored a second time (a new submission id would store it twice, the signed start alone would be
     refused)."""
     from survey.accounts.users import create_user
     from survey.questionnaires import publishing
-    from tests.browser_support import PHONE, launched_chromium, live_server, migrated_app
+    from tests.browser_support import PHONE, live_server, migrated_app
 
     app = migrated_app(tmp_path)
     with app.app_context():
@@ -292,8 +292,8 @@ def test_a_phone_that_lost_the_answer_to_its_submission_sends_it_again_and_it_is
             db.session.remove()
             return [tuple(row) for row in rows]
 
-    with live_server(app) as base, launched_chromium() as chromium:
-        context = chromium.new_context(**PHONE)
+    with live_server(app) as base:
+        context = browser.new_context(**PHONE)
         context.set_default_timeout(15_000)
         phone = context.new_page()
         try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import DESKTOP, PHONE, launched_chromium, live_server, migrated_app
+from tests.browser_support import DESKTOP, PHONE, live_server, migrated_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -68,13 +68,6 @@ def live(tmp_path_factory):
         username, password = login.username, login.password
     with live_server(app) as base_url:
         yield Live(app, base_url, username, password, surveys)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium, headless; never a downloaded browser."""
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from tests.test_browser import (  # noqa: F401 - fixtures and form helpers share
     _login,
     _required_only,
     _unconditional,
-    browser,
     live,
 )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_support import DESKTOP, PHONE
-from tests.test_browser import _login, browser, live  # noqa: F401 - fixtures shared with the browser tests
+from tests.test_browser import _login, live  # noqa: F401 - fixtures shared with the browser tests
 
 SHOTS = Path(__file__).resolve().parent / "artifacts" / "indicators"
 SIZES = {"desktop": DESKTOP, "phone": PHONE}

@@ -20,7 +20,7 @@ import pytest
 from app import create_app
 from survey.questionnaires.conditions import visible_questions
 from survey.questionnaires.definition import iter_questions, normalize_definition
-from tests.browser_support import PHONE, launched_chromium, live_server
+from tests.browser_support import PHONE, live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "respondent"
@@ -122,13 +122,6 @@ def _kiosk(project) -> Published:
     publishing.publish(questionnaire)
     db.session.commit()
     return Published(questionnaire.id, questionnaire.public_token, normalize_definition(questionnaire.definition))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium, headless; never a downloaded browser."""
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture

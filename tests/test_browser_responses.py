@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from tests.browser_support import DESKTOP, PHONE
-from tests.test_browser import _login, browser, live  # noqa: F401 - shared fixtures
+from tests.test_browser import _login, live  # noqa: F401 - shared fixtures
 
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 

@@ -26,9 +26,8 @@ CHARTS_URL = "/static/js/results-charts.js"
 CHARTS_CSS_URL = "/static/css/charts.css"
 ARTIFACTS = ROOT / "test-artifacts"
 
-# The live server with the demo data, and headless Debian Chromium (skipped without it).
+# The live server with the demo data (headless Debian Chromium is the ``browser`` fixture of tests/conftest.py).
 live = test_browser.live
-browser = test_browser.browser
 
 # Recorded in the page before any of its scripts run: CSP violations as the browser reports them.
 WATCH_CSP = """

@@ -208,8 +208,7 @@ def test_non_finite_weights_and_scores_are_definition_problems(app, weight):
 
 # --- in a browser: the charts of a page with an infinite odds ratio ----------------------------------
 
-live = test_browser.live  # a live server over SQLite with the demo data, and headless Debian Chromium
-browser = test_browser.browser
+live = test_browser.live  # a live server over SQLite with the demo data (Chromium: tests/conftest.py's ``browser``)
 
 
 def test_every_chart_is_drawn_when_a_breakdown_has_an_infinite_odds_ratio(live, browser):

@@ -19,7 +19,7 @@ import pytest
 from survey.models import Questionnaire, Response
 from survey.platform.extensions import db
 from survey.respond import pow
-from tests.browser_support import PHONE, launched_chromium, live_server, migrated_app
+from tests.browser_support import PHONE, launch_chromium, live_server, migrated_app
 from tests.helpers import SEED_004_ANSWERS, hidden_value, make_project, published
 
 BITS = 10
@@ -201,10 +201,13 @@ def live(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(playwright_session):
     """Debian's Chromium with the intranet host name mapped to the loopback address."""
-    with launched_chromium((f"--host-resolver-rules=MAP {INTRANET_HOST} 127.0.0.1",)) as chromium:
+    chromium = launch_chromium(playwright_session, (f"--host-resolver-rules=MAP {INTRANET_HOST} 127.0.0.1",))
+    try:
         yield chromium
+    finally:
+        chromium.close()
 
 
 @pytest.fixture
