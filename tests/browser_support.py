@@ -3,6 +3,7 @@
 Debian's Chromium only (never a downloaded browser), with the flags that keep it off the network.
 """
 
+import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -37,6 +38,19 @@ PHONE = {
     "locale": "zh-CN",
 }
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
+
+# Screenshots of the pages the browser tests walk through, for people to look at (test-artifacts/, tests/artifacts/):
+# no test compares them, and each full-page PNG costs Chromium a fifth to half a second, a quarter of the browser
+# tests' time. They are saved when asked for: SURVEY_TEST_SCREENSHOTS=1 python -m pytest tests/test_browser*.py
+SCREENSHOTS = os.environ.get("SURVEY_TEST_SCREENSHOTS") == "1"
+
+
+def keep_screenshot(page, path: Path, *, full_page: bool = True) -> Path:
+    """Save a screenshot of ``page`` at ``path`` for people to look at, when ``SURVEY_TEST_SCREENSHOTS=1``."""
+    if SCREENSHOTS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 # --- shared by the browser test modules (respondent, accessibility) ----------------------------------------

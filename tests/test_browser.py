@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import DESKTOP, PHONE, live_server, migrated_app
+from tests.browser_support import DESKTOP, PHONE, keep_screenshot, live_server, migrated_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -47,10 +47,7 @@ class Live:
 
 
 def _shot(page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+    return keep_screenshot(page, SHOTS / f"{name}.png")
 
 
 @pytest.fixture(scope="module")
@@ -348,7 +345,7 @@ def test_evaluator_sees_overall_satisfaction_on_desktop_and_phone(live, desktop,
     _shot(phone, "results-phone-375")
 
 
-def test_questionnaire_page_shows_a_qr_code_of_the_public_link(live, desktop):
+def test_questionnaire_page_shows_a_qr_code_of_the_public_link(live, desktop, tmp_path):
     survey = live.surveys["public_safety"]
     _login(desktop, live)
     desktop.goto(live.url(f"/desk/questionnaires/{survey.id}"))
@@ -361,7 +358,7 @@ def test_questionnaire_page_shows_a_qr_code_of_the_public_link(live, desktop):
 
     zxingcpp = pytest.importorskip("zxingcpp")
     image = pytest.importorskip("PIL.Image")
-    png = SHOTS / "qr-element.png"
+    png = tmp_path / "qr-element.png"
     qr.screenshot(path=str(png))
     with image.open(png) as picture:
         decoded = [result.text for result in zxingcpp.read_barcodes(picture)]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.browser_support import DESKTOP, PHONE
+from tests.browser_support import DESKTOP, PHONE, keep_screenshot
 from tests.test_browser import (  # noqa: F401 - fixtures and form helpers shared with the browser tests
     _fill,
     _full_answers,
@@ -36,8 +36,7 @@ SIZES = {"desktop": DESKTOP, "phone": PHONE}
 
 def shot(page, size: str, name: str) -> None:
     """A full-page screenshot for people to look at."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"desk-{name}-{size}.png"), full_page=True)
+    keep_screenshot(page, SHOTS / f"desk-{name}-{size}.png")
 
 
 def no_sideways_scroll(page) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import DESKTOP, PHONE
+from tests.browser_support import DESKTOP, PHONE, keep_screenshot
 from tests.test_browser import _login, live  # noqa: F401 - fixtures shared with the browser tests
 
 SHOTS = Path(__file__).resolve().parent / "artifacts" / "indicators"
@@ -19,8 +19,7 @@ SIZES = {"desktop": DESKTOP, "phone": PHONE}
 
 
 def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    keep_screenshot(page, SHOTS / f"{name}.png")
 
 
 def _project_with_table(live) -> tuple[int, int]:  # noqa: F811

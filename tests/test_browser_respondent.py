@@ -20,7 +20,7 @@ import pytest
 from app import create_app
 from survey.questionnaires.conditions import visible_questions
 from survey.questionnaires.definition import iter_questions, normalize_definition
-from tests.browser_support import PHONE, live_server
+from tests.browser_support import PHONE, keep_screenshot, live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "respondent"
@@ -57,10 +57,7 @@ class Site:
 
 def shot(page, name: str, full_page: bool = False) -> Path:
     """Save a screenshot for people to look at (not compared by the tests)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
+    return keep_screenshot(page, SHOTS / f"{name}.png", full_page=full_page)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests import test_browser
+from tests.browser_support import keep_screenshot
 from tests.helpers import SEED_004_ANSWERS, make_project, published
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,8 +192,7 @@ def test_charts_are_drawn_on_phone_and_desktop_without_errors(live, browser, wid
             " return +c.querySelector('svg').getAttribute('width') === c.clientWidth; }"
         )
 
-        test_browser.SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(test_browser.SHOTS / f"results-charts-{width}.png"), full_page=True)
+        keep_screenshot(page, test_browser.SHOTS / f"results-charts-{width}.png")
         if not phone:
             ARTIFACTS.mkdir(exist_ok=True)
             pdf = ARTIFACTS / "results-print.pdf"
