@@ -101,6 +101,7 @@ def test_bundle_files_hashes_and_data(app, logged_in, answered):
     assert log.iloc[0].tolist()[:3] == [first.number, "排除", "用时过短"]
 
 
+@pytest.mark.sqlite_only  # coreutils checks the archive's own checksum file: the database is not its subject
 @pytest.mark.skipif(shutil.which("sha256sum") is None, reason="needs coreutils sha256sum")
 def test_sha256sums_verifies_when_extracted(app, logged_in, answered, tmp_path):
     _download(logged_in, answered).extractall(tmp_path)
@@ -141,6 +142,7 @@ def test_the_bundled_report_prints_the_linked_table_in_chinese(app, logged_in, a
     assert "扣分情况" in text and "Satisfaction" not in text
 
 
+@pytest.mark.sqlite_only  # which language the papers are written in does not depend on the database
 def test_every_paper_is_in_the_report_language_whatever_the_desk(app, logged_in, answered):
     """The working papers go in with the report: with the desk in English, the workbooks and CSV are Chinese."""
     archive = zipfile.ZipFile(io.BytesIO(logged_in.get(f"/desk/questionnaires/{answered.id}/bundle.zip?lang=en").data))

@@ -84,6 +84,7 @@ def test_report_pdf(logged_in, answered):
     assert font_families(response.data) == {"Noto Sans SC GB2312"}
 
 
+@pytest.mark.sqlite_only  # the paper form is drawn from the questionnaire's definition alone, whatever the database
 def test_paper_form_pdf(logged_in, answered):
     response = logged_in.get(f"/desk/questionnaires/{answered.id}/paper-form.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
@@ -167,6 +168,8 @@ def test_exclusions_are_listed_in_beijing_time_with_the_clock_named(logged_in, a
     assert f"{response.number}{flat(beijing.strftime('%Y-%m-%d %H:%M'))}用时过短" in text  # its number, not the id
 
 
+# The layout of a report with nothing to report (no row stored, read or counted): the database is not its subject.
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("template", ["public_safety", "fengze_service_object", "three_rates"])
 def test_report_pdf_of_a_questionnaire_nobody_answered_yet(logged_in, evaluator, template):
     questionnaire = published(make_project(evaluator), template)

@@ -135,6 +135,7 @@ def test_questions_of_different_n_are_grouped_by_n():
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
+@pytest.mark.sqlite_only  # which language the report is written in does not depend on the database
 def test_the_report_stays_chinese_when_the_desk_is_in_english(app, logged_in, answered):
     table = copy.deepcopy(TABLE)
     table["indicators"][0]["children"][0]["children"][0]["input"] = {
