@@ -25,7 +25,9 @@ def test_killed_workers_lose_nothing_acknowledged(kind):
             psycopg.connect(PG_ADMIN, connect_timeout=3).close()
         except psycopg.OperationalError as error:
             unavailable(f"PostgreSQL not reachable at {PG_ADMIN}: {error}")
-    args = argparse.Namespace(phones=24, seconds=12, workers=2, threads=4, processes=2, kill=True)
+    # Eight seconds: a worker is killed at about 2.7 s and another at 5.3 s, each with phones submitting before,
+    # during and after; a replacement worker starts in about a second, so each kill still meets full load.
+    args = argparse.Namespace(phones=24, seconds=8, workers=2, threads=4, processes=2, kill=True)
     with temporary_folder() as folder:
         figures = run(kind, args, folder, name=f"{PG_TEST_DB}_load")
     assert figures["workers_killed"] == 2, figures
