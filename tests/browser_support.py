@@ -85,13 +85,34 @@ def migrated_app(folder: Path, **config):
     return app
 
 
+def _body_read_whole(app):
+    """``app`` with each response body read whole, and its iterable closed, before the server writes a byte.
+
+    Werkzeug's development server closes a response's iterable only after draining the request's socket, and
+    that raises when the browser has already dropped the connection: Chromium drops a favicon download when the
+    page moves on, and asks for the rest later with a Range request. The static file was then left open, and its
+    ResourceWarning failed whichever test the garbage collector happened to meet it in. (Production serves through
+    gunicorn.) The pages and downloads here are small, so nothing needs streaming.
+    """
+
+    def whole(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return whole
+
+
 @contextmanager
 def live_server(app):
     """Serve ``app`` on a free local port in a thread; yields the base URL, then stops the server and closes
     the app's database connections."""
     from survey.platform.extensions import db
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _body_read_whole(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
