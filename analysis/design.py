@@ -52,11 +52,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from scipy.stats import chi2, norm
-
 from analysis.association import TestResult
+from analysis.lazy import lazy_module
 from analysis.numbers import Z95
 from analysis.uncertainty import fpc
+
+stats = lazy_module("scipy.stats")
 
 METHODS = ("proportional", "equal", "neyman")
 DEFAULT_EXPECTED = 0.5  # p(1−p) is largest at 0.5: the safe guess when nothing is known
@@ -149,7 +150,7 @@ def _z(level: float) -> float:
     """The two-sided normal quantile for a confidence level (exactly ``Z95`` at 0.95)."""
     if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
         raise DesignError("level_out_of_range", level=level)
-    return Z95 if level == 0.95 else float(norm.ppf(0.5 + level / 2))
+    return Z95 if level == 0.95 else float(stats.norm.ppf(0.5 + level / 2))
 
 
 def _bounds(populations: dict[str, int], minimum: int, maximum: int | None) -> tuple[list[int], list[int]]:
@@ -439,7 +440,7 @@ def _goodness_of_fit(achieved: list[int], sizes: list[int]) -> tuple[TestResult 
     statistic = sum((o - e) ** 2 / e for o, e in zip(achieved, expected, strict=True))
     df = len(sizes) - 1
     low = sum(e < LOW_EXPECTED for e in expected) / len(expected)
-    return TestResult("chi2", float(statistic), df, float(chi2.sf(statistic, df)), low), None
+    return TestResult("chi2", float(statistic), df, float(stats.chi2.sf(statistic, df)), low), None
 
 
 def _row(

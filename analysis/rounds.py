@@ -29,10 +29,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Protocol
 
-from scipy.stats import norm
-
+from analysis.lazy import lazy_module
 from analysis.numbers import Z95, wilson_interval
 from analysis.weighting import Estimate
+
+stats = lazy_module("scipy.stats")
 
 SMALL_N = 30  # below this many respondents in a round, a change is flagged as resting on a small sample
 
@@ -78,7 +79,7 @@ def z_for(level: float) -> float:
     """The two-sided normal quantile for a confidence level; exactly ``Z95`` at 0.95, as the rates use."""
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, not {level!r}")
-    return Z95 if level == 0.95 else float(norm.ppf(0.5 + level / 2))
+    return Z95 if level == 0.95 else float(stats.norm.ppf(0.5 + level / 2))
 
 
 def _check_counts(x: int, n: int) -> None:
@@ -142,7 +143,7 @@ def score_test(x1: int, n1: int, x2: int, n2: int) -> ScoreTest | None:
     if variance <= 0:
         return ScoreTest("score", None, 1.0, NO_VARIATION)
     z = (x2 / n2 - x1 / n1) / math.sqrt(variance)
-    return ScoreTest("score", z, float(2 * norm.sf(abs(z))))
+    return ScoreTest("score", z, float(2 * stats.norm.sf(abs(z))))
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def weighted_change(e1: Estimate, e2: Estimate, level: float = 0.95) -> Weighted
         return WeightedDifference(difference, 0.0, difference, difference, None, p_value, level, ZERO_VARIANCE)
     z = difference / standard_error
     return WeightedDifference(
-        difference, standard_error, difference - half, difference + half, z, float(2 * norm.sf(abs(z))), level
+        difference, standard_error, difference - half, difference + half, z, float(2 * stats.norm.sf(abs(z))), level
     )
 
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-
 from analysis.breakdown import group_codes
 from analysis.index import scored_options
+from analysis.lazy import lazy_module
 from analysis.rates import QuestionSummary, dont_know_rule
 from analysis.weighting import (
     Estimate,
@@ -36,6 +34,9 @@ from analysis.weighting import (
     weighted_combination,
     weighted_share,
 )
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 METHODS = ("poststratify", "rake")
 TRIMS = ("none", "bounds", "median")

@@ -19,19 +19,18 @@ from survey.jobs.downloads import heavy_download
 from survey.jobs.queue import JobFile
 from survey.models import Project, Questionnaire
 from survey.platform.extensions import db
-from survey.reports.word import (
-    BLOCKS,
-    MAX_TEMPLATE_BYTES,
-    check_template,
-    project_report,
-    questionnaire_report,
-    reset_word_template,
-    save_word_template,
-    stored_template,
-    template_bytes,
-)
 
 bp = Blueprint("word", __name__, url_prefix="/desk")
+
+
+def word():
+    """``survey.reports.word``, imported on first use: it brings python-docx and lxml, which starting the app (every
+    ``flask`` command, every worker) need not pay for."""
+    from survey.reports import word as module
+
+    return module
+
+
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -57,12 +56,12 @@ def project_docx(project_id: int):
 
 
 def _page(project: Project, problems=(), status: int = 200):
-    stored = stored_template(project.id)
+    stored = word().stored_template(project.id)
     return render_template(
         "report/word_template.html",
         project=project,
         stored=stored,
-        blocks=list(BLOCKS),
+        blocks=list(word().BLOCKS),
         problems=problems,
         editable=can_edit(project),
         action_form=ActionForm(),
@@ -81,7 +80,7 @@ def template_file(project_id: int):
     """The template in use (the project's own or the default), to open in Word or WPS and edit."""
     project = member_project(project_id)
     return Response(
-        template_bytes(project.id),
+        word().template_bytes(project.id),
         mimetype=DOCX,
         headers={"Content-Disposition": f"attachment; filename=report-template-{project.id}.docx"},
     )
@@ -96,11 +95,11 @@ def upload_template(project_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(project, [_("请选择要上传的 Word（.docx）文件。")], status=422)
-    content = upload.read(MAX_TEMPLATE_BYTES + 1)
-    problems = check_template(project, content)
+    content = upload.read(word().MAX_TEMPLATE_BYTES + 1)
+    problems = word().check_template(project, content)
     if problems:
         return _page(project, problems, status=422)
-    save_word_template(project, content, upload.filename, current_user.id)
+    word().save_word_template(project, content, upload.filename, current_user.id)
     flash(_("Word 报告模板已保存，本项目的所有 Word 报告都使用这个模板。"), "success")
     return redirect(url_for("word.template_page", project_id=project.id))
 
@@ -111,7 +110,7 @@ def reset_template(project_id: int):
     project = member_project(project_id, edit=True)
     if not ActionForm().validate_on_submit():
         abort(400)
-    reset_word_template(project)
+    word().reset_word_template(project)
     flash(_("已恢复默认的 Word 报告模板。"), "success")
     return redirect(url_for("word.template_page", project_id=project.id))
 
@@ -120,14 +119,14 @@ def build_questionnaire_docx(params: dict) -> JobFile:
     questionnaire = db.session.get(Questionnaire, params["questionnaire_id"])
     if questionnaire is None:
         raise LookupError("the questionnaire is gone")
-    return JobFile(questionnaire_report(questionnaire), f"report-{questionnaire.id}.docx", DOCX)
+    return JobFile(word().questionnaire_report(questionnaire), f"report-{questionnaire.id}.docx", DOCX)
 
 
 def build_project_docx(params: dict) -> JobFile:
     project = db.session.get(Project, params["project_id"])
     if project is None:
         raise LookupError("the project is gone")
-    return JobFile(project_report(project), f"project-report-{project.id}.docx", DOCX)
+    return JobFile(word().project_report(project), f"project-report-{project.id}.docx", DOCX)
 
 
 jobs.register("report_docx", lambda: _("Word 报告"), build_questionnaire_docx)

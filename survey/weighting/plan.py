@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from flask_babel import gettext as _
 
 from analysis.breakdown import group_codes
 from analysis.design import MESSAGES, Coverage, DesignError, Plan, achieved_vs_plan, plan_sample
+from analysis.lazy import lazy_module
 from analysis.results import CHANNEL_COLUMN
 from survey.models import PopulationTable, Questionnaire, SamplePlan
 from survey.platform.extensions import db
 from survey.results.reporting import load_response_set, schema_for
 from survey.weighting.population import weighting_questions
+
+np = lazy_module("numpy")
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 from flask_babel import lazy_gettext as _l
 
+from analysis.lazy import lazy_module
 from analysis.weighted_results import PopulationMargin, cell_label, every_cell, margin_cells
 from survey.collection.import_reading import Table, clean_cell, normalized
 from survey.models import PopulationTable, Questionnaire
@@ -38,6 +38,8 @@ TOTAL_AGREEMENT = 1e-9
 COUNT_HEADER = "人数"
 NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)$")
 TOTAL_WORDS = {normalized(word) for word in ("合计", "总计", "小计", "总数", "总人口", "全县", "全区", "total", "sum")}
+
+np = lazy_module("numpy")
 
 
 @dataclass
