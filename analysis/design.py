@@ -72,7 +72,7 @@ def N_(message: str) -> str:
 MESSAGES: dict[str, str] = {
     "empty_strata": N_("没有给出任何分层（乡镇/街道）。"),
     "population_not_positive": N_("分层“%(stratum)s”的人口数必须是正整数，而不是 %(population)s。"),
-    "unknown_method": N_("未知的样本分配方法“%(method)s”，可选：按人口比例、等额、奈曼（Neyman）分配。"),
+    "unknown_method": N_("未知的样本分配方法“%(method)s”，可选：按人口比例、各层等量、奈曼（Neyman）分配。"),
     "expected_out_of_range": N_("分层“%(stratum)s”的预期比率 %(value)s 不在 0 到 1 之间。"),
     "expected_unknown_stratum": N_("给出了“%(stratum)s”的预期比率，但人口表中没有这个分层。"),
     "total_invalid": N_("样本总量必须是非负整数，而不是 %(total)s。"),

@@ -85,7 +85,7 @@ class WeightingSchemeForm(FlaskForm):
         ),
     )
     trim_low = FloatField(_l("权重下界"), validators=[Optional(), NumberRange(min=0, message=_l("下界不能为负。"))])
-    trim_high = FloatField(_l("权重上界"), validators=[Optional(), NumberRange(min=0, message=_l("上界必须为正。"))])
+    trim_high = FloatField(_l("权重上界"), validators=[Optional(), NumberRange(min=1e-9, message=_l("上界必须为正。"))])
     trim_multiple = FloatField(
         _l("中位数的倍数"),
         validators=[Optional(), NumberRange(min=1.01, max=100, message=_l("倍数应在 1.01 到 100 之间。"))],
