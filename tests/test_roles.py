@@ -16,7 +16,17 @@ import pytest
 from survey.accounts.access import add_member
 from survey.accounts.api_tokens import issue_token
 from survey.collection import import_mapping, import_reading
-from survey.models import Channel, ExportJob, IndicatorTable, Project, Questionnaire, Response, UnitCode, User
+from survey.models import (
+    Channel,
+    ExportJob,
+    IndicatorTable,
+    PopulationTable,
+    Project,
+    Questionnaire,
+    Response,
+    UnitCode,
+    User,
+)
 from survey.platform.extensions import db
 from tests.conftest import login
 from tests.helpers import SEED_004_ANSWERS, make_project, published
@@ -98,7 +108,8 @@ def world(app, evaluator, other_evaluator) -> World:
         user_id=evaluator.id, project_id=project.id, questionnaire_id=questionnaire.id, kind="results_xlsx",
         params={}, key="k" * 64, status="done", content=b"PK", size=2, filename="results.xlsx",
     )  # fmt: skip
-    db.session.add(job)
+    population = PopulationTable(questionnaire_id=questionnaire.id, name="人口", question_keys=["q1"], cells=[])
+    db.session.add_all([job, population])
     db.session.commit()
     first_section = questionnaire.definition["sections"][0]
     values = {
@@ -111,6 +122,7 @@ def world(app, evaluator, other_evaluator) -> World:
         "token": upload,
         "token_id": api_token.id,
         "job_id": job.id,
+        "table_id": population.id,
         "user_id": evaluator.id,
         "question_key": first_section["questions"][0]["key"],
         "section_key": first_section["key"],

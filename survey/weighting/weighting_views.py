@@ -111,8 +111,9 @@ def blank(questionnaire_id: int):
     questionnaire = member_questionnaire(questionnaire_id)
     by_key = {q["key"]: q for q in weighting_questions(questionnaire)}
     chosen = [by_key[key] for key in request.args.getlist("questions") if key in by_key]
-    if not chosen:
-        abort(404)
+    if not chosen:  # a link without questions (typed by hand): back to the page, which lists the right links
+        flash(_("请选择空白表的分类题目。"), "error")
+        return redirect(url_for("weighting.page", questionnaire_id=questionnaire.id) + "#tables")
     return Response(
         blank_table(chosen),
         mimetype="text/csv; charset=utf-8",
