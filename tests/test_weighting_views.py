@@ -374,6 +374,7 @@ def test_exports_carry_the_weights(app, logged_in, survey_with_answers):
     assert record["weighted"]["rates"]["safe"]["estimate"] == pytest.approx(0.72)
 
 
+@pytest.mark.sqlite_only  # PSPP reads the file it is given: the database that fed it is not its subject
 def test_sav_weight_is_on_in_pspp(app, logged_in, survey_with_answers, tmp_path):
     """GNU PSPP (Debian's pspp, installed by .ci/run, an independent reader of .sav files) opens the file with
     the weight on: SHOW WEIGHT names it and a frequency table counts 10,000 weighted cases."""
@@ -409,6 +410,7 @@ def test_workbook_has_the_weighted_sheet(logged_in, survey_with_answers):
     assert "事后分层加权" in sheet.cell(1, 1).value
 
 
+@pytest.mark.sqlite_only  # the PDF prints figures the other tests check on both databases
 def test_report_pdf_shows_the_weighted_table(logged_in, survey_with_answers):
     questionnaire = survey_with_answers
     weighted_survey(logged_in, questionnaire)

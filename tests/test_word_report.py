@@ -71,6 +71,7 @@ def test_default_report_has_every_part(report_survey):
     assert len(charts) == 2  # the rates with their intervals, the rounds' trend: native charts, not pictures
 
 
+@pytest.mark.sqlite_only  # the fonts are the document writer's: the database is not its subject
 def test_every_chinese_run_names_an_east_asian_font(report_survey):
     document = Document(io.BytesIO(questionnaire_report(report_survey)))
     missing = []
@@ -141,6 +142,7 @@ def test_row_placeholder_repeats_a_row_per_rate(report_survey):
     assert [[c.text for c in row.cells] for row in table.rows] == [["题目", "比率", "n"], ["第3题", "67.5%", "40"]]
 
 
+@pytest.mark.sqlite_only  # a template's placeholders are checked before any figure is read
 @pytest.mark.parametrize(
     ("paragraph", "table", "expected"),
     [
@@ -188,6 +190,7 @@ def test_downloads_and_the_wrong_user(app, client, report_survey, other_evaluato
     assert response.status_code == 200 and response.data[:2] == b"PK"
 
 
+@pytest.mark.sqlite_only  # LibreOffice converts the file it is given: the database that fed it is not its subject
 def test_libreoffice_converts_the_report(report_survey, tmp_path):
     soffice = shutil.which("soffice")
     if soffice is None:
