@@ -91,6 +91,13 @@ def page_url(questionnaire: Questionnaire, tail: str = "") -> str:
     return f"/desk/questionnaires/{questionnaire.id}/weighting/{tail}"
 
 
+def post_scheme(client, questionnaire, tables: list[str], method: str = "poststratify", **overrides):
+    """Post the weighting scheme form as the page sends it, with the usual settings unless overridden."""
+    data = {"enabled": "y", "method": method, "tables": tables, "tolerance": "1e-6", "max_iterations": "100",
+            "trim": "none", **overrides}  # fmt: skip
+    return client.post(page_url(questionnaire, "scheme"), data=data)
+
+
 def add_table(client, questionnaire, name, questions, rows=None, file=None):
     data = {"name": name, "source": "第七次全国人口普查", "questions": questions, "rows": rows or ""}
     if file is not None:
@@ -103,17 +110,7 @@ def test_table_stored_and_weighted_figures_everywhere(logged_in, runner, survey_
     assert add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS).status_code == 302
     table = db.session.execute(db.select(PopulationTable)).scalar_one()
     assert table.cells == [{"options": ["a"], "count": 8000.0}, {"options": ["b"], "count": 2000.0}]
-    response = logged_in.post(
-        page_url(questionnaire, "scheme"),
-        data={
-            "enabled": "y",
-            "method": "poststratify",
-            "tables": ["乡镇人口"],
-            "tolerance": "1e-6",
-            "max_iterations": "100",
-            "trim": "none",
-        },
-    )
+    response = post_scheme(logged_in, questionnaire, ["乡镇人口"])
     assert response.status_code == 302
     html = logged_in.get(page_url(questionnaire)).get_data(as_text=True)
     assert "事后分层加权" in html and 'id="deff"' in html and "城关镇" in html
@@ -185,17 +182,7 @@ def test_scheme_that_cannot_apply_says_why_on_results(logged_in, runner, survey_
     questionnaire = survey_with_answers
     add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
     add_table(logged_in, questionnaire, "性别人口", ["sex"], "性别\t人数\n男\t5000\n女\t5000\n")
-    response = logged_in.post(
-        page_url(questionnaire, "scheme"),
-        data={
-            "enabled": "y",
-            "method": "poststratify",
-            "tables": ["乡镇人口", "性别人口"],
-            "tolerance": "1e-6",
-            "max_iterations": "100",
-            "trim": "none",
-        },
-    )
+    response = post_scheme(logged_in, questionnaire, ["乡镇人口", "性别人口"])
     assert response.status_code == 422 and "事后分层只能用一张人口表" in response.get_data(as_text=True)
     logged_in.post(
         page_url(questionnaire, "scheme"),
@@ -217,17 +204,7 @@ def test_scheme_that_cannot_apply_says_why_on_results(logged_in, runner, survey_
 def test_table_in_use_cannot_be_deleted(logged_in, survey_with_answers):
     questionnaire = survey_with_answers
     add_table(logged_in, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
-    logged_in.post(
-        page_url(questionnaire, "scheme"),
-        data={
-            "enabled": "y",
-            "method": "poststratify",
-            "tables": ["乡镇人口"],
-            "tolerance": "1e-6",
-            "max_iterations": "100",
-            "trim": "none",
-        },
-    )
+    post_scheme(logged_in, questionnaire, ["乡镇人口"])
     table = db.session.execute(db.select(PopulationTable)).scalar_one()
     logged_in.post(page_url(questionnaire, f"tables/{table.id}/delete"))
     assert db.session.get(PopulationTable, table.id) is not None
@@ -323,17 +300,7 @@ def test_sample_plan_refusal_says_why(logged_in, survey_with_answers):
 
 def weighted_survey(client, questionnaire) -> None:
     add_table(client, questionnaire, "乡镇人口", ["town"], TOWN_ROWS)
-    client.post(
-        page_url(questionnaire, "scheme"),
-        data={
-            "enabled": "y",
-            "method": "poststratify",
-            "tables": ["乡镇人口"],
-            "tolerance": "1e-6",
-            "max_iterations": "100",
-            "trim": "none",
-        },
-    )
+    post_scheme(client, questionnaire, ["乡镇人口"])
 
 
 def test_exports_carry_the_weights(app, logged_in, survey_with_answers):
@@ -469,17 +436,7 @@ def test_channels_as_strata_feed_targets_and_quotas(logged_in, runner, survey_wi
     db.session.expire_all()
     channels = {c.code: c for c in questionnaire.channels}
     assert (channels["c1"].target, channels["c1"].quota, channels["c2"].target) == (60, 60, 30)
-    logged_in.post(
-        page_url(questionnaire, "scheme"),
-        data={
-            "enabled": "y",
-            "method": "poststratify",
-            "tables": ["采集点人口"],
-            "tolerance": "1e-6",
-            "max_iterations": "100",
-            "trim": "none",
-        },
-    )
+    post_scheme(logged_in, questionnaire, ["采集点人口"])
     weighted = results_json(runner, questionnaire)["weighted"]
     # web: 40 answers, 24 safe, for 1,000 people; c1: 3 of 3 for 6,000; c2: 2 of 2 for 3,000
     # → (600 + 6000 + 3000) / 10,000
