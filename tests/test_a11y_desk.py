@@ -35,6 +35,9 @@ def desk_pages(live) -> dict[str, str]:  # noqa: F811
         "collection-settings": f"/desk/questionnaires/{public}/collection",
         "channels": f"/desk/questionnaires/{public}/channels",
         "review": f"/desk/questionnaires/{public}/review",
+        "weighting": f"/desk/questionnaires/{public}/weighting/",
+        "rounds": f"/desk/questionnaires/{public}/rounds/",
+        "word-template": f"/desk/projects/{project_id}/word-template",
         "help": "/help",
     }
 
