@@ -1,7 +1,8 @@
 """Fixtures: an app on an empty database of each backend per test, schemas made by the real migrations.
 
 Every test that uses ``app`` runs twice: on SQLite (the embedded default) and on PostgreSQL (the
-production database). PostgreSQL is skipped with a reason only when no server answers, and never
+production database), but for a test marked ``sqlite_only``, whose subject does not depend on the database (its
+comment says why). PostgreSQL is skipped with a reason only when no server answers, and never
 when ``SURVEY_REQUIRE_SERVICES=1`` (CI sets it).
 
 Building an app (``create_app``) costs a tenth of a second or more, nearly all of it Werkzeug compiling some
