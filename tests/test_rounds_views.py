@@ -77,6 +77,8 @@ def test_comparison_on_the_page_json_workbook_and_report(logged_in, runner, two_
     data = json.loads(runner.invoke(args=["results", str(new.id), "--json"]).output)
     rounds = data["rounds"]
     assert rounds["labels"] == ["2023 年", "2024 年"] and rounds["rates"][0]["change"]["points"] == "17.5"
+    text = runner.invoke(args=["results", str(new.id)]).output
+    assert "2023 年 → 2024 年" in text and "提高 17.5 个百分点" in text
     assert rounds["rates"][0]["change"]["words"].startswith("提高 17.5 个百分点")
     from survey.reports.workbooks import questionnaire_workbook
 

@@ -124,12 +124,32 @@ def results_command(questionnaire_id: int, as_json: bool) -> None:
         f"issued {counts['issued']}  returned {counts['returned']}  valid {counts['valid']}  "
         f"excluded {counts['excluded']}"
     )
+    weighted = (data["weighted"] or {}).get("rates", {})
     for question in data["questions"]:
         rate = question["rate"]
         if rate:
-            click.echo(f"{question['number']:>5}  {rate['name']} {rate['percent'] or '-'}%  n={rate['denominator']}")
+            line = f"{question['number']:>5}  {rate['name']} {rate['percent'] or '-'}%  n={rate['denominator']}"
+            estimate = weighted.get(question["key"])
+            if estimate and estimate["percent"]:
+                line += f"  weighted {estimate['percent']}%  n_eff={estimate['n_effective']:.1f}"
+            click.echo(line)
     if data["overall"]:
         click.echo(f"overall ({data['overall']['method']}): {data['overall']['percent'] or '-'}%")
+    _echo_weighting_and_rounds(data)
+
+
+def _echo_weighting_and_rounds(data: dict) -> None:
+    """The weighting in words (or why there is none) and each rate's change since the previous round."""
+    if data["weighted"]:
+        click.echo(data["weighted"]["weighting"]["sentence"])
+    elif data["weighting_problem"]:
+        click.echo(f"not weighted: {data['weighting_problem']}")
+    rounds = data["rounds"]
+    if rounds:
+        click.echo(" → ".join(rounds["labels"]))
+        for rate in rounds["rates"]:
+            change = rate["weighted_change"] or rate["change"]
+            click.echo(f"{rate['number']:>5}  {rate['name']} {change['words'] if change else '-'}")
 
 
 @click.group("indicators")
