@@ -150,7 +150,7 @@ def _rate_series(question: dict, rate: Rate, figures: list[RoundFigure], small_n
     change = rate_change(before.rate, now.rate, small_n) if before and before.rate and now.rate else None
     weighted = (
         estimate_change(before.weighted, now.weighted, small_n)
-        if before and before.weighted and now.weighted and before.weighted.estimate is not None
+        if before and _usable(before.weighted) and _usable(now.weighted)
         else None
     )
     return RateSeries(question["key"], question["number"], question["text"], rate, figures, change, weighted)
@@ -168,8 +168,8 @@ def _overall(rounds: Sequence[tuple[str, Results]], small_n: int) -> OverallSeri
     if len(rounds) > 1:
         before, now = rounds[-2][1], rounds[-1][1]
         change = _overall_change(before, now, small_n)
-        if before.weighted and now.weighted and before.weighted.overall and now.weighted.overall:
-            if before.weighted.overall.estimate is not None and now.weighted.overall.estimate is not None:
+        if before.weighted and now.weighted:
+            if _usable(before.weighted.overall) and _usable(now.weighted.overall):
                 weighted_change = estimate_change(before.weighted.overall, now.weighted.overall, small_n)
     return OverallSeries(values, change, weighted if any(v is not None for _l, v in weighted) else [], weighted_change)
 
@@ -179,22 +179,35 @@ def _weighted_overall(results: Results) -> float | None:
     return weighted.overall.estimate if weighted and weighted.overall else None
 
 
+def _single_rate(results: Results) -> Rate | None:
+    """The one rate an overall figure rests on (a question's, or a "mean" of one item), else ``None``."""
+    overall = results.overall
+    if overall.method == "question":
+        return overall.rate
+    return overall.items[0] if len(overall.items) == 1 else None
+
+
 def _overall_change(before: Results, now: Results, small_n: int) -> Change | None:
-    """One question's rate: Newcombe on its counts; a mean of rates: the linearised estimates (``overall_se``)."""
+    """An overall resting on one rate in both rounds: Newcombe on its counts, as every rate; a mean of several rates:
+    the normal difference of the linearised estimates (``overall_se``). A round whose SE is 0 (every answer alike,
+    as in a round of three) gives no change: a normal interval of width 0 would call any difference significant."""
     if before.overall is None or now.overall is None:
         return None
-    if before.overall.method == "question" and now.overall.method == "question":
-        if (
-            before.overall.rate
-            and now.overall.rate
-            and before.overall.rate.denominator
-            and now.overall.rate.denominator
-        ):
-            return rate_change(before.overall.rate, now.overall.rate, small_n)
+    rates = (_single_rate(before), _single_rate(now))
+    if all(rate is not None for rate in rates):
+        return rate_change(*rates, small_n) if all(rate.denominator for rate in rates) else None
+    if before.overall.method == "question" or now.overall.method == "question":
         return None
     if before.overall_estimate is None or now.overall_estimate is None:
         return None
+    if not (_usable(before.overall_estimate) and _usable(now.overall_estimate)):
+        return None
     return estimate_change(before.overall_estimate, now.overall_estimate, small_n)
+
+
+def _usable(estimate: Estimate | None) -> bool:
+    """An estimate a normal comparison can rest on: a figure and a positive standard error."""
+    return estimate is not None and estimate.estimate is not None and bool(estimate.standard_error)
 
 
 def _groups(before: Results, now: Results, mapping: Mapping[str, str], small_n: int) -> list[GroupComparison]:
@@ -238,8 +251,7 @@ def _weighted_groups(
     rows = []
     for row in comparison.rows:
         w_now, w_before = current.get(row.key), previous.get(row.key)
-        usable = w_now is not None and w_before is not None and w_now.estimate is not None
-        change = estimate_change(w_before, w_now, small_n) if usable and w_before.estimate is not None else None
+        change = estimate_change(w_before, w_now, small_n) if _usable(w_before) and _usable(w_now) else row.change
         rows.append(GroupRow(row.key, row.text, row.previous, row.current, change, w_before, w_now))
     values = {row.text: row.current_value for row in rows}
     small = {row.text: bool(row.current and row.current.denominator < small_n) for row in rows}

@@ -16,7 +16,9 @@ NOT_COMPARED = ""
 class RoundLinkForm(FlaskForm):
     """上一轮: the questionnaire this one follows, and the names the rounds go by in tables and charts."""
 
-    previous = SelectField(_l("上一轮问卷"), validators=[DataRequired(_l("请选择上一轮问卷。"))])
+    # The view checks the choice (published, readable, not a later round) and says why in words; WTForms' own
+    # check would answer "Not a valid choice." in English whatever the desk's language.
+    previous = SelectField(_l("上一轮问卷"), validators=[DataRequired(_l("请选择上一轮问卷。"))], validate_choice=False)
     label = StringField(_l("本轮名称（如 2024 年）"), validators=[DataRequired(_l("请填写本轮名称。")), Length(max=50)])
     previous_label = StringField(
         _l("上一轮名称（如 2023 年）"), validators=[DataRequired(_l("请填写上一轮名称。")), Length(max=50)]

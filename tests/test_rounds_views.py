@@ -163,3 +163,16 @@ def test_weighted_rounds_compare_weighted_figures(logged_in, two_rounds):
     towns = next(g for g in results.rounds.groups if g.group_key == "town")
     assert all(row.current_weighted is not None for row in towns.rows)
     assert towns.rows[0].change.method == "weighted_normal"
+
+
+def test_a_round_of_three_is_never_a_significant_change(logged_in, evaluator):
+    """Three answers, all 安全, after 24 of 40: the overall (one rated question) is compared like the rate itself,
+    with Newcombe's interval, which covers 0; a zero standard error never makes a change significant."""
+    old = round_of(evaluator, NEW)
+    new = round_of(evaluator, [("a", "y")] * 3)
+    assert link(logged_in, new, old).status_code == 302
+    db.session.expire_all()
+    comparison = questionnaire_results(new).rounds
+    overall, rate = comparison.overall.change, comparison.rates[0].change
+    assert overall.method == rate.method == "newcombe_score"
+    assert not overall.significant and overall.small_sample and (overall.low, overall.high) == (rate.low, rate.high)

@@ -274,7 +274,8 @@ def test_sample_plan_allocates_and_compares_achieved(logged_in, survey_with_answ
     )
     assert response.status_code == 302
     db.session.refresh(questionnaire)
-    assert questionnaire.sample_plan.allocation == {"a": 30, "b": 30} and questionnaire.target == 60
+    assert questionnaire.sample_plan.allocation == {"a": 30, "b": 30}
+    assert questionnaire.target is None  # a plan is not the number issued: no return rate against it
     html = logged_in.get(page_url(questionnaire)).get_data(as_text=True)
     assert 'id="allocation"' in html and "χ² = 22.50" in html and "样本不足" in html
     proportional = logged_in.post(
@@ -486,3 +487,17 @@ def test_yearbook_layout_cross_table_with_totals(logged_in, survey_with_answers)
         {"options": ["b", "m"], "count": 1000.0},
         {"options": ["b", "f"], "count": 1000.0},
     ]
+
+
+def test_yearbook_sheet_with_title_row_and_longer_labels(logged_in, survey_with_answers):
+    """A sheet copied from a yearbook: a title line above the header, 男性/女性 for the options 男/女."""
+    rows = "表 2-3 各乡镇分性别人口\n乡镇\t男性\t女性\t合计\n城关镇\t4100\t3900\t8000\n北山乡\t1000\t1000\t2000\n"
+    response = add_table(logged_in, survey_with_answers, "乡镇×性别", ["town", "sex"], rows)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    table = db.session.execute(db.select(PopulationTable)).scalar_one()
+    assert {(tuple(c["options"]), c["count"]) for c in table.cells} == {
+        (("a", "m"), 4100.0),
+        (("a", "f"), 3900.0),
+        (("b", "m"), 1000.0),
+        (("b", "f"), 1000.0),
+    }

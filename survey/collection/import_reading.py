@@ -267,8 +267,10 @@ def _decode(data: bytes) -> str:
 
 
 def _csv_grid(text: str) -> list[tuple[int, list[str]]]:
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", "\t", ";"), key=first_line.count)
+    # The delimiter of the header line; of the first line that has one when a sheet pasted from a yearbook starts with
+    # a one-cell title line.
+    head = [line for line in text.split("\n", 5)[:5] if any(d in line for d in (",", "\t", ";"))] or [""]
+    delimiter = max((",", "\t", ";"), key=head[0].count)
     grid = []
     try:
         for number, values in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):

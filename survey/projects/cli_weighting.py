@@ -125,7 +125,7 @@ def scheme_command(questionnaire_id: int, tables: str, disable: bool, username: 
 @click.option("--as", "username", required=True, metavar="USERNAME", help="An owner or editor of the project.")
 @json_option
 def plan_command(questionnaire_id: int, stratum: str, table_name: str, username: str, as_json: bool, **options):
-    """Allocate the sample to strata and store the plan (its total becomes the target sample size)."""
+    """Allocate the sample to strata and store the plan (channel strata: their targets, and quotas if asked)."""
     user = acting_user(username)
     questionnaire = questionnaire_for(user, questionnaire_id)
     table = next((t for t in questionnaire.population_tables if t.name == table_name), None)

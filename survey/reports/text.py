@@ -95,11 +95,12 @@ n={{ weighted.overall.n }}，有效样本量{{ weighted.overall.n_effective }}�
 ，样本量较小，置信区间较宽，结论仅供参考。
 {% endif %}
 
-{% if rounds %}
+{% set compared = rounds.rates|selectattr("words")|list if rounds else [] %}
+{% if rounds and (rounds.overall or compared) %}
 与{{ rounds.previous_label }}相比，
 {%- if rounds.overall %}总体满意度由{{ rounds.overall.previous_percent }}%
-{{- "" }}变为{{ rounds.overall.percent }}%，{{ rounds.overall.words }}；{% endif %}
-{%- for r in rounds.rates if r.words %}第{{ r.number }}题{{ r.name }}由{{ r.previous_percent }}%
+{{- "" }}变为{{ rounds.overall.percent }}%，{{ rounds.overall.words }}{{ "；" if compared else "。" }}{% endif %}
+{%- for r in compared %}第{{ r.number }}题{{ r.name }}由{{ r.previous_percent }}%
 {{- "" }}变为{{ r.percent }}%，{{ r.words }}
 {{- "。" if loop.last else "；" }}{% endfor %}
 

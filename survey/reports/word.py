@@ -122,7 +122,7 @@ def check_structure(document) -> list[str]:
                         known=known,
                     )
                 )
-            elif text.strip() != f"[[{name}]]":
+            elif not PLACEHOLDER.fullmatch(text.strip()):
                 problems.append(_("%(place)s：[[%(name)s]] 必须单独占一段。", place=_body_place(number), name=name))
         if _has_jinja(text):
             _check_jinja(text, _body_place(number), problems)

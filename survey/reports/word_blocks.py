@@ -161,7 +161,7 @@ def weighted(place: Place) -> None:
             rows.append([name, f"{rate.percent}%" if rate.percent else "—", *_estimate_cells(estimate)])
     header = [_("项目"), _("未加权"), _("加权"), _("95%置信区间"), "n", _("有效样本量")]
     place.table(_("加权结果"), header, rows)
-    note(place.paragraph(), weighting_sentence(figures))
+    note(place.paragraph(), _("加权值的口径见“调查方法”；n 为未加权的基数问卷数，有效样本量 = (Σw)² ÷ Σw²。"))
 
 
 def _estimate_cells(estimate) -> list[str]:
@@ -197,7 +197,7 @@ def rounds(place: Place) -> None:
     comparison = place.results.rounds
     if comparison is None:
         return
-    header = [_("项目"), *comparison.labels, _("较上一轮")]
+    header = [_("比率"), *comparison.labels, _("较上一轮")]
     rows = []
     if comparison.overall is not None:
         values = [_pct(value) for _label, value in comparison.overall.values]
@@ -210,7 +210,7 @@ def rounds(place: Place) -> None:
     note(
         place.paragraph(),
         _(
-            "变化的 95%% 置信区间：未加权用 Newcombe 混合 score 区间，加权用两轮加权估计值的标准误；"
+            "变化的 95% 置信区间：未加权用 Newcombe 混合 score 区间，加权用两轮加权估计值的标准误；"
             "区间包含 0 时注明“变化不显著”。"
         ),
     )

@@ -2,8 +2,9 @@
 allocation of the total (``analysis.design``), and after fieldwork the achieved sample against plan and population.
 
 Stratum sizes are the table's counts summed over its other questions (a 乡镇 × 性别 table gives each 乡镇's
-people). A stratum with no people is left out of the plan: nobody there can be interviewed. Saving a plan sets
-the questionnaire's target sample size (目标样本量) to its total, so the desk's progress counts toward it.
+people). A stratum with no people is left out of the plan: nobody there can be interviewed. The plan's total is not
+the number issued (发放): the questionnaire's own figures stay as the evaluator entered them, so a return rate is
+never computed against a plan.
 """
 
 from __future__ import annotations
@@ -75,15 +76,13 @@ def save_plan(
     expected: float | None,
     quotas: bool = False,
 ):
-    """Store the plan and make its total the questionnaire's target sample size. When the strata are the
-    channels, each channel's target becomes its allocation, and with ``quotas`` its quota too (the channel's
-    link then stops accepting answers once it has them)."""
+    """Store the plan. When the strata are the channels, each channel's target becomes its allocation, and with
+    ``quotas`` its quota too (the channel's link then stops accepting answers once it has them)."""
     record = questionnaire.sample_plan or SamplePlan(questionnaire=questionnaire, allocation={})
     record.stratum_key, record.table_name = key, table.name
     record.method, record.total = plan.method, plan.total
     record.minimum, record.maximum, record.expected_rate = plan.minimum, plan.maximum, expected
     record.allocation = dict(plan.allocation)
-    questionnaire.target = plan.total
     if key == CHANNEL_COLUMN:
         for channel in questionnaire.channels:
             if channel.code in plan.allocation:

@@ -86,6 +86,35 @@ def _option_lookup(question: dict) -> dict[str, str]:
     return lookup
 
 
+def match_option(lookup: dict[str, str], text: str, loose: bool = False) -> str | None:
+    """The option a label means: the same text; with ``loose`` (a yearbook's column headers) also the one option
+    whose text the label contains, when exactly one does (男性 for the option 男). Category cells stay exact: a
+    place name a letter short may be another place."""
+    label = normalized(text)
+    if label in lookup or not loose:
+        return lookup.get(label)
+    near = {key for name, key in lookup.items() if label and name and name in label}
+    return near.pop() if len(near) == 1 else None
+
+
+def _option_text(question: dict, key: str) -> str:
+    return next(o["text"] for o in question["options"] if o["key"] == key)
+
+
+def skip_titles(table: Table) -> Table:
+    """A sheet copied from a yearbook often starts with its title ("表 2-3 各乡镇分性别人口") above the header row:
+    rows with fewer than two filled cells are passed over until the real header."""
+    while sum(1 for h in table.headers if h) < 2 and table.rows:
+        table = Table(
+            headers=table.rows[0],
+            rows=table.rows[1:],
+            sha256=table.sha256,
+            row_numbers=table.row_numbers[1:],
+            header_row=table.row_numbers[0] if table.row_numbers else table.header_row + 1,
+        )
+    return table
+
+
 def parse_count(text: str) -> float | None:
     """People as written in a statistical table: digits with optional thousands separators or a decimal part."""
     value = clean_cell(text).replace(",", "").replace("，", "").replace(" ", "")
@@ -107,14 +136,14 @@ def as_long(table: Table, questions: list[dict]) -> Table:
         return table
     lookup = _option_lookup(questions[1])
     columns = [(i, h) for i, h in enumerate(table.headers) if i and h and not is_total(h)]
-    if not columns or any(normalized(h) not in lookup for _i, h in columns):
+    if not columns or any(match_option(lookup, h, loose=True) is None for _i, h in columns):
         return table
     rows, numbers = [], []
     for position, row in enumerate(table.rows):
         if is_total(row[0]):
             continue
         for index, header in columns:
-            rows.append([row[0], header, row[index]])
+            rows.append([row[0], _option_text(questions[1], match_option(lookup, header, loose=True)), row[index]])
             numbers.append(table.row_numbers[position] if table.row_numbers else position + 2)
     headers = [questions[0]["text"], questions[1]["text"], COUNT_HEADER]
     return Table(headers=headers, rows=rows, sha256=table.sha256, row_numbers=numbers, header_row=table.header_row)
@@ -124,7 +153,7 @@ def read_cells(table: Table, questions: list[dict]) -> TableCheck:
     """The table's cells by option keys; columns are the questions in order, then the count (the last column
     with a header), or for two questions the 统计年鉴 layout (``as_long``). 合计 rows are left out. Every bad row
     is reported with its row number in the file."""
-    table = as_long(table, questions)
+    table = as_long(skip_titles(table), questions)
     check = TableCheck()
     width = len(questions)
     count_column = max((i for i, header in enumerate(table.headers) if header), default=-1)
@@ -156,6 +185,7 @@ def read_cells(table: Table, questions: list[dict]) -> TableCheck:
         seen[keys] = line
         check.cells.append({"options": list(keys), "count": count})
     _report_missing(questions, seen, check)
+    check.problems = list(dict.fromkeys(check.problems))  # a yearbook row's typo is one problem, not one per column
     return check
 
 
@@ -166,7 +196,7 @@ def _names(questions: list[dict]) -> str:
 def _row_keys(row: list[str], questions: list[dict], lookups: list[dict], line: int, check: TableCheck):
     keys = []
     for column, (question, lookup) in enumerate(zip(questions, lookups, strict=True)):
-        key = lookup.get(normalized(row[column]))
+        key = match_option(lookup, row[column])
         if key is None:
             check.problems.append(
                 _l(

@@ -174,7 +174,7 @@ def scheme(questionnaire_id: int):
 
 @bp.post("/plan")
 def plan(questionnaire_id: int):
-    """Allocate the total to the strata and store the plan; its total becomes the target sample size."""
+    """Allocate the total to the strata and store the plan (channel strata: their targets and, if asked, quotas)."""
     questionnaire = member_questionnaire(questionnaire_id, edit=True)
     form = _plan_form(questionnaire, SamplePlanForm())
     if not form.validate_on_submit():
@@ -196,7 +196,7 @@ def plan(questionnaire_id: int):
     except DesignError as error:
         return _page(questionnaire, plan_form=form, plan_problem=design_problem(error), status=422)
     save_plan(questionnaire, table, form.stratum.data, design, form.expected_rate.data, bool(form.quotas.data))
-    flash(_("抽样设计已保存，目标样本量设为 %(n)d 份。", n=design.total), "success")
+    flash(_("抽样设计已保存：共 %(n)d 份，已分配到各层。", n=design.total), "success")
     return redirect(url_for("weighting.page", questionnaire_id=questionnaire.id) + "#plan")
 
 
