@@ -147,6 +147,10 @@ def _echo_weighting_and_rounds(data: dict) -> None:
     rounds = data["rounds"]
     if rounds:
         click.echo(" → ".join(rounds["labels"]))
+        overall = rounds["overall"]
+        change = overall and (overall["weighted_change"] or overall["change"])
+        if change:
+            click.echo(f"overall: {change['words']}")
         for rate in rounds["rates"]:
             change = rate["weighted_change"] or rate["change"]
             click.echo(f"{rate['number']:>5}  {rate['name']} {change['words'] if change else '-'}")
