@@ -501,3 +501,17 @@ def test_yearbook_sheet_with_title_row_and_longer_labels(logged_in, survey_with_
         (("b", "m"), 1000.0),
         (("b", "f"), 1000.0),
     }
+
+
+def test_totals_are_checked_against_their_cells(logged_in, survey_with_answers):
+    """A 合计 column or row that is not the sum of its cells is named by its row; nothing is stored."""
+    rows = "乡镇\t男\t女\t合计\n城关镇\t4000\t4000\t8100\n北山乡\t1000\t1000\t2000\n合计\t5000\t5000\t9999\n"
+    response = add_table(logged_in, survey_with_answers, "乡镇×性别", ["town", "sex"], rows)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "第 2 行：合计 8100 与各格之和 8000 不符" in html and "第 4 行：合计 9999 与各格之和 10000 不符" in html
+    single = add_table(
+        logged_in, survey_with_answers, "乡镇人口", ["town"], "乡镇\t人数\n城关镇\t8000\n北山乡\t2000\n合计\t9000\n"
+    )
+    assert "第 4 行：合计 9000 与各格之和 10000 不符" in single.get_data(as_text=True)
+    assert db.session.execute(db.select(PopulationTable)).first() is None

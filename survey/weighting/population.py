@@ -5,7 +5,8 @@ one option per question, by the option's text (or key), then the number of peopl
 统计年鉴 table once copied into Excel. ``blank_table`` writes the table to fill, every cell listed. Every
 problem is reported by name and row, and nothing is stored until the table is right:
 
-- a category that is not an option of its question, a cell given twice, a count that is not a non-negative number;
+- a category that is not an option of its question, a cell given twice, a count that is not a non-negative number,
+  a 合计 row or column that is not the sum of its cells (a mistyped figure in the source);
 - an option (or a combination, for a cross table) with no count: a category left out would silently shrink the
   population;
 - once the questionnaire has valid responses: a category with people but no respondents (nobody can stand for
@@ -149,12 +150,58 @@ def as_long(table: Table, questions: list[dict]) -> Table:
     return Table(headers=headers, rows=rows, sha256=table.sha256, row_numbers=numbers, header_row=table.header_row)
 
 
+def _line(table: Table, position: int) -> int:
+    return table.row_numbers[position] if table.row_numbers else position + 2
+
+
+def _sum(values: list[str]) -> float | None:
+    counts = [parse_count(value) for value in values]
+    return None if any(count is None for count in counts) else sum(counts)
+
+
+def _total_problem(line: int, stated: str, computed: float | None):
+    """A 合计 that is not the sum of its cells, named by its row (a mistyped cell or total in the source)."""
+    total = parse_count(stated)
+    if total is None or computed is None or abs(total - computed) <= 1e-9 * max(abs(total), 1.0):
+        return None
+    return _l("第 %(row)d 行：合计 %(total)g 与各格之和 %(sum)g 不符。", row=line, total=total, sum=computed)
+
+
+def check_totals(table: Table, questions: list[dict]) -> list:
+    """The table's own 合计 rows and columns checked against its cells: in the yearbook layout each row's 合计
+    column and the 合计 row's every column; with one question a 合计 row against the sum of the others."""
+    problems = []
+    totals = [i for i, h in enumerate(table.headers) if i and is_total(h)]
+    cells = [i for i, h in enumerate(table.headers) if i and h and not is_total(h)]
+    data = [(p, row) for p, row in enumerate(table.rows) if not is_total(row[0])]
+    if len(questions) == 2 and totals and cells:
+        for position, row in data:
+            problems.append(_total_problem(_line(table, position), row[totals[0]], _sum([row[i] for i in cells])))
+    for position, row in enumerate(table.rows):
+        if not is_total(row[0]):
+            continue
+        if len(questions) == 2 and cells:
+            for column in cells:
+                computed = _sum([other[column] for _p, other in data])
+                problems.append(_total_problem(_line(table, position), row[column], computed))
+            if totals:  # the grand total: every cell of the table
+                computed = _sum([other[column] for _p, other in data for column in cells])
+                problems.append(_total_problem(_line(table, position), row[totals[0]], computed))
+        elif len(questions) == 1:
+            count_column = max((i for i, header in enumerate(table.headers) if header), default=-1)
+            if count_column > 0:
+                computed = _sum([other[count_column] for _p, other in data])
+                problems.append(_total_problem(_line(table, position), row[count_column], computed))
+    return list(dict.fromkeys(p for p in problems if p is not None))
+
+
 def read_cells(table: Table, questions: list[dict]) -> TableCheck:
     """The table's cells by option keys; columns are the questions in order, then the count (the last column
     with a header), or for two questions the 统计年鉴 layout (``as_long``). 合计 rows are left out. Every bad row
     is reported with its row number in the file."""
-    table = as_long(skip_titles(table), questions)
-    check = TableCheck()
+    table = skip_titles(table)
+    check = TableCheck(problems=check_totals(table, questions))
+    table = as_long(table, questions)
     width = len(questions)
     count_column = max((i for i, header in enumerate(table.headers) if header), default=-1)
     if count_column < width:
