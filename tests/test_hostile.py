@@ -253,7 +253,13 @@ upload_bytes = st.one_of(
         st.integers(0, len(REAL_XLSX)),
         st.binary(min_size=1, max_size=64),
     ),
-    st.builds(lambda name, content: _zip({name: content}), st.text(min_size=1, max_size=20), st.binary(max_size=200)),
+    # Entry names a zip can hold: any text but lone surrogates, which no archive can store (zipfile refuses them while
+    # building the example, and the half-built archive then fails the next test on its way out).
+    st.builds(
+        lambda name, content: _zip({name: content}),
+        st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20),
+        st.binary(max_size=200),
+    ),
     st.builds(
         lambda sheet: _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": sheet}),
         st.binary(max_size=300),
