@@ -16,6 +16,13 @@ from analysis.weighting import Estimate, WeightingError
 from survey.questionnaires.describing import quoted_list
 
 
+def channel_label(code: str, channels: list) -> str:
+    """How a channel code reads: the built-in ones translated, the evaluator's by their name."""
+    names = {c.code: c.label for c in channels}
+    builtin = {"web": _("网络（扫码/链接）"), "paper": _("纸质问卷")}
+    return names.get(code) or builtin.get(code) or code
+
+
 def rate_name(rate: Rate) -> str:
     """满意率, 安全感率… or the questionnaire's own name for the rate."""
     if rate.label:

@@ -21,6 +21,7 @@ from survey.platform.extensions import db
 from survey.platform.localtime import local_text
 from survey.questionnaires.definition import analysis_schema
 from survey.responses.coding import Coder, layout
+from survey.results.presenting import channel_label
 from survey.results.rounds import compare
 from survey.results.weighting_spec import weighting_spec
 
@@ -136,13 +137,6 @@ def effective_issued(questionnaire: Questionnaire) -> int | None:
         return questionnaire.issued_count
     by_channel = [c.issued for c in questionnaire.channels if c.issued is not None]
     return sum(by_channel) if by_channel else questionnaire.target
-
-
-def channel_label(code: str, channels: list) -> str:
-    """How a channel code reads: the built-in ones translated, the evaluator's by their name."""
-    names = {c.code: c.label for c in channels}
-    builtin = {"web": _("网络（扫码/链接）"), "paper": _("纸质问卷")}
-    return names.get(code) or builtin.get(code) or code
 
 
 def _channel_group(questionnaire: Questionnaire, channels) -> dict | None:

@@ -12,6 +12,7 @@ from analysis.weighted_results import PopulationMargin, WeightingSpec
 from analysis.weighting import WeightingError
 from survey.models import PopulationTable, Questionnaire, Response
 from survey.platform.extensions import db
+from survey.results.presenting import channel_label
 
 
 def channel_question(questionnaire: Questionnaire) -> dict | None:
@@ -23,14 +24,12 @@ def channel_question(questionnaire: Questionnaire) -> dict | None:
     codes = list(dict.fromkeys([c.code for c in questionnaire.channels] + [c for c in present if c]))
     if len(codes) < 2:
         return None
-    names = {c.code: c.label for c in questionnaire.channels}
-    builtin = {"web": _("网络（扫码/链接）"), "paper": _("纸质问卷")}
     return {
         "key": CHANNEL_COLUMN,
         "number": "",
         "text": _("采集点（渠道）"),
         "storage": "one",
-        "options": [{"key": code, "text": names.get(code) or builtin.get(code) or code} for code in codes],
+        "options": [{"key": code, "text": channel_label(code, questionnaire.channels)} for code in codes],
     }
 
 
