@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from analysis.lazy import lazy_module
 from forms.project import ActionForm
 from survey.accounts.access import can_edit, member_project, member_questionnaire
 from survey.jobs import queue as jobs
@@ -22,13 +23,9 @@ from survey.platform.extensions import db
 
 bp = Blueprint("word", __name__, url_prefix="/desk")
 
-
-def word():
-    """``survey.reports.word``, imported on first use: it brings python-docx and lxml, which starting the app (every
-    ``flask`` command, every worker) need not pay for."""
-    from survey.reports import word as module
-
-    return module
+# Imported on first use (analysis.lazy): it brings python-docx and lxml, which starting the app (every ``flask``
+# command, every worker) need not pay for.
+word = lazy_module("survey.reports.word")
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -56,12 +53,12 @@ def project_docx(project_id: int):
 
 
 def _page(project: Project, problems=(), status: int = 200):
-    stored = word().stored_template(project.id)
+    stored = word.stored_template(project.id)
     return render_template(
         "report/word_template.html",
         project=project,
         stored=stored,
-        blocks=list(word().BLOCKS),
+        blocks=list(word.BLOCKS),
         problems=problems,
         editable=can_edit(project),
         action_form=ActionForm(),
@@ -80,7 +77,7 @@ def template_file(project_id: int):
     """The template in use (the project's own or the default), to open in Word or WPS and edit."""
     project = member_project(project_id)
     return Response(
-        word().template_bytes(project.id),
+        word.template_bytes(project.id),
         mimetype=DOCX,
         headers={"Content-Disposition": f"attachment; filename=report-template-{project.id}.docx"},
     )
@@ -95,11 +92,11 @@ def upload_template(project_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(project, [_("请选择要上传的 Word（.docx）文件。")], status=422)
-    content = upload.read(word().MAX_TEMPLATE_BYTES + 1)
-    problems = word().check_template(project, content)
+    content = upload.read(word.MAX_TEMPLATE_BYTES + 1)
+    problems = word.check_template(project, content)
     if problems:
         return _page(project, problems, status=422)
-    word().save_word_template(project, content, upload.filename, current_user.id)
+    word.save_word_template(project, content, upload.filename, current_user.id)
     flash(_("Word 报告模板已保存，本项目的所有 Word 报告都使用这个模板。"), "success")
     return redirect(url_for("word.template_page", project_id=project.id))
 
@@ -110,7 +107,7 @@ def reset_template(project_id: int):
     project = member_project(project_id, edit=True)
     if not ActionForm().validate_on_submit():
         abort(400)
-    word().reset_word_template(project)
+    word.reset_word_template(project)
     flash(_("已恢复默认的 Word 报告模板。"), "success")
     return redirect(url_for("word.template_page", project_id=project.id))
 
@@ -119,14 +116,14 @@ def build_questionnaire_docx(params: dict) -> JobFile:
     questionnaire = db.session.get(Questionnaire, params["questionnaire_id"])
     if questionnaire is None:
         raise LookupError("the questionnaire is gone")
-    return JobFile(word().questionnaire_report(questionnaire), f"report-{questionnaire.id}.docx", DOCX)
+    return JobFile(word.questionnaire_report(questionnaire), f"report-{questionnaire.id}.docx", DOCX)
 
 
 def build_project_docx(params: dict) -> JobFile:
     project = db.session.get(Project, params["project_id"])
     if project is None:
         raise LookupError("the project is gone")
-    return JobFile(word().project_report(project), f"project-report-{project.id}.docx", DOCX)
+    return JobFile(word.project_report(project), f"project-report-{project.id}.docx", DOCX)
 
 
 jobs.register("report_docx", lambda: _("Word 报告"), build_questionnaire_docx)
