@@ -158,7 +158,7 @@ def show_command(questionnaire_id: int, as_json: bool) -> None:
 
 def _show(questionnaire, as_json: bool) -> None:
     results = questionnaire_results(questionnaire)
-    plan, plan_problem = plan_view(questionnaire)
+    plan, plan_problem = plan_view(questionnaire, results)
     data = {
         "tables": [
             {"name": t.name, "source": t.source, "questions": t.question_keys, "cells": t.cells}

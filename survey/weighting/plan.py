@@ -13,16 +13,12 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-from analysis.breakdown import group_codes
 from analysis.design import MESSAGES, Coverage, DesignError, Plan, achieved_vs_plan, plan_sample
-from analysis.lazy import lazy_module
-from analysis.results import CHANNEL_COLUMN
+from analysis.results import CHANNEL_COLUMN, Results
 from survey.models import PopulationTable, Questionnaire, SamplePlan
 from survey.platform.extensions import db
-from survey.results.reporting import load_response_set, schema_for
+from survey.results.reporting import channel_counts
 from survey.weighting.population import weighting_questions
-
-np = lazy_module("numpy")
 
 
 @dataclass(frozen=True)
@@ -99,18 +95,18 @@ def clear_plan(questionnaire: Questionnaire) -> None:
         db.session.commit()
 
 
-def achieved_counts(questionnaire: Questionnaire, question: dict) -> dict[str, int]:
-    """Valid responses per option of the stratum question (unanswered ones in no stratum)."""
-    frame = load_response_set(questionnaire, schema_for(questionnaire)).frame
-    if not len(frame):
-        return {}
-    codes = group_codes(frame[question["key"]], question["options"])
-    counts = np.bincount(codes[codes >= 0], minlength=len(question["options"]))
-    return {option["key"]: int(n) for option, n in zip(question["options"], counts, strict=True) if n}
+def achieved_counts(questionnaire: Questionnaire, question: dict, results: Results) -> dict[str, int]:
+    """Valid responses per stratum, from the results already computed (a question's option counts) or, for the
+    channels, the channels' counts in SQL: the responses are not read a second time."""
+    if question["key"] == CHANNEL_COLUMN:
+        return {code: n["valid"] for code, n in channel_counts(questionnaire).items() if n["valid"]}
+    summary = next((s for s in results.questions if s.question["key"] == question["key"]), None)
+    return {option.key: option.count for option in summary.options if option.count} if summary else {}
 
 
-def plan_view(questionnaire: Questionnaire) -> tuple[PlanView | None, str | None]:
-    """The stored plan as figures, or why it can no longer be shown (a table or question gone, a bad size)."""
+def plan_view(questionnaire: Questionnaire, results: Results) -> tuple[PlanView | None, str | None]:
+    """The stored plan as figures with its coverage on ``results`` (the questionnaire's), or why it can no longer
+    be shown (a table or question gone, a bad size)."""
     record = questionnaire.sample_plan
     if record is None:
         return None, None
@@ -122,7 +118,9 @@ def plan_view(questionnaire: Questionnaire) -> tuple[PlanView | None, str | None
         plan = make_plan(
             table, record.stratum_key, record.method, record.total, record.minimum, record.maximum, record.expected_rate
         )
-        coverage = achieved_vs_plan(achieved_counts(questionnaire, question), record.allocation, plan.populations)
+        coverage = achieved_vs_plan(
+            achieved_counts(questionnaire, question, results), record.allocation, plan.populations
+        )
     except DesignError as error:
         return None, design_problem(error)
     texts = {o["key"]: o["text"] for o in question["options"]}

@@ -77,7 +77,7 @@ def _page(
     """The whole page; the weights and the plan's coverage are computed afresh from today's valid responses."""
     results = questionnaire_results(questionnaire)
     questions = {q["key"]: q for q in weighting_questions(questionnaire)}
-    plan, stored_plan_problem = plan_view(questionnaire)
+    plan, stored_plan_problem = plan_view(questionnaire, results)
     return render_template(
         "weighting/page.html",
         questionnaire=questionnaire,
