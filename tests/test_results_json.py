@@ -91,17 +91,17 @@ def documented_keys() -> set[str]:
     return set(re.findall(r'"([a-z][a-z0-9_]*)"', block))
 
 
-def output_keys(value, found: set[str] | None = None) -> set[str]:
+def output_keys(value, found: set[str] | None = None, data_maps: set[str] = DATA_MAPS) -> set[str]:
     """Every key in a JSON value, recursively; the keys of data maps (reasons, question keys) are data, not schema."""
     found = set() if found is None else found
     if isinstance(value, dict):
         for key, inner in value.items():
             found.add(key)
-            for item in inner.values() if key in DATA_MAPS and isinstance(inner, dict) else [inner]:
-                output_keys(item, found)
+            for item in inner.values() if key in data_maps and isinstance(inner, dict) else [inner]:
+                output_keys(item, found, data_maps)
     elif isinstance(value, list):
         for item in value:
-            output_keys(item, found)
+            output_keys(item, found, data_maps)
     return found
 
 

@@ -19,6 +19,7 @@ from survey.questionnaires import publishing
 from survey.responses.capture import enter_response
 from tests.conftest import login
 from tests.helpers import make_project
+from tests.test_results_json import output_keys
 
 DEFINITION = {
     "format": "survey-questionnaire/1",
@@ -247,20 +248,6 @@ def test_weighted_json_keys_are_documented(logged_in, runner, survey_with_answer
     documented = set(re.findall(r'"([a-z][a-z0-9_]*)"', block[: block.index("```")]))
     assert documented == output_keys(weighted, data_maps={"rates", "indexes", "shares", "dimensions"})
     assert weighted["weighting"]["trim"]["kind"] == "median"
-
-
-def output_keys(value, data_maps: set[str], found: set[str] | None = None) -> set[str]:
-    """Every key in a JSON value; the keys of maps keyed by question keys or names are data, not schema."""
-    found = set() if found is None else found
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found.add(key)
-            for item in inner.values() if key in data_maps and isinstance(inner, dict) else [inner]:
-                output_keys(item, data_maps, found)
-    elif isinstance(value, list):
-        for item in value:
-            output_keys(item, data_maps, found)
-    return found
 
 
 def test_sample_plan_allocates_and_compares_achieved(logged_in, survey_with_answers):
