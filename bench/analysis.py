@@ -14,9 +14,7 @@ and peak memory of each step.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -101,10 +99,9 @@ def prepare(db_path: str, responses: int) -> int:
 
 def run_step(step: str, db_path: str, qid: int) -> dict:
     """Run one measurement in a fresh interpreter and return what it printed."""
-    code = STEP.format(root=str(ROOT), step=step, db=db_path, qid=qid)
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
-    return json.loads(output.stdout.strip().splitlines()[-1])
+    from bench.common import run_fresh
+
+    return run_fresh(STEP.format(root=str(ROOT), step=step, db=db_path, qid=qid))
 
 
 def main() -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 import uuid
 from datetime import datetime
 
@@ -64,6 +67,14 @@ def twenty_questions() -> dict:
         "settings": {"overall": {"method": "mean", "measure": "satisfaction"}},
         "sections": [{"key": "s1", "title": "", "questions": others[:1] + rated + others[1:]}],
     }
+
+
+def run_fresh(code: str) -> dict:
+    """Run ``code`` in a fresh interpreter (its own peak memory, no warm caches) and return the JSON it printed
+    last."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
+    return json.loads(output.stdout.strip().splitlines()[-1])
 
 
 def synthetic_answers(rng: random.Random) -> dict:

@@ -18,9 +18,7 @@ Prints figures; asserts nothing about time. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -140,10 +138,9 @@ def prepare_weighted(db_path: str, responses: int) -> int:
 
 
 def run_step(db_path: str, qid: int, enabled: bool) -> dict:
-    code = STEP.format(root=str(ROOT), db=db_path, qid=qid, enabled=enabled)
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
-    return json.loads(output.stdout.strip().splitlines()[-1])
+    from bench.common import run_fresh
+
+    return run_fresh(STEP.format(root=str(ROOT), db=db_path, qid=qid, enabled=enabled))
 
 
 def main() -> None:

@@ -10,9 +10,7 @@ Prints figures; asserts nothing about time. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -45,18 +43,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     from bench.analysis import prepare
+    from bench.common import run_fresh
 
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "word.sqlite")
         print(f"preparing {args.responses:,} responses (SQLite, WAL) ...")
         qid = prepare(path, args.responses)
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        runs = []
-        for _ in range(args.rounds):
-            code = STEP.format(root=str(ROOT), db=path, qid=qid)
-            output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
-            runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
+        runs = [run_fresh(STEP.format(root=str(ROOT), db=path, qid=qid)) for _ in range(args.rounds)]
         best = min(runs, key=lambda r: r["seconds"])
         print(
             f"Word report, {args.responses:,} responses, 20 questions: {best['seconds']:.2f} s "
